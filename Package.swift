@@ -1,0 +1,72 @@
+// swift-tools-version:6.0
+//
+// Cairn: an LMDB-backed, content-addressed provenance ledger with RFC 6962 Merkle proofs and
+// C2SP signed checkpoints. See README.md for the two set-up commands and docs/ for the guides.
+
+import PackageDescription
+
+let package = Package(
+    name: "cairn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cairn", targets: ["CairnCLI"]),
+        .library(name: "CairnLedger", targets: ["CairnLedger"]),
+        .library(name: "CairnMerkle", targets: ["CairnMerkle"]),
+        .library(name: "CairnNote", targets: ["CairnNote"]),
+        .library(name: "CairnJSON", targets: ["CairnJSON"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // C libraries, reached only through these two shims.
+        .systemLibrary(
+            name: "CCairnOpenSSL",
+            path: "Sources/CCairnOpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCairnLMDB",
+            path: "Sources/CCairnLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+
+        // SHA-256 and Ed25519 over OpenSSL libcrypto; the only module that touches OpenSSL.
+        .target(name: "CairnCrypto", dependencies: ["CCairnOpenSSL"]),
+        // C2SP signed notes, verifier keys, tlog-checkpoint bodies and cosignatures.
+        .target(name: "CairnNote", dependencies: ["CairnCrypto"]),
+        // Strict JSON parsing with positions, and RFC 8785 canonicalization.
+        .target(name: "CairnJSON"),
+        // Pure RFC 6962 / RFC 9162 Merkle math and proofs: no I/O.
+        .target(name: "CairnMerkle", dependencies: ["CairnCrypto"]),
+        // LMDB environment, transactions and tables; the only module that touches LMDB.
+        .target(name: "CairnStorage", dependencies: ["CCairnLMDB"]),
+        // The ledger engine: records, leaves, tree hashes, checkpoints, proofs, fsck.
+        .target(
+            name: "CairnLedger",
+            dependencies: ["CairnCrypto", "CairnNote", "CairnJSON", "CairnMerkle", "CairnStorage"]
+        ),
+        // The `cairn` command.
+        .executableTarget(
+            name: "CairnCLI",
+            dependencies: [
+                "CairnLedger", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "CairnCryptoTests", dependencies: ["CairnCrypto"]),
+        .testTarget(name: "CairnNoteTests", dependencies: ["CairnNote", "CairnCrypto"]),
+        .testTarget(name: "CairnJSONTests", dependencies: ["CairnJSON"]),
+        .testTarget(name: "CairnMerkleTests", dependencies: ["CairnMerkle", "CairnCrypto"]),
+        .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage"]),
+        .testTarget(
+            name: "CairnLedgerTests",
+            dependencies: ["CairnLedger", "CairnMerkle", "CairnNote", "CairnJSON", "CairnCrypto"]
+        ),
+        .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnJSON"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
