@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "CairnLedger", targets: ["CairnLedger"]),
         .library(name: "CairnMerkle", targets: ["CairnMerkle"]),
         .library(name: "CairnNote", targets: ["CairnNote"]),
+        .library(name: "CairnProofs", targets: ["CairnProofs"]),
         .library(name: "CairnJSON", targets: ["CairnJSON"]),
     ],
     dependencies: [
@@ -41,6 +42,8 @@ let package = Package(
         .target(name: "CairnJSON"),
         // Pure RFC 6962 / RFC 9162 Merkle math and proofs: no I/O.
         .target(name: "CairnMerkle", dependencies: ["CairnCrypto"]),
+        // C2SP tlog-proof and tlog-witness proof bodies: parsing, printing, offline verification.
+        .target(name: "CairnProofs", dependencies: ["CairnCrypto", "CairnNote", "CairnMerkle"]),
         // LMDB environment, transactions and tables; the only module that touches LMDB.
         .target(name: "CairnStorage", dependencies: ["CCairnLMDB"]),
         // The ledger engine: records, leaves, tree hashes, checkpoints, proofs, fsck.
@@ -52,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
-                "CairnLedger", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
+                "CairnLedger", "CairnProofs", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +64,7 @@ let package = Package(
         .testTarget(name: "CairnNoteTests", dependencies: ["CairnNote", "CairnCrypto"]),
         .testTarget(name: "CairnJSONTests", dependencies: ["CairnJSON"]),
         .testTarget(name: "CairnMerkleTests", dependencies: ["CairnMerkle", "CairnCrypto"]),
+        .testTarget(name: "CairnProofsTests", dependencies: ["CairnProofs", "CairnMerkle", "CairnNote", "CairnCrypto"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage"]),
         .testTarget(
             name: "CairnLedgerTests",

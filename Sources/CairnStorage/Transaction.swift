@@ -136,6 +136,23 @@ public struct WriteTransaction: TransactionReading {
         try value.withUnsafeBytes { v throws in try put(table, key: key, value: v, mode: mode) }
     }
 
+    /// Stores `value` under `key` unless the key exists; returns a copy of the existing value
+    /// if it does (one B-tree descent instead of a lookup followed by an insert).
+    public func insertIfAbsent(
+        _ table: Table, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer
+    ) throws -> [UInt8]? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        let rc = mdb_put(txn, table.dbi, &k, &v, UInt32(MDB_NOOVERWRITE))
+        if rc == MDB_KEYEXIST {
+            // LMDB points `v` at the existing value.
+            return Array(UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        }
+        if rc == MDB_MAP_FULL { state.hitMapFull = true }
+        try check(rc, "writing to table \(table.name)")
+        return nil
+    }
+
     /// Deletes `key`; returns whether it was present.
     @discardableResult
     public func delete(_ table: Table, key: [UInt8]) throws -> Bool {

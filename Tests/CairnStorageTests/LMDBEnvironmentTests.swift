@@ -180,3 +180,24 @@ struct EnvironmentRegistryTests {
         #expect(a === b)
     }
 }
+
+@Suite("Insert if absent")
+struct InsertIfAbsentTests {
+    @Test("insertIfAbsent stores a new key and returns the existing value for a present one")
+    func insertIfAbsent() throws {
+        let dir = try TemporaryDirectory()
+        let env = try LMDBEnvironment(directory: dir.path)
+        let t = try env.openTable("t")
+        let results: [[UInt8]?] = try env.write { txn in
+            let key: [UInt8] = [1, 2, 3]
+            return try key.withUnsafeBytes { k in
+                let first = try [UInt8](arrayLiteral: 10).withUnsafeBytes { try txn.insertIfAbsent(t, key: k, value: $0) }
+                let second = try [UInt8](arrayLiteral: 20).withUnsafeBytes { try txn.insertIfAbsent(t, key: k, value: $0) }
+                return [first, second]
+            }
+        }
+        #expect(results[0] == nil)
+        #expect(results[1] == [10])
+        #expect(try env.read { txn in try txn.value(t, key: [1, 2, 3]) } == [10])
+    }
+}

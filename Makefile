@@ -1,0 +1,52 @@
+# Cairn — the two set-up commands are `make demo` and `make test` (see README.md).
+#
+#   make demo      install missing system packages, build, and run the end-to-end demo
+#   make test      install missing system packages, build, and run the test suite
+#   make interop   also install Go + golang.org/x/mod so the Go interop tests run (CI does this)
+#   make format    apply `swift format` to Sources/ and Tests/
+#   make lint      check formatting without changing files
+
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps interop-deps build release demo test interop format lint clean
+
+all: build
+
+# System libraries the package links: LMDB (liblmdb-dev) and OpenSSL libcrypto (libssl-dev).
+deps:
+	@if ! pkg-config --exists lmdb || ! pkg-config --exists libcrypto; then \
+		echo "installing liblmdb-dev and libssl-dev"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblmdb-dev libssl-dev pkg-config; \
+	fi
+
+# Go and golang.org/x/mod (sumdb/note, sumdb/tlog): the independent verifier for interop tests.
+interop-deps:
+	@if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/golang.org/x/mod/sumdb ]; then \
+		echo "installing golang-go and golang-golang-x-mod-dev"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-golang-x-mod-dev; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: build
+	@scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/cairn"
+
+test: deps
+	$(SWIFT) test
+
+interop: deps interop-deps
+	$(SWIFT) test --filter Interop
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+lint:
+	$(SWIFT) format lint --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build demo-ledger

@@ -1,0 +1,39 @@
+import ArgumentParser
+
+@main
+struct Cairn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn",
+        abstract: "A tamper-evident provenance ledger: append records, prove inclusion and consistency, verify offline.",
+        discussion: """
+            Cairn stores each JSON record as the RFC 8785 canonical form of the object, addressed by
+            sha256:<hex> of those bytes, as a leaf of an RFC 6962 Merkle log kept in LMDB. After every
+            append the log signs a C2SP tlog-checkpoint with its Ed25519 key. Proofs use the C2SP
+            tlog-proof and tlog-witness formats, so any C2SP-compatible tool can check them.
+
+            The ledger directory comes from --ledger, else $CAIRN_LEDGER, else ./cairn-ledger.
+
+            QUICK START
+              cairn init --origin example.com/cairn-demo
+              echo '{"type":"note","text":"hello"}' | cairn append
+              cairn prove inclusion 0 > proof.tlog-proof
+              cairn get 0 --raw > entry.json
+              cairn verify inclusion --vkey cairn-ledger/ledger.vkey --proof proof.tlog-proof --entry entry.json
+
+            EXIT STATUS
+              0   success (for verify: the proof or signature is valid)
+              1   verification failed: invalid signature or proof, or fsck found an inconsistency
+              64  usage error: bad arguments or options
+              65  bad input data: a record or file is malformed (nothing was written)
+              66  not found: no such ledger, file, entry or tree size
+              73  cannot create: the ledger directory already exists and is not empty
+              74  storage or I/O error
+              77  the signing key is missing, unreadable or does not match the ledger
+            """,
+        version: "0.1.0",
+        subcommands: [
+            InitCommand.self, AppendCommand.self, GetCommand.self, CheckpointCommand.self, ProveCommand.self,
+            VerifyCommand.self, FsckCommand.self,
+        ]
+    )
+}

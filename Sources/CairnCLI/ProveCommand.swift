@@ -1,0 +1,126 @@
+import ArgumentParser
+import CairnJSON
+import CairnLedger
+import CairnProofs
+
+struct ProveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prove",
+        abstract: "Issue inclusion and consistency proofs.",
+        subcommands: [ProveInclusion.self, ProveConsistency.self]
+    )
+}
+
+struct ProveInclusion: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inclusion",
+        abstract: "Prove that a record is in the log (C2SP tlog-proof).",
+        discussion: """
+            Prints a c2sp.org/tlog-proof@v1 proof that the entry (by leaf index or content address)
+            is in the tree of the current size, or of --size N:
+
+              c2sp.org/tlog-proof@v1
+              index <n>
+              <base64 hash, one per line, from the leaf's sibling up>
+
+              <signed checkpoint>
+
+            Anyone holding the ledger's vkey can check it offline, with the entry bytes
+            (`cairn get N --raw`):
+              cairn verify inclusion --vkey ledger.vkey --proof p.tlog-proof --entry entry.json
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Argument(help: ArgumentHelp("A leaf index or sha256:<64 hex digits>.", valueName: "entry"))
+    var entry: String
+
+    @Option(help: ArgumentHelp("The tree size to prove against (default: current).", valueName: "n"))
+    var size: UInt64?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the proof to this file.", valueName: "file"))
+    var output: String?
+
+    @Flag(help: "Print a JSON object (index, tree_size, leaf_hash, proof, checkpoint, tlog_proof).")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let reference = try parseReference(entry)
+            let ledger = try location.open()
+            let index = try ledger.resolve(reference)
+            let proof = try ledger.inclusionProof(index: index, size: size)
+            let text = TlogProof(index: proof.index, hashes: proof.hashes, checkpoint: proof.checkpoint).serialized
+            if json {
+                printJSON(
+                    .object([
+                        "index": .uint(proof.index),
+                        "tree_size": .uint(proof.checkpoint.checkpoint.size),
+                        "leaf_hash": .string(proof.leafHash.base64),
+                        "proof": .array(proof.hashes.map { .string($0.base64) }),
+                        "checkpoint": .string(proof.checkpoint.serialized),
+                        "tlog_proof": .string(text),
+                    ]))
+            } else {
+                try emit(text, to: output)
+            }
+        }
+    }
+}
+
+struct ProveConsistency: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consistency",
+        abstract: "Prove that the log only grew between two sizes (C2SP tlog-witness body).",
+        discussion: """
+            Prints the body of a C2SP tlog-witness add-checkpoint request: the old size, the RFC 9162
+            consistency proof from it to the current size (or --size M), and the signed checkpoint
+            of the new size. It can be posted to a witness unchanged:
+
+              old <n>
+              <base64 hash, one per line>
+
+              <signed checkpoint of the new size>
+
+            Check it offline against the old checkpoint you saw earlier:
+              cairn verify consistency --vkey ledger.vkey --old old.checkpoint --proof p.txt
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Option(help: ArgumentHelp("The older tree size.", valueName: "n"))
+    var old: UInt64
+
+    @Option(help: ArgumentHelp("The newer tree size (default: current).", valueName: "m"))
+    var size: UInt64?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the proof to this file.", valueName: "file"))
+    var output: String?
+
+    @Flag(help: "Print a JSON object (old, size, proof, checkpoint, body).")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open()
+            let proof = try ledger.consistencyProof(oldSize: old, size: size)
+            let text = ConsistencyProofRequest(
+                oldSize: proof.oldSize, hashes: proof.hashes, checkpoint: proof.checkpoint
+            ).serialized
+            if json {
+                printJSON(
+                    .object([
+                        "old": .uint(proof.oldSize),
+                        "size": .uint(proof.checkpoint.checkpoint.size),
+                        "proof": .array(proof.hashes.map { .string($0.base64) }),
+                        "checkpoint": .string(proof.checkpoint.serialized),
+                        "body": .string(text),
+                    ]))
+            } else {
+                try emit(text, to: output)
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import CairnJSON
+import CairnLedger
+import CairnProofs
+import CairnStorage
+import Foundation
+
+/// Exit statuses, from sysexits(3) where one fits. Documented in `cairn --help`.
+enum ExitStatus: Int32 {
+    case verificationFailed = 1
+    case usage = 64
+    case dataError = 65
+    case notFound = 66
+    case software = 70
+    case cannotCreate = 73
+    case ioError = 74
+    case noPermission = 77
+}
+
+/// A failure the CLI reports as one line on stderr and an exit status.
+struct CLIError: Error {
+    let status: ExitStatus
+    let message: String
+
+    init(_ status: ExitStatus, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+extension CLIError {
+    /// Maps library errors onto exit statuses.
+    init(_ error: any Error) {
+        switch error {
+        case let error as CLIError:
+            self = error
+        case let error as LedgerError:
+            let status: ExitStatus =
+                switch error.code {
+                case .notALedger, .entryNotFound, .sizeOutOfRange: .notFound
+                case .alreadyExists: .cannotCreate
+                case .unsupportedFormat, .corrupt: .software
+                case .invalidOrigin: .usage
+                case .signingKeyUnavailable, .readOnly: .noPermission
+                case .storage: .ioError
+                }
+            self.init(status, error.message)
+        case let error as StorageError:
+            self.init(.ioError, error.message)
+        case let error as ProofError:
+            self.init(.verificationFailed, error.message)
+        default:
+            self.init(.software, "\(error)")
+        }
+    }
+}
+
+/// Runs a command body, turning any error into a one-line message and an exit status.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    defer { Console.flush() }
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        let failure = CLIError(error)
+        Console.error("error: " + failure.message)
+        throw ExitCode(failure.status.rawValue)
+    }
+}
+
+/// The `--ledger` option shared by every command that works on a ledger.
+struct LedgerLocation: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The ledger directory (default: $CAIRN_LEDGER, else ./cairn-ledger).", valueName: "dir"))
+    var ledger: String?
+
+    var directory: String {
+        if let ledger { return ledger }
+        if let env = ProcessInfo.processInfo.environment["CAIRN_LEDGER"], !env.isEmpty { return env }
+        return "cairn-ledger"
+    }
+
+    func open(readOnly: Bool = false) throws -> Ledger {
+        var options = Ledger.OpenOptions()
+        options.readOnly = readOnly
+        return try Ledger.open(at: directory, options: options)
+    }
+}
+
+/// Standard output and error, byte-exact and buffered.
+enum Console {
+    nonisolated(unsafe) private static var buffer: [UInt8] = []
+
+    static func write(_ bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    static func write(_ text: String) { write(Array(text.utf8)) }
+
+    static func line(_ text: String) { write(text + "\n") }
+
+    static func flush() {
+        guard !buffer.isEmpty else { return }
+        buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Foundation.write(1, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes a line to stderr (after flushing stdout, so the two interleave sensibly).
+    static func error(_ text: String) {
+        flush()
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Rewrites the current stderr line (a progress indicator on a terminal).
+    static func errorInline(_ text: String, finish: Bool = false) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (finish ? "" : "")).utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(2) != 0 }
+}
+
+/// Reads a whole file, or standard input for "-".
+func readInput(_ path: String, what: String) throws -> [UInt8] {
+    if path == "-" {
+        return Array(FileHandle.standardInput.readDataToEndOfFile())
+    }
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw CLIError(.notFound, "\(what) \(path): no such file")
+    }
+    do {
+        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    } catch {
+        throw CLIError(.ioError, "cannot read \(what) \(path): \(error.localizedDescription)")
+    }
+}
+
+/// Writes `text` to `path`, or to stdout when `path` is nil.
+func emit(_ text: String, to path: String?) throws {
+    guard let path else {
+        Console.write(text)
+        return
+    }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    } catch {
+        throw CLIError(.ioError, "cannot write \(path): \(error.localizedDescription)")
+    }
+}
+
+/// Prints a JSON value on one line.
+func printJSON(_ value: JSONValue) {
+    Console.line(JSONWriter.compact(value))
+}
+
+extension JSONValue {
+    static func uint(_ value: UInt64) -> JSONValue { .number(Double(value)) }
+}

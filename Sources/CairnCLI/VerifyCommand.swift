@@ -1,0 +1,207 @@
+import ArgumentParser
+import CairnCrypto
+import CairnJSON
+import CairnMerkle
+import CairnNote
+import CairnProofs
+import Foundation
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify checkpoints and proofs offline, with only the log's verifier key.",
+        discussion: """
+            These commands need no ledger: only the vkey (published by the log operator) and the
+            files to check. Exit status 0 means valid; 1 means invalid, with a one-line reason on
+            stderr (wrong key, bad signature, root mismatch, index out of range, malformed line N…);
+            64 is a usage error (for example a malformed --vkey); 66 a missing file.
+            """,
+        subcommands: [VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self]
+    )
+}
+
+/// Options shared by the verify commands.
+struct VerifyOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The log's verifier key: the vkey text (name+id+key) or a file holding it.", valueName: "vkey"))
+    var vkey: String
+
+    @Flag(help: "Print a JSON object with \"valid\" and the details or the reason.")
+    var json = false
+
+    func verifierKey() throws -> NoteVerifierKey {
+        if let key = try? NoteVerifierKey(parsing: vkey) { return key }
+        if FileManager.default.fileExists(atPath: vkey) {
+            let text = String(decoding: try readInput(vkey, what: "vkey file"), as: UTF8.self)
+            do {
+                return try NoteVerifierKey(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
+            } catch {
+                throw CLIError(.usage, "--vkey file \(vkey): \(error.message)")
+            }
+        }
+        do {
+            _ = try NoteVerifierKey(parsing: vkey)
+        } catch {
+            throw CLIError(.usage, "--vkey is neither a verifier key nor an existing file: \(error.message)")
+        }
+        throw CLIError(.usage, "--vkey: unusable verifier key")
+    }
+
+    /// Runs a verification, printing "valid: …" or "invalid: …" (or JSON) and exiting 1 when invalid.
+    func report(_ body: () throws -> (String, JSONObject)) throws {
+        try runReportingErrors {
+            do {
+                let (summary, details) = try body()
+                if json {
+                    var object: JSONObject = ["valid": true]
+                    for (key, value) in details { object[key] = value }
+                    printJSON(.object(object))
+                } else {
+                    Console.line("valid: " + summary)
+                }
+            } catch let error as ProofError {
+                if json {
+                    printJSON(.object(["valid": false, "code": .string(error.code.rawValue), "reason": .string(error.message)]))
+                } else {
+                    Console.error("invalid: " + error.message)
+                }
+                throw ExitCode(ExitStatus.verificationFailed.rawValue)
+            }
+        }
+    }
+}
+
+func checkpointDetails(_ checkpoint: Checkpoint) -> JSONObject {
+    ["origin": .string(checkpoint.origin), "size": .uint(checkpoint.size), "root_hash": .string(checkpoint.rootHash.base64)]
+}
+
+struct VerifyCheckpoint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Verify a signed checkpoint.",
+        discussion: """
+            Checks that FILE is a C2SP tlog-checkpoint signed note whose origin is the vkey's name and
+            which carries a valid Ed25519 signature by that key. Other signatures (e.g. witness
+            cosignatures) are ignored.
+
+            EXAMPLE
+              cairn checkpoint > cp.txt && cairn verify checkpoint --vkey ledger.vkey cp.txt
+            """
+    )
+
+    @OptionGroup var options: VerifyOptions
+
+    @Argument(help: ArgumentHelp("The signed checkpoint file (- for stdin).", valueName: "file"))
+    var file: String
+
+    func run() throws {
+        try options.report {
+            let key = try options.verifierKey()
+            let checkpoint = try CheckpointVerifier.verify(try readInput(file, what: "checkpoint file"), logKey: key)
+            return (
+                "checkpoint of \(checkpoint.origin) at size \(checkpoint.size), root \(checkpoint.rootHash.base64)",
+                checkpointDetails(checkpoint)
+            )
+        }
+    }
+}
+
+struct VerifyInclusion: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inclusion",
+        abstract: "Verify that an entry is in the log (C2SP tlog-proof).",
+        discussion: """
+            Checks a c2sp.org/tlog-proof@v1 proof: the checkpoint inside it is signed by the vkey, and
+            the inclusion proof leads from the entry's leaf hash, at the proof's index, to the
+            checkpoint's root (RFC 9162 section 2.1.3.2).
+
+            The entry file is canonicalized with RFC 8785 before hashing, so the output of
+            `cairn get N --raw`, the record as originally submitted, or a pretty-printed copy all
+            work. With --raw-entry the file's bytes are hashed exactly as they are.
+
+            EXAMPLE
+              cairn verify inclusion --vkey ledger.vkey --proof p.tlog-proof --entry entry.json
+            """
+    )
+
+    @OptionGroup var options: VerifyOptions
+
+    @Option(help: ArgumentHelp("The tlog-proof file (- for stdin).", valueName: "file"))
+    var proof: String
+
+    @Option(help: ArgumentHelp("The entry: a JSON record, or raw bytes with --raw-entry.", valueName: "file"))
+    var entry: String
+
+    @Flag(help: "Hash the entry file's bytes as they are, without canonicalizing.")
+    var rawEntry = false
+
+    func run() throws {
+        try options.report {
+            let key = try options.verifierKey()
+            let entryBytes = try readInput(entry, what: "entry file")
+            let leaf: [UInt8]
+            if rawEntry {
+                leaf = entryBytes
+            } else {
+                do {
+                    leaf = try JCS.canonicalize(json: entryBytes, options: .init())
+                } catch {
+                    throw CLIError(
+                        .dataError, "entry file \(entry) is not JSON (\(error)); use --raw-entry to hash it as bytes")
+                }
+            }
+            let parsed = try TlogProof(parsing: try readInput(proof, what: "proof file"))
+            let checkpoint = try parsed.verify(entry: leaf, logKey: key)
+            var details = checkpointDetails(checkpoint)
+            details["index"] = .uint(parsed.index)
+            details["digest"] = .string(SHA256.hash(leaf).description)
+            return (
+                "\(SHA256.hash(leaf)) is entry \(parsed.index) of \(checkpoint.origin) at size \(checkpoint.size)",
+                details
+            )
+        }
+    }
+}
+
+struct VerifyConsistency: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consistency",
+        abstract: "Verify that the log only grew since an older checkpoint.",
+        discussion: """
+            Checks a consistency proof in the C2SP tlog-witness add-checkpoint body format (as
+            printed by `cairn prove consistency`): both the old checkpoint and the proof's new
+            checkpoint are signed by the vkey, the proof's "old" size is the old checkpoint's size,
+            and the proof shows the new tree extends the old one (RFC 9162 section 2.1.4.2).
+
+            EXAMPLE
+              cairn verify consistency --vkey ledger.vkey --old yesterday.checkpoint --proof p.txt
+            """
+    )
+
+    @OptionGroup var options: VerifyOptions
+
+    @Option(help: ArgumentHelp("The older signed checkpoint you trust.", valueName: "file"))
+    var old: String
+
+    @Option(help: ArgumentHelp("The consistency proof file (- for stdin).", valueName: "file"))
+    var proof: String
+
+    func run() throws {
+        try options.report {
+            let key = try options.verifierKey()
+            let oldBytes = try readInput(old, what: "old checkpoint file")
+            let oldCheckpoint: SignedCheckpoint
+            do {
+                oldCheckpoint = try SignedCheckpoint(parsing: oldBytes)
+            } catch {
+                throw ProofError(.malformed, "old checkpoint: \((error as? NoteError)?.message ?? "\(error)")")
+            }
+            let request = try ConsistencyProofRequest(parsing: try readInput(proof, what: "proof file"))
+            let new = try request.verify(oldCheckpoint: oldCheckpoint, logKey: key)
+            var details = checkpointDetails(new)
+            details["old_size"] = .uint(request.oldSize)
+            return ("\(new.origin) grew consistently from size \(request.oldSize) to \(new.size)", details)
+        }
+    }
+}

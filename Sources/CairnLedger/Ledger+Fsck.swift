@@ -1,0 +1,149 @@
+import CairnCrypto
+import CairnMerkle
+import CairnNote
+import CairnStorage
+
+/// What `fsck` checked.
+public struct FsckReport: Sendable, Hashable {
+    /// Leaves re-read and re-hashed.
+    public let leaves: UInt64
+    /// Stored tree hashes recomputed and compared.
+    public let hashes: UInt64
+    /// Signed checkpoints verified.
+    public let checkpoints: UInt64
+    /// The root of the current tree.
+    public let rootHash: SHA256Digest
+}
+
+/// Progress of a long `fsck`: leaves checked so far out of the total.
+public typealias FsckProgress = (_ checked: UInt64, _ total: UInt64) -> Void
+
+extension Ledger {
+    /// Re-reads every leaf, recomputes every stored hash and every checkpoint's root, checks the
+    /// content index, and verifies every stored checkpoint's signature with the ledger's
+    /// verifier key, all in one read snapshot. Throws a `.corrupt` error naming the first
+    /// inconsistency. Streams: memory stays flat whatever the ledger's size.
+    public func fsck(progressEvery: UInt64 = 100_000, progress: FsckProgress? = nil) throws -> FsckReport {
+        try env.read { txn in try fsck(txn, progressEvery: progressEvery, progress: progress) }
+    }
+
+    private func fsck(_ txn: ReadTransaction, progressEvery: UInt64, progress: FsckProgress?) throws -> FsckReport {
+        let size = try storedTreeSize(txn)
+        let leafCount = UInt64(try txn.count(tables.leaves))
+        guard leafCount == size else {
+            throw LedgerError(.corrupt, "the leaves table holds \(leafCount) entries but the stored tree size is \(size)")
+        }
+        let digestCount = UInt64(try txn.count(tables.digests))
+        guard digestCount == size else {
+            throw LedgerError(.corrupt, "the content index holds \(digestCount) entries for \(size) leaves")
+        }
+        let expectedHashes = StoredHashIndex.count(treeSize: size)
+        let hashCount = UInt64(try txn.count(tables.hashes))
+        guard hashCount == expectedHashes else {
+            throw LedgerError(
+                .corrupt, "the hashes table holds \(hashCount) hashes; a tree of \(size) leaves stores \(expectedHashes)")
+        }
+
+        var frontier = MerkleFrontier()
+        var checkedCheckpoints: UInt64 = 0
+        var storedIndex: UInt64 = 0
+
+        return try txn.withCursor(tables.leaves) { leaves in
+            try txn.withCursor(tables.hashes) { hashes in
+                try txn.withCursor(tables.checkpoints) { checkpoints in
+                    var nextCheckpoint = try checkpoints.first().map(decodeCheckpointEntry)
+                    // Checkpoints at size 0 come before any leaf.
+                    func verifyCheckpoints(upTo treeSize: UInt64) throws {
+                        while let (cpSize, bytes) = nextCheckpoint, cpSize <= treeSize {
+                            guard cpSize == treeSize else {
+                                throw LedgerError(.corrupt, "checkpoint for size \(cpSize) is out of order")
+                            }
+                            try verifyStoredCheckpoint(bytes, size: cpSize, root: frontier.root)
+                            checkedCheckpoints += 1
+                            nextCheckpoint = try checkpoints.next().map(decodeCheckpointEntry)
+                        }
+                    }
+                    try verifyCheckpoints(upTo: 0)
+
+                    var entry = try leaves.first()
+                    var index: UInt64 = 0
+                    while let (key, value) = entry {
+                        guard BigEndianKey.decode(key) == index else {
+                            throw LedgerError(
+                                .corrupt, "leaf keys are not contiguous: expected index \(index), found key \(Hex.encode(key))")
+                        }
+                        let digest = SHA256.hash(value)
+                        let leafHash = RFC6962.leafHash(value)
+                        let indexed = try digest.withUnsafeBytes { try txn.rawValue(tables.digests, key: $0) }
+                        guard let indexed, BigEndianKey.decode(indexed) == index else {
+                            throw LedgerError(
+                                .corrupt,
+                                "content index does not map \(digest) to leaf \(index) "
+                                    + (indexed.map { "(maps it to \(Hex.encode($0)))" } ?? "(entry missing)"))
+                        }
+                        for expected in frontier.append(leafHash: leafHash) {
+                            guard let (hKey, hValue) = try hashes.next(storedIndex == 0),
+                                BigEndianKey.decode(hKey) == storedIndex
+                            else {
+                                throw LedgerError(.corrupt, "stored hash \(storedIndex) is missing")
+                            }
+                            guard SHA256Digest(bytes: hValue) == expected else {
+                                let (level, n) = StoredHashIndex.split(storedIndex)
+                                throw LedgerError(
+                                    .corrupt,
+                                    "stored hash \(storedIndex) (level \(level), node \(n), after leaf \(index)) is "
+                                        + "\(Hex.encode(hValue)), recomputed \(expected.hex)")
+                            }
+                            storedIndex += 1
+                        }
+                        index += 1
+                        try verifyCheckpoints(upTo: index)
+                        if let progress, index % progressEvery == 0 { progress(index, size) }
+                        entry = try leaves.next()
+                    }
+                    if let (cpSize, _) = nextCheckpoint {
+                        throw LedgerError(.corrupt, "a checkpoint exists for size \(cpSize), beyond the tree size \(size)")
+                    }
+                    progress?(index, size)
+                    return FsckReport(
+                        leaves: index, hashes: storedIndex, checkpoints: checkedCheckpoints, rootHash: frontier.root)
+                }
+            }
+        }
+    }
+
+    private func decodeCheckpointEntry(_ entry: Cursor.Entry) throws -> (UInt64, [UInt8]) {
+        guard let size = BigEndianKey.decode(entry.key) else {
+            throw LedgerError(.corrupt, "checkpoint key \(Hex.encode(entry.key)) is not an 8-byte tree size")
+        }
+        return (size, Array(entry.value))
+    }
+
+    private func verifyStoredCheckpoint(_ bytes: [UInt8], size: UInt64, root: SHA256Digest) throws {
+        let signed = try parseStoredCheckpoint(bytes, size: size)
+        let checkpoint: Checkpoint
+        do {
+            checkpoint = try signed.verify(logKey: verifierKey)
+        } catch {
+            throw LedgerError(.corrupt, "checkpoint for size \(size) does not verify: \(error)")
+        }
+        guard checkpoint.size == size else {
+            throw LedgerError(.corrupt, "checkpoint stored under size \(size) says size \(checkpoint.size)")
+        }
+        guard checkpoint.origin == origin else {
+            throw LedgerError(.corrupt, "checkpoint for size \(size) has origin \(checkpoint.origin), not \(origin)")
+        }
+        guard checkpoint.rootHash == root else {
+            throw LedgerError(
+                .corrupt,
+                "checkpoint for size \(size) has root \(checkpoint.rootHash.hex), recomputed \(root.hex)")
+        }
+    }
+}
+
+extension Cursor {
+    /// `first()` when `isFirst`, else `next()`.
+    fileprivate func next(_ isFirst: Bool) throws -> Entry? {
+        isFirst ? try first() : try next()
+    }
+}

@@ -1,0 +1,250 @@
+import CairnCrypto
+import CairnMerkle
+import CairnNote
+import CairnStorage
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A Cairn ledger: an append-only RFC 6962 Merkle log of canonical JSON records in one LMDB
+/// environment, with a C2SP signed checkpoint for every committed size.
+///
+/// Thread-safe. Reads run concurrently on any thread; appends are serialized (one writer at a
+/// time in this process, and LMDB's write lock across processes). Several processes may open
+/// the same ledger: a `cairn prove` can run while another process appends.
+///
+/// ```swift
+/// let ledger = try Ledger.create(at: "/tmp/ledger", origin: "example.com/cairn")
+/// let results = try ledger.append([try PreparedEntry.prepare(json: Array(#"{"a":1}"#.utf8), maxEntryBytes: 1 << 20)])
+/// let proof = try ledger.inclusionProof(index: results[0].index)
+/// ```
+public final class Ledger: Sendable {
+    /// Options for creating a ledger.
+    public struct CreateOptions: Sendable {
+        /// The largest canonical entry accepted, in bytes.
+        public var maxEntryBytes: Int = 1 << 20
+        /// An existing signing key to use instead of generating one.
+        public var signingKey: Ed25519PrivateKey?
+        /// Storage options (map size…).
+        public var storage = LMDBEnvironment.Options()
+
+        public init() {}
+    }
+
+    /// Options for opening an existing ledger.
+    public struct OpenOptions: Sendable {
+        /// Open without write access (no appends, no new checkpoints).
+        public var readOnly = false
+        /// Storage options (map size…); `readOnly` above overrides the storage flag.
+        public var storage = LMDBEnvironment.Options()
+
+        public init() {}
+    }
+
+    /// The ledger directory.
+    public let directory: String
+    /// The log origin: first line of every checkpoint and the signing key's name.
+    public let origin: String
+    /// The key auditors verify checkpoints with.
+    public let verifierKey: NoteVerifierKey
+    /// The largest canonical entry accepted, in bytes.
+    public let maxEntryBytes: Int
+    /// Whether the ledger was opened read-only.
+    public let isReadOnly: Bool
+
+    let env: LMDBEnvironment
+    let tables: Tables
+    // The writer's in-memory right edge of the tree; checked against the stored size in every
+    // write transaction, since another process may have appended since.
+    let writer: Mutex<MerkleFrontier?>
+    let signer: Mutex<NoteSigner?>
+
+    struct Tables: Sendable {
+        let leaves: Table
+        let digests: Table
+        let hashes: Table
+        let checkpoints: Table
+        let meta: Table
+
+        init(env: LMDBEnvironment) throws {
+            leaves = try env.openTable(LedgerLayout.TableName.leaves)
+            digests = try env.openTable(LedgerLayout.TableName.digests)
+            hashes = try env.openTable(LedgerLayout.TableName.hashes)
+            checkpoints = try env.openTable(LedgerLayout.TableName.checkpoints)
+            meta = try env.openTable(LedgerLayout.TableName.meta)
+        }
+    }
+
+    private init(
+        directory: String, env: LMDBEnvironment, tables: Tables, origin: String, verifierKey: NoteVerifierKey,
+        maxEntryBytes: Int, readOnly: Bool, signer: NoteSigner?
+    ) {
+        self.directory = directory
+        self.env = env
+        self.tables = tables
+        self.origin = origin
+        self.verifierKey = verifierKey
+        self.maxEntryBytes = maxEntryBytes
+        self.isReadOnly = readOnly
+        self.writer = Mutex(nil)
+        self.signer = Mutex(signer)
+    }
+
+    // MARK: - Create
+
+    /// Creates a new ledger in `directory` (which must not exist, or be empty): generates the
+    /// signing key, writes the verifier key file, and signs the checkpoint of the empty tree.
+    public static func create(
+        at directory: String, origin: String, options: CreateOptions = CreateOptions()
+    ) throws -> Ledger {
+        try validateOrigin(origin)
+        guard options.maxEntryBytes > 0 else {
+            throw LedgerError(.invalidOrigin, "maximum entry size must be positive, got \(options.maxEntryBytes)")
+        }
+        try FileSystem.createEmptyDirectory(directory)
+        let key = try options.signingKey ?? Ed25519PrivateKey.generate()
+        let signer = try NoteSigner(name: origin, privateKey: key)
+        try FileSystem.writeNewFile(
+            path(directory, LedgerLayout.signingKeyFile), contents: Array(key.pemRepresentation.utf8), mode: 0o600)
+
+        let env = try openEnvironment(directory, options: options.storage)
+        let tables = try Tables(env: env)
+        let empty = Checkpoint(origin: origin, size: 0, rootHash: RFC6962.emptyRoot)
+        let signed = try SignedCheckpoint.sign(empty, with: signer)
+        try env.write { txn in
+            guard try txn.count(tables.meta) == 0 else {
+                throw LedgerError(.alreadyExists, "\(directory) already holds a ledger")
+            }
+            try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.format.utf8),
+                        value: Array(String(LedgerLayout.formatVersion).utf8))
+            try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.origin.utf8), value: Array(origin.utf8))
+            try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.verifierKey.utf8),
+                        value: Array(signer.verifierKey.description.utf8))
+            try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.maxEntryBytes.utf8),
+                        value: Array(String(options.maxEntryBytes).utf8))
+            try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(0))
+            try txn.put(tables.checkpoints, key: 0, value: Array(signed.serialized.utf8), mode: .append)
+        }
+        try FileSystem.writeNewFile(
+            path(directory, LedgerLayout.verifierKeyFile), contents: Array((signer.verifierKey.description + "\n").utf8),
+            mode: 0o644)
+        return Ledger(
+            directory: directory, env: env, tables: tables, origin: origin, verifierKey: signer.verifierKey,
+            maxEntryBytes: options.maxEntryBytes, readOnly: false, signer: signer)
+    }
+
+    // MARK: - Open
+
+    /// Opens an existing ledger. The signing key is loaded (and checked against the stored
+    /// verifier key) on first use, so read-only tools work without access to it.
+    public static func open(at directory: String, options: OpenOptions = OpenOptions()) throws -> Ledger {
+        var isDirectory = false
+        guard FileSystem.exists(directory, isDirectory: &isDirectory), isDirectory else {
+            throw LedgerError(.notALedger, "no ledger at \(directory) (run `cairn init` first, or pass --ledger)")
+        }
+        guard FileSystem.exists(path(directory, "data.mdb"), isDirectory: &isDirectory) else {
+            throw LedgerError(.notALedger, "\(directory) is not a Cairn ledger (no data.mdb)")
+        }
+        var storage = options.storage
+        storage.readOnly = options.readOnly
+        let env = try openEnvironment(directory, options: storage)
+        let tables: Tables
+        do {
+            tables = try Tables(env: env)
+        } catch let error as StorageError where error.resultCode == .notFound {
+            throw LedgerError(.notALedger, "\(directory) is not an initialized Cairn ledger: \(error.message)")
+        }
+        let meta: (format: String?, origin: String?, vkey: String?, max: String?) = try env.read { txn in
+            func text(_ key: String) throws -> String? {
+                try txn.value(tables.meta, key: Array(key.utf8)).map { String(decoding: $0, as: UTF8.self) }
+            }
+            return (
+                try text(LedgerLayout.MetaKey.format), try text(LedgerLayout.MetaKey.origin),
+                try text(LedgerLayout.MetaKey.verifierKey), try text(LedgerLayout.MetaKey.maxEntryBytes)
+            )
+        }
+        guard let format = meta.format, let origin = meta.origin, let vkeyText = meta.vkey,
+            let maxText = meta.max, let maxEntryBytes = Int(maxText)
+        else {
+            throw LedgerError(
+                .notALedger,
+                "\(directory) is not an initialized Cairn ledger (metadata missing; did `cairn init` finish?)")
+        }
+        guard format == String(LedgerLayout.formatVersion) else {
+            throw LedgerError(
+                .unsupportedFormat,
+                "\(directory) uses storage format \(format); this cairn reads format \(LedgerLayout.formatVersion)")
+        }
+        let vkey: NoteVerifierKey
+        do {
+            vkey = try NoteVerifierKey(parsing: vkeyText)
+        } catch {
+            throw LedgerError(.corrupt, "stored verifier key is malformed: \(error)")
+        }
+        return Ledger(
+            directory: directory, env: env, tables: tables, origin: origin, verifierKey: vkey,
+            maxEntryBytes: maxEntryBytes, readOnly: options.readOnly, signer: nil)
+    }
+
+    // MARK: - Helpers
+
+    /// The signer, loading `signing-key.pem` on first use and checking it matches the ledger.
+    func loadSigner() throws -> NoteSigner {
+        if isReadOnly {
+            throw LedgerError(.readOnly, "the ledger at \(directory) is open read-only")
+        }
+        return try signer.withLock { cached in
+            if let cached { return cached }
+            let keyPath = Ledger.path(directory, LedgerLayout.signingKeyFile)
+            let pem: [UInt8]
+            do {
+                pem = try FileSystem.readFile(keyPath)
+            } catch {
+                throw LedgerError(.signingKeyUnavailable, "cannot read signing key \(keyPath): \(error)")
+            }
+            let loaded: NoteSigner
+            do {
+                let key = try Ed25519PrivateKey(pemRepresentation: String(decoding: pem, as: UTF8.self))
+                loaded = try NoteSigner(name: origin, privateKey: key)
+            } catch {
+                throw LedgerError(.signingKeyUnavailable, "signing key \(keyPath) is unusable: \(error)")
+            }
+            guard loaded.verifierKey == verifierKey else {
+                throw LedgerError(
+                    .signingKeyUnavailable,
+                    "signing key \(keyPath) does not match this ledger's verifier key \(verifierKey)")
+            }
+            cached = loaded
+            return loaded
+        }
+    }
+
+    static func validateOrigin(_ origin: String) throws {
+        guard !origin.isEmpty else { throw LedgerError(.invalidOrigin, "origin must not be empty") }
+        for scalar in origin.unicodeScalars {
+            if scalar == "+" {
+                throw LedgerError(.invalidOrigin, "origin must not contain '+' (C2SP key names cannot): \(origin)")
+            }
+            if scalar.properties.isWhitespace || scalar.value < 0x20 || scalar.value == 0x7f {
+                throw LedgerError(
+                    .invalidOrigin, "origin must not contain spaces or control characters: \(origin.debugDescription)")
+            }
+        }
+    }
+
+    static func path(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    private static func openEnvironment(_ directory: String, options: LMDBEnvironment.Options) throws -> LMDBEnvironment {
+        do {
+            return try LMDBEnvironment.shared(directory: directory, options: options)
+        } catch let error as StorageError {
+            throw LedgerError(.storage, "cannot open ledger storage in \(directory): \(error.message)")
+        }
+    }
+}

@@ -1,0 +1,36 @@
+/// Names and encodings of everything a ledger directory holds (normative: specs/storage.md).
+public enum LedgerLayout {
+    /// The storage format this code reads and writes; stored in `meta/format`.
+    public static let formatVersion = 1
+
+    /// The PKCS#8 PEM Ed25519 signing key (mode 0600).
+    public static let signingKeyFile = "signing-key.pem"
+    /// The verifier key (`name+id+key`) followed by a newline, for auditors.
+    public static let verifierKeyFile = "ledger.vkey"
+
+    enum TableName {
+        /// Big-endian uint64 leaf index → entry bytes (the RFC 8785 canonical record).
+        static let leaves = "leaves"
+        /// SHA-256(entry) (32 bytes) → big-endian uint64 leaf index.
+        static let digests = "digests"
+        /// Big-endian uint64 stored-hash index (specs/merkle.md) → 32-byte tree hash.
+        static let hashes = "hashes"
+        /// Big-endian uint64 tree size → signed checkpoint note (UTF-8).
+        static let checkpoints = "checkpoints"
+        /// UTF-8 name → value (see `MetaKey`).
+        static let meta = "meta"
+    }
+
+    enum MetaKey {
+        /// Decimal storage format version.
+        static let format = "format"
+        /// The log origin (also the signing key's name).
+        static let origin = "origin"
+        /// The verifier key text.
+        static let verifierKey = "vkey"
+        /// Big-endian uint64 tree size: the number of leaves committed.
+        static let treeSize = "tree_size"
+        /// Decimal maximum canonical entry size in bytes.
+        static let maxEntryBytes = "max_entry_bytes"
+    }
+}
