@@ -61,14 +61,14 @@ let package = Package(
         ),
 
         .testTarget(name: "CairnCryptoTests", dependencies: ["CairnCrypto"]),
-        .testTarget(name: "CairnNoteTests", dependencies: ["CairnNote", "CairnCrypto"]),
+        .testTarget(name: "CairnNoteTests", dependencies: ["CairnNote", "CairnCrypto"], exclude: ["Interop"]),
         .testTarget(name: "CairnJSONTests", dependencies: ["CairnJSON"]),
         .testTarget(name: "CairnMerkleTests", dependencies: ["CairnMerkle", "CairnCrypto"]),
         .testTarget(name: "CairnProofsTests", dependencies: ["CairnProofs", "CairnMerkle", "CairnNote", "CairnCrypto"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage"]),
         .testTarget(
             name: "CairnLedgerTests",
-            dependencies: ["CairnLedger", "CairnMerkle", "CairnNote", "CairnJSON", "CairnCrypto"]
+            dependencies: ["CairnLedger", "CairnMerkle", "CairnNote", "CairnJSON", "CairnCrypto", "CairnStorage"]
         ),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnJSON"]),
     ],
