@@ -1,0 +1,55 @@
+import CairnJSON
+import Testing
+
+/// `JSONWriter`: human and script output.
+@Suite struct JSONWriterTests {
+    static let sample: JSONValue = [
+        "name": "cairn", "tags": ["a", "b"], "empty": [:], "none": [], "n": -1.5e-7, "ok": true, "x": nil,
+    ]
+
+    @Test func compactKeepsStoredOrderWithoutWhitespace() {
+        #expect(
+            JSONWriter.compact(Self.sample)
+                == #"{"name":"cairn","tags":["a","b"],"empty":{},"none":[],"n":-1.5e-7,"ok":true,"x":null}"#)
+    }
+
+    @Test func prettyIndentsByTwoSpacesWithoutTrailingNewline() {
+        let expected = """
+            {
+              "name": "cairn",
+              "tags": [
+                "a",
+                "b"
+              ],
+              "empty": {},
+              "none": [],
+              "n": -1.5e-7,
+              "ok": true,
+              "x": null
+            }
+            """
+        #expect(JSONWriter.pretty(Self.sample) == expected)
+        #expect(JSONWriter.pretty(1) == "1")
+        #expect(JSONWriter.prettyBytes(Self.sample) == Array(expected.utf8))
+    }
+
+    @Test func controlCharactersAreEscapedLikeJCS() {
+        let value: JSONValue = ["k\u{1}": "tab\tnl\ncr\rff\u{C}bs\u{8}nul\u{0}us\u{1F}del\u{7F}q\"b\\"]
+        let expected = #"{"k\u0001":"tab\tnl\ncr\rff\fbs\bnul\u0000us\u001f"# + "del\u{7F}" + #"q\"b\\"}"#
+        #expect(JSONWriter.compact(value) == expected)
+        #expect(!JSONWriter.pretty(value).contains("\t"))
+    }
+
+    @Test func nonFiniteNumbersAreWrittenAsNull() {
+        #expect(JSONWriter.compact([.number(.nan), .number(.infinity)]) == "[null,null]")
+    }
+
+    @Test func prettyOutputParsesBackToAnEqualValue() throws {
+        var generator = CorpusGenerator(seed: 42, allowImpreciseIntegers: false)
+        for _ in 0..<300 {
+            let value = generator.value()
+            #expect(try JSONParser.parse(JSONWriter.pretty(value)) == value)
+            #expect(try JSONParser.parse(JSONWriter.compactBytes(value)) == value)
+        }
+    }
+}
