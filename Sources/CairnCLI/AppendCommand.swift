@@ -73,13 +73,14 @@ struct AppendCommand: ParsableCommand {
             if !errors.isEmpty {
                 if skipInvalid {
                     for error in errors { Console.error("skipped " + error) }
+                } else if errors.count == 1 {
+                    throw CLIError(.dataError, errors[0] + " (nothing was appended)")
                 } else {
                     for error in errors.prefix(maxErrors) { Console.error("error: " + error) }
                     if errors.count > maxErrors { Console.error("error: … and \(errors.count - maxErrors) more") }
                     throw CLIError(
                         .dataError,
-                        "\(errors.count) invalid record\(errors.count == 1 ? "" : "s"); nothing was appended "
-                            + "(use --skip-invalid to append the valid ones)")
+                        "\(errors.count) invalid records; nothing was appended (use --skip-invalid to append the valid ones)")
                 }
             }
             let entries = records.compactMap { try? $0.result.get() }

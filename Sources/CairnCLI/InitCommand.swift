@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnCrypto
 import CairnJSON
 import CairnLedger
 
@@ -22,6 +23,7 @@ struct InitCommand: ParsableCommand {
             EXAMPLES
               cairn init --origin example.com/cairn-demo --ledger ./ledger
               cairn init --origin example.com/cairn-demo --max-entry-bytes 65536 --json
+              openssl genpkey -algorithm ed25519 -out key.pem && cairn init --origin example.com/x --signing-key key.pem
             """
     )
 
@@ -32,6 +34,12 @@ struct InitCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("The largest canonical record accepted, in bytes.", valueName: "bytes"))
     var maxEntryBytes: Int = 1 << 20
+
+    @Option(
+        help: ArgumentHelp(
+            "Use this existing Ed25519 key (PKCS#8 PEM, e.g. from `openssl genpkey -algorithm ed25519`) "
+                + "instead of generating one; it is copied into the ledger directory.", valueName: "pem-file"))
+    var signingKey: String?
 
     @Flag(help: "Print a JSON object instead of the bare vkey.")
     var json = false
@@ -46,6 +54,14 @@ struct InitCommand: ParsableCommand {
         try runReportingErrors {
             var options = Ledger.CreateOptions()
             options.maxEntryBytes = maxEntryBytes
+            if let signingKey {
+                let pem = String(decoding: try readInput(signingKey, what: "signing key"), as: UTF8.self)
+                do {
+                    options.signingKey = try Ed25519PrivateKey(pemRepresentation: pem)
+                } catch {
+                    throw CLIError(.usage, "--signing-key \(signingKey): \((error as? CryptoError)?.message ?? "\(error)")")
+                }
+            }
             let directory = location.directory
             let ledger = try Ledger.create(at: directory, origin: origin, options: options)
             let vkey = ledger.verifierKey.description

@@ -79,7 +79,7 @@ extension Ledger {
                 continue
             }
             try entry.bytes.withUnsafeBytes { try txn.put(tables.leaves, key: index, value: $0, mode: .append) }
-            for hash in frontier.append(leafHash: entry.leafHash) {
+            try frontier.append(leafHash: entry.leafHash) { hash in
                 try hash.withUnsafeBytes { try txn.put(tables.hashes, key: hashIndex, value: $0, mode: .append) }
                 hashIndex += 1
             }

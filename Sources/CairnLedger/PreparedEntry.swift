@@ -23,20 +23,15 @@ public struct PreparedEntry: Sendable, Hashable {
 
     /// Parses a JSON text, requires an object, canonicalizes it (RFC 8785) and checks its size.
     public static func prepare(json: UnsafeRawBufferPointer, maxEntryBytes: Int) throws(RecordError) -> PreparedEntry {
-        let value: JSONValue
+        let canonical: [UInt8]
         do {
-            value = try JSONParser.parse(json)
+            // The streaming path: canonical bytes straight from the parser, no value tree.
+            canonical = try JCS.canonicalize(json: json)
         } catch {
             throw RecordError(.invalidJSON, error.description, parseError: error)
         }
-        guard case .object = value else {
-            throw RecordError(.notAnObject, "expected a JSON object, found \(value.kindName)")
-        }
-        let canonical: [UInt8]
-        do {
-            canonical = try JCS.canonicalize(value)
-        } catch {
-            throw RecordError(.invalidJSON, "\(error)")
+        guard canonical.first == UInt8(ascii: "{") else {
+            throw RecordError(.notAnObject, "expected a JSON object, found \(kindName(canonicalFirstByte: canonical.first))")
         }
         guard canonical.count <= maxEntryBytes else {
             throw RecordError(
@@ -81,16 +76,13 @@ public struct RecordError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
-extension JSONValue {
-    /// "an array", "a string"… for messages.
-    var kindName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
+/// "an array", "a string"… for messages, from the first byte of a canonical JSON text.
+private func kindName(canonicalFirstByte byte: UInt8?) -> String {
+    switch byte {
+    case UInt8(ascii: "["): "an array"
+    case UInt8(ascii: "\""): "a string"
+    case UInt8(ascii: "t"), UInt8(ascii: "f"): "a boolean"
+    case UInt8(ascii: "n"): "null"
+    default: "a number"
     }
 }

@@ -216,7 +216,7 @@ struct Ed25519KeyTests {
     // MARK: pyca/cryptography
 
     @Test("pyca/cryptography verifies our signatures, and we verify its signatures",
-        .enabled(if: Support.pythonWithCryptography != nil,
+        .enabled(if: Support.pythonWithCryptography != nil || Support.interopRequired,
             "python3 with the 'cryptography' package is not available"))
     func pythonCrossCheck() throws {
         let key = try Ed25519PrivateKey.generate()
@@ -250,7 +250,7 @@ struct Ed25519KeyTests {
             theirs = [key.sign(bytes.fromhex(m)).hex() for m in req["messages"]]
             json.dump({"verified": verified, "pub": pub.hex(), "theirs": theirs}, sys.stdout)
             """
-        let result = try Support.run(Support.pythonWithCryptography!, ["-c", script], input: request)
+        let result = try Support.run(try #require(Support.pythonWithCryptography, "python3 with cryptography is required"), ["-c", script], input: request)
         #expect(result.status == 0, "\(result.stderr)")
         struct Reply: Decodable {
             let verified: [Bool]

@@ -4,6 +4,9 @@ import Foundation
 
 /// Test helpers: vector files, published test keys, and running external tools.
 enum Support {
+    /// CI sets CAIRN_REQUIRE_INTEROP=1: then interop tests run (and fail) even when their tool is missing.
+    static let interopRequired = ProcessInfo.processInfo.environment["CAIRN_REQUIRE_INTEROP"] == "1"
+
     /// `Tests/Vectors/<path>`, found relative to this source file.
     static func vector(_ path: String, filePath: String = #filePath) -> URL {
         URL(fileURLWithPath: filePath).deletingLastPathComponent().deletingLastPathComponent()

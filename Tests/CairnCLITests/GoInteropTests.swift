@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// Checks Cairn's checkpoints and proofs with Go's golang.org/x/mod/sumdb/note and sumdb/tlog,
+/// an independent implementation (Tests/Interop/verify_with_go.go).
+///
+/// Skipped with a message when Go or golang.org/x/mod is not installed (`make interop-deps`
+/// installs them); CI sets CAIRN_REQUIRE_INTEROP=1, which turns the skip into a failure.
+@Suite("Interop with Go's sumdb/note and sumdb/tlog")
+struct GoInteropTests {
+    static let goModRoot = "/usr/share/gocode"
+
+    static func goBinary() -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let path = "\(dir)/go"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    @Test("A 1,000-record ledger built through the CLI verifies with Go: checkpoints, inclusion and consistency proofs")
+    func goVerifiesLedger() throws {
+        let required = ProcessInfo.processInfo.environment["CAIRN_REQUIRE_INTEROP"] == "1"
+        guard let go = Self.goBinary(),
+            FileManager.default.fileExists(atPath: Self.goModRoot + "/src/golang.org/x/mod/sumdb/tlog")
+        else {
+            let message = "Go interop test skipped: install golang-go and golang-golang-x-mod-dev (make interop-deps)"
+            if required { Issue.record(Comment(rawValue: message + " — CAIRN_REQUIRE_INTEROP=1 requires it")) }
+            print(message)
+            return
+        }
+
+        let f = try LedgerFixture(origin: "example.com/cairn-interop")
+        let out = try TemporaryDirectory()
+        _ = try out.write("vkey", f.vkey + "\n")
+
+        // Records already in canonical form (sorted keys, no whitespace), so the entry bytes are
+        // exactly these lines and Go can hash them without a JCS implementation.
+        var entries: [String] = []
+        var appended = ""
+        var committedSizes: [Int] = []
+        let batches = [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 15]  // 1,000 in all
+        for size in batches {
+            let batch = (0..<size).map { i -> String in
+                let n = entries.count + i
+                return "{\"model\":\"m-\(n % 7)\",\"n\":\(n),\"text\":\"record \(n) \\u00e9\\n\"}"
+            }
+            let result = try f.cli.ok("append", stdin: batch.joined(separator: "\n"))
+            appended += result.text
+            entries += batch
+            committedSizes.append(entries.count)
+        }
+        #expect(entries.count == 1000)
+        // The JSON text above writes é as an escape; the canonical form holds the UTF-8 bytes.
+        let canonical = entries.map { $0.replacingOccurrences(of: "\\u00e9", with: "é") }
+        _ = try out.write("entries.jsonl", canonical.joined(separator: "\n") + "\n")
+        _ = try out.write("appended.jsonl", appended)
+
+        // Checkpoints: every committed size plus intermediate sizes signed on request.
+        for size in committedSizes + [4, 500, 999] {
+            _ = try out.write("checkpoints/\(size)", try f.cli.ok("checkpoint", "--size", String(size)).stdout)
+        }
+        // Inclusion proofs at several sizes, including the edges of the tree.
+        let indexes = [0, 1, 2, 3, 7, 8, 63, 64, 127, 128, 255, 256, 333, 511, 512, 767, 998, 999]
+        for size in [1000, 512, 999, 377] {
+            for index in indexes where index < size {
+                let proof = try f.cli.ok("prove", "inclusion", String(index), "--size", String(size))
+                _ = try out.write("inclusion/\(index)-\(size).proof", proof.stdout)
+            }
+        }
+        // Consistency proofs between committed and arbitrary sizes.
+        for (old, new) in [(1, 1000), (3, 6), (6, 1000), (12, 20), (500, 1000), (511, 512), (512, 999), (999, 1000), (600, 985)] {
+            let proof = try f.cli.ok("prove", "consistency", "--old", String(old), "--size", String(new))
+            _ = try out.write("consistency/\(old)-\(new).proof", proof.stdout)
+        }
+
+        let gocache = try TemporaryDirectory()
+        let result = try CLI.exec(
+            go, ["run", Self.repositoryRoot.appendingPathComponent("Tests/Interop/verify_with_go.go").path, out.path],
+            environment: ["GO111MODULE": "off", "GOPATH": Self.goModRoot, "GOCACHE": gocache.path, "GOFLAGS": ""])
+        #expect(result.status == 0, "Go verifier failed:\n\(result.stderr)\n\(result.text)")
+        #expect(result.text.contains("go-verify: ok: 1000 entries"), "\(result.text)")
+        print(result.text)
+    }
+}
