@@ -12,7 +12,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$ %s\n' "$*" >&2; "$@"; }
 
 rm -rf "$dir"
 export CAIRN_LEDGER=$dir
@@ -44,9 +44,9 @@ run "$cairn" prove consistency --old 3 -o "$work/consistency.txt"
 cat "$work/consistency.txt"
 run "$cairn" verify consistency --vkey "$dir/ledger.vkey" --old "$work/old.checkpoint" --proof "$work/consistency.txt"
 
-step "A tampered entry is rejected"
-sed 's/alice/mallory/' "$work/entry.json" > "$work/tampered.json"
-if "$cairn" verify inclusion --vkey "$dir/ledger.vkey" --proof "$work/proof.tlog-proof" --entry "$work/tampered.json"; then
+step "A tampered entry (approved -> rejected) is rejected"
+sed 's/approved/rejected/' "$work/entry.json" > "$work/tampered.json"
+if run "$cairn" verify inclusion --vkey "$dir/ledger.vkey" --proof "$work/proof.tlog-proof" --entry "$work/tampered.json"; then
     echo "demo: tampered entry was accepted!" >&2
     exit 1
 fi

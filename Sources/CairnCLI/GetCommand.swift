@@ -64,7 +64,7 @@ struct GetCommand: ParsableCommand {
                     .object([
                         "index": .uint(index),
                         "digest": .string(SHA256.hash(bytes).description),
-                        "leaf_hash": .string(RFC6962.leafHash(bytes).hex),
+                        "leaf_hash": .string(RFC6962.leafHash(bytes).base64),
                         "record": record,
                     ]))
             } else {
