@@ -1,7 +1,7 @@
 # Cairn — the two set-up commands are `make demo` and `make test` (see README.md).
 #
 #   make demo      install missing system packages, build, and run the end-to-end demo
-#   make test      install missing system packages, build, and run the test suite
+#   make test      install missing system packages, check formatting, build, and run the test suite
 #   make interop   also install Go + golang.org/x/mod so the Go interop tests run (CI does this)
 #   make format    apply `swift format` to Sources/ and Tests/
 #   make lint      check formatting without changing files
@@ -36,7 +36,7 @@ release: deps
 demo: build
 	@scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/cairn"
 
-test: deps
+test: deps lint
 	$(SWIFT) test
 
 interop: deps interop-deps

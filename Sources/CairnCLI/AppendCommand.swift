@@ -80,7 +80,8 @@ struct AppendCommand: ParsableCommand {
                     if errors.count > maxErrors { Console.error("error: … and \(errors.count - maxErrors) more") }
                     throw CLIError(
                         .dataError,
-                        "\(errors.count) invalid records; nothing was appended (use --skip-invalid to append the valid ones)")
+                        "\(errors.count) invalid records; nothing was appended (use --skip-invalid to append the valid ones)"
+                    )
                 }
             }
             let entries = records.compactMap { try? $0.result.get() }

@@ -4,7 +4,8 @@ import ArgumentParser
 struct Cairn: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn",
-        abstract: "A tamper-evident provenance ledger: append records, prove inclusion and consistency, verify offline.",
+        abstract:
+            "A tamper-evident provenance ledger: append records, prove inclusion and consistency, verify offline.",
         discussion: """
             Cairn stores each JSON record as the RFC 8785 canonical form of the object, addressed by
             sha256:<hex> of those bytes, as a leaf of an RFC 6962 Merkle log kept in LMDB. After every

@@ -59,7 +59,8 @@ struct InitCommand: ParsableCommand {
                 do {
                     options.signingKey = try Ed25519PrivateKey(pemRepresentation: pem)
                 } catch {
-                    throw CLIError(.usage, "--signing-key \(signingKey): \((error as? CryptoError)?.message ?? "\(error)")")
+                    throw CLIError(
+                        .usage, "--signing-key \(signingKey): \((error as? CryptoError)?.message ?? "\(error)")")
                 }
             }
             let directory = location.directory

@@ -62,7 +62,10 @@ struct VerifyOptions: ParsableArguments {
                 }
             } catch let error as ProofError {
                 if json {
-                    printJSON(.object(["valid": false, "code": .string(error.code.rawValue), "reason": .string(error.message)]))
+                    printJSON(
+                        .object([
+                            "valid": false, "code": .string(error.code.rawValue), "reason": .string(error.message),
+                        ]))
                 } else {
                     Console.error("invalid: " + error.message)
                 }
@@ -73,7 +76,10 @@ struct VerifyOptions: ParsableArguments {
 }
 
 func checkpointDetails(_ checkpoint: Checkpoint) -> JSONObject {
-    ["origin": .string(checkpoint.origin), "size": .uint(checkpoint.size), "root_hash": .string(checkpoint.rootHash.base64)]
+    [
+        "origin": .string(checkpoint.origin), "size": .uint(checkpoint.size),
+        "root_hash": .string(checkpoint.rootHash.base64),
+    ]
 }
 
 struct VerifyCheckpoint: ParsableCommand {

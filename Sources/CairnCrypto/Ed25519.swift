@@ -36,18 +36,23 @@ public struct Ed25519PrivateKey: Sendable {
     public init(pemRepresentation pem: String) throws(CryptoError) {
         switch PEMLabel.first(in: pem) {
         case nil:
-            throw CryptoError(code: .invalidKeyEncoding,
+            throw CryptoError(
+                code: .invalidKeyEncoding,
                 message: "no PEM block found; expected an Ed25519 key in '-----BEGIN PRIVATE KEY-----' (PKCS#8) form")
         case "PRIVATE KEY":
             try self.init(key: OpenSSLEd25519.privateKey(pem: pem))
         case "ENCRYPTED PRIVATE KEY":
-            throw CryptoError(code: .invalidKeyEncoding,
-                message: "the private key is encrypted; decrypt it first with `openssl pkey -in KEY.pem -out PLAIN.pem`")
+            throw CryptoError(
+                code: .invalidKeyEncoding,
+                message: "the private key is encrypted; decrypt it first with `openssl pkey -in KEY.pem -out PLAIN.pem`"
+            )
         case "PUBLIC KEY":
-            throw CryptoError(code: .wrongKeyType,
+            throw CryptoError(
+                code: .wrongKeyType,
                 message: "the PEM holds a public key; signing needs the Ed25519 private key ('BEGIN PRIVATE KEY')")
         case let label?:
-            throw CryptoError(code: .wrongKeyType,
+            throw CryptoError(
+                code: .wrongKeyType,
                 message: "found a '\(label)' PEM block; expected an Ed25519 key in '-----BEGIN PRIVATE KEY-----' "
                     + "(PKCS#8) form, as made by `openssl genpkey -algorithm ed25519`")
         }

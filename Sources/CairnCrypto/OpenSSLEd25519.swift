@@ -35,14 +35,16 @@ enum OpenSSLEd25519 {
     /// A private key from a 32-byte RFC 8032 secret key (seed).
     static func privateKey(seed: [UInt8]) throws(CryptoError) -> EVPKey {
         guard seed.count == keyByteCount else {
-            throw CryptoError(code: .invalidKeyLength,
+            throw CryptoError(
+                code: .invalidKeyLength,
                 message: "an Ed25519 seed is 32 bytes, got \(seed.count)")
         }
         let key = seed.withUnsafeBufferPointer { buf in
             EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, buf.baseAddress, buf.count)
         }
         guard let key else {
-            throw CryptoError(code: .invalidKeyEncoding,
+            throw CryptoError(
+                code: .invalidKeyEncoding,
                 message: "OpenSSL rejected the Ed25519 seed" + openSSLErrorSuffix())
         }
         return EVPKey(owning: key)
@@ -54,7 +56,8 @@ enum OpenSSLEd25519 {
         defer { seed.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
         let ok = seed.withUnsafeMutableBufferPointer { RAND_priv_bytes($0.baseAddress, Int32($0.count)) }
         guard ok == 1 else {
-            throw CryptoError(code: .randomFailed,
+            throw CryptoError(
+                code: .randomFailed,
                 message: "OpenSSL's random generator failed to produce a key" + openSSLErrorSuffix())
         }
         return try privateKey(seed: seed)
@@ -64,14 +67,16 @@ enum OpenSSLEd25519 {
     /// an encoding that is not a curve point makes every verification fail.)
     static func publicKey(raw: [UInt8]) throws(CryptoError) -> EVPKey {
         guard raw.count == keyByteCount else {
-            throw CryptoError(code: .invalidKeyLength,
+            throw CryptoError(
+                code: .invalidKeyLength,
                 message: "an Ed25519 public key is 32 bytes, got \(raw.count)")
         }
         let key = raw.withUnsafeBufferPointer { buf in
             EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, buf.baseAddress, buf.count)
         }
         guard let key else {
-            throw CryptoError(code: .invalidKeyEncoding,
+            throw CryptoError(
+                code: .invalidKeyEncoding,
                 message: "OpenSSL rejected the Ed25519 public key" + openSSLErrorSuffix())
         }
         return EVPKey(owning: key)
@@ -88,14 +93,16 @@ enum OpenSSLEd25519 {
             return PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in 0 }, nil)
         }
         guard let decoded else {
-            throw CryptoError(code: .invalidKeyEncoding,
+            throw CryptoError(
+                code: .invalidKeyEncoding,
                 message: "the PEM block is not a readable PKCS#8 private key" + openSSLErrorSuffix())
         }
         let key = EVPKey(owning: decoded)
         ERR_clear_error()  // the PEM decoders may queue errors from formats they tried and rejected
         guard EVP_PKEY_get_id(decoded) == EVP_PKEY_ED25519 else {
             let name = EVP_PKEY_get0_type_name(decoded).map { String(cString: $0) } ?? "unknown"
-            throw CryptoError(code: .wrongKeyType,
+            throw CryptoError(
+                code: .wrongKeyType,
                 message: "the PEM holds a key of type \(name), not Ed25519; create one with "
                     + "`openssl genpkey -algorithm ed25519`")
         }

@@ -31,7 +31,8 @@ extension Ledger {
         let size = try storedTreeSize(txn)
         let leafCount = UInt64(try txn.count(tables.leaves))
         guard leafCount == size else {
-            throw LedgerError(.corrupt, "the leaves table holds \(leafCount) entries but the stored tree size is \(size)")
+            throw LedgerError(
+                .corrupt, "the leaves table holds \(leafCount) entries but the stored tree size is \(size)")
         }
         let digestCount = UInt64(try txn.count(tables.digests))
         guard digestCount == size else {
@@ -41,7 +42,8 @@ extension Ledger {
         let hashCount = UInt64(try txn.count(tables.hashes))
         guard hashCount == expectedHashes else {
             throw LedgerError(
-                .corrupt, "the hashes table holds \(hashCount) hashes; a tree of \(size) leaves stores \(expectedHashes)")
+                .corrupt,
+                "the hashes table holds \(hashCount) hashes; a tree of \(size) leaves stores \(expectedHashes)")
         }
 
         var frontier = MerkleFrontier()
@@ -70,7 +72,8 @@ extension Ledger {
                     while let (key, value) = entry {
                         guard BigEndianKey.decode(key) == index else {
                             throw LedgerError(
-                                .corrupt, "leaf keys are not contiguous: expected index \(index), found key \(Hex.encode(key))")
+                                .corrupt,
+                                "leaf keys are not contiguous: expected index \(index), found key \(Hex.encode(key))")
                         }
                         let digest = SHA256.hash(value)
                         let leafHash = RFC6962.leafHash(value)
@@ -102,7 +105,8 @@ extension Ledger {
                         entry = try leaves.next()
                     }
                     if let (cpSize, _) = nextCheckpoint {
-                        throw LedgerError(.corrupt, "a checkpoint exists for size \(cpSize), beyond the tree size \(size)")
+                        throw LedgerError(
+                            .corrupt, "a checkpoint exists for size \(cpSize), beyond the tree size \(size)")
                     }
                     progress?(index, size)
                     return FsckReport(

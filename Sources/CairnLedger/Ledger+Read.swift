@@ -204,7 +204,8 @@ extension Ledger {
             try checkSize(size, current: current)
             guard index < size else {
                 throw LedgerError(
-                    .sizeOutOfRange, "index \(index) is not in the tree of size \(size) (\(Ledger.describe(size: size)))")
+                    .sizeOutOfRange,
+                    "index \(index) is not in the tree of size \(size) (\(Ledger.describe(size: size)))")
             }
             let reader = StoredHashReader(txn: txn, table: tables.hashes)
             let leaf = try reader.readHashes(at: [StoredHashIndex.index(level: 0, n: index)])[0]

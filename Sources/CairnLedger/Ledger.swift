@@ -119,18 +119,22 @@ public final class Ledger: Sendable {
             guard try txn.count(tables.meta) == 0 else {
                 throw LedgerError(.alreadyExists, "\(directory) already holds a ledger")
             }
-            try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.format.utf8),
-                        value: Array(String(LedgerLayout.formatVersion).utf8))
+            try txn.put(
+                tables.meta, key: Array(LedgerLayout.MetaKey.format.utf8),
+                value: Array(String(LedgerLayout.formatVersion).utf8))
             try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.origin.utf8), value: Array(origin.utf8))
-            try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.verifierKey.utf8),
-                        value: Array(signer.verifierKey.description.utf8))
-            try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.maxEntryBytes.utf8),
-                        value: Array(String(options.maxEntryBytes).utf8))
+            try txn.put(
+                tables.meta, key: Array(LedgerLayout.MetaKey.verifierKey.utf8),
+                value: Array(signer.verifierKey.description.utf8))
+            try txn.put(
+                tables.meta, key: Array(LedgerLayout.MetaKey.maxEntryBytes.utf8),
+                value: Array(String(options.maxEntryBytes).utf8))
             try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(0))
             try txn.put(tables.checkpoints, key: 0, value: Array(signed.serialized.utf8), mode: .append)
         }
         try FileSystem.writeNewFile(
-            path(directory, LedgerLayout.verifierKeyFile), contents: Array((signer.verifierKey.description + "\n").utf8),
+            path(directory, LedgerLayout.verifierKeyFile),
+            contents: Array((signer.verifierKey.description + "\n").utf8),
             mode: 0o644)
         return Ledger(
             directory: directory, env: env, tables: tables, origin: origin, verifierKey: signer.verifierKey,
@@ -240,7 +244,8 @@ public final class Ledger: Sendable {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
-    private static func openEnvironment(_ directory: String, options: LMDBEnvironment.Options) throws -> LMDBEnvironment {
+    private static func openEnvironment(_ directory: String, options: LMDBEnvironment.Options) throws -> LMDBEnvironment
+    {
         do {
             return try LMDBEnvironment.shared(directory: directory, options: options)
         } catch let error as StorageError {

@@ -31,7 +31,8 @@ public struct PreparedEntry: Sendable, Hashable {
             throw RecordError(.invalidJSON, error.description, parseError: error)
         }
         guard canonical.first == UInt8(ascii: "{") else {
-            throw RecordError(.notAnObject, "expected a JSON object, found \(kindName(canonicalFirstByte: canonical.first))")
+            throw RecordError(
+                .notAnObject, "expected a JSON object, found \(kindName(canonicalFirstByte: canonical.first))")
         }
         guard canonical.count <= maxEntryBytes else {
             throw RecordError(

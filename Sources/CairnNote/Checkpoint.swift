@@ -45,12 +45,14 @@ public struct Checkpoint: Sendable, Hashable {
         lines.removeLast()  // the empty piece after the final newline
         for (index, line) in lines.enumerated() {
             if let bad = line.utf8.first(where: { $0 < 0x20 }) {
-                throw NoteError(.malformedCheckpoint,
+                throw NoteError(
+                    .malformedCheckpoint,
                     "line \(index + 1): control character \(NoteSyntax.codePoint(Unicode.Scalar(bad))) is not allowed")
             }
         }
         guard lines.count >= 3 else {
-            throw NoteError(.malformedCheckpoint,
+            throw NoteError(
+                .malformedCheckpoint,
                 "the checkpoint has \(lines.count) line\(lines.count == 1 ? "" : "s"); it needs at least 3: "
                     + "origin, tree size, root hash")
         }
@@ -76,14 +78,16 @@ public struct Checkpoint: Sendable, Hashable {
             throw NoteError(.malformedCheckpoint, "line 3: the root hash is not canonical padded base64 (RFC 4648)")
         }
         guard let rootHash = SHA256Digest(bytes: root) else {
-            throw NoteError(.malformedCheckpoint,
+            throw NoteError(
+                .malformedCheckpoint,
                 "line 3: the root hash is \(root.count) bytes; a SHA-256 tree root is 32")
         }
         let extensions = lines.dropFirst(3)
         if let empty = extensions.firstIndex(where: \.isEmpty) {
             throw NoteError(.malformedCheckpoint, "line \(empty + 1): extension lines must not be empty")
         }
-        self.init(origin: String(lines[0]), size: size, rootHash: rootHash,
+        self.init(
+            origin: String(lines[0]), size: size, rootHash: rootHash,
             extensionLines: extensions.map(String.init))
     }
 
@@ -101,17 +105,20 @@ public struct Checkpoint: Sendable, Hashable {
             throw NoteError(.malformedCheckpoint, "cannot sign a checkpoint with an empty origin")
         }
         if let bad = origin.utf8.first(where: { $0 < 0x20 }) {
-            throw NoteError(.malformedCheckpoint,
+            throw NoteError(
+                .malformedCheckpoint,
                 "cannot sign a checkpoint whose origin contains control character "
                     + "\(NoteSyntax.codePoint(Unicode.Scalar(bad))); the origin must be one line")
         }
         for (index, line) in extensionLines.enumerated() {
             guard !line.isEmpty else {
-                throw NoteError(.malformedCheckpoint,
+                throw NoteError(
+                    .malformedCheckpoint,
                     "cannot sign a checkpoint with an empty extension line (extension line \(index + 1))")
             }
             if let bad = line.utf8.first(where: { $0 < 0x20 }) {
-                throw NoteError(.malformedCheckpoint,
+                throw NoteError(
+                    .malformedCheckpoint,
                     "cannot sign a checkpoint whose extension line \(index + 1) contains control character "
                         + "\(NoteSyntax.codePoint(Unicode.Scalar(bad))); each extension line must be one line")
             }
@@ -177,12 +184,14 @@ public struct SignedCheckpoint: Sendable, Hashable {
     public func verify(logKey: NoteVerifierKey, origin: String? = nil) throws(NoteError) -> Checkpoint {
         let expected = origin ?? logKey.name
         guard checkpoint.origin == expected else {
-            throw NoteError(.originMismatch,
+            throw NoteError(
+                .originMismatch,
                 "line 1: the checkpoint origin \"\(NoteSyntax.escaped(checkpoint.origin))\" is not the "
                     + "expected origin \"\(NoteSyntax.escaped(expected))\"; check that the log key belongs to this log")
         }
         guard note.signatures.contains(where: { $0.name == logKey.name && $0.keyID == logKey.keyID }) else {
-            throw NoteError(.unknownKey,
+            throw NoteError(
+                .unknownKey,
                 "the checkpoint has no signature from the log key \(logKey.nameAndID) (signed by: \(note.signerList))")
         }
         try note.verify(with: [logKey])

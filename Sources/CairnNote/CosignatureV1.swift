@@ -37,14 +37,16 @@ public enum CosignatureV1 {
     ) throws(NoteError) -> NoteSignature {
         try NoteSyntax.checkKeyName(name, context: "cosigner")
         guard timestamp <= maxTimestamp else {
-            throw NoteError(.invalidTimestamp,
+            throw NoteError(
+                .invalidTimestamp,
                 "cosignature timestamp \(timestamp) is above 2^63 - 1; use POSIX seconds")
         }
         let text = try checkpoint.validatedText()
         let keyID = NoteVerifierKey.keyID(name: name, type: signatureType, publicKey: key.publicKey.rawRepresentation)
         do throws(CryptoError) {
             let signature = try key.signature(for: signedMessage(checkpointText: text, timestamp: timestamp))
-            return NoteSignature(unchecked: name, keyID: keyID,
+            return NoteSignature(
+                unchecked: name, keyID: keyID,
                 signature: NoteSyntax.bigEndianBytes(timestamp) + signature)
         } catch {
             throw NoteError(.signingFailed, "cosigner \(name): \(error.message)")
@@ -58,13 +60,15 @@ public enum CosignatureV1 {
     /// latest timestamp is returned. No line from the cosigner is `unknownKey`.
     public static func verify(_ signed: SignedCheckpoint, cosigner: NoteVerifierKey) throws(NoteError) -> UInt64 {
         guard cosigner.type == signatureType else {
-            throw NoteError(.unsupportedKeyType,
+            throw NoteError(
+                .unsupportedKeyType,
                 "cosigner key \(cosigner.nameAndID) has signature type 0x\(Hex.encode([cosigner.type])); "
                     + "a cosignature/v1 key has type 0x04 (make it with NoteVerifierKey(cosignatureName:ed25519:))")
         }
         let lines = signed.note.signatures.filter { $0.name == cosigner.name && $0.keyID == cosigner.keyID }
         guard !lines.isEmpty else {
-            throw NoteError(.unknownKey,
+            throw NoteError(
+                .unknownKey,
                 "the checkpoint has no cosignature from \(cosigner.nameAndID) (signed by: \(signed.note.signerList))")
         }
         try signed.note.verify(with: [cosigner])

@@ -25,7 +25,8 @@ public struct NoteSignature: Sendable, Hashable {
         var bytes = Array(line.utf8)
         if bytes.last == NoteSyntax.newline { bytes.removeLast() }
         if let i = bytes.firstIndex(where: { $0 < 0x20 }) {
-            throw NoteError(.malformedSignatureLine,
+            throw NoteError(
+                .malformedSignatureLine,
                 "signature line: control character \(NoteSyntax.codePoint(Unicode.Scalar(bytes[i]))) is not allowed")
         }
         self = try NoteSyntax.parseSignatureLine(bytes[...], context: "signature line")
@@ -74,7 +75,8 @@ public struct NoteSigner: Sendable {
     public init(goPrivateKey text: String) throws(NoteError) {
         let parts = text.split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY" else {
-            throw NoteError(.malformedSignerKey,
+            throw NoteError(
+                .malformedSignerKey,
                 "signer key: expected PRIVATE+KEY+<name>+<8 hex digit key ID>+<base64 key>")
         }
         let name = String(parts[2])
@@ -83,11 +85,13 @@ public struct NoteSigner: Sendable {
             throw NoteError(.malformedSignerKey, "signer key \(name): the key ID is not 8 lowercase hex digits")
         }
         guard let bytes = Base64.decode(parts[4]), let type = bytes.first else {
-            throw NoteError(.malformedSignerKey,
+            throw NoteError(
+                .malformedSignerKey,
                 "signer key \(name): the key is not canonical padded base64 (RFC 4648) of a type byte and a seed")
         }
         guard type == NoteVerifierKey.ed25519Type else {
-            throw NoteError(.unsupportedKeyType,
+            throw NoteError(
+                .unsupportedKeyType,
                 "signer key \(name): signature type 0x\(Hex.encode([type])) is not supported; "
                     + "Go-format signer keys hold 0x01 (Ed25519)")
         }
@@ -99,7 +103,8 @@ public struct NoteSigner: Sendable {
         }
         try self.init(name: name, privateKey: privateKey)
         guard keyID == self.keyID else {
-            throw NoteError(.keyIDMismatch,
+            throw NoteError(
+                .keyIDMismatch,
                 "signer key \(name): key ID \(NoteSyntax.hex8(keyID)) does not match the key "
                     + "(computed \(NoteSyntax.hex8(self.keyID))); the key was altered or mistyped")
         }

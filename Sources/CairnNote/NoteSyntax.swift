@@ -65,24 +65,28 @@ enum NoteSyntax {
     /// `context` names the place in error messages, e.g. "line 5".
     static func parseSignatureLine(_ line: ArraySlice<UInt8>, context: String) throws(NoteError) -> NoteSignature {
         guard line.starts(with: signaturePrefix) else {
-            throw NoteError(.malformedSignatureLine,
+            throw NoteError(
+                .malformedSignatureLine,
                 "\(context): not a signature line; after the last blank line every line must be "
                     + "'\u{2014} <key name> <base64 signature>' (U+2014 em dash, space)")
         }
         let rest = line.dropFirst(signaturePrefix.count)
         guard let space = rest.firstIndex(of: UInt8(ascii: " ")) else {
-            throw NoteError(.malformedSignatureLine,
+            throw NoteError(
+                .malformedSignatureLine,
                 "\(context): no space between the key name and the signature")
         }
         let name = String(decoding: rest[..<space], as: UTF8.self)
         try checkKeyName(name, context: context)
         let encoded = rest[(space + 1)...]
         guard let raw = Base64.decode(String(decoding: encoded, as: UTF8.self)) else {
-            throw NoteError(.malformedSignatureLine,
+            throw NoteError(
+                .malformedSignatureLine,
                 "\(context): the signature of \(name) is not canonical padded base64 (RFC 4648)")
         }
         guard raw.count > 4 else {
-            throw NoteError(.malformedSignatureLine,
+            throw NoteError(
+                .malformedSignatureLine,
                 "\(context): the signature of \(name) is \(raw.count) bytes; it needs a 4-byte key ID "
                     + "and at least one signature byte")
         }
@@ -97,8 +101,10 @@ enum NoteSyntax {
     }
 
     static func bigEndianBytes(_ value: UInt32) -> [UInt8] {
-        [UInt8(truncatingIfNeeded: value >> 24), UInt8(truncatingIfNeeded: value >> 16),
-         UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)]
+        [
+            UInt8(truncatingIfNeeded: value >> 24), UInt8(truncatingIfNeeded: value >> 16),
+            UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value),
+        ]
     }
 
     static func bigEndianBytes(_ value: UInt64) -> [UInt8] {

@@ -32,24 +32,28 @@ public struct NoteVerifierKey: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws(NoteError) {
         let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3 else {
-            throw NoteError(.malformedVerifierKey,
+            throw NoteError(
+                .malformedVerifierKey,
                 "verifier key: expected <name>+<8 hex digit key ID>+<base64 key>, found \(parts.count - 1) '+'")
         }
         let name = String(parts[0])
         try NoteSyntax.checkKeyName(name, context: "verifier key")
         guard let keyID = NoteSyntax.parseHex8(parts[1]) else {
-            throw NoteError(.malformedVerifierKey,
+            throw NoteError(
+                .malformedVerifierKey,
                 "verifier key \(NoteSyntax.escaped(name)): the key ID \"\(NoteSyntax.escaped(parts[1]))\" "
                     + "is not 8 lowercase hex digits")
         }
         guard let bytes = Base64.decode(parts[2]), let type = bytes.first else {
-            throw NoteError(.malformedVerifierKey,
+            throw NoteError(
+                .malformedVerifierKey,
                 "verifier key \(name): the key is not canonical padded base64 (RFC 4648) of a type byte and a key")
         }
         let key = Array(bytes.dropFirst())
         try self.init(name: name, type: type, publicKey: key, context: "verifier key \(name)")
         guard keyID == self.keyID else {
-            throw NoteError(.keyIDMismatch,
+            throw NoteError(
+                .keyIDMismatch,
                 "verifier key \(name): key ID \(NoteSyntax.hex8(keyID)) does not match the name and key "
                     + "(computed \(NoteSyntax.hex8(self.keyID))); the vkey was altered or mistyped")
         }
@@ -64,17 +68,20 @@ public struct NoteVerifierKey: Sendable, Hashable, CustomStringConvertible {
     /// The vkey of a cosignature/v1 cosigner (type 0x04) with this name.
     public init(cosignatureName name: String, ed25519 key: Ed25519PublicKey) throws(NoteError) {
         try NoteSyntax.checkKeyName(name, context: "cosigner key")
-        try self.init(name: name, type: Self.cosignatureV1Type, publicKey: key.rawRepresentation, context: "cosigner key")
+        try self.init(
+            name: name, type: Self.cosignatureV1Type, publicKey: key.rawRepresentation, context: "cosigner key")
     }
 
     private init(name: String, type: UInt8, publicKey: [UInt8], context: String) throws(NoteError) {
         guard type == Self.ed25519Type || type == Self.cosignatureV1Type else {
-            throw NoteError(.unsupportedKeyType,
+            throw NoteError(
+                .unsupportedKeyType,
                 "\(context): signature type 0x\(Hex.encode([type])) is not supported; Cairn verifies "
                     + "0x01 (Ed25519) and 0x04 (Ed25519 cosignature/v1)")
         }
         guard publicKey.count == Ed25519PublicKey.byteCount else {
-            throw NoteError(.malformedVerifierKey,
+            throw NoteError(
+                .malformedVerifierKey,
                 "\(context): an Ed25519 public key is 32 bytes, found \(publicKey.count)")
         }
         do throws(CryptoError) {
@@ -112,7 +119,8 @@ public struct NoteVerifierKey: Sendable, Hashable, CustomStringConvertible {
             guard let (timestamp, ed25519Signature) = CosignatureV1.split(signature.signature),
                 timestamp <= CosignatureV1.maxTimestamp
             else { return false }
-            return ed25519.isValidSignature(ed25519Signature,
+            return ed25519.isValidSignature(
+                ed25519Signature,
                 for: CosignatureV1.signedMessage(text: text, timestamp: timestamp))
         default:
             return false  // unreachable: init admits only the two types above

@@ -23,7 +23,8 @@ public struct SignedNote: Sendable, Hashable {
             throw NoteError(.malformedNote, "a signed note needs at least one signature")
         }
         guard signatures.count <= Self.maxSignatures else {
-            throw NoteError(.tooManySignatures,
+            throw NoteError(
+                .tooManySignatures,
                 "the note has \(signatures.count) signatures; Cairn accepts at most \(Self.maxSignatures)")
         }
         self.text = text
@@ -49,7 +50,8 @@ public struct SignedNote: Sendable, Hashable {
         try Self.checkEncoding(bytes)
 
         guard let split = Self.lastBlankLine(bytes) else {
-            throw NoteError(.malformedNote,
+            throw NoteError(
+                .malformedNote,
                 "no blank line before the signatures; a signed note is its text, a blank line, "
                     + "then one or more signature lines")
         }
@@ -58,16 +60,19 @@ public struct SignedNote: Sendable, Hashable {
         let blankLine = textBytes.count(where: { $0 == NoteSyntax.newline }) + 1
 
         guard !signatureBytes.isEmpty else {
-            throw NoteError(.malformedNote,
+            throw NoteError(
+                .malformedNote,
                 "line \(blankLine): no signature lines after this blank line; a signed note needs at least one")
         }
         let lineCount = signatureBytes.count(where: { $0 == NoteSyntax.newline })
         guard signatureBytes.last == NoteSyntax.newline else {
-            throw NoteError(.malformedNote,
+            throw NoteError(
+                .malformedNote,
                 "line \(blankLine + lineCount + 1): the last signature line does not end with a newline")
         }
         guard lineCount <= Self.maxSignatures else {
-            throw NoteError(.tooManySignatures,
+            throw NoteError(
+                .tooManySignatures,
                 "the note has \(lineCount) signature lines; Cairn accepts at most \(Self.maxSignatures)")
         }
 
@@ -120,13 +125,15 @@ public struct SignedNote: Sendable, Hashable {
                 continue  // unknown key: ignored
             }
             guard candidates.count == 1 else {
-                throw NoteError(.ambiguousKey,
+                throw NoteError(
+                    .ambiguousKey,
                     "the trusted keys include \(signature.nameAndID) \(candidates.count) times; "
                         + "remove the duplicates from the key list")
             }
             let key = candidates[0]
             guard key.verifies(signature, text: textBytes) else {
-                throw NoteError(.badSignature,
+                throw NoteError(
+                    .badSignature,
                     "the signature by \(key.nameAndID) does not verify; the note was changed after "
                         + "signing or the signature is corrupt")
             }
@@ -134,7 +141,8 @@ public struct SignedNote: Sendable, Hashable {
         }
         guard !verified.isEmpty else {
             let trustedList = keys.isEmpty ? "none" : keys.map(\.nameAndID).joined(separator: ", ")
-            throw NoteError(.noVerifiedSignature,
+            throw NoteError(
+                .noVerifiedSignature,
                 "no trusted key signed this note (trusted: \(trustedList); signed by: \(signerList))")
         }
         return verified

@@ -59,14 +59,16 @@ public struct ConsistencyProofRequest: Sendable, Hashable {
         }
         guard oldSize <= new.size else {
             throw ProofError(
-                .sizeMismatch, "old size \(oldSize) is larger than the new checkpoint's size \(new.size): the log shrank")
+                .sizeMismatch,
+                "old size \(oldSize) is larger than the new checkpoint's size \(new.size): the log shrank")
         }
         if oldSize == 0 {
             guard old.rootHash == RFC6962.emptyRoot else {
                 throw ProofError(.rootMismatch, "the old checkpoint has size 0 but not the empty tree's root")
             }
             guard hashes.isEmpty else {
-                throw ProofError(.wrongProofLength, "a proof from the empty tree must have no hashes, got \(hashes.count)")
+                throw ProofError(
+                    .wrongProofLength, "a proof from the empty tree must have no hashes, got \(hashes.count)")
             }
             return new
         }

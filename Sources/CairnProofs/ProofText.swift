@@ -84,7 +84,8 @@ func verifyCheckpoint(_ signed: SignedCheckpoint, key: NoteVerifierKey, role: St
         case .originMismatch:
             throw ProofError(
                 .originMismatch,
-                "\(role): origin \"\(signed.checkpoint.origin)\" does not match the verifier key's name \"\(key.name)\"")
+                "\(role): origin \"\(signed.checkpoint.origin)\" does not match the verifier key's name \"\(key.name)\""
+            )
         case .unknownKey, .noVerifiedSignature:
             let signers = signed.note.signatures.map { "\($0.name) (key ID \(hex($0.keyID)))" }
             throw ProofError(

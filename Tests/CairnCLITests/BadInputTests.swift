@@ -16,7 +16,9 @@ struct BadInputTests {
         let lines = out.stderr.split(separator: "\n")
         #expect(lines.count == 1, "expected one line, got: \(out.stderr)", sourceLocation: sourceLocation)
         for fragment in fragments {
-            #expect(out.stderr.contains(fragment), "\(out.stderr) should mention \(fragment)", sourceLocation: sourceLocation)
+            #expect(
+                out.stderr.contains(fragment), "\(out.stderr) should mention \(fragment)",
+                sourceLocation: sourceLocation)
         }
         #expect(out.stdout.isEmpty, sourceLocation: sourceLocation)
         #expect(try f.cli.ok("checkpoint").lines[1] == "0", "nothing may be appended", sourceLocation: sourceLocation)
@@ -55,8 +57,9 @@ struct BadInputTests {
     @Test("An entry over the ledger's size limit is rejected with both sizes")
     func oversize() throws {
         let big = "{\"blob\":\"" + String(repeating: "x", count: 200) + "\"}\n"
-        try rejectAppend(Array(big.utf8), mentions: ["<stdin>:1:", "211 bytes", "limit of 100 bytes"],
-                         initArgs: ["--max-entry-bytes", "100"])
+        try rejectAppend(
+            Array(big.utf8), mentions: ["<stdin>:1:", "211 bytes", "limit of 100 bytes"],
+            initArgs: ["--max-entry-bytes", "100"])
     }
 
     @Test("One bad line rejects the whole batch, naming the file and line")
@@ -126,7 +129,8 @@ struct BadInputTests {
         #expect(out.status == 1, "exit \(out.status): \(out.stderr)", sourceLocation: sourceLocation)
         #expect(out.stderr.split(separator: "\n").count == 1, "\(out.stderr)", sourceLocation: sourceLocation)
         #expect(out.stderr.hasPrefix("invalid: "), "\(out.stderr)", sourceLocation: sourceLocation)
-        #expect(out.stderr.contains(fragment), "\(out.stderr) should mention \(fragment)", sourceLocation: sourceLocation)
+        #expect(
+            out.stderr.contains(fragment), "\(out.stderr) should mention \(fragment)", sourceLocation: sourceLocation)
     }
 
     @Test("A malformed proof file is invalid, naming the line")
@@ -136,7 +140,8 @@ struct BadInputTests {
         lines[2] = "not base64!"
         expectInvalid(try verifyInclusion(f, proof: lines.joined(separator: "\n"), entry: entry), "line 3")
         expectInvalid(
-            try verifyInclusion(f, proof: proof.replacingOccurrences(of: "tlog-proof@v1", with: "tlog-proof@v9"), entry: entry),
+            try verifyInclusion(
+                f, proof: proof.replacingOccurrences(of: "tlog-proof@v1", with: "tlog-proof@v9"), entry: entry),
             "line 1")
         expectInvalid(
             try verifyInclusion(f, proof: proof.replacingOccurrences(of: "index 1", with: "index 01"), entry: entry),
@@ -193,7 +198,9 @@ struct BadInputTests {
         let (f, proof, _) = try proofFixture()
         let tampered = try f.dir.write("t.json", "{\"i\":9}")
         let file = try f.dir.write("p", proof)
-        let out = try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", file, "--entry", tampered, "--json"])
+        let out = try f.cli.run([
+            "verify", "inclusion", "--vkey", f.vkey, "--proof", file, "--entry", tampered, "--json",
+        ])
         #expect(out.status == 1)
         let json = parseJSONLine(out.text)
         #expect(json["valid"] as? Bool == false)
@@ -207,7 +214,9 @@ struct BadInputTests {
         let oldCheckpoint = try f.dir.write("old", try f.cli.ok("checkpoint").stdout)
         try f.cli.ok("append", stdin: "{\"i\":3}\n")
         let proofFor1 = try f.dir.write("p1", try f.cli.ok("prove", "consistency", "--old", "1").stdout)
-        let out = try f.cli.run(["verify", "consistency", "--vkey", f.vkey, "--old", oldCheckpoint, "--proof", proofFor1])
+        let out = try f.cli.run([
+            "verify", "consistency", "--vkey", f.vkey, "--old", oldCheckpoint, "--proof", proofFor1,
+        ])
         #expect(out.status == 1)
         #expect(out.stderr.contains("size 1") && out.stderr.contains("size 2"))
         // An old checkpoint whose root was altered no longer carries a valid signature.

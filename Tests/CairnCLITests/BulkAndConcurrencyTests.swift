@@ -51,7 +51,9 @@ struct BulkAndConcurrencyTests {
             let proof = try f.cli.ok("prove", "inclusion", "0")
             let proofFile = try f.dir.write("p\(reads)", proof.stdout)
             let entry = try f.dir.write("e", "{\"first\":true}")
-            let verified = try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", proofFile, "--entry", entry])
+            let verified = try f.cli.run([
+                "verify", "inclusion", "--vkey", f.vkey, "--proof", proofFile, "--entry", entry,
+            ])
             #expect(verified.status == 0, "\(verified.stderr)")
             reads += 1
         }

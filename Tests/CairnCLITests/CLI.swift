@@ -16,7 +16,8 @@ struct CLI {
         // A child that exits before reading all of its stdin must not kill the test process.
         signal(SIGPIPE, SIG_IGN)
         if let path = ProcessInfo.processInfo.environment["CAIRN_BIN"] { return path }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
         // Inside an .xctest bundle on some platforms the executable sits deeper.
@@ -41,9 +42,12 @@ struct CLI {
 
     /// Runs `cairn ARGS`, requiring exit status 0.
     @discardableResult
-    func ok(_ args: String..., stdin: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> Output {
+    func ok(_ args: String..., stdin: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> Output
+    {
         let out = try run(args, stdin: stdin.map { Array($0.utf8) })
-        #expect(out.status == 0, "cairn \(args.joined(separator: " ")) failed: \(out.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            out.status == 0, "cairn \(args.joined(separator: " ")) failed: \(out.stderr)",
+            sourceLocation: sourceLocation)
         return out
     }
 

@@ -31,7 +31,8 @@ struct EndToEndTests {
             return
         }
         let f = try LedgerFixture()
-        let out = try CLI.exec("/usr/bin/openssl", ["pkey", "-in", f.cli.ledger + "/signing-key.pem", "-pubout", "-outform", "DER"])
+        let out = try CLI.exec(
+            "/usr/bin/openssl", ["pkey", "-in", f.cli.ledger + "/signing-key.pem", "-pubout", "-outform", "DER"])
         #expect(out.status == 0, "openssl failed: \(out.stderr)")
         // An Ed25519 SubjectPublicKeyInfo is a 12-byte header followed by the 32-byte key.
         let publicKey = Array(out.stdout.suffix(32))
@@ -67,7 +68,10 @@ struct EndToEndTests {
             ])
         // Same content, different key order and whitespace: same canonical form, so a duplicate.
         let again = try f.cli.ok("append", stdin: "{ \"a\": 1, \"b\": 2 }\n")
-        #expect(again.lines == [#"{"index":0,"digest":"sha256:43258cff783fe7036d8a43033f830adfc60ec037382473548ac742b888292777","duplicate":true}"#])
+        #expect(
+            again.lines == [
+                #"{"index":0,"digest":"sha256:43258cff783fe7036d8a43033f830adfc60ec037382473548ac742b888292777","duplicate":true}"#
+            ])
         #expect(try f.cli.ok("checkpoint").lines[1] == "2")
         // A duplicate inside one batch points at the first copy.
         let batch = try f.cli.ok("append", stdin: "{\"n\":1}\n{\"n\":1}\n")
@@ -108,7 +112,8 @@ struct EndToEndTests {
             try f.cli.ok("append", stdin: records)
         }
         // Sizes 2, 5, 9 were committed.
-        for (index, size) in [(0, nil), (4, nil), (8, nil), (0, "2"), (1, "2"), (3, "5"), (2, "7")] as [(Int, String?)] {
+        for (index, size) in [(0, nil), (4, nil), (8, nil), (0, "2"), (1, "2"), (3, "5"), (2, "7")] as [(Int, String?)]
+        {
             var args = ["prove", "inclusion", String(index)]
             if let size { args += ["--size", size] }
             let proof = try f.cli.run(args)
@@ -130,8 +135,12 @@ struct EndToEndTests {
         try f.cli.ok("append", stdin: "{ \"b\" : 1, \"a\" : 2 }\n")
         let proof = try f.dir.write("p", try f.cli.ok("prove", "inclusion", "0").stdout)
         let submitted = try f.dir.write("submitted.json", "{ \"b\" : 1, \"a\" : 2 }\n")
-        #expect(try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", proof, "--entry", submitted]).status == 0)
-        let raw = try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", proof, "--entry", submitted, "--raw-entry"])
+        #expect(
+            try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", proof, "--entry", submitted]).status == 0
+        )
+        let raw = try f.cli.run([
+            "verify", "inclusion", "--vkey", f.vkey, "--proof", proof, "--entry", submitted, "--raw-entry",
+        ])
         #expect(raw.status == 1)
         #expect(raw.stderr.contains("root mismatch") || raw.stderr.contains("computes"))
     }
@@ -147,8 +156,11 @@ struct EndToEndTests {
             checkpoints.append((size, try f.dir.write("cp-\(size)", try f.cli.ok("checkpoint").stdout)))
         }
         for (oldSize, oldFile) in checkpoints {
-            let proof = try f.dir.write("c-\(oldSize)", try f.cli.ok("prove", "consistency", "--old", String(oldSize)).stdout)
-            let out = try f.cli.run(["verify", "consistency", "--vkey", f.vkeyFile, "--old", oldFile, "--proof", proof, "--json"])
+            let proof = try f.dir.write(
+                "c-\(oldSize)", try f.cli.ok("prove", "consistency", "--old", String(oldSize)).stdout)
+            let out = try f.cli.run([
+                "verify", "consistency", "--vkey", f.vkeyFile, "--old", oldFile, "--proof", proof, "--json",
+            ])
             #expect(out.status == 0, "from \(oldSize): \(out.stderr)")
             let json = parseJSONLine(out.text)
             #expect(json["valid"] as? Bool == true)
@@ -186,5 +198,8 @@ struct EndToEndTests {
         #expect(out["leaves"] as? Int == 50)
         #expect(out["hashes"] as? Int == 2 * 50 - 3)  // 2n - popcount(n); popcount(50) = 3
         #expect(out["checkpoints"] as? Int == 2)
+        let progress = try f.cli.run("fsck", "--progress")
+        #expect(progress.status == 0)
+        #expect(progress.stderr.contains("fsck: 50/50 leaves (100.0%)"))
     }
 }

@@ -19,7 +19,8 @@ struct GoInteropTests {
     }
 
     static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     @Test("A 1,000-record ledger built through the CLI verifies with Go: checkpoints, inclusion and consistency proofs")
@@ -73,7 +74,9 @@ struct GoInteropTests {
             }
         }
         // Consistency proofs between committed and arbitrary sizes.
-        for (old, new) in [(1, 1000), (3, 6), (6, 1000), (12, 20), (500, 1000), (511, 512), (512, 999), (999, 1000), (600, 985)] {
+        for (old, new) in [
+            (1, 1000), (3, 6), (6, 1000), (12, 20), (500, 1000), (511, 512), (512, 999), (999, 1000), (600, 985),
+        ] {
             let proof = try f.cli.ok("prove", "consistency", "--old", String(old), "--size", String(new))
             _ = try out.write("consistency/\(old)-\(new).proof", proof.stdout)
         }

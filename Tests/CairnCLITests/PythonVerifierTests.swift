@@ -22,11 +22,13 @@ struct PythonVerifierTests {
     func pythonVerifies() throws {
         let python = try #require(Self.python, "python3 with pyca/cryptography is required")
         let f = try LedgerFixture()
-        try f.cli.ok("append", stdin: (0..<37).map { "{\"i\":\($0),\"text\":\"é \\\"quoted\\\"\"}" }.joined(separator: "\n"))
+        try f.cli.ok(
+            "append", stdin: (0..<37).map { "{\"i\":\($0),\"text\":\"é \\\"quoted\\\"\"}" }.joined(separator: "\n"))
         for size in [1, 2, 5, 16, 37] {
             for index in Set([0, size / 2, size - 1]) {
                 let proof = try f.dir.write(
-                    "p\(index)-\(size)", try f.cli.ok("prove", "inclusion", String(index), "--size", String(size)).stdout)
+                    "p\(index)-\(size)",
+                    try f.cli.ok("prove", "inclusion", String(index), "--size", String(size)).stdout)
                 let entry = try f.dir.write("e\(index)", try f.cli.ok("get", String(index), "--raw").stdout)
                 let out = try CLI.exec(python, ["python3", Self.script, f.vkeyFile, proof, entry])
                 #expect(out.status == 0, "index \(index) size \(size): \(out.stderr)")

@@ -60,7 +60,8 @@ enum Support {
         let out = stdout.fileHandleForReading.readDataToEndOfFile()
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Output(status: process.terminationStatus,
+        return Output(
+            status: process.terminationStatus,
             stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
 
@@ -71,7 +72,8 @@ enum Support {
         return url
     }
 
-    static let openssl: String? = FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")
+    static let openssl: String? =
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")
         ? "/usr/bin/openssl" : which("openssl")
 
     /// python3, if it can import pyca/cryptography.

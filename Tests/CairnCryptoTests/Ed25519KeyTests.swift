@@ -70,18 +70,22 @@ struct Ed25519KeyTests {
     @Test("The PEM of the all-0x01 seed is the fixed PKCS#8 encoding shown in specs/keys-and-notes.md")
     func pemIsPKCS8() throws {
         let key = try Ed25519PrivateKey(seed: [UInt8](repeating: 1, count: 32))
-        #expect(key.pemRepresentation == """
-            -----BEGIN PRIVATE KEY-----
-            MC4CAQAwBQYDK2VwBCIEIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB
-            -----END PRIVATE KEY-----
+        #expect(
+            key.pemRepresentation == """
+                -----BEGIN PRIVATE KEY-----
+                MC4CAQAwBQYDK2VwBCIEIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB
+                -----END PRIVATE KEY-----
 
-            """)
+                """)
     }
 
     @Test("PEM text without a PEM block is refused with invalidKeyEncoding")
     func pemMissing() {
-        #expect(throws: CryptoError(code: .invalidKeyEncoding,
-            message: "no PEM block found; expected an Ed25519 key in '-----BEGIN PRIVATE KEY-----' (PKCS#8) form")) {
+        #expect(
+            throws: CryptoError(
+                code: .invalidKeyEncoding,
+                message: "no PEM block found; expected an Ed25519 key in '-----BEGIN PRIVATE KEY-----' (PKCS#8) form")
+        ) {
             try Ed25519PrivateKey(pemRepresentation: "not a key")
         }
     }
@@ -89,11 +93,13 @@ struct Ed25519KeyTests {
     @Test("A PKCS#8 block whose content is not a key is refused with invalidKeyEncoding and OpenSSL's reason")
     func pemGarbage() {
         do {
-            _ = try Ed25519PrivateKey(pemRepresentation: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+            _ = try Ed25519PrivateKey(
+                pemRepresentation: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
             Issue.record("garbage PEM was accepted")
         } catch {
             #expect(error.code == .invalidKeyEncoding)
-            #expect(error.message.hasPrefix("the PEM block is not a readable PKCS#8 private key (OpenSSL: error:"),
+            #expect(
+                error.message.hasPrefix("the PEM block is not a readable PKCS#8 private key (OpenSSL: error:"),
                 "\(error.message)")
         }
     }
@@ -108,8 +114,12 @@ struct Ed25519KeyTests {
             x+hdduublZVUaSpKu4c=
             -----END ENCRYPTED PRIVATE KEY-----
             """
-        #expect(throws: CryptoError(code: .invalidKeyEncoding,
-            message: "the private key is encrypted; decrypt it first with `openssl pkey -in KEY.pem -out PLAIN.pem`")) {
+        #expect(
+            throws: CryptoError(
+                code: .invalidKeyEncoding,
+                message: "the private key is encrypted; decrypt it first with `openssl pkey -in KEY.pem -out PLAIN.pem`"
+            )
+        ) {
             try Ed25519PrivateKey(pemRepresentation: pem)
         }
     }
@@ -123,8 +133,12 @@ struct Ed25519KeyTests {
             GFTccWH8y08W+8ZCnfnW/vxOLXaQ8xxeWfxQpdTv0GqdJLOuzf35JoGE
             -----END PRIVATE KEY-----
             """
-        #expect(throws: CryptoError(code: .wrongKeyType,
-            message: "the PEM holds a key of type EC, not Ed25519; create one with `openssl genpkey -algorithm ed25519`")) {
+        #expect(
+            throws: CryptoError(
+                code: .wrongKeyType,
+                message:
+                    "the PEM holds a key of type EC, not Ed25519; create one with `openssl genpkey -algorithm ed25519`")
+        ) {
             try Ed25519PrivateKey(pemRepresentation: pem)
         }
     }
@@ -136,14 +150,22 @@ struct Ed25519KeyTests {
             MCowBQYDK2VwAyEAh6O0avtypESe2t0f0ObAoCZHGeolJ9gp1gLA3NsGm2Q=
             -----END PUBLIC KEY-----
             """
-        #expect(throws: CryptoError(code: .wrongKeyType,
-            message: "the PEM holds a public key; signing needs the Ed25519 private key ('BEGIN PRIVATE KEY')")) {
+        #expect(
+            throws: CryptoError(
+                code: .wrongKeyType,
+                message: "the PEM holds a public key; signing needs the Ed25519 private key ('BEGIN PRIVATE KEY')")
+        ) {
             try Ed25519PrivateKey(pemRepresentation: publicPEM)
         }
-        #expect(throws: CryptoError(code: .wrongKeyType,
-            message: "found a 'RSA PRIVATE KEY' PEM block; expected an Ed25519 key in '-----BEGIN PRIVATE KEY-----' "
-                + "(PKCS#8) form, as made by `openssl genpkey -algorithm ed25519`")) {
-            try Ed25519PrivateKey(pemRepresentation: "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")
+        #expect(
+            throws: CryptoError(
+                code: .wrongKeyType,
+                message:
+                    "found a 'RSA PRIVATE KEY' PEM block; expected an Ed25519 key in '-----BEGIN PRIVATE KEY-----' "
+                    + "(PKCS#8) form, as made by `openssl genpkey -algorithm ed25519`")
+        ) {
+            try Ed25519PrivateKey(
+                pemRepresentation: "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")
         }
     }
 
@@ -171,7 +193,8 @@ struct Ed25519KeyTests {
 
     // MARK: openssl command line
 
-    @Test("openssl pkey reads our PEM and prints the same public key",
+    @Test(
+        "openssl pkey reads our PEM and prints the same public key",
         .enabled(if: Support.openssl != nil, "no openssl command on this machine"))
     func opensslReadsOurPEM() throws {
         let key = try Ed25519PrivateKey.generate()
@@ -188,7 +211,8 @@ struct Ed25519KeyTests {
         #expect(hex == Hex.encode(key.publicKey.rawRepresentation))
     }
 
-    @Test("A key made by openssl genpkey loads, signs, and openssl verifies the signature",
+    @Test(
+        "A key made by openssl genpkey loads, signs, and openssl verifies the signature",
         .enabled(if: Support.openssl != nil, "no openssl command on this machine"))
     func opensslGeneratedKey() throws {
         let openssl = Support.openssl!
@@ -207,7 +231,8 @@ struct Ed25519KeyTests {
         #expect(key.publicKey.isValidSignature(signature, for: message))
         try Data(message).write(to: URL(fileURLWithPath: msgPath))
         try Data(signature).write(to: URL(fileURLWithPath: sigPath))
-        let verify = try Support.run(openssl,
+        let verify = try Support.run(
+            openssl,
             ["pkeyutl", "-verify", "-pubin", "-inkey", pubPath, "-rawin", "-in", msgPath, "-sigfile", sigPath])
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
         #expect(verify.stdout.contains("Signature Verified Successfully"))
@@ -215,15 +240,19 @@ struct Ed25519KeyTests {
 
     // MARK: pyca/cryptography
 
-    @Test("pyca/cryptography verifies our signatures, and we verify its signatures",
-        .enabled(if: Support.pythonWithCryptography != nil || Support.interopRequired,
+    @Test(
+        "pyca/cryptography verifies our signatures, and we verify its signatures",
+        .enabled(
+            if: Support.pythonWithCryptography != nil || Support.interopRequired,
             "python3 with the 'cryptography' package is not available"))
     func pythonCrossCheck() throws {
         let key = try Ed25519PrivateKey.generate()
         let messages = [0, 1, 31, 64, 255, 1000].map { Support.randomBytes($0) }
         let ours = try messages.map { m in
-            ["pub": Hex.encode(key.publicKey.rawRepresentation), "msg": Hex.encode(m),
-             "sig": Hex.encode(try key.signature(for: m))]
+            [
+                "pub": Hex.encode(key.publicKey.rawRepresentation), "msg": Hex.encode(m),
+                "sig": Hex.encode(try key.signature(for: m)),
+            ]
         }
         // Also one wrong signature, which Python must reject.
         var wrong = ours[0]
@@ -250,7 +279,9 @@ struct Ed25519KeyTests {
             theirs = [key.sign(bytes.fromhex(m)).hex() for m in req["messages"]]
             json.dump({"verified": verified, "pub": pub.hex(), "theirs": theirs}, sys.stdout)
             """
-        let result = try Support.run(try #require(Support.pythonWithCryptography, "python3 with cryptography is required"), ["-c", script], input: request)
+        let result = try Support.run(
+            try #require(Support.pythonWithCryptography, "python3 with cryptography is required"), ["-c", script],
+            input: request)
         #expect(result.status == 0, "\(result.stderr)")
         struct Reply: Decodable {
             let verified: [Bool]

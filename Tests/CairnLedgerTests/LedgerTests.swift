@@ -29,7 +29,8 @@ struct LedgerTests {
         #expect(try ledger.treeSize() == 0)
         let checkpoint = try ledger.checkpoint()
         #expect(checkpoint.checkpoint.size == 0)
-        #expect(checkpoint.checkpoint.rootHash.hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(
+            checkpoint.checkpoint.rootHash.hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(try checkpoint.verify(logKey: ledger.verifierKey) == checkpoint.checkpoint)
     }
 

@@ -43,7 +43,8 @@ struct StoredHashIndexTests {
         #expect(stored.count == 8)
         #expect(tree.root == RFC6962.nodeHash(stored[6], stored[7]))
         let reader = RecordingReader(tree)
-        #expect(try MerkleTree.inclusionProof(index: 1, treeSize: 5, reader: reader) == [stored[0], stored[5], stored[7]])
+        #expect(
+            try MerkleTree.inclusionProof(index: 1, treeSize: 5, reader: reader) == [stored[0], stored[5], stored[7]])
         #expect(reader.calls == [[0, 5, 7]])
         let consistency = try MerkleTree.consistencyProof(oldSize: 3, newSize: 5, reader: reader)
         #expect(consistency == [stored[3], stored[4], stored[2], stored[7]])

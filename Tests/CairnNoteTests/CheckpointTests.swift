@@ -27,12 +27,14 @@ struct CheckpointTests {
         // Library-dependent; refused by the root length first, and by the empty extension lines
         // rule too (see emptyExtensionLines below).
         "fmt-trailing-newlines": .reject("line 3: the root hash is 37 bytes; a SHA-256 tree root is 32"),
-        "fmt-invalid-insufficient-lines": .reject("the checkpoint has 2 lines; it needs at least 3: origin, tree size, root hash"),
+        "fmt-invalid-insufficient-lines": .reject(
+            "the checkpoint has 2 lines; it needs at least 3: origin, tree size, root hash"),
         "fmt-invalid-empty-origin": .reject("line 1: the origin is empty"),
         "fmt-invalid-missing-final-newline": .reject("the checkpoint text must end with a newline"),
         "fmt-invalid-size-not-number": .reject("line 2: the tree size \"bananas\" is not an unsigned decimal number"),
         "fmt-invalid-size-negative": .reject("line 2: the tree size \"-34\" is not an unsigned decimal number"),
-        "fmt-invalid-size-too-large": .reject("line 2: the tree size \"3438945738945739845734895735\" does not fit in 64 bits"),
+        "fmt-invalid-size-too-large": .reject(
+            "line 2: the tree size \"3438945738945739845734895735\" does not fit in 64 bits"),
         "fmt-invalid-root-not-base64": .reject("line 3: the root hash is not canonical padded base64 (RFC 4648)"),
         "go-tree-golden": .accept,
         // Go's sumdb parser insists on its own origin. Cairn parses any origin and checks it
@@ -45,7 +47,8 @@ struct CheckpointTests {
         "tlog-record-format": .reject("line 2: the tree size \"hello, world\" is not an unsigned decimal number"),
     ]
 
-    @Test("checkpoint_body_vectors: each body is accepted or refused as Cairn's documented policy says",
+    @Test(
+        "checkpoint_body_vectors: each body is accepted or refused as Cairn's documented policy says",
         arguments: CheckpointBodyVectors.shared.vectors)
     func bodyVector(_ v: CheckpointBodyVectors.Vector) throws {
         let outcome = Result { () throws(NoteError) in try Checkpoint(parsing: v.body) }
@@ -72,7 +75,9 @@ struct CheckpointTests {
             lines[2] = Self.emptyRoot.base64
             let fixed = lines.joined(separator: "\n")
             if v.id == "fmt-trailing-newlines" {
-                #expect(throws: NoteError(code: .malformedCheckpoint, message: "line 4: extension lines must not be empty")) {
+                #expect(
+                    throws: NoteError(code: .malformedCheckpoint, message: "line 4: extension lines must not be empty")
+                ) {
                     try Checkpoint(parsing: fixed)
                 }
             } else {
@@ -98,9 +103,12 @@ struct CheckpointTests {
     func textFormat() throws {
         let checkpoint = Checkpoint(origin: "example.com/cairn-demo", size: 0, rootHash: Self.emptyRoot)
         #expect(checkpoint.text == "example.com/cairn-demo\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n")
-        let extended = Checkpoint(origin: "o", size: 18_446_744_073_709_551_615, rootHash: Self.emptyRoot,
+        let extended = Checkpoint(
+            origin: "o", size: 18_446_744_073_709_551_615, rootHash: Self.emptyRoot,
             extensionLines: ["ext one", "ext two"])
-        #expect(extended.text == "o\n18446744073709551615\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\next one\next two\n")
+        #expect(
+            extended.text == "o\n18446744073709551615\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\next one\next two\n"
+        )
         #expect(try Checkpoint(parsing: extended.text) == extended)
     }
 
@@ -129,16 +137,28 @@ struct CheckpointTests {
     @Test("The root hash is the canonical padded base64 of exactly 32 bytes")
     func rootHashSpelling() {
         let root = Self.emptyRoot.base64
-        #expect(throws: NoteError(code: .malformedCheckpoint, message: "line 3: the root hash is not canonical padded base64 (RFC 4648)")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedCheckpoint, message: "line 3: the root hash is not canonical padded base64 (RFC 4648)")
+        ) {
             try Checkpoint(parsing: "o\n1\n\(root.dropLast())\n")
         }
-        #expect(throws: NoteError(code: .malformedCheckpoint, message: "line 3: the root hash is 33 bytes; a SHA-256 tree root is 32")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedCheckpoint, message: "line 3: the root hash is 33 bytes; a SHA-256 tree root is 32")
+        ) {
             try Checkpoint(parsing: "o\n1\n\(Base64.encode(Self.emptyRoot.bytes + [0]))\n")
         }
-        #expect(throws: NoteError(code: .malformedCheckpoint, message: "line 3: the root hash is 48 bytes; a SHA-256 tree root is 32")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedCheckpoint, message: "line 3: the root hash is 48 bytes; a SHA-256 tree root is 32")
+        ) {
             try Checkpoint(parsing: "o\n1\n\(Hex.encode(Self.emptyRoot.bytes))\n")
         }
-        #expect(throws: NoteError(code: .malformedCheckpoint, message: "line 3: the root hash is not canonical padded base64 (RFC 4648)")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedCheckpoint, message: "line 3: the root hash is not canonical padded base64 (RFC 4648)")
+        ) {
             try Checkpoint(parsing: "o\n1\n\(root.dropLast(2))H=\n")
         }
     }
@@ -160,19 +180,26 @@ struct CheckpointTests {
         let root = Self.emptyRoot
         let cases: [(Checkpoint, String)] = [
             (Checkpoint(origin: "", size: 0, rootHash: root), "cannot sign a checkpoint with an empty origin"),
-            (Checkpoint(origin: "o\n1", size: 0, rootHash: root),
-                "cannot sign a checkpoint whose origin contains control character U+000A; the origin must be one line"),
-            (Checkpoint(origin: "o", size: 0, rootHash: root, extensionLines: ["x", ""]),
-                "cannot sign a checkpoint with an empty extension line (extension line 2)"),
-            (Checkpoint(origin: "o", size: 0, rootHash: root, extensionLines: ["a\tb"]),
-                "cannot sign a checkpoint whose extension line 1 contains control character U+0009; each extension line must be one line"),
+            (
+                Checkpoint(origin: "o\n1", size: 0, rootHash: root),
+                "cannot sign a checkpoint whose origin contains control character U+000A; the origin must be one line"
+            ),
+            (
+                Checkpoint(origin: "o", size: 0, rootHash: root, extensionLines: ["x", ""]),
+                "cannot sign a checkpoint with an empty extension line (extension line 2)"
+            ),
+            (
+                Checkpoint(origin: "o", size: 0, rootHash: root, extensionLines: ["a\tb"]),
+                "cannot sign a checkpoint whose extension line 1 contains control character U+0009; each extension line must be one line"
+            ),
         ]
         for (checkpoint, message) in cases {
             #expect(throws: NoteError(code: .malformedCheckpoint, message: message)) {
                 try SignedCheckpoint.sign(checkpoint, with: signer)
             }
             #expect(throws: NoteError(code: .malformedCheckpoint, message: message)) {
-                try CosignatureV1.sign(checkpoint: checkpoint, timestamp: 1, signer: Ed25519PrivateKey.generate(), name: "w")
+                try CosignatureV1.sign(
+                    checkpoint: checkpoint, timestamp: 1, signer: Ed25519PrivateKey.generate(), name: "w")
             }
         }
     }
@@ -195,9 +222,13 @@ struct CheckpointTests {
         let signer = try NoteSigner(name: "example.com/log", privateKey: Ed25519PrivateKey.generate())
         let checkpoint = Checkpoint(origin: "example.com/other", size: 1, rootHash: Self.emptyRoot)
         let signed = try SignedCheckpoint.sign(checkpoint, with: signer)
-        #expect(throws: NoteError(code: .originMismatch,
-            message: "line 1: the checkpoint origin \"example.com/other\" is not the expected origin \"example.com/log\"; "
-                + "check that the log key belongs to this log")) {
+        #expect(
+            throws: NoteError(
+                code: .originMismatch,
+                message:
+                    "line 1: the checkpoint origin \"example.com/other\" is not the expected origin \"example.com/log\"; "
+                    + "check that the log key belongs to this log")
+        ) {
             try signed.verify(logKey: signer.verifierKey)
         }
         #expect(try signed.verify(logKey: signer.verifierKey, origin: "example.com/other") == checkpoint)
@@ -217,7 +248,8 @@ struct CheckpointTests {
         let key = try NoteVerifierKey(parsing: "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8")
         let checkpoint = try SignedCheckpoint(parsing: note).verify(logKey: key, origin: "go.sum database tree")
         #expect(checkpoint.size == 6_476_701)
-        #expect(Support.noteError { _ = try SignedCheckpoint(parsing: note).verify(logKey: key) }?.code == .originMismatch)
+        #expect(
+            Support.noteError { _ = try SignedCheckpoint(parsing: note).verify(logKey: key) }?.code == .originMismatch)
     }
 
     // MARK: checkpoint_signature_cases
@@ -230,26 +262,32 @@ struct CheckpointTests {
         "fmt-parsecheckpoint-all-sigs-but-wrong-origin": .originMismatch,
     ]
 
-    @Test("checkpoint_signature_cases, as published: known signatures verify and count once; the 6-byte root is refused",
+    @Test(
+        "checkpoint_signature_cases, as published: known signatures verify and count once; the 6-byte root is refused",
         arguments: NoteVectors.shared.checkpointSignatureCases)
     func checkpointSignatureCaseAsPublished(_ v: NoteVectors.CheckpointSignatureCase) throws {
         let keys = try ([v.logKey] + v.otherVerifierKeys).map { try NoteVerifierKey(parsing: $0) }
         guard let note = try? SignedNote(parsing: v.note) else {
             #expect(v.id == "fmt-parsecheckpoint-no-sigs" && v.expectedVerifiedSignatureCount == 0)
-            #expect(throws: NoteError(code: .malformedNote,
-                message: "line 4: no signature lines after this blank line; a signed note needs at least one")) {
+            #expect(
+                throws: NoteError(
+                    code: .malformedNote,
+                    message: "line 4: no signature lines after this blank line; a signed note needs at least one")
+            ) {
                 try SignedCheckpoint(parsing: v.note)
             }
             return
         }
         #expect(try note.verify(with: keys).count == v.expectedVerifiedSignatureCount)
-        let body = v.id == "fmt-parsecheckpoint-bad-body-good-sigs"
+        let body =
+            v.id == "fmt-parsecheckpoint-bad-body-good-sigs"
             ? "the checkpoint has 1 line; it needs at least 3: origin, tree size, root hash"
             : "line 3: the root hash is 6 bytes; a SHA-256 tree root is 32"
         #expect(throws: NoteError(code: .malformedCheckpoint, message: body)) { try SignedCheckpoint(parsing: v.note) }
     }
 
-    @Test("checkpoint_signature_cases over a 32-byte root: valid iff the origin matches and the log key signed",
+    @Test(
+        "checkpoint_signature_cases over a 32-byte root: valid iff the origin matches and the log key signed",
         arguments: NoteVectors.shared.checkpointSignatureCases)
     func checkpointSignatureCaseResigned(_ v: NoteVectors.CheckpointSignatureCase) throws {
         // The vectors were made with the published transparency-dev test keys. First check that
@@ -260,7 +298,8 @@ struct CheckpointTests {
         let published = try? SignedNote(parsing: v.note)
         let names = published?.signatures.map(\.name) ?? []
         if let published {
-            let again = try SignedNote(text: published.text,
+            let again = try SignedNote(
+                text: published.text,
                 signatures: names.map { try signers[$0]!.sign(text: published.text) })
             #expect(again.serialized == v.note)
         }
@@ -270,9 +309,11 @@ struct CheckpointTests {
         let keys = try ([v.logKey] + v.otherVerifierKeys).map { try NoteVerifierKey(parsing: $0) }
 
         let outcome = Result { () throws(NoteError) -> Int in
-            let note = try SignedNote(text: text, signatures: names.map { name throws(NoteError) in
-                try signers[name]!.sign(text: text)
-            })
+            let note = try SignedNote(
+                text: text,
+                signatures: names.map { name throws(NoteError) in
+                    try signers[name]!.sign(text: text)
+                })
             let signed = try SignedCheckpoint(parsing: note.serialized)
             let checkpoint = try signed.verify(logKey: logKey, origin: v.expectedOrigin)
             #expect(checkpoint.size == 42)
@@ -290,7 +331,8 @@ struct CheckpointTests {
 
     // MARK: parse_only_examples
 
-    @Test("parse_only_examples: the C2SP checkpoint and cosignature examples parse into their published fields",
+    @Test(
+        "parse_only_examples: the C2SP checkpoint and cosignature examples parse into their published fields",
         arguments: NoteVectors.shared.parseOnlyExamples)
     func parseOnlyExample(_ v: NoteVectors.ParseOnlyExample) throws {
         let signed = try SignedCheckpoint(parsing: v.note)

@@ -27,8 +27,10 @@ struct GoInteropTests {
         let goNote: String
     }
 
-    @Test("Go verifies a checkpoint signed by Cairn (and rejects it altered); Cairn verifies a note signed by Go",
-        .enabled(if: go != nil || Support.interopRequired,
+    @Test(
+        "Go verifies a checkpoint signed by Cairn (and rejects it altered); Cairn verifies a note signed by Go",
+        .enabled(
+            if: go != nil || Support.interopRequired,
             "needs `go` on PATH and golang.org/x/mod/sumdb/note under /usr/share/gocode"))
     func goInterop() throws {
         // Swift signs a checkpoint.
@@ -50,11 +52,16 @@ struct GoInteropTests {
         var environment = ProcessInfo.processInfo.environment
         environment["GO111MODULE"] = "off"
         environment["GOPATH"] = Self.gopath
-        environment["GOCACHE"] = FileManager.default.temporaryDirectory.appendingPathComponent("cairn-note-interop-gocache").path
+        environment["GOCACHE"] =
+            FileManager.default.temporaryDirectory.appendingPathComponent("cairn-note-interop-gocache").path
         environment["GOFLAGS"] = ""
         let program = Support.testFile("Interop/interop.go").path
-        let run = try Support.run(try #require(Self.go, "go is required (CAIRN_REQUIRE_INTEROP=1)"),
-            ["run", program, signer.verifierKey.description, "go.example/interop", textPath.path, goodPath.path, alteredPath.path],
+        let run = try Support.run(
+            try #require(Self.go, "go is required (CAIRN_REQUIRE_INTEROP=1)"),
+            [
+                "run", program, signer.verifierKey.description, "go.example/interop", textPath.path, goodPath.path,
+                alteredPath.path,
+            ],
             environment: environment, directory: dir)
         try #require(run.status == 0, "go run failed: \(run.stderr)")
         let decoder = JSONDecoder()

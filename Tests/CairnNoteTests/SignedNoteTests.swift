@@ -9,51 +9,76 @@ struct SignedNoteTests {
     static let peter = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
     static let peterSigner = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
     static let enoch = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
-    static let quote = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+    static let quote =
+        "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
 
     /// What Cairn reports for each error vector. Every error vector must be listed here.
     static let expectedErrors: [String: NoteError] = {
-        let badPeter = NoteError(code: .badSignature,
+        let badPeter = NoteError(
+            code: .badSignature,
             message: "the signature by PeterNeumann+c74f20a3 does not verify; the note was changed after signing "
                 + "or the signature is corrupt")
-        let badFoo = NoteError(code: .badSignature,
+        let badFoo = NoteError(
+            code: .badSignature,
             message: "the signature by example.com/foo+530d903a does not verify; the note was changed after signing "
                 + "or the signature is corrupt")
-        let lastLineNoNewline = NoteError(code: .malformedNote,
+        let lastLineNoNewline = NoteError(
+            code: .malformedNote,
             message: "line 4: the last signature line does not end with a newline")
         return [
-            "c2sp-example-unknown-key": NoteError(code: .noVerifiedSignature,
-                message: "no trusted key signed this note (trusted: PeterNeumann+c74f20a3; signed by: example.com/foo+530d903a)"),
+            "c2sp-example-unknown-key": NoteError(
+                code: .noVerifiedSignature,
+                message:
+                    "no trusted key signed this note (trusted: PeterNeumann+c74f20a3; signed by: example.com/foo+530d903a)"
+            ),
             "c2sp-example-bad-signature": badFoo,
             "c2sp-example-modified-text": badFoo,
-            "go-open-no-known-keys": NoteError(code: .noVerifiedSignature,
-                message: "no trusted key signed this note (trusted: none; signed by: PeterNeumann+c74f20a3, EnochRoot+af0cfe78)"),
-            "go-open-duplicated-verifier-used": NoteError(code: .ambiguousKey,
+            "go-open-no-known-keys": NoteError(
+                code: .noVerifiedSignature,
+                message:
+                    "no trusted key signed this note (trusted: none; signed by: PeterNeumann+c74f20a3, EnochRoot+af0cfe78)"
+            ),
+            "go-open-duplicated-verifier-used": NoteError(
+                code: .ambiguousKey,
                 message: "the trusted keys include EnochRoot+af0cfe78 2 times; remove the duplicates from the key list"),
-            "go-open-101-signatures": NoteError(code: .tooManySignatures,
+            "go-open-101-signatures": NoteError(
+                code: .tooManySignatures,
                 message: "the note has 101 signature lines; Cairn accepts at most 100"),
             "go-open-invalid-signature": badPeter,
-            "go-open-malformed-0": NoteError(code: .malformedNote,
-                message: "no blank line before the signatures; a signed note is its text, a blank line, then one or more signature lines"),
-            "go-open-malformed-1": NoteError(code: .malformedNote,
+            "go-open-malformed-0": NoteError(
+                code: .malformedNote,
+                message:
+                    "no blank line before the signatures; a signed note is its text, a blank line, then one or more signature lines"
+            ),
+            "go-open-malformed-1": NoteError(
+                code: .malformedNote,
                 message: "line 3: no signature lines after this blank line; a signed note needs at least one"),
             "go-open-malformed-2": lastLineNoNewline,
-            "go-open-malformed-3": NoteError(code: .malformedNote,
-                message: "line 1: control character U+0001 is not allowed; a note may contain no ASCII control character but newline"),
-            "go-open-malformed-4": NoteError(code: .malformedNote,
+            "go-open-malformed-3": NoteError(
+                code: .malformedNote,
+                message:
+                    "line 1: control character U+0001 is not allowed; a note may contain no ASCII control character but newline"
+            ),
+            "go-open-malformed-4": NoteError(
+                code: .malformedNote,
                 message: "line 1: invalid UTF-8; a signed note must be UTF-8 text"),
             "go-open-malformed-5": lastLineNoNewline,
-            "go-open-malformed-6": NoteError(code: .malformedSignatureLine,
+            "go-open-malformed-6": NoteError(
+                code: .malformedSignatureLine,
                 message: "line 5: not a signature line; after the last blank line every line must be "
                     + "'\u{2014} <key name> <base64 signature>' (U+2014 em dash, space)"),
-            "go-open-misnamed-signature": NoteError(code: .noVerifiedSignature,
-                message: "no trusted key signed this note (trusted: PeterNeumann+c74f20a3; signed by: CarmenSandiego+c74f20a3)"),
+            "go-open-misnamed-signature": NoteError(
+                code: .noVerifiedSignature,
+                message:
+                    "no trusted key signed this note (trusted: PeterNeumann+c74f20a3; signed by: CarmenSandiego+c74f20a3)"
+            ),
         ]
     }()
 
     // MARK: vectors
 
-    @Test("signed_note_cases: each note verifies, or fails, exactly as the vector says",
+    @Test(
+        "signed_note_cases: each note verifies, or fails, exactly as the vector says",
         arguments: vectors.signedNoteCases)
     func signedNoteCase(_ v: NoteVectors.NoteCase) throws {
         let keys = try v.verifierKeys.map { try NoteVerifierKey(parsing: $0) }
@@ -139,14 +164,35 @@ struct SignedNoteTests {
     @Test("Signature lines must be '— name base64', the base64 canonical and holding a key ID plus at least one byte")
     func signatureLineForm() {
         let cases: [(String, NoteError.Code, String)] = [
-            ("- a AAAAAAA=", .malformedSignatureLine, "line 3: not a signature line; after the last blank line every line must be '\u{2014} <key name> <base64 signature>' (U+2014 em dash, space)"),
+            (
+                "- a AAAAAAA=", .malformedSignatureLine,
+                "line 3: not a signature line; after the last blank line every line must be '\u{2014} <key name> <base64 signature>' (U+2014 em dash, space)"
+            ),
             ("\u{2014} nobase64", .malformedSignatureLine, "line 3: no space between the key name and the signature"),
-            ("\u{2014} a AAAAAA", .malformedSignatureLine, "line 3: the signature of a is not canonical padded base64 (RFC 4648)"),
-            ("\u{2014} a AAAAAAB=", .malformedSignatureLine, "line 3: the signature of a is not canonical padded base64 (RFC 4648)"),
-            ("\u{2014} a AAAAAA==", .malformedSignatureLine, "line 3: the signature of a is 4 bytes; it needs a 4-byte key ID and at least one signature byte"),
-            ("\u{2014} a  AAAAAAA=", .malformedSignatureLine, "line 3: the signature of a is not canonical padded base64 (RFC 4648)"),
-            ("\u{2014}  AAAAAAA=", .invalidKeyName, "line 3: the key name is empty; key names must be non-empty with no spaces or '+'"),
-            ("\u{2014} a+b AAAAAAA=", .invalidKeyName, "line 3: key name \"a+b\" contains '+'; key names must be non-empty with no spaces or '+'"),
+            (
+                "\u{2014} a AAAAAA", .malformedSignatureLine,
+                "line 3: the signature of a is not canonical padded base64 (RFC 4648)"
+            ),
+            (
+                "\u{2014} a AAAAAAB=", .malformedSignatureLine,
+                "line 3: the signature of a is not canonical padded base64 (RFC 4648)"
+            ),
+            (
+                "\u{2014} a AAAAAA==", .malformedSignatureLine,
+                "line 3: the signature of a is 4 bytes; it needs a 4-byte key ID and at least one signature byte"
+            ),
+            (
+                "\u{2014} a  AAAAAAA=", .malformedSignatureLine,
+                "line 3: the signature of a is not canonical padded base64 (RFC 4648)"
+            ),
+            (
+                "\u{2014}  AAAAAAA=", .invalidKeyName,
+                "line 3: the key name is empty; key names must be non-empty with no spaces or '+'"
+            ),
+            (
+                "\u{2014} a+b AAAAAAA=", .invalidKeyName,
+                "line 3: key name \"a+b\" contains '+'; key names must be non-empty with no spaces or '+'"
+            ),
         ]
         for (line, code, message) in cases {
             #expect(throws: NoteError(code: code, message: message), "\(line)") {
@@ -177,12 +223,22 @@ struct SignedNoteTests {
         #expect(throws: NoteError(code: .malformedNote, message: "the note text must end with a newline")) {
             try signer.sign(text: "")
         }
-        #expect(throws: NoteError(code: .malformedNote,
-            message: "line 2: control character U+0009 is not allowed; a note may contain no ASCII control character but newline")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedNote,
+                message:
+                    "line 2: control character U+0009 is not allowed; a note may contain no ASCII control character but newline"
+            )
+        ) {
             try signer.sign(text: "one\ntab\there\n")
         }
-        #expect(throws: NoteError(code: .malformedNote,
-            message: "line 1: control character U+000D is not allowed; a note may contain no ASCII control character but newline")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedNote,
+                message:
+                    "line 1: control character U+000D is not allowed; a note may contain no ASCII control character but newline"
+            )
+        ) {
             try signer.sign(text: "crlf\r\n")
         }
     }
@@ -206,9 +262,11 @@ struct SignedNoteTests {
         let other = try NoteSigner(name: "other.example", privateKey: Ed25519PrivateKey.generate())
         var forged = try other.sign(text: Self.quote).signature
         forged[0] ^= 1
-        let note = try SignedNote(text: Self.quote, signatures: [
-            peter.sign(text: Self.quote), NoteSignature(name: other.name, keyID: other.keyID, signature: forged),
-        ])
+        let note = try SignedNote(
+            text: Self.quote,
+            signatures: [
+                peter.sign(text: Self.quote), NoteSignature(name: other.name, keyID: other.keyID, signature: forged),
+            ])
         let error = Support.noteError { _ = try note.verify(with: [peter.verifierKey, other.verifierKey]) }
         #expect(error?.code == .badSignature)
         #expect(try note.verify(with: [peter.verifierKey]) == [peter.verifierKey], "unknown to this verifier: ignored")
@@ -217,7 +275,8 @@ struct SignedNoteTests {
     @Test("A known key's signature of the wrong length is a bad signature, not a parse error")
     func wrongLengthSignatureIsBad() throws {
         let peter = try NoteVerifierKey(parsing: Self.peter)
-        let note = try SignedNote(text: Self.quote,
+        let note = try SignedNote(
+            text: Self.quote,
             signatures: [NoteSignature(name: peter.name, keyID: peter.keyID, signature: [1, 2, 3])])
         #expect(Support.noteError { _ = try note.verify(with: [peter]) }?.code == .badSignature)
     }
@@ -240,8 +299,9 @@ struct SignedNoteTests {
     func duplicateTrustedKeys() throws {
         let peter = try NoteVerifierKey(parsing: Self.peter)
         let enoch = try NoteVerifierKey(parsing: Self.enoch)
-        let peterOnly = try SignedNote(parsing: Self.vectors.signedNoteCases
-            .first { $0.id == "go-open-duplicated-verifier-unused" }!.bytes)
+        let peterOnly = try SignedNote(
+            parsing: Self.vectors.signedNoteCases
+                .first { $0.id == "go-open-duplicated-verifier-unused" }!.bytes)
         #expect(try peterOnly.verify(with: [enoch, peter, enoch]) == [peter])
         #expect(Support.noteError { _ = try peterOnly.verify(with: [peter, enoch, peter]) }?.code == .ambiguousKey)
     }
@@ -262,14 +322,18 @@ struct SignedNoteTests {
 
     @Test("A signature line parses on its own, with or without its newline, and prints back the same")
     func signatureLineAlone() throws {
-        let text = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="
+        let text =
+            "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="
         let a = try NoteSignature(parsingLine: text)
         let b = try NoteSignature(parsingLine: text + "\n")
         #expect(a == b)
         #expect(a.line == text + "\n")
         #expect(a.nameAndID == "PeterNeumann+c74f20a3")
-        #expect(throws: NoteError(code: .malformedSignatureLine,
-            message: "signature line: control character U+000A is not allowed")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedSignatureLine,
+                message: "signature line: control character U+000A is not allowed")
+        ) {
             try NoteSignature(parsingLine: text + "\n\n")
         }
     }

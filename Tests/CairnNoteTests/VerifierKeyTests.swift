@@ -7,7 +7,8 @@ import Testing
 struct VerifierKeyTests {
     static let vectors = NoteVectors.shared
 
-    @Test("vkey_valid: each vkey parses into its name, key ID, type and key, and prints back unchanged",
+    @Test(
+        "vkey_valid: each vkey parses into its name, key ID, type and key, and prints back unchanged",
         arguments: vectors.vkeyValid)
     func validVKey(_ v: NoteVectors.ValidVKey) throws {
         let key = try NoteVerifierKey(parsing: v.vkey)
@@ -22,7 +23,9 @@ struct VerifierKeyTests {
     @Test("vkey_invalid: every mangled, truncated, wrong-length or unknown-type vkey is refused")
     func invalidVKeys() {
         #expect(Self.vectors.vkeyInvalid.count == 133)
-        let vkeyCodes: Set<NoteError.Code> = [.malformedVerifierKey, .invalidKeyName, .unsupportedKeyType, .keyIDMismatch]
+        let vkeyCodes: Set<NoteError.Code> = [
+            .malformedVerifierKey, .invalidKeyName, .unsupportedKeyType, .keyIDMismatch,
+        ]
         for v in Self.vectors.vkeyInvalid {
             let error = Support.noteError { _ = try NoteVerifierKey(parsing: v.vkey) }
             #expect(error != nil, "accepted \(v.vkey) (\(v.why))")
@@ -34,8 +37,9 @@ struct VerifierKeyTests {
     func keyIDFormula() throws {
         let key = try NoteVerifierKey(parsing: "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
         let digest = SHA256.hash(Array("example.com/foo".utf8) + [0x0A, 0x01] + key.publicKey).bytes
-        #expect(NoteVerifierKey.keyID(name: key.name, type: 0x01, publicKey: key.publicKey)
-            == UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3]))
+        #expect(
+            NoteVerifierKey.keyID(name: key.name, type: 0x01, publicKey: key.publicKey)
+                == UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3]))
         #expect(key.keyID == 0x530d903a)
     }
 
@@ -46,7 +50,9 @@ struct VerifierKeyTests {
         #expect(key.publicKey.count == 32)
     }
 
-    @Test("A vkey made from a public key matches the published one; the same key as a cosigner gets type 0x04 and another ID")
+    @Test(
+        "A vkey made from a public key matches the published one; the same key as a cosigner gets type 0x04 and another ID"
+    )
     func vkeyFromPublicKey() throws {
         let known = try NoteVerifierKey(parsing: "Known+451c786d+AXAQ0T7lbwuY4ABJ9/MYY9bWV3hmSyOGVt2x42NkmdUH")
         let publicKey = try Ed25519PublicKey(rawRepresentation: known.publicKey)
@@ -63,29 +69,51 @@ struct VerifierKeyTests {
             let error = Support.noteError {
                 _ = try NoteVerifierKey(parsing: "PeterNeumann+\(id)+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
             }
-            #expect(error == NoteError(code: .malformedVerifierKey,
-                message: "verifier key PeterNeumann: the key ID \"\(id)\" is not 8 lowercase hex digits"))
+            #expect(
+                error
+                    == NoteError(
+                        code: .malformedVerifierKey,
+                        message: "verifier key PeterNeumann: the key ID \"\(id)\" is not 8 lowercase hex digits"))
         }
     }
 
     @Test("A vkey's key must be canonical base64 of a type byte and a 32-byte key")
     func keyMaterial() {
-        #expect(throws: NoteError(code: .malformedVerifierKey,
-            message: "verifier key PeterNeumann: the key is not canonical padded base64 (RFC 4648) of a type byte and a key")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedVerifierKey,
+                message:
+                    "verifier key PeterNeumann: the key is not canonical padded base64 (RFC 4648) of a type byte and a key"
+            )
+        ) {
             try NoteVerifierKey(parsing: "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10T")
         }
-        #expect(throws: NoteError(code: .malformedVerifierKey,
-            message: "verifier key PeterNeumann: the key is not canonical padded base64 (RFC 4648) of a type byte and a key")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedVerifierKey,
+                message:
+                    "verifier key PeterNeumann: the key is not canonical padded base64 (RFC 4648) of a type byte and a key"
+            )
+        ) {
             try NoteVerifierKey(parsing: "PeterNeumann+c74f20a3+")
         }
         // Go's vector: non-canonical base64 (non-zero padding bits), which Cairn refuses first.
-        #expect(throws: NoteError(code: .malformedVerifierKey,
-            message: "verifier key PeterNeumann: the key is not canonical padded base64 (RFC 4648) of a type byte and a key")) {
+        #expect(
+            throws: NoteError(
+                code: .malformedVerifierKey,
+                message:
+                    "verifier key PeterNeumann: the key is not canonical padded base64 (RFC 4648) of a type byte and a key"
+            )
+        ) {
             try NoteVerifierKey(parsing: "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==")
         }
-        #expect(throws: NoteError(code: .malformedVerifierKey,
-            message: "verifier key PeterNeumann: an Ed25519 public key is 32 bytes, found 40")) {
-            try NoteVerifierKey(parsing: "PeterNeumann+cc469956+" + Base64.encode([1] + [UInt8](repeating: 7, count: 40)))
+        #expect(
+            throws: NoteError(
+                code: .malformedVerifierKey,
+                message: "verifier key PeterNeumann: an Ed25519 public key is 32 bytes, found 40")
+        ) {
+            try NoteVerifierKey(
+                parsing: "PeterNeumann+cc469956+" + Base64.encode([1] + [UInt8](repeating: 7, count: 40)))
         }
     }
 }

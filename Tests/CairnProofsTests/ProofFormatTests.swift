@@ -33,7 +33,8 @@ struct TestLog {
     }
 
     func consistency(_ old: UInt64, size: UInt64) throws -> ConsistencyProofRequest {
-        let hashes = old == 0 || old == size ? [] : try MerkleTree.consistencyProof(oldSize: old, newSize: size, reader: tree)
+        let hashes =
+            old == 0 || old == size ? [] : try MerkleTree.consistencyProof(oldSize: old, newSize: size, reader: tree)
         return ConsistencyProofRequest(oldSize: old, hashes: hashes, checkpoint: try checkpoint(size: size))
     }
 }
@@ -48,7 +49,9 @@ func expectProofError(
     } catch let error as ProofError {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
         if !fragment.isEmpty {
-            #expect(error.message.contains(fragment), "\(error.message) should contain \(fragment)", sourceLocation: sourceLocation)
+            #expect(
+                error.message.contains(fragment), "\(error.message) should contain \(fragment)",
+                sourceLocation: sourceLocation)
         }
     } catch {
         Issue.record("expected ProofError \(code), got \(error)", sourceLocation: sourceLocation)
@@ -88,7 +91,9 @@ struct TlogProofTests {
                 let proof = try log.inclusion(index, size: size)
                 let checkpoint = try proof.verify(entry: log.entry(Int(index)), logKey: key)
                 #expect(checkpoint.size == size)
-                expectProofError(.rootMismatch, "") { _ = try proof.verify(entry: log.entry(Int(index) + 100), logKey: key) }
+                expectProofError(.rootMismatch, "") {
+                    _ = try proof.verify(entry: log.entry(Int(index) + 100), logKey: key)
+                }
             }
         }
     }
@@ -99,7 +104,9 @@ struct TlogProofTests {
         log.append(4)
         var proof = try log.inclusion(3, size: 4)
         proof.index = 4
-        expectProofError(.indexOutOfRange, "out of range") { _ = try proof.verify(entry: log.entry(3), logKey: log.signer.verifierKey) }
+        expectProofError(.indexOutOfRange, "out of range") {
+            _ = try proof.verify(entry: log.entry(3), logKey: log.signer.verifierKey)
+        }
     }
 
     @Test("A proof with a hash too many or too few fails with wrongProofLength")
@@ -125,13 +132,17 @@ struct TlogProofTests {
         let otherName = try NoteSigner(
             name: "example.com/other", privateKey: try Ed25519PrivateKey(seed: [UInt8](repeating: 7, count: 32))
         ).verifierKey
-        expectProofError(.originMismatch, "example.com/other") { _ = try proof.verify(entry: log.entry(0), logKey: otherName) }
+        expectProofError(.originMismatch, "example.com/other") {
+            _ = try proof.verify(entry: log.entry(0), logKey: otherName)
+        }
         var text = proof.serialized
         let sig = text.range(of: "— example.com/proofs-test ")!.upperBound
         let flipAt = text.index(sig, offsetBy: 20)
         text.replaceSubrange(flipAt...flipAt, with: text[flipAt] == "A" ? "B" : "A")
         let forged = try TlogProof(parsing: Array(text.utf8))
-        expectProofError(.badSignature, "bad signature") { _ = try forged.verify(entry: log.entry(0), logKey: log.signer.verifierKey) }
+        expectProofError(.badSignature, "bad signature") {
+            _ = try forged.verify(entry: log.entry(0), logKey: log.signer.verifierKey)
+        }
     }
 
     @Test("Malformed proof text is rejected naming the line")
@@ -205,7 +216,9 @@ struct ConsistencyProofRequestTests {
         }
         var shrink = try log.consistency(3, size: 3)
         shrink.oldSize = 5
-        expectProofError(.sizeMismatch, "shrank") { _ = try shrink.verify(oldCheckpoint: log.checkpoint(size: 5), logKey: key) }
+        expectProofError(.sizeMismatch, "shrank") {
+            _ = try shrink.verify(oldCheckpoint: log.checkpoint(size: 5), logKey: key)
+        }
     }
 
     @Test("A proof against a checkpoint of a different history fails with rootMismatch")
@@ -234,7 +247,10 @@ struct ConsistencyProofRequestTests {
         let cases: [(String, String)] = [
             ("old x\n\n" + checkpoint, "line 1"),
             ("old 3\nnot-a-hash\n\n" + checkpoint, "line 2"),
-            ("old 3\n" + String(repeating: RFC6962.emptyRoot.base64 + "\n", count: 64) + "\n" + checkpoint, "more than 63"),
+            (
+                "old 3\n" + String(repeating: RFC6962.emptyRoot.base64 + "\n", count: 64) + "\n" + checkpoint,
+                "more than 63"
+            ),
             ("old 3\n", "empty line"),
         ]
         for (text, fragment) in cases {

@@ -109,9 +109,12 @@ struct LMDBEnvironmentTests {
             }
         }
         #expect(keys == [1, 2, 3, 256])
-        let seeked = try env.read { txn in try txn.withCursor(t) { c in try c.seek(atLeast: 4).map { BigEndianKey.decode($0.key) } } }
+        let seeked = try env.read { txn in
+            try txn.withCursor(t) { c in try c.seek(atLeast: 4).map { BigEndianKey.decode($0.key) } }
+        }
         #expect(seeked == 256)
-        let last = try env.read { txn in try txn.withCursor(t) { c in try c.last().map { BigEndianKey.decode($0.key) } } }
+        let last = try env.read { txn in try txn.withCursor(t) { c in try c.last().map { BigEndianKey.decode($0.key) } }
+        }
         #expect(last == 256)
     }
 
@@ -149,7 +152,9 @@ struct LMDBEnvironmentTests {
         let writer = Task.detached {
             for batch: UInt64 in 0..<50 {
                 try env.write { txn in
-                    for i in 0..<UInt64(100) { try txn.put(t, key: batch * 100 + i, value: BigEndianKey.bytes(batch), mode: .append) }
+                    for i in 0..<UInt64(100) {
+                        try txn.put(t, key: batch * 100 + i, value: BigEndianKey.bytes(batch), mode: .append)
+                    }
                 }
             }
         }
@@ -191,8 +196,12 @@ struct InsertIfAbsentTests {
         let results: [[UInt8]?] = try env.write { txn in
             let key: [UInt8] = [1, 2, 3]
             return try key.withUnsafeBytes { k in
-                let first = try [UInt8](arrayLiteral: 10).withUnsafeBytes { try txn.insertIfAbsent(t, key: k, value: $0) }
-                let second = try [UInt8](arrayLiteral: 20).withUnsafeBytes { try txn.insertIfAbsent(t, key: k, value: $0) }
+                let first = try [UInt8](arrayLiteral: 10).withUnsafeBytes {
+                    try txn.insertIfAbsent(t, key: k, value: $0)
+                }
+                let second = try [UInt8](arrayLiteral: 20).withUnsafeBytes {
+                    try txn.insertIfAbsent(t, key: k, value: $0)
+                }
                 return [first, second]
             }
         }
