@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "CairnNote", targets: ["CairnNote"]),
         .library(name: "CairnProofs", targets: ["CairnProofs"]),
         .library(name: "CairnJSON", targets: ["CairnJSON"]),
+        .library(name: "CairnRecords", targets: ["CairnRecords"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -40,6 +41,8 @@ let package = Package(
         .target(name: "CairnNote", dependencies: ["CairnCrypto"]),
         // Strict JSON parsing with positions, and RFC 8785 canonicalization.
         .target(name: "CairnJSON"),
+        // The AI provenance record schema: validation with JSON paths, facts, merge patch, corrections.
+        .target(name: "CairnRecords", dependencies: ["CairnJSON", "CairnCrypto"]),
         // Pure RFC 6962 / RFC 9162 Merkle math and proofs: no I/O.
         .target(name: "CairnMerkle", dependencies: ["CairnCrypto"]),
         // C2SP tlog-proof and tlog-witness proof bodies: parsing, printing, offline verification.
@@ -49,13 +52,17 @@ let package = Package(
         // The ledger engine: records, leaves, tree hashes, checkpoints, proofs, fsck.
         .target(
             name: "CairnLedger",
-            dependencies: ["CairnCrypto", "CairnNote", "CairnJSON", "CairnMerkle", "CairnStorage"]
+            dependencies: ["CairnCrypto", "CairnNote", "CairnJSON", "CairnMerkle", "CairnRecords", "CairnStorage"]
         ),
+        // Audits (missing checkpoints, completeness) and signed compliance reports.
+        .target(
+            name: "CairnAudit", dependencies: ["CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),
         // The `cairn` command.
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
-                "CairnLedger", "CairnProofs", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
+                "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
+                "CairnAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,9 +76,14 @@ let package = Package(
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage"]),
         .testTarget(
             name: "CairnLedgerTests",
-            dependencies: ["CairnLedger", "CairnMerkle", "CairnNote", "CairnJSON", "CairnCrypto", "CairnStorage"]
+            dependencies: [
+                "CairnLedger", "CairnMerkle", "CairnNote", "CairnJSON", "CairnCrypto", "CairnRecords", "CairnStorage",
+            ]
         ),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnJSON"]),
+        .testTarget(
+            name: "CairnAuditTests",
+            dependencies: ["CairnAudit", "CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

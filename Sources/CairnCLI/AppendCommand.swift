@@ -49,6 +49,15 @@ struct AppendCommand: ParsableCommand {
     @Flag(help: "Skip invalid records (reporting each on stderr) instead of rejecting the whole input.")
     var skipInvalid = false
 
+    @Flag(help: "Reject fields the record schema does not define (by default they are kept).")
+    var strictFields = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Move checkpoint payloads (prompt, raw_output, turns) larger than this many bytes to blobs; 0 never.",
+            valueName: "bytes"))
+    var extractOver: Int = 16384
+
     @Option(help: ArgumentHelp("Print at most this many input errors.", valueName: "n"))
     var maxErrors: Int = 20
 
@@ -62,26 +71,30 @@ struct AppendCommand: ParsableCommand {
         try runReportingErrors {
             let ledger = try location.open()
             let recordFormat = RecordFormat(rawValue: format)!
+            let preparer = RecordPreparer(
+                ledger: ledger, rules: ledger.recordRules(strictFields: strictFields), extractOver: extractOver)
             var records: [InputRecord] = []
             for file in files.isEmpty ? ["-"] : files {
                 let bytes = try readInput(file, what: "input file")
-                records += RecordSplitter.records(
-                    in: bytes, source: file == "-" ? "<stdin>" : file, format: recordFormat,
-                    maxEntryBytes: ledger.maxEntryBytes)
+                let source = file == "-" ? "<stdin>" : file
+                for text in RecordSplitter.texts(in: bytes, format: recordFormat) {
+                    records.append(preparer.prepare(text, source: source))
+                }
             }
-            let errors = records.compactMap(\.errorText)
-            if !errors.isEmpty {
+            let invalid = records.filter { !$0.errorLines.isEmpty }
+            if !invalid.isEmpty {
                 if skipInvalid {
-                    for error in errors { Console.error("skipped " + error) }
-                } else if errors.count == 1 {
-                    throw CLIError(.dataError, errors[0] + " (nothing was appended)")
+                    for record in invalid { Console.error("skipped " + record.errorLines.joined(separator: "; ")) }
+                } else if invalid.count == 1 && invalid[0].errorLines.count == 1 {
+                    throw CLIError(.dataError, invalid[0].errorLines[0] + " (nothing was appended)")
                 } else {
-                    for error in errors.prefix(maxErrors) { Console.error("error: " + error) }
-                    if errors.count > maxErrors { Console.error("error: … and \(errors.count - maxErrors) more") }
+                    let lines = invalid.flatMap(\.errorLines)
+                    for line in lines.prefix(maxErrors) { Console.error("error: " + line) }
+                    if lines.count > maxErrors { Console.error("error: … and \(lines.count - maxErrors) more") }
                     throw CLIError(
                         .dataError,
-                        "\(errors.count) invalid records; nothing was appended (use --skip-invalid to append the valid ones)"
-                    )
+                        "\(invalid.count) invalid record\(invalid.count == 1 ? "" : "s"); nothing was appended"
+                            + (invalid.count > 1 ? " (use --skip-invalid to append the valid ones)" : ""))
                 }
             }
             let entries = records.compactMap { try? $0.result.get() }
@@ -89,7 +102,19 @@ struct AppendCommand: ParsableCommand {
                 if Console.stderrIsTerminal { Console.error("no records to append") }
                 return
             }
-            let commit = try ledger.append(entries)
+            let commit: CommitResult
+            do {
+                commit = try ledger.append(entries)
+            } catch let rejection as AppendRejection {
+                let record = records.filter { (try? $0.result.get()) != nil }[rejection.position]
+                for problem in rejection.problems.dropLast() {
+                    Console.error("error: \(record.source):\(record.line): \(problem)")
+                }
+                throw CLIError(
+                    .dataError,
+                    "\(record.source):\(record.line): \(rejection.problems.last.map(\.description) ?? "rejected")"
+                        + " (nothing was appended)")
+            }
             for result in commit.results {
                 printJSON(
                     .object([

@@ -33,8 +33,9 @@ struct Cairn: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, AppendCommand.self, GetCommand.self, CheckpointCommand.self, ProveCommand.self,
-            VerifyCommand.self, FsckCommand.self,
+            InitCommand.self, AppendCommand.self, GetCommand.self, ShowCommand.self, QueryCommand.self,
+            BlobCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyCommand.self, FsckCommand.self,
+            AuditCommand.self, ReportCommand.self,
         ]
     )
 }

@@ -20,6 +20,10 @@ struct InitCommand: ParsableCommand {
             The origin names the log in every checkpoint; use a schema-less URL you control,
             such as example.com/ai-provenance. It may not contain spaces or '+'.
 
+            By default the ledger holds AI provenance records (specs/record-schema.md): every
+            record is validated, references are checked, and queries are indexed. With
+            --profile generic it accepts any JSON object (a plain transparency log).
+
             EXAMPLES
               cairn init --origin example.com/cairn-demo --ledger ./ledger
               cairn init --origin example.com/cairn-demo --max-entry-bytes 65536 --json
@@ -37,6 +41,12 @@ struct InitCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Which records the ledger accepts: provenance (the AI provenance schema, validated and indexed) "
+                + "or generic (any JSON object).", valueName: "profile"))
+    var profile: String = "provenance"
+
+    @Option(
+        help: ArgumentHelp(
             "Use this existing Ed25519 key (PKCS#8 PEM, e.g. from `openssl genpkey -algorithm ed25519`) "
                 + "instead of generating one; it is copied into the ledger directory.", valueName: "pem-file"))
     var signingKey: String?
@@ -45,6 +55,9 @@ struct InitCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        guard ["provenance", "generic"].contains(profile) else {
+            throw ValidationError("--profile must be provenance or generic, got \(profile)")
+        }
         guard maxEntryBytes > 0 && maxEntryBytes <= 512 << 20 else {
             throw ValidationError("--max-entry-bytes must be between 1 and \(512 << 20), got \(maxEntryBytes)")
         }
@@ -54,6 +67,7 @@ struct InitCommand: ParsableCommand {
         try runReportingErrors {
             var options = Ledger.CreateOptions()
             options.maxEntryBytes = maxEntryBytes
+            options.profile = profile == "generic" ? .generic : .provenance
             if let signingKey {
                 let pem = String(decoding: try readInput(signingKey, what: "signing key"), as: UTF8.self)
                 do {
@@ -76,6 +90,7 @@ struct InitCommand: ParsableCommand {
                         "vkey_file": .string(directory + "/" + LedgerLayout.verifierKeyFile),
                         "signing_key_file": .string(directory + "/" + LedgerLayout.signingKeyFile),
                         "max_entry_bytes": .number(Double(ledger.maxEntryBytes)),
+                        "profile": .string(ledger.profile.rawValue),
                         "checkpoint": .string(checkpoint.serialized),
                     ]))
             } else {

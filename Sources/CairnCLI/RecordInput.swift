@@ -17,57 +17,47 @@ struct InputRecord {
     let line: Int
     let result: Result<PreparedEntry, RecordError>
 
-    /// `file:line: message` (with the column when the parser knows it).
-    var errorText: String? {
-        guard case .failure(let error) = result else { return nil }
+    /// `file:line[:column]: message` lines (one per schema problem).
+    var errorLines: [String] {
+        guard case .failure(let error) = result else { return [] }
         if let parse = error.parseError {
             // For a JSON Lines record the parser saw only that line; its line is always 1.
             let line = self.line + parse.line - 1
-            return "\(source):\(line):\(parse.column): \(parse.detail)"
+            return ["\(source):\(line):\(parse.column): \(parse.detail)"]
         }
-        return "\(source):\(line): \(error.message)"
+        if !error.issues.isEmpty {
+            return error.issues.map { "\(source):\(line): \($0.path): \($0.message)" }
+        }
+        return ["\(source):\(line): \(error.message)"]
     }
 }
 
-/// Splits input bytes into records and prepares each (parse, canonicalize, hash, size check).
+/// A piece of input that should hold one record.
+struct RecordText {
+    let line: Int
+    let bytes: ArraySlice<UInt8>
+    /// Whether `line` is where the text starts (JSON Lines) rather than where the document starts.
+    let isDocument: Bool
+}
+
+/// Splits input bytes into record texts.
 enum RecordSplitter {
-    static func records(
-        in bytes: [UInt8], source: String, format: RecordFormat, maxEntryBytes: Int
-    ) -> [InputRecord] {
+    static func texts(in bytes: [UInt8], format: RecordFormat) -> [RecordText] {
         let lines = splitLines(bytes)
-        let resolved: RecordFormat
-        switch format {
-        case .auto:
-            if let first = lines.first(where: { !isBlank(bytes[$0.range]) }) {
-                let alone = bytes[first.range].withUnsafeBytes { (try? JSONParser.parse($0)) != nil }
-                resolved = alone ? .jsonl : .json
-            } else {
-                return []
-            }
-        default:
-            resolved = format
+        guard let first = lines.first(where: { !isBlank(bytes[$0.range]) }) else {
+            return format == .json ? [RecordText(line: 1, bytes: [], isDocument: true)] : []
+        }
+        var resolved = format
+        if format == .auto {
+            let alone = bytes[first.range].withUnsafeBytes { (try? JSONParser.parse($0)) != nil }
+            resolved = alone ? .jsonl : .json
         }
         if resolved == .json {
-            guard let first = lines.first(where: { !isBlank(bytes[$0.range]) }) else {
-                return [
-                    InputRecord(source: source, line: 1, result: .failure(RecordError(.invalidJSON, "input is empty")))
-                ]
-            }
-            let result = Result { () throws(RecordError) in
-                try PreparedEntry.prepare(json: bytes, maxEntryBytes: maxEntryBytes)
-            }
-            // Whole-document errors carry the document's own line numbers.
-            return [InputRecord(source: source, line: result.isParseError ? 1 : first.number, result: result)]
+            return [RecordText(line: first.number, bytes: bytes[...], isDocument: true)]
         }
-        var out: [InputRecord] = []
-        out.reserveCapacity(lines.count)
-        for line in lines where !isBlank(bytes[line.range]) {
-            let result = bytes[line.range].withUnsafeBytes { raw in
-                Result { () throws(RecordError) in try PreparedEntry.prepare(json: raw, maxEntryBytes: maxEntryBytes) }
-            }
-            out.append(InputRecord(source: source, line: line.number, result: result))
+        return lines.filter { !isBlank(bytes[$0.range]) }.map {
+            RecordText(line: $0.number, bytes: bytes[$0.range], isDocument: false)
         }
-        return out
     }
 
     struct Line {
@@ -94,6 +84,40 @@ enum RecordSplitter {
 
     static func isBlank(_ bytes: ArraySlice<UInt8>) -> Bool {
         bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d || $0 == 0x0a }
+    }
+}
+
+/// Turns record texts into prepared entries under a ledger's rules, moving large payloads to
+/// blobs first when asked.
+struct RecordPreparer {
+    let ledger: Ledger
+    let rules: RecordRules
+    /// Payload fields over this many bytes go to blobs (0: never).
+    let extractOver: Int
+
+    func prepare(_ text: RecordText, source: String) -> InputRecord {
+        let result = text.bytes.withUnsafeBytes { raw in
+            Result { () throws(RecordError) -> PreparedEntry in
+                guard rules.profile == .provenance else { return try PreparedEntry.prepare(json: raw, rules: rules) }
+                let value: JSONValue
+                switch Result(catching: { () throws(JSONParseError) in try JSONParser.parse(raw) }) {
+                case .success(let parsed): value = parsed
+                case .failure(let error): throw RecordError(.invalidJSON, error.description, parseError: error)
+                }
+                let entry = try PreparedEntry.prepare(record: value, rules: rules)
+                guard extractOver > 0 else { return entry }
+                let extracted: JSONValue
+                do {
+                    extracted = try ledger.extractPayloads(value, over: extractOver)
+                } catch {
+                    throw RecordError(.invalidJSON, "cannot move a large payload to a blob: \(error)")
+                }
+                return extracted == value ? entry : try PreparedEntry.prepare(record: extracted, rules: rules)
+            }
+        }
+        // Whole-document parse errors carry the document's own line numbers.
+        let line = text.isDocument && result.isParseError ? 1 : text.line
+        return InputRecord(source: source, line: line, result: result)
     }
 }
 

@@ -43,12 +43,16 @@ extension CLIError {
                 case .invalidOrigin: .usage
                 case .signingKeyUnavailable, .readOnly: .noPermission
                 case .storage: .ioError
+                case .invalidArgument: .usage
+                case .blobErased: .notFound
                 }
             self.init(status, error.message)
         case let error as StorageError:
             self.init(.ioError, error.message)
         case let error as ProofError:
             self.init(.verificationFailed, error.message)
+        case let error as AppendRejection:
+            self.init(.dataError, error.description)
         default:
             self.init(.software, "\(error)")
         }

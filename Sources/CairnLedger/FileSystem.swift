@@ -94,4 +94,59 @@ enum FileSystem {
         }
         return out
     }
+
+    static func fileExists(_ path: String) -> Bool {
+        var isDirectory = false
+        return exists(path, isDirectory: &isDirectory) && !isDirectory
+    }
+
+    /// Creates `path` and missing parents.
+    static func createDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component + "/"
+            if mkdir(prefix, 0o750) != 0 && errno != EEXIST {
+                throw LedgerError(.storage, "cannot create directory \(prefix): \(errnoText())")
+            }
+        }
+    }
+
+    /// Writes `path` through a temporary file, fsync and rename, so readers see all or nothing.
+    static func writeAtomically(_ path: String, contents: [UInt8], mode: mode_t) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        unlink(temporary)
+        try writeNewFile(temporary, contents: contents, mode: mode)
+        guard rename(temporary, path) == 0 else {
+            let reason = errnoText()
+            unlink(temporary)
+            throw LedgerError(.storage, "cannot move \(temporary) to \(path): \(reason)")
+        }
+        syncDirectory(of: path)
+    }
+
+    /// Overwrites a file with zeros, syncs, and unlinks it (and syncs its directory). A missing
+    /// file is fine: the removal may be a retry.
+    static func removeDurably(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return }
+            throw LedgerError(.storage, "cannot open \(path) to erase it: \(errnoText())")
+        }
+        var st = stat()
+        if fstat(fd, &st) == 0 && st.st_size > 0 {
+            let zeros = [UInt8](repeating: 0, count: 64 * 1024)
+            var remaining = Int(st.st_size)
+            while remaining > 0 {
+                let n = zeros.withUnsafeBytes { write(fd, $0.baseAddress!, min(remaining, $0.count)) }
+                if n <= 0 { break }
+                remaining -= n
+            }
+            _ = fsync(fd)
+        }
+        close(fd)
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw LedgerError(.storage, "cannot delete \(path): \(errnoText())")
+        }
+        syncDirectory(of: path)
+    }
 }

@@ -64,7 +64,7 @@ extension Ledger {
         var results: [AppendResult] = []
         results.reserveCapacity(entries.count)
         var hashIndex = StoredHashIndex.count(treeSize: startSize)
-        for entry in entries {
+        for (position, entry) in entries.enumerated() {
             let index = frontier.treeSize
             let existing = try entry.digest.withUnsafeBytes { digestKey in
                 try BigEndianKey.withBytes(index) { indexValue in
@@ -77,6 +77,14 @@ extension Ledger {
                 }
                 results.append(AppendResult(index: earlier, digest: entry.digest, duplicate: true))
                 continue
+            }
+            if profile == .provenance {
+                guard let facts = entry.facts else {
+                    throw LedgerError(
+                        .invalidArgument,
+                        "record \(position + 1) was not prepared with the ledger's rules (use recordRules())")
+                }
+                try admit(entry, facts: facts, index: index, position: position, txn: txn)
             }
             try entry.bytes.withUnsafeBytes { try txn.put(tables.leaves, key: index, value: $0, mode: .append) }
             try frontier.append(leafHash: entry.leafHash) { hash in

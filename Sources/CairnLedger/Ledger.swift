@@ -27,6 +27,8 @@ public final class Ledger: Sendable {
     public struct CreateOptions: Sendable {
         /// The largest canonical entry accepted, in bytes.
         public var maxEntryBytes: Int = 1 << 20
+        /// Which records the ledger accepts.
+        public var profile: LedgerProfile = .provenance
         /// An existing signing key to use instead of generating one.
         public var signingKey: Ed25519PrivateKey?
         /// Storage options (map size…).
@@ -53,6 +55,8 @@ public final class Ledger: Sendable {
     public let verifierKey: NoteVerifierKey
     /// The largest canonical entry accepted, in bytes.
     public let maxEntryBytes: Int
+    /// Which records the ledger accepts.
+    public let profile: LedgerProfile
     /// Whether the ledger was opened read-only.
     public let isReadOnly: Bool
 
@@ -69,6 +73,11 @@ public final class Ledger: Sendable {
         let hashes: Table
         let checkpoints: Table
         let meta: Table
+        let ids: Table
+        let refs: Table
+        let effective: Table
+        let index: Table
+        let blobs: Table
 
         init(env: LMDBEnvironment) throws {
             leaves = try env.openTable(LedgerLayout.TableName.leaves)
@@ -76,12 +85,17 @@ public final class Ledger: Sendable {
             hashes = try env.openTable(LedgerLayout.TableName.hashes)
             checkpoints = try env.openTable(LedgerLayout.TableName.checkpoints)
             meta = try env.openTable(LedgerLayout.TableName.meta)
+            ids = try env.openTable(LedgerLayout.TableName.ids)
+            refs = try env.openTable(LedgerLayout.TableName.refs)
+            effective = try env.openTable(LedgerLayout.TableName.effective)
+            index = try env.openTable(LedgerLayout.TableName.index)
+            blobs = try env.openTable(LedgerLayout.TableName.blobs)
         }
     }
 
     private init(
         directory: String, env: LMDBEnvironment, tables: Tables, origin: String, verifierKey: NoteVerifierKey,
-        maxEntryBytes: Int, readOnly: Bool, signer: NoteSigner?
+        maxEntryBytes: Int, profile: LedgerProfile, readOnly: Bool, signer: NoteSigner?
     ) {
         self.directory = directory
         self.env = env
@@ -89,6 +103,7 @@ public final class Ledger: Sendable {
         self.origin = origin
         self.verifierKey = verifierKey
         self.maxEntryBytes = maxEntryBytes
+        self.profile = profile
         self.isReadOnly = readOnly
         self.writer = Mutex(nil)
         self.signer = Mutex(signer)
@@ -129,6 +144,8 @@ public final class Ledger: Sendable {
             try txn.put(
                 tables.meta, key: Array(LedgerLayout.MetaKey.maxEntryBytes.utf8),
                 value: Array(String(options.maxEntryBytes).utf8))
+            try txn.put(
+                tables.meta, key: Array(LedgerLayout.MetaKey.profile.utf8), value: Array(options.profile.rawValue.utf8))
             try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(0))
             try txn.put(tables.checkpoints, key: 0, value: Array(signed.serialized.utf8), mode: .append)
         }
@@ -138,7 +155,7 @@ public final class Ledger: Sendable {
             mode: 0o644)
         return Ledger(
             directory: directory, env: env, tables: tables, origin: origin, verifierKey: signer.verifierKey,
-            maxEntryBytes: options.maxEntryBytes, readOnly: false, signer: signer)
+            maxEntryBytes: options.maxEntryBytes, profile: options.profile, readOnly: false, signer: signer)
     }
 
     // MARK: - Open
@@ -162,13 +179,14 @@ public final class Ledger: Sendable {
         } catch let error as StorageError where error.resultCode == .notFound {
             throw LedgerError(.notALedger, "\(directory) is not an initialized Cairn ledger: \(error.message)")
         }
-        let meta: (format: String?, origin: String?, vkey: String?, max: String?) = try env.read { txn in
+        let meta: (format: String?, origin: String?, vkey: String?, max: String?, profile: String?) = try env.read { txn in
             func text(_ key: String) throws -> String? {
                 try txn.value(tables.meta, key: Array(key.utf8)).map { String(decoding: $0, as: UTF8.self) }
             }
             return (
                 try text(LedgerLayout.MetaKey.format), try text(LedgerLayout.MetaKey.origin),
-                try text(LedgerLayout.MetaKey.verifierKey), try text(LedgerLayout.MetaKey.maxEntryBytes)
+                try text(LedgerLayout.MetaKey.verifierKey), try text(LedgerLayout.MetaKey.maxEntryBytes),
+                try text(LedgerLayout.MetaKey.profile)
             )
         }
         guard let format = meta.format, let origin = meta.origin, let vkeyText = meta.vkey,
@@ -183,6 +201,10 @@ public final class Ledger: Sendable {
                 .unsupportedFormat,
                 "\(directory) uses storage format \(format); this cairn reads format \(LedgerLayout.formatVersion)")
         }
+        guard let profile = LedgerProfile(rawValue: meta.profile ?? LedgerProfile.generic.rawValue) else {
+            throw LedgerError(
+                .unsupportedFormat, "\(directory) uses record profile \(meta.profile ?? ""), which this cairn does not know")
+        }
         let vkey: NoteVerifierKey
         do {
             vkey = try NoteVerifierKey(parsing: vkeyText)
@@ -191,10 +213,15 @@ public final class Ledger: Sendable {
         }
         return Ledger(
             directory: directory, env: env, tables: tables, origin: origin, verifierKey: vkey,
-            maxEntryBytes: maxEntryBytes, readOnly: options.readOnly, signer: nil)
+            maxEntryBytes: maxEntryBytes, profile: profile, readOnly: options.readOnly, signer: nil)
     }
 
     // MARK: - Helpers
+
+    /// The rules records must meet to be appended to this ledger.
+    public func recordRules(strictFields: Bool = false) -> RecordRules {
+        RecordRules(profile: profile, maxEntryBytes: maxEntryBytes, strictFields: strictFields)
+    }
 
     /// The signer, loading `signing-key.pem` on first use and checking it matches the ledger.
     func loadSigner() throws -> NoteSigner {

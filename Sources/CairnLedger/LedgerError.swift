@@ -22,6 +22,10 @@ public struct LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         case corrupt
         /// LMDB or the file system failed.
         case storage
+        /// A caller-supplied value is unusable (a media type, a reason…).
+        case invalidArgument
+        /// The blob's bytes were erased (the message says when, why and by which entry).
+        case blobErased
     }
 
     public let code: Code

@@ -7,6 +7,8 @@ public enum LedgerLayout {
     public static let signingKeyFile = "signing-key.pem"
     /// The verifier key (`name+id+key`) followed by a newline, for auditors.
     public static let verifierKeyFile = "ledger.vkey"
+    /// The directory holding payload blobs, one file per blob (`blobs/ab/cdef…`).
+    public static let blobDirectory = "blobs"
 
     enum TableName {
         /// Big-endian uint64 leaf index → entry bytes (the RFC 8785 canonical record).
@@ -19,6 +21,18 @@ public enum LedgerLayout {
         static let checkpoints = "checkpoints"
         /// UTF-8 name → value (see `MetaKey`).
         static let meta = "meta"
+        /// Provenance profile: checkpoint `id` (UTF-8) → big-endian uint64 leaf index.
+        static let ids = "ids"
+        /// Provenance profile: target index ‖ source index (8 + 8 bytes) → record type of the
+        /// source: every entry that refers to the target (corrections, lifecycle, erasures).
+        static let refs = "refs"
+        /// Provenance profile: leaf index → canonical JSON of the effective (corrected) record,
+        /// only for entries that have been corrected.
+        static let effective = "effective"
+        /// Provenance profile: secondary index keys (specs/storage.md, "Query indexes") → value.
+        static let index = "index"
+        /// Blob digest (32 bytes) → blob metadata (specs/storage.md, "Blobs").
+        static let blobs = "blobs"
     }
 
     enum MetaKey {
@@ -32,5 +46,7 @@ public enum LedgerLayout {
         static let treeSize = "tree_size"
         /// Decimal maximum canonical entry size in bytes.
         static let maxEntryBytes = "max_entry_bytes"
+        /// The record profile (`LedgerProfile` raw value); absent means generic.
+        static let profile = "profile"
     }
 }

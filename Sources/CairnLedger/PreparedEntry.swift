@@ -1,6 +1,7 @@
 import CairnCrypto
 import CairnJSON
 import CairnMerkle
+import CairnRecords
 
 /// A record made ready to append: its canonical bytes and both of their hashes.
 ///
@@ -13,12 +14,68 @@ public struct PreparedEntry: Sendable, Hashable {
     public let digest: SHA256Digest
     /// SHA-256(0x00 ‖ bytes): the RFC 6962 leaf hash.
     public let leafHash: SHA256Digest
+    /// What the provenance profile needs to cross-check and index the record; `nil` for
+    /// entries prepared without a schema (the generic profile).
+    public let facts: RecordFacts?
 
     /// Wraps already-canonical entry bytes, hashing them.
-    public init(canonicalBytes bytes: [UInt8]) {
+    public init(canonicalBytes bytes: [UInt8], facts: RecordFacts? = nil) {
         self.bytes = bytes
         self.digest = SHA256.hash(bytes)
         self.leafHash = bytes.withUnsafeBytes { RFC6962.leafHash($0) }
+        self.facts = facts
+    }
+
+    /// Parses a JSON text and prepares it under `rules`: for the provenance profile the record
+    /// must match the record schema (every problem is reported, with its JSON path).
+    public static func prepare(json: UnsafeRawBufferPointer, rules: RecordRules) throws(RecordError) -> PreparedEntry {
+        guard rules.profile == .provenance else {
+            return try prepare(json: json, maxEntryBytes: rules.maxEntryBytes)
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(json)
+        } catch {
+            throw RecordError(.invalidJSON, error.description, parseError: error)
+        }
+        return try prepare(record: value, rules: rules)
+    }
+
+    /// Parses a JSON text and prepares it under `rules`.
+    public static func prepare(json: [UInt8], rules: RecordRules) throws(RecordError) -> PreparedEntry {
+        let result = json.withUnsafeBytes { raw in
+            Result { () throws(RecordError) in try prepare(json: raw, rules: rules) }
+        }
+        return try result.get()
+    }
+
+    /// Prepares an already parsed record under `rules`.
+    public static func prepare(record value: JSONValue, rules: RecordRules) throws(RecordError) -> PreparedEntry {
+        guard case .object = value else {
+            throw RecordError(.notAnObject, "expected a JSON object, found \(value.kindName)")
+        }
+        var facts: RecordFacts?
+        if rules.profile == .provenance {
+            do {
+                if rules.strictFields { try RecordValidator.validate(value, options: .init(strictFields: true)) }
+                facts = try RecordFacts(value)  // validates with the default options
+
+            } catch {
+                throw RecordError(.schemaViolation, error.description, issues: error.issues)
+            }
+        }
+        let canonical: [UInt8]
+        do {
+            canonical = try JCS.canonicalize(value)
+        } catch {
+            throw RecordError(.invalidJSON, error.description)
+        }
+        guard canonical.count <= rules.maxEntryBytes else {
+            throw RecordError(
+                .tooLarge,
+                "canonical entry is \(canonical.count) bytes, over the ledger's limit of \(rules.maxEntryBytes) bytes")
+        }
+        return PreparedEntry(canonicalBytes: canonical, facts: facts)
     }
 
     /// Parses a JSON text, requires an object, canonicalizes it (RFC 8785) and checks its size.
@@ -60,6 +117,8 @@ public struct RecordError: Error, Sendable, Equatable, CustomStringConvertible {
         case notAnObject
         /// The canonical entry exceeds the ledger's size limit.
         case tooLarge
+        /// The record does not match the record schema (see `issues`).
+        case schemaViolation
     }
 
     public let code: Code
@@ -67,14 +126,55 @@ public struct RecordError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
     /// The parser's error, with its line and column, when `code == .invalidJSON` from parsing.
     public let parseError: JSONParseError?
+    /// Every schema problem, with its JSON path, when `code == .schemaViolation`.
+    public let issues: [ValidationIssue]
 
-    public init(_ code: Code, _ message: String, parseError: JSONParseError? = nil) {
+    public init(_ code: Code, _ message: String, parseError: JSONParseError? = nil, issues: [ValidationIssue] = []) {
         self.code = code
         self.message = message
         self.parseError = parseError
+        self.issues = issues
     }
 
     public var description: String { message }
+}
+
+/// How records are checked before they are appended.
+public struct RecordRules: Sendable, Hashable {
+    /// Which schema applies.
+    public var profile: LedgerProfile
+    /// The largest canonical entry accepted, in bytes.
+    public var maxEntryBytes: Int
+    /// Treat fields the schema does not define as errors instead of keeping them.
+    public var strictFields: Bool
+
+    public init(profile: LedgerProfile, maxEntryBytes: Int, strictFields: Bool = false) {
+        self.profile = profile
+        self.maxEntryBytes = maxEntryBytes
+        self.strictFields = strictFields
+    }
+}
+
+/// Which records a ledger accepts, fixed at `init`.
+public enum LedgerProfile: String, Sendable, Hashable, CaseIterable {
+    /// AI provenance records (specs/record-schema.md): validated, cross-checked and indexed.
+    case provenance = "cairn-provenance/1"
+    /// Any JSON object: a plain content-addressed transparency log.
+    case generic
+}
+
+extension JSONValue {
+    /// "an array", "a string"… for messages.
+    var kindName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
 }
 
 /// "an array", "a string"… for messages, from the first byte of a canonical JSON text.

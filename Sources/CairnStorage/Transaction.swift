@@ -212,3 +212,21 @@ public struct Cursor {
         return try withUnsafeBytes(of: &be) { k throws in try move(MDB_SET_RANGE, key: k) }
     }
 }
+
+extension TransactionReading {
+    /// Calls `body` for each entry whose key starts with `prefix`, in key order, until `body`
+    /// returns `false`. Buffers are valid only during the call.
+    public func forEach(
+        _ table: Table, prefix: [UInt8], from start: [UInt8]? = nil,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try withCursor(table) { cursor in
+            let first = start ?? prefix
+            var entry = try first.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+            while let (key, value) = entry, key.starts(with: prefix) {
+                guard try body(key, value) else { return }
+                entry = try cursor.next()
+            }
+        }
+    }
+}

@@ -121,10 +121,12 @@ struct LedgerFixture {
     let cli: CLI
     let vkey: String
 
-    init(origin: String = "example.com/cairn-test", extraInitArgs: [String] = []) throws {
+    /// A ledger with the given profile: `generic` (any JSON object, the default for tests of the
+    /// log itself) or `provenance` (the record schema).
+    init(origin: String = "example.com/cairn-test", profile: String = "generic", extraInitArgs: [String] = []) throws {
         dir = try TemporaryDirectory()
         cli = CLI(ledger: dir.file("ledger"))
-        let out = try cli.run(["init", "--origin", origin] + extraInitArgs)
+        let out = try cli.run(["init", "--origin", origin, "--profile", profile] + extraInitArgs)
         guard out.status == 0 else { throw FixtureError(message: "cairn init failed: \(out.stderr)") }
         vkey = out.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }

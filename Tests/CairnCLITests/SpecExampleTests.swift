@@ -18,7 +18,9 @@ struct SpecExampleTests {
             "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB\n-----END PRIVATE KEY-----\n"
         )
         let cli = CLI(ledger: dir.file("example-ledger"))
-        let vkey = try cli.ok("init", "--origin", "example.com/cairn-demo", "--signing-key", key).text
+        let vkey = try cli.ok(
+            "init", "--origin", "example.com/cairn-demo", "--profile", "generic", "--signing-key", key
+        ).text
         #expect(spec.contains("# " + vkey))
         try cli.ok(
             "append",

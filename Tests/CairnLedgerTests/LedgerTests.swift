@@ -16,6 +16,13 @@ final class TemporaryDirectory: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
+/// Creates a generic-profile ledger (any JSON object), for tests of the log itself.
+func makeLedger(_ dir: TemporaryDirectory, options: Ledger.CreateOptions = Ledger.CreateOptions()) throws -> Ledger {
+    var options = options
+    options.profile = .generic
+    return try Ledger.create(at: dir.path, origin: "example.com/t", options: options)
+}
+
 func entries(_ range: Range<Int>, tag: String = "r") -> [PreparedEntry] {
     range.map { PreparedEntry(canonicalBytes: Array("{\"\(tag)\":\($0)}".utf8)) }
 }
@@ -25,7 +32,7 @@ struct LedgerTests {
     @Test("A new ledger has an empty tree with a signed checkpoint of the empty root")
     func emptyLedger() throws {
         let dir = try TemporaryDirectory()
-        let ledger = try Ledger.create(at: dir.path, origin: "example.com/t")
+        let ledger = try makeLedger(dir)
         #expect(try ledger.treeSize() == 0)
         let checkpoint = try ledger.checkpoint()
         #expect(checkpoint.checkpoint.size == 0)
@@ -37,7 +44,7 @@ struct LedgerTests {
     @Test("Appends assign consecutive indexes, dedupe by content, and sign each new size")
     func appendAssignsIndexes() throws {
         let dir = try TemporaryDirectory()
-        let ledger = try Ledger.create(at: dir.path, origin: "example.com/t")
+        let ledger = try makeLedger(dir)
         let first = try ledger.append(entries(0..<3))
         #expect(first.results.map(\.index) == [0, 1, 2])
         #expect(first.results.allSatisfy { !$0.duplicate })
@@ -56,7 +63,7 @@ struct LedgerTests {
     @Test("Roots and proofs from stored hashes match an independent in-memory tree at every size")
     func proofsMatchInMemoryTree() throws {
         let dir = try TemporaryDirectory()
-        let ledger = try Ledger.create(at: dir.path, origin: "example.com/t")
+        let ledger = try makeLedger(dir)
         var reference = InMemoryMerkleTree()
         var roots: [SHA256Digest] = [RFC6962.emptyRoot]
         for batch in [1, 1, 2, 3, 5, 8, 13, 21, 34] {
@@ -92,7 +99,7 @@ struct LedgerTests {
     func reopen() throws {
         let dir = try TemporaryDirectory()
         do {
-            let ledger = try Ledger.create(at: dir.path, origin: "example.com/t")
+            let ledger = try makeLedger(dir)
             _ = try ledger.append(entries(0..<10))
         }
         let ledger = try Ledger.open(at: dir.path)
@@ -105,7 +112,7 @@ struct LedgerTests {
     @Test("Requests beyond the tree are refused with sizeOutOfRange or entryNotFound")
     func outOfRange() throws {
         let dir = try TemporaryDirectory()
-        let ledger = try Ledger.create(at: dir.path, origin: "example.com/t")
+        let ledger = try makeLedger(dir)
         _ = try ledger.append(entries(0..<3))
         #expect(throws: LedgerError(.sizeOutOfRange, "tree size 4 is beyond the current size 3")) {
             try ledger.checkpoint(size: 4)
@@ -121,7 +128,7 @@ struct LedgerTests {
     @Test("A ledger opened read-only reads and proves but refuses to append")
     func readOnly() throws {
         let dir = try TemporaryDirectory()
-        _ = try Ledger.create(at: dir.path, origin: "example.com/t").append(entries(0..<2))
+        _ = try makeLedger(dir).append(entries(0..<2))
         var options = Ledger.OpenOptions()
         options.readOnly = true
         // The registry hands back the same environment to this process; a read-only ledger object
@@ -139,15 +146,15 @@ struct LedgerTests {
             let error = #expect(throws: LedgerError.self) { try Ledger.create(at: dir.path + "/x", origin: bad) }
             #expect(error?.code == .invalidOrigin, "\(bad.debugDescription)")
         }
-        _ = try Ledger.create(at: dir.path, origin: "example.com/t")
-        let error = #expect(throws: LedgerError.self) { try Ledger.create(at: dir.path, origin: "example.com/t") }
+        _ = try makeLedger(dir)
+        let error = #expect(throws: LedgerError.self) { try makeLedger(dir) }
         #expect(error?.code == .alreadyExists)
     }
 
     @Test("A signing key that does not match the ledger's vkey is refused before anything is signed")
     func mismatchedKey() throws {
         let dir = try TemporaryDirectory()
-        _ = try Ledger.create(at: dir.path, origin: "example.com/t")
+        _ = try makeLedger(dir)
         let other = try Ed25519PrivateKey.generate()
         let keyPath = dir.path + "/signing-key.pem"
         try FileManager.default.removeItem(atPath: keyPath)
@@ -164,7 +171,7 @@ struct LedgerTests {
         let dir = try TemporaryDirectory()
         var options = Ledger.CreateOptions()
         options.storage.initialMapSize = 512 * 1024
-        let ledger = try Ledger.create(at: dir.path, origin: "example.com/t", options: options)
+        let ledger = try makeLedger(dir, options: options)
         let payload = String(repeating: "x", count: 2000)
         let big = (0..<3000).map { PreparedEntry(canonicalBytes: Array("{\"i\":\($0),\"p\":\"\(payload)\"}".utf8)) }
         let result = try ledger.append(big)
@@ -175,7 +182,7 @@ struct LedgerTests {
     @Test("Concurrent appends from many threads get distinct, gap-free indexes")
     func concurrentAppends() async throws {
         let dir = try TemporaryDirectory()
-        let ledger = try Ledger.create(at: dir.path, origin: "example.com/t")
+        let ledger = try makeLedger(dir)
         let indexes = try await withThrowingTaskGroup(of: [UInt64].self) { group in
             for t in 0..<8 {
                 group.addTask {
@@ -200,7 +207,7 @@ struct FsckTests {
     /// A ledger of 20 entries and direct access to its tables.
     func corruptible() throws -> (TemporaryDirectory, Ledger, LMDBEnvironment) {
         let dir = try TemporaryDirectory()
-        let ledger = try Ledger.create(at: dir.path, origin: "example.com/t")
+        let ledger = try makeLedger(dir)
         _ = try ledger.append(entries(0..<13))
         _ = try ledger.append(entries(13..<20))
         let env = try LMDBEnvironment.shared(directory: dir.path)

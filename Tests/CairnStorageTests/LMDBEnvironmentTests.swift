@@ -210,3 +210,31 @@ struct InsertIfAbsentTests {
         #expect(try env.read { txn in try txn.value(t, key: [1, 2, 3]) } == [10])
     }
 }
+
+@Suite("Prefix iteration")
+struct PrefixIterationTests {
+    @Test("forEach visits exactly the keys with the prefix, in order, from an optional start, and can stop early")
+    func prefix() throws {
+        let dir = try TemporaryDirectory()
+        let env = try LMDBEnvironment(directory: dir.path)
+        let t = try env.openTable("t")
+        try env.write { txn in
+            for key in [[1, 0], [1, 1], [1, 2, 9], [2, 0], [0, 5]] as [[UInt8]] { try txn.put(t, key: key, value: key) }
+        }
+        func keys(_ prefix: [UInt8], from start: [UInt8]? = nil, limit: Int = .max) throws -> [[UInt8]] {
+            try env.read { txn in
+                var out: [[UInt8]] = []
+                try txn.forEach(t, prefix: prefix, from: start) { key, _ in
+                    out.append(Array(key))
+                    return out.count < limit
+                }
+                return out
+            }
+        }
+        #expect(try keys([1]) == [[1, 0], [1, 1], [1, 2, 9]])
+        #expect(try keys([1], from: [1, 1]) == [[1, 1], [1, 2, 9]])
+        #expect(try keys([1], limit: 1) == [[1, 0]])
+        #expect(try keys([3]).isEmpty)
+        #expect(try keys([]).count == 5)
+    }
+}

@@ -1,0 +1,196 @@
+import ArgumentParser
+import CairnCrypto
+import CairnJSON
+import CairnLedger
+import Foundation
+
+struct BlobCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blob",
+        abstract: "Store, read and erase payload blobs (prompts, turn histories, raw outputs, diffs).",
+        discussion: """
+            Large or sensitive payloads live outside the log as content-addressed blobs; records
+            reference them as {"blob": "sha256:…", "size": N, "media_type": "…"}. A blob's bytes
+            can be erased (a leaked secret, a legal deletion request): the erasure is itself an
+            entry in the log, the records that reference the blob stay, and every proof still
+            verifies.
+            """,
+        subcommands: [BlobPut.self, BlobGet.self, BlobInfo.self, BlobErase.self]
+    )
+}
+
+func parseDigest(_ text: String) throws -> SHA256Digest {
+    guard text.hasPrefix("sha256:"), text.count == 71, let digest = SHA256Digest(hex: text.dropFirst(7)) else {
+        throw CLIError(.usage, "\(text.debugDescription) is not a content address (sha256:<64 hex digits>)")
+    }
+    return digest
+}
+
+func blobJSON(_ metadata: BlobMetadata) -> JSONValue {
+    var object: JSONObject = [
+        "blob": .string(metadata.digest.description), "size": .number(Double(metadata.size)),
+        "media_type": .string(metadata.mediaType),
+    ]
+    if let erasure = metadata.erasure {
+        var e: JSONObject = ["entry": .uint(erasure.entry), "at": .string(erasure.at), "reason": .string(erasure.reason)]
+        if let author = erasure.author { e["author"] = .string(author) }
+        object["erased"] = .object(e)
+    }
+    return .object(object)
+}
+
+struct BlobPut: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "put",
+        abstract: "Store a file as a blob and print the reference to put in a record.",
+        discussion: """
+            Prints {"blob":"sha256:…","size":N,"media_type":"…"} — paste it into a record field
+            that takes a payload (prompt, raw_output, turns…). Storing the same bytes twice stores
+            them once. Content that was erased cannot be stored again.
+
+            EXAMPLE
+              cairn blob put --media-type text/x-diff change.diff
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Argument(help: ArgumentHelp("The file to store (- for stdin).", valueName: "file"))
+    var file: String
+
+    @Option(help: ArgumentHelp("The payload's media type.", valueName: "type/subtype"))
+    var mediaType = "application/octet-stream"
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open()
+            let metadata = try ledger.putBlob(try readInput(file, what: "blob file"), mediaType: mediaType)
+            printJSON(metadata.reference)
+        }
+    }
+}
+
+struct BlobGet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Print a blob's bytes, after checking them against their digest.",
+        discussion: """
+            Writes the blob's exact bytes to stdout (or --output). The bytes are hashed first; a
+            blob whose bytes do not match its address is reported as corrupted (exit 70). An erased
+            blob is reported with when, why and by which entry it was erased (exit 66).
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Argument(help: ArgumentHelp("The blob's address.", valueName: "sha256:hex"))
+    var digest: String
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Write the bytes to this file.", valueName: "file"))
+    var output: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open(readOnly: true)
+            let (_, bytes) = try ledger.blob(try parseDigest(digest))
+            if let output {
+                do {
+                    try Data(bytes).write(to: URL(fileURLWithPath: output))
+                } catch {
+                    throw CLIError(.ioError, "cannot write \(output): \(error.localizedDescription)")
+                }
+            } else {
+                Console.write(bytes)
+            }
+        }
+    }
+}
+
+struct BlobInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Print a blob's size, media type and erasure (if any) as JSON."
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Argument(help: ArgumentHelp("The blob's address.", valueName: "sha256:hex"))
+    var digest: String
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open(readOnly: true)
+            let parsed = try parseDigest(digest)
+            guard let metadata = try ledger.blobMetadata(parsed) else {
+                throw CLIError(.notFound, "no blob \(digest) in this ledger")
+            }
+            printJSON(blobJSON(metadata))
+        }
+    }
+}
+
+struct BlobErase: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "erase",
+        abstract: "Delete a blob's bytes and record why, as an erasure entry.",
+        discussion: """
+            Overwrites and deletes the blob's bytes, then appends
+              {"type":"erasure","schema":1,"blob":"sha256:…","reason":…,"at":…,"author":…}
+            to the log. Records that reference the blob are untouched, so their proofs still
+            verify; `cairn blob get` afterwards says the blob was erased, when, why and by which
+            entry; `cairn show --history` lists the erasure. If interrupted, run it again.
+
+            EXAMPLE
+              cairn blob erase sha256:9f… --reason "API key pasted into the prompt (INC-4411)"
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Argument(help: ArgumentHelp("The blob's address.", valueName: "sha256:hex"))
+    var digest: String
+
+    @Option(help: ArgumentHelp("Why the bytes are erased (kept in the log).", valueName: "text"))
+    var reason: String
+
+    @Option(help: ArgumentHelp("Who erases them (default: $USER).", valueName: "name"))
+    var author: String?
+
+    @Flag(help: "Print the erasure as a JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("--reason must not be empty")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open()
+            let who = author ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+            let (metadata, commit) = try ledger.eraseBlob(
+                try parseDigest(digest), reason: reason, author: who, at: Timestamps.now())
+            let result = commit.results[0]
+            if json {
+                printJSON(
+                    .object([
+                        "index": .uint(result.index), "digest": .string(result.digest.description),
+                        "blob": blobJSON(metadata),
+                    ]))
+            } else {
+                Console.line("erased \(digest): entry \(result.index) (\(result.digest)) records it")
+            }
+        }
+    }
+}
+
+/// RFC 3339 UTC timestamps for records the CLI writes itself.
+enum Timestamps {
+    static func now() -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date())
+    }
+}

@@ -1,0 +1,161 @@
+import ArgumentParser
+import CairnJSON
+import CairnLedger
+import CairnRecords
+import Foundation
+
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "query",
+        abstract: "Find AI changes by model, person, reviewer, repository, commit, file and line, time…",
+        discussion: """
+            Lists the checkpoints (AI-assisted changes) that match every filter given, from
+            indexes kept up to date with each append — never by scanning the log — so a selective
+            query answers as fast on a ledger of millions of records as on a small one. Filters
+            apply to effective records (corrections applied).
+
+            --type review|test|deploy|rollback|rewrite|correction|erasure lists entries of that
+            type about the matching checkpoints instead (e.g. the deploys of changes made with a
+            given model). --since/--until apply to the listed entries' own timestamps; they take
+            RFC 3339 UTC timestamps or dates (2026-11-20 = midnight UTC); --since is inclusive,
+            --until exclusive.
+
+            Output: a table for people; --json (one array) or --jsonl (one object per line) for
+            scripts; every row has the entry's index and content address.
+
+            EXAMPLES
+              # Which AI changes touched line 42 of src/retry.ts, and who reviewed them?
+              cairn query --path src/retry.ts --line 42
+              cairn query --model claude-sonnet-4-5 --since 2026-11-01 --unreviewed
+              cairn query --commit 9fceb02d0ae598e95dc970b74767f19372d61af8 --type deploy --jsonl
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Option(help: ArgumentHelp("The checkpoint's model.id.", valueName: "id")) var model: String?
+    @Option(help: ArgumentHelp("Who requested the change.", valueName: "person")) var requestedBy: String?
+    @Option(help: ArgumentHelp("A reviewer of the change (any decision).", valueName: "person")) var reviewer: String?
+    @Option(help: ArgumentHelp("ide, cli, ci, chat or agent.", valueName: "path")) var toolPath: String?
+    @Option(help: ArgumentHelp("An output repository.", valueName: "repo")) var repo: String?
+    @Option(help: ArgumentHelp("An output commit (or one it was rewritten to).", valueName: "sha"))
+    var commit: String?
+    @Option(help: ArgumentHelp("An output file path.", valueName: "path")) var path: String?
+    @Option(help: ArgumentHelp("With --path: a line the change touched.", valueName: "n")) var line: UInt32?
+    @Option(help: ArgumentHelp("With --path: a line range (A-B) the change overlaps.", valueName: "a-b"))
+    var lines: String?
+    @Option(help: ArgumentHelp("The work item (ticket) id.", valueName: "id")) var workItem: String?
+    @Option(help: ArgumentHelp("From this time (inclusive).", valueName: "time")) var since: String?
+    @Option(help: ArgumentHelp("Before this time (exclusive).", valueName: "time")) var until: String?
+    @Flag(help: "Only changes that no review names yet.") var unreviewed = false
+    @Option(help: ArgumentHelp("The entry type to list (default checkpoint).", valueName: "type"))
+    var type: String = "checkpoint"
+    @Option(help: ArgumentHelp("At most this many rows.", valueName: "n")) var limit: Int?
+    @Flag(help: "Print a JSON array.") var json = false
+    @Flag(help: "Print one JSON object per line.") var jsonl = false
+
+    func validate() throws {
+        if json && jsonl { throw ValidationError("--json and --jsonl cannot be combined") }
+        if (line != nil || lines != nil) && path == nil { throw ValidationError("--line/--lines need --path") }
+        if line != nil && lines != nil { throw ValidationError("use either --line or --lines") }
+        if RecordType(rawValue: type) == nil {
+            throw ValidationError(
+                "--type must be one of \(RecordType.allCases.map(\.rawValue).joined(separator: ", ")); got \(type)")
+        }
+    }
+
+    func buildQuery() throws -> RecordQuery {
+        var query = RecordQuery()
+        query.type = RecordType(rawValue: type)!
+        query.model = model
+        query.requestedBy = requestedBy
+        query.reviewer = reviewer
+        query.toolPath = toolPath
+        query.repo = repo
+        query.commit = commit
+        query.path = path
+        query.workItem = workItem
+        query.unreviewed = unreviewed
+        query.limit = limit
+        if let line { query.lines = line...line }
+        if let lines {
+            let parts = lines.split(separator: "-")
+            guard parts.count == 2, let a = UInt32(parts[0]), let b = UInt32(parts[1]), a <= b else {
+                throw CLIError(.usage, "--lines must be A-B with A <= B, got \(lines)")
+            }
+            query.lines = a...b
+        }
+        query.since = try since.map { try parseTime($0, option: "--since") }
+        query.until = try until.map { try parseTime($0, option: "--until") }
+        return query
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open(readOnly: true)
+            let matches = try ledger.query(try buildQuery())
+            if json {
+                printJSON(.array(matches.map(rowJSON)))
+            } else if jsonl {
+                for match in matches { printJSON(rowJSON(match)) }
+            } else {
+                printTable(matches)
+            }
+        }
+    }
+
+    private func rowJSON(_ match: QueryMatch) -> JSONValue {
+        var object: JSONObject = [
+            "index": .uint(match.index), "digest": .string(match.digest.description),
+            "type": .string(match.facts.type.rawValue),
+        ]
+        if let checkpoint = match.checkpoint, checkpoint != match.index { object["checkpoint"] = .uint(checkpoint) }
+        if match.facts.type == .checkpoint {
+            object["reviews"] = .array(
+                match.reviews.map {
+                    .object(["index": .uint($0.index), "reviewer": .string($0.reviewer), "decision": .string($0.decision)])
+                })
+        }
+        object["record"] = match.record
+        return .object(object)
+    }
+
+    private func printTable(_ matches: [QueryMatch]) {
+        var rows: [[String]] = [["INDEX", "TIME", "TYPE", "CHECKPOINT", "WHO", "MODEL / DETAIL", "REVIEWED BY", "DIGEST"]]
+        for match in matches {
+            let f = match.facts
+            let time = f.timestamp.map(Timestamp.format) ?? "-"
+            let id = f.type == .checkpoint ? (f.id ?? "-") : match.checkpoint.map { "#\($0)" } ?? "-"
+            let who = f.requestedBy ?? f.reviewer ?? match.record["author"]?.stringValue ?? "-"
+            let detail: String =
+                switch f.type {
+                case .checkpoint: [f.modelID, f.modelVersion ?? f.modelReleaseDate].compactMap { $0 }.joined(separator: " ")
+                case .review: f.decision ?? "-"
+                case .test: f.testResult ?? "-"
+                case .deploy, .rollback: f.environment ?? "-"
+                case .rewrite: f.rewrite.map { "\($0.old.prefix(10)) → \($0.new.prefix(10))" } ?? "-"
+                default: match.record["reason"]?.stringValue ?? "-"
+                }
+            let reviewed = match.reviews.map { "\($0.reviewer) (\($0.decision))" }.joined(separator: ", ")
+            rows.append([
+                String(match.index), time, f.type.rawValue, id, who, detail, reviewed.isEmpty ? "-" : reviewed,
+                String(match.digest.description.prefix(19)) + "…",
+            ])
+        }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            Console.line(
+                row.enumerated().map { i, cell in
+                    i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                }.joined(separator: "  "))
+        }
+        if Console.stderrIsTerminal { Console.error("\(matches.count) match\(matches.count == 1 ? "" : "es")") }
+    }
+}
+
+/// Parses an RFC 3339 UTC timestamp or a YYYY-MM-DD date (midnight UTC) into ms since the epoch.
+func parseTime(_ text: String, option: String) throws -> Int64 {
+    if let ms = Timestamp.parse(text) { return ms }
+    if text.count == 10, let ms = Timestamp.parse(text + "T00:00:00Z") { return ms }
+    throw CLIError(.usage, "\(option) must be an RFC 3339 UTC time (2026-11-20T09:00:00Z) or a date (2026-11-20), got \(text)")
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import CairnJSON
+import CairnLedger
+import CairnRecords
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show a record as it stands today (corrections applied), and its history.",
+        discussion: """
+            Finds the record by checkpoint id, content address (sha256:…) or leaf index, and prints
+            its effective form: the entry as appended with every correction applied in log order.
+            The original bytes never change (`cairn get` prints them).
+
+            With --history, also lists every entry that touches the record — corrections, reviews,
+            tests, deploys, rollbacks, rewrites, erasures of blobs it references — each with its
+            index, content address and the command that proves it is in the log.
+
+            EXAMPLES
+              cairn show 0f8e7a52-3c1d-4d7e-9a41-7f1c2b6e5d01 --history
+              cairn show sha256:2fc4… --json
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Argument(help: ArgumentHelp("A checkpoint id, sha256:<hex> or leaf index.", valueName: "record"))
+    var record: String
+
+    @Flag(help: "List every entry that touches the record.")
+    var history = false
+
+    @Flag(help: "Print one JSON object (index, digest, corrected, record, original, history).")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open(readOnly: true)
+            let view = try ledger.view(try ledger.resolve(recordReference: record))
+            if json {
+                var object: JSONObject = [
+                    "index": .uint(view.index), "digest": .string(view.digest.description),
+                    "corrected": .bool(view.isCorrected), "record": view.effective,
+                ]
+                if view.isCorrected { object["original"] = view.original }
+                if history {
+                    object["history"] = .array(
+                        view.history.map { item in
+                            .object([
+                                "index": .uint(item.index), "digest": .string(item.digest.description),
+                                "type": .string(item.type.rawValue), "record": item.record,
+                            ])
+                        })
+                }
+                printJSON(.object(object))
+                return
+            }
+            let corrections = view.history.filter { $0.type == .correction }.count
+            Console.line(
+                "# entry \(view.index)  \(view.digest)"
+                    + (view.isCorrected ? "  (effective: \(corrections) correction\(corrections == 1 ? "" : "s") applied)" : ""))
+            Console.line(JSONWriter.pretty(view.effective))
+            guard history else { return }
+            Console.line("")
+            Console.line(view.history.isEmpty ? "# history: nothing refers to this entry" : "# history")
+            for item in view.history {
+                Console.line("\(item.index)\t\(item.type.rawValue)\t\(summary(item.record))")
+                Console.line("\t\(item.digest)  (prove: cairn prove inclusion \(item.index))")
+            }
+        }
+    }
+
+    private func summary(_ record: JSONValue) -> String {
+        func field(_ name: String) -> String? { record[name]?.stringValue }
+        switch record["type"]?.stringValue {
+        case "correction":
+            return "by \(field("author") ?? "?"): \(field("reason") ?? "")"
+        case "review":
+            return "\(field("reviewer") ?? "?") \(field("decision") ?? "") at \(field("at") ?? "?")"
+        case "test":
+            return "result \(field("result") ?? "?")" + (record["coverage"]?.numberValue.map { ", coverage \($0)" } ?? "")
+        case "deploy":
+            return "to \(field("environment") ?? "?") at \(field("at") ?? "?") (\(field("git_commit") ?? ""))"
+        case "rollback":
+            return "in \(field("environment") ?? "?") at \(field("at") ?? "?"): \(field("reason") ?? "")"
+        case "rewrite":
+            return "\(field("kind") ?? "rewrite") \(field("old_commit") ?? "?") → \(field("new_commit") ?? "?")"
+        case "erasure":
+            return "blob \(field("blob") ?? "?") erased at \(field("at") ?? "?"): \(field("reason") ?? "")"
+        default:
+            return JSONWriter.compact(record)
+        }
+    }
+}

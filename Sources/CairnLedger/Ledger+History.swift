@@ -1,0 +1,62 @@
+import CairnCrypto
+import CairnJSON
+import CairnRecords
+import CairnStorage
+
+/// A record as it stands today, with everything appended about it since.
+public struct RecordView: Sendable, Hashable {
+    public let index: UInt64
+    public let digest: SHA256Digest
+    /// The entry exactly as appended.
+    public let original: JSONValue
+    /// The original with every correction applied in log order.
+    public let effective: JSONValue
+    /// Entries that refer to this one (corrections, reviews, tests, deploys, rollbacks, rewrites,
+    /// erasures of blobs it references), in log order.
+    public let history: [HistoryItem]
+
+    public var isCorrected: Bool { original != effective }
+}
+
+/// One entry in a record's history.
+public struct HistoryItem: Sendable, Hashable {
+    public let index: UInt64
+    public let digest: SHA256Digest
+    public let type: RecordType
+    /// The entry's effective record.
+    public let record: JSONValue
+}
+
+extension Ledger {
+    /// Resolves a checkpoint id, `sha256:` content address or leaf index (in that order of
+    /// preference for plain strings) to a leaf index.
+    public func resolve(recordReference text: String) throws -> UInt64 {
+        try env.read { txn in
+            if !text.hasPrefix("sha256:"), let index = try resolveSubject(txn, .id(text)) { return index }
+            guard let reference = EntryReference(text) else {
+                throw LedgerError(.entryNotFound, "no checkpoint has id \(text.debugDescription)")
+            }
+            return try resolve(txn, reference)
+        }
+    }
+
+    /// The record at `index` with its effective view and history.
+    public func view(_ index: UInt64) throws -> RecordView {
+        try env.read { txn in
+            let bytes = try entry(txn, index)
+            let original = try JSONParser.parse(bytes)
+            let effective = profile == .provenance ? try effectiveRecord(txn, index) : original
+            var history: [HistoryItem] = []
+            if profile == .provenance {
+                for source in try references(txn, to: index) {
+                    history.append(
+                        HistoryItem(
+                            index: source.index, digest: SHA256.hash(try entry(txn, source.index)), type: source.type,
+                            record: try effectiveRecord(txn, source.index)))
+                }
+            }
+            return RecordView(
+                index: index, digest: SHA256.hash(bytes), original: original, effective: effective, history: history)
+        }
+    }
+}
