@@ -168,9 +168,8 @@ extension Ledger {
         return (erased, commit)
     }
 
-    func markErased(_ txn: WriteTransaction, blob: SHA256Digest, by index: UInt64, facts: RecordFacts) throws {
+    func markErased(_ txn: WriteTransaction, blob: SHA256Digest, by index: UInt64, record: JSONValue) throws {
         guard let metadata = try blobMetadata(txn, blob) else { return }
-        let record = try effectiveRecord(txn, index)
         let erased = BlobMetadata(
             digest: blob, size: metadata.size, mediaType: metadata.mediaType,
             erasure: .init(

@@ -130,7 +130,7 @@ extension Ledger {
             try replaceEffective(txn, index: target, with: effective)
         }
         if let blob = facts.erasedBlob {
-            try markErased(txn, blob: blob, by: index, facts: facts)
+            try markErased(txn, blob: blob, by: index, record: try JSONParser.parse(entry.bytes))
         }
     }
 

@@ -1,0 +1,141 @@
+import CairnCrypto
+import CairnJSON
+
+/// Everything the ledger needs to index and cross-check a record, extracted from a valid record.
+///
+/// Members that do not apply to the record's type are nil (or empty). Extract facts from the
+/// *effective* record (`Corrections.effective`) to index what the ledger currently says.
+///
+/// ```swift
+/// let facts = try RecordFacts(record)   // examples/records/checkpoint.json
+/// facts.type            // .checkpoint
+/// facts.commits         // ["9fceb02d0ae598e95dc970b74767f19372d61af8"]
+/// facts.timestamp       // 1795166043120 (2026-11-20T09:14:03.120Z)
+/// ```
+public struct RecordFacts: Sendable, Hashable {
+    /// The record's type.
+    public let type: RecordType
+    /// A checkpoint's `id`.
+    public let id: String?
+    /// What a review, test, deploy or rollback is about; a rewrite's `subject` when it has one.
+    public let subject: SubjectReference?
+    /// The entry a correction corrects.
+    public let corrects: SHA256Digest?
+    /// The blob an erasure erased.
+    public let erasedBlob: SHA256Digest?
+    /// Every blob reference anywhere in the record (payload fields, turns, extension fields,
+    /// correction patches), deduplicated and sorted. An erasure's `blob` is in `erasedBlob`, not here.
+    public let blobReferences: [SHA256Digest]
+    /// Milliseconds since 1970-01-01T00:00:00Z: a checkpoint's `timestamp`, otherwise the record's
+    /// `at` (nil for a test or correction without one).
+    public let timestamp: Int64?
+    /// A checkpoint's `model.id`.
+    public let modelID: String?
+    /// A checkpoint's `model.version`.
+    public let modelVersion: String?
+    /// A checkpoint's `model.release_date` (`YYYY-MM-DD`).
+    public let modelReleaseDate: String?
+    /// A checkpoint's `model.provider`.
+    public let provider: String?
+    /// A checkpoint's `requested_by`.
+    public let requestedBy: String?
+    /// A checkpoint's `tool_path`: `ide`, `cli`, `ci`, `chat` or `agent`.
+    public let toolPath: String?
+    /// A checkpoint's `work_item`.
+    public let workItem: String?
+    /// A checkpoint's `session_id`.
+    public let sessionID: String?
+    /// A checkpoint's `request_id`.
+    public let requestID: String?
+    /// A checkpoint's `agent_role`.
+    public let agentRole: String?
+    /// A review's `reviewer`.
+    public let reviewer: String?
+    /// A review's `decision`: `approved`, `changes_requested` or `rejected`.
+    public let decision: String?
+    /// A test's `result`: `passed`, `failed` or `partial`.
+    public let testResult: String?
+    /// A deploy's or rollback's `environment`.
+    public let environment: String?
+    /// A correction's or erasure's `author`.
+    public let author: String?
+    /// A checkpoint's outputs, in order.
+    public let outputs: [OutputFacts]
+    /// Every commit id the record names, in document order without repeats: the outputs' commits, a
+    /// deploy's `git_commit`, a rewrite's `old_commit` and `new_commit`.
+    public let commits: [String]
+    /// A rewrite's old and new commit ids.
+    public let rewrite: RewriteFacts?
+
+    /// Validates `record` (with `options`), then extracts its facts.
+    ///
+    /// - Throws: `RecordValidationError` when the record is not valid.
+    public init(_ record: JSONValue, options: RecordValidator.Options = .init()) throws(RecordValidationError) {
+        try RecordValidator.validate(record, options: options)
+        // Validation guarantees the members read below exist and have the right types and formats.
+        let object = record.objectValue ?? [:]
+        let type = RecordType(exactly: object["type"]?.stringValue ?? "") ?? .checkpoint
+        func text(_ key: String) -> String? { object[key]?.stringValue }
+        func digest(_ key: String) -> SHA256Digest? { text(key).flatMap { SHA256Digest(hex: $0.dropFirst(7)) } }
+        let model = object["model"]
+
+        self.type = type
+        id = type == .checkpoint ? text("id") : nil
+        subject = type.isLifecycle || type == .rewrite ? text("subject").flatMap { SubjectReference($0) } : nil
+        corrects = type == .correction ? digest("corrects") : nil
+        erasedBlob = type == .erasure ? digest("blob") : nil
+        var blobs = Set<SHA256Digest>()
+        BlobReference.collectDigests(in: record, into: &blobs)
+        blobReferences = blobs.sorted()
+        timestamp = text(type == .checkpoint ? "timestamp" : "at").flatMap { Timestamp.parse($0) }
+
+        let isCheckpoint = type == .checkpoint
+        modelID = isCheckpoint ? model?["id"]?.stringValue : nil
+        modelVersion = isCheckpoint ? model?["version"]?.stringValue : nil
+        modelReleaseDate = isCheckpoint ? model?["release_date"]?.stringValue : nil
+        provider = isCheckpoint ? model?["provider"]?.stringValue : nil
+        requestedBy = isCheckpoint ? text("requested_by") : nil
+        toolPath = isCheckpoint ? text("tool_path") : nil
+        workItem = isCheckpoint ? text("work_item") : nil
+        sessionID = isCheckpoint ? text("session_id") : nil
+        requestID = isCheckpoint ? text("request_id") : nil
+        agentRole = isCheckpoint ? text("agent_role") : nil
+        reviewer = type == .review ? text("reviewer") : nil
+        decision = type == .review ? text("decision") : nil
+        testResult = type == .test ? text("result") : nil
+        environment = type == .deploy || type == .rollback ? text("environment") : nil
+        author = type == .correction || type == .erasure ? text("author") : nil
+
+        outputs = isCheckpoint ? (object["outputs"]?.arrayValue ?? []).compactMap(Self.output) : []
+        if type == .rewrite, let old = text("old_commit"), let new = text("new_commit"), let kind = text("kind") {
+            rewrite = RewriteFacts(old: old, new: new, repo: text("repo"), kind: kind)
+        } else {
+            rewrite = nil
+        }
+        var commits: [String] = []
+        func add(_ commit: String?) {
+            if let commit, !commits.contains(where: { exactlyEqual($0, commit) }) { commits.append(commit) }
+        }
+        outputs.forEach { add($0.commit) }
+        if type == .deploy { add(text("git_commit")) }
+        add(rewrite?.old)
+        add(rewrite?.new)
+        self.commits = commits
+    }
+
+    private static func output(_ value: JSONValue) -> OutputFacts? {
+        guard let repo = value["repo"]?.stringValue, let commit = value["commit"]?.stringValue,
+            let path = value["path"]?.stringValue, let hash = value["content_hash"]?.stringValue,
+            let contentHash = SHA256Digest(hex: hash.dropFirst(7)),
+            let contributor = value["contributor"]?.stringValue
+        else { return nil }
+        let ranges = (value["ranges"]?.arrayValue ?? []).compactMap { range -> LineRange? in
+            guard let start = range[0]?.intValue, let end = range[1]?.intValue,
+                let start32 = UInt32(exactly: start), let end32 = UInt32(exactly: end)
+            else { return nil }
+            return LineRange(start: start32, end: end32)
+        }
+        return OutputFacts(
+            repo: repo, commit: commit, path: path, ranges: ranges, contentHash: contentHash, contributor: contributor)
+    }
+}

@@ -1,0 +1,213 @@
+// Schema 1, as tables: one `Shape` per record type. `specs/record-schema.md` describes the same
+// fields for people and `specs/record-schema.json` for JSON Schema validators; the tests keep the
+// three in step.
+
+enum RecordSchemas {
+    /// The shape of a record of `type`.
+    static func shape(of type: RecordType) -> Shape {
+        switch type {
+        case .checkpoint: return checkpoint
+        case .review: return review
+        case .test: return test
+        case .deploy: return deploy
+        case .rollback: return rollback
+        case .rewrite: return rewrite
+        case .correction: return correction
+        case .erasure: return erasure
+        }
+    }
+
+    /// The members every record has; the whole shape of a record whose `type` is unknown.
+    static let common = Shape([
+        .required("type", .recordType),
+        .required("schema", .schemaVersion),
+    ])
+
+    // MARK: - Building blocks
+
+    /// 2^53 − 1: the largest integer every JSON implementation holds exactly (RFC 7493 §2.2).
+    static let maxInteger: Double = 9_007_199_254_740_991
+    static let count = Rule.integer(min: 0, max: maxInteger)
+    static let lineNumber = Rule.integer(min: 1, max: 4_294_967_295)
+    static let nonEmpty = Rule.text(.nonEmpty)
+    static let nonBlank = Rule.text(.nonBlank)
+    static let timestamp = Rule.text(.timestamp)
+    static let digest = Rule.text(.digest)
+    static let commit = Rule.text(.commit)
+    static let subject = Rule.text(.subject)
+    static let strings = Rule.array(nonEmpty, nonEmpty: false)
+
+    /// `{"blob": "sha256:…", "size": n, "media_type": "type/subtype"}`, nothing more.
+    static let blobReference = Shape(
+        [
+            .required("blob", digest),
+            .required("size", count),
+            .required("media_type", .text(.mediaType)),
+        ], isClosed: true)
+
+    /// Members a correction patch may not name, with the message reported when it does.
+    static let immutableMembers: [(name: String, reason: String)] = [
+        ("type", "a correction cannot change the kind of record (\"type\"); append a new record instead"),
+        ("schema", "a correction cannot change \"schema\""),
+        ("corrects", "a correction cannot change which entry a correction corrects (\"corrects\")"),
+    ]
+
+    /// A record type's shape: `type`, `schema`, then its own fields.
+    private static func record(_ fields: [Field], atLeastOneOf: [[String]] = []) -> Shape {
+        Shape(common.fields + fields, atLeastOneOf: atLeastOneOf)
+    }
+
+    // MARK: - checkpoint
+
+    static let checkpoint = record([
+        .required("id", .text(.checkpointID)),
+        .required("timestamp", timestamp),
+        .required("requested_by", nonEmpty),
+        .required("tool_path", .oneOf("ide", "cli", "ci", "chat", "agent")),
+        .required("model", .object(model)),
+        .required("prompt", .orBlob(nonEmpty)),
+        .required("outputs", .array(.object(output), nonEmpty: true)),
+        .optional("session_id", nonEmpty),
+        .optional("request_id", nonEmpty),
+        .optional("work_item", nonEmpty),
+        .optional("agent_role", nonEmpty),
+        .optional("turns", .orBlob(.array(.object(turn), nonEmpty: false))),
+        .optional("raw_output", .orBlob(.text(.any))),
+        .optional("constraints", strings),
+        .optional("alternatives", .array(.object(alternative), nonEmpty: false)),
+        .optional("reasoning", .array(.object(reasoningStep), nonEmpty: false)),
+        .optional("cost", .object(cost)),
+        .optional("context", .object(context)),
+        .optional("risk", .object(risk)),
+    ])
+
+    static let model = Shape(
+        [
+            .required("id", nonEmpty),
+            .optional("version", nonEmpty),
+            .optional("release_date", .text(.date)),
+            .required("provider", nonEmpty),
+        ], atLeastOneOf: [["version", "release_date"]])
+
+    static let output = Shape([
+        .required("repo", nonEmpty),
+        .required("commit", commit),
+        .required("path", .text(.repositoryPath)),
+        .required("ranges", .array(.lineRange, nonEmpty: true)),
+        .required("content_hash", digest),
+        .required("contributor", .oneOf("ai", "human", "mixed")),
+    ])
+
+    static let turn = Shape([
+        .required("role", nonEmpty),
+        .optional("content", .orBlob(.text(.any))),
+        .optional("at", timestamp),
+    ])
+
+    static let alternative = Shape([
+        .required("approach", nonEmpty),
+        .required("rejected_because", nonEmpty),
+    ])
+
+    static let reasoningStep = Shape([
+        .required("step", lineNumber),
+        .required("action", nonEmpty),
+        .required("reasoning", nonEmpty),
+    ])
+
+    static let cost = Shape(
+        [
+            .optional("input_tokens", count),
+            .optional("output_tokens", count),
+            .optional("usd", .number(min: 0, max: .infinity)),
+        ], atLeastOneOf: [["input_tokens", "output_tokens", "usd"]])
+
+    static let context = Shape(
+        [
+            .optional("files", strings),
+            .optional("urls", strings),
+            .optional("dlp_scan", .object(dlpScan)),
+        ], atLeastOneOf: [["files", "urls", "dlp_scan"]])
+
+    static let dlpScan = Shape([
+        .required("result", .oneOf("clean", "redacted", "blocked")),
+        .required("tool", nonEmpty),
+        .optional("at", timestamp),
+    ])
+
+    static let risk = Shape(
+        [
+            .optional("security", riskLevel),
+            .optional("operational", riskLevel),
+            .optional("compliance", riskLevel),
+        ], atLeastOneOf: [["security", "operational", "compliance"]])
+
+    static let riskLevel = Rule.oneOf("low", "medium", "high", "critical")
+
+    // MARK: - Lifecycle records
+
+    static let review = record([
+        .required("subject", subject),
+        .required("reviewer", nonEmpty),
+        .required("decision", .oneOf("approved", "changes_requested", "rejected")),
+        .required("at", timestamp),
+        .optional("feedback", strings),
+    ])
+
+    static let test = record([
+        .required("subject", subject),
+        .required("result", .oneOf("passed", "failed", "partial")),
+        .optional("unit", .object(testCounts)),
+        .optional("integration", .object(testCounts)),
+        .optional("coverage", .number(min: 0, max: 1)),
+        .optional("edge_cases", strings),
+        .optional("at", timestamp),
+    ])
+
+    static let testCounts = Shape([
+        .required("passed", count),
+        .required("failed", count),
+        .required("skipped", count),
+    ])
+
+    static let deploy = record([
+        .required("subject", subject),
+        .required("git_commit", commit),
+        .required("branch", nonEmpty),
+        .required("environment", nonEmpty),
+        .required("at", timestamp),
+    ])
+
+    static let rollback = record([
+        .required("subject", subject),
+        .required("at", timestamp),
+        .required("environment", nonEmpty),
+        .required("reason", nonBlank),
+    ])
+
+    static let rewrite = record([
+        .required("old_commit", commit),
+        .required("new_commit", commit),
+        .required("kind", .oneOf("rebase", "squash", "amend", "cherry_pick", "other")),
+        .required("at", timestamp),
+        .optional("repo", nonEmpty),
+        .optional("subject", subject),
+    ])
+
+    // MARK: - Corrections and erasures
+
+    static let correction = record([
+        .required("corrects", digest),
+        .required("author", nonEmpty),
+        .required("reason", nonBlank),
+        .required("patch", .patch),
+        .optional("at", timestamp),
+    ])
+
+    static let erasure = record([
+        .required("blob", digest),
+        .required("reason", nonBlank),
+        .required("at", timestamp),
+        .required("author", nonEmpty),
+    ])
+}

@@ -1,0 +1,38 @@
+/// The kinds of ledger entry defined by schema 1 (see `specs/record-schema.md`).
+///
+/// The raw value is the record's `"type"` member, exactly as written in JSON.
+public enum RecordType: String, Sendable, CaseIterable {
+    /// One AI-assisted change: who asked, with what prompt, which model, and which lines it produced.
+    case checkpoint
+    /// A person's review decision on a checkpoint.
+    case review
+    /// Test results for a checkpoint.
+    case test
+    /// A deployment of a checkpoint's commit to an environment.
+    case deploy
+    /// A rollback of a checkpoint's deployment.
+    case rollback
+    /// A history rewrite (rebase, squash, …) mapping an old commit id to a new one.
+    case rewrite
+    /// An RFC 7396 merge patch that corrects an earlier entry; the original stays in the log.
+    case correction
+    /// A note that a payload blob was erased; the referencing entries and their proofs stay valid.
+    case erasure
+
+    /// The schema version this module validates: the only accepted value of `"schema"`.
+    public static let schemaVersion = 1
+
+    /// The record types that point at a checkpoint through a required `"subject"`.
+    public var isLifecycle: Bool {
+        switch self {
+        case .review, .test, .deploy, .rollback: return true
+        case .checkpoint, .rewrite, .correction, .erasure: return false
+        }
+    }
+
+    /// The type whose raw value equals `text` exactly (byte for byte, no Unicode normalization).
+    init?(exactly text: String) {
+        guard let match = Self.allCases.first(where: { exactlyEqual($0.rawValue, text) }) else { return nil }
+        self = match
+    }
+}

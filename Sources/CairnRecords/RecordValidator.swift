@@ -1,0 +1,44 @@
+import CairnJSON
+
+/// Validates records against schema 1 (`specs/record-schema.md`): stateless, callable from any thread.
+///
+/// Strict by default: an unknown `type`, a missing required member, a value of the wrong JSON type, a
+/// bad timestamp, digest, commit id, path or line range are all problems, each reported with its JSON
+/// path; every problem is listed, not just the first. Members the schema does not define are kept
+/// (the schema is extensible) unless `Options.strictFields` is on.
+///
+/// ```swift
+/// let issues = RecordValidator.issues(in: try JSONParser.parse(#"{"type":"review","schema":1}"#))
+/// issues.map(\.description)
+/// // ["$.subject: required field is missing", "$.reviewer: required field is missing",
+/// //  "$.decision: required field is missing", "$.at: required field is missing"]
+/// ```
+public struct RecordValidator {
+    /// Validation policies: a `Sendable` value type.
+    public struct Options: Sendable {
+        /// Report every member the schema does not define as `unknownField`, with its path. Default:
+        /// false (unknown members are kept, and only searched for blob references).
+        public var strictFields = false
+
+        /// Creates options; every parameter defaults to the value documented on its property.
+        public init(strictFields: Bool = false) {
+            self.strictFields = strictFields
+        }
+    }
+
+    /// Every problem in `record`, in document order (see `specs/record-schema.md`, "Errors"); empty when
+    /// the record is valid.
+    public static func issues(in record: JSONValue, options: Options = .init()) -> [ValidationIssue] {
+        var checker = Checker(strictFields: options.strictFields)
+        checker.checkRecord(record)
+        return checker.issues
+    }
+
+    /// Returns when `record` is valid.
+    ///
+    /// - Throws: `RecordValidationError` with every problem, in document order.
+    public static func validate(_ record: JSONValue, options: Options = .init()) throws(RecordValidationError) {
+        let found = issues(in: record, options: options)
+        guard found.isEmpty else { throw RecordValidationError(issues: found) }
+    }
+}
