@@ -8,8 +8,9 @@ struct FsckCommand: ParsableCommand {
         abstract: "Check the ledger's integrity end to end.",
         discussion: """
             Re-reads every leaf, recomputes every stored tree hash and the root, checks that the
-            content index maps every entry's sha256 to its leaf, and verifies the signature, origin,
-            size and root of every stored checkpoint, all in one consistent snapshot (appends may
+            content index maps every entry's sha256 to its leaf, verifies the signature, origin,
+            size and root of every stored checkpoint, re-hashes every stored blob and checks that
+            erased blobs are gone, all in one consistent snapshot (appends may
             continue meanwhile). Stops at the first inconsistency and names it. Exit status 0 only
             when everything holds; 1 when an inconsistency is found.
 
@@ -57,12 +58,17 @@ struct FsckCommand: ParsableCommand {
                         "leaves": .uint(report.leaves),
                         "hashes": .uint(report.hashes),
                         "checkpoints": .uint(report.checkpoints),
+                        "blobs": .uint(report.blobs),
+                        "erased_blobs": .uint(report.erasedBlobs),
                         "root_hash": .string(report.rootHash.base64),
                     ]))
             } else {
+                let blobs =
+                    report.blobs + report.erasedBlobs == 0
+                    ? "" : ", \(report.blobs) blobs (\(report.erasedBlobs) erased)"
                 Console.line(
                     "ok: \(report.leaves) leaves, \(report.hashes) tree hashes and \(report.checkpoints) signed "
-                        + "checkpoints verified; root \(report.rootHash.base64)")
+                        + "checkpoints verified\(blobs); root \(report.rootHash.base64)")
             }
         }
     }

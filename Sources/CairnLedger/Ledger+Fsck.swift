@@ -13,6 +13,10 @@ public struct FsckReport: Sendable, Hashable {
     public let checkpoints: UInt64
     /// The root of the current tree.
     public let rootHash: SHA256Digest
+    /// Stored blobs whose bytes were re-hashed.
+    public let blobs: UInt64
+    /// Erased blobs confirmed gone.
+    public let erasedBlobs: UInt64
 }
 
 /// Progress of a long `fsck`: leaves checked so far out of the total.
@@ -109,11 +113,49 @@ extension Ledger {
                             .corrupt, "a checkpoint exists for size \(cpSize), beyond the tree size \(size)")
                     }
                     progress?(index, size)
+                    let (blobs, erased) = try fsckBlobs(txn)
                     return FsckReport(
-                        leaves: index, hashes: storedIndex, checkpoints: checkedCheckpoints, rootHash: frontier.root)
+                        leaves: index, hashes: storedIndex, checkpoints: checkedCheckpoints, rootHash: frontier.root,
+                        blobs: blobs, erasedBlobs: erased)
                 }
             }
         }
+    }
+
+    /// Every stored blob's bytes must hash to its address; every erased blob's bytes must be gone
+    /// and its erasure entry must exist.
+    private func fsckBlobs(_ txn: ReadTransaction) throws -> (UInt64, UInt64) {
+        var stored: UInt64 = 0
+        var erased: UInt64 = 0
+        try txn.forEach(tables.blobs, prefix: []) { key, value in
+            guard let digest = SHA256Digest(bytes: key) else {
+                throw LedgerError(.corrupt, "blob table key \(Hex.encode(key)) is not a SHA-256 digest")
+            }
+            let metadata = try BlobMetadata(digest: digest, decoding: Array(value))
+            let path = blobPath(digest)
+            if let erasure = metadata.erasure {
+                guard !FileSystem.fileExists(path) else {
+                    throw LedgerError(
+                        .corrupt,
+                        "blob \(digest) was erased by entry \(erasure.entry) but its bytes are back at \(path); "
+                            + "delete that file (the erasure is recorded)")
+                }
+                guard try txn.value(tables.leaves, key: erasure.entry) != nil else {
+                    throw LedgerError(.corrupt, "blob \(digest) names erasure entry \(erasure.entry), which does not exist")
+                }
+                erased += 1
+            } else {
+                guard let bytes = try? FileSystem.readFile(path) else {
+                    throw LedgerError(.corrupt, "the bytes of blob \(digest) are missing from \(path)")
+                }
+                guard SHA256.hash(bytes) == digest else {
+                    throw LedgerError(.corrupt, "blob \(digest) is corrupted: its bytes hash to \(SHA256.hash(bytes))")
+                }
+                stored += 1
+            }
+            return true
+        }
+        return (stored, erased)
     }
 
     private func decodeCheckpointEntry(_ entry: Cursor.Entry) throws -> (UInt64, [UInt8]) {

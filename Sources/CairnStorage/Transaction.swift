@@ -222,7 +222,8 @@ extension TransactionReading {
     ) throws {
         try withCursor(table) { cursor in
             let first = start ?? prefix
-            var entry = try first.withUnsafeBytes { try cursor.seek(atLeast: $0) }
+            // LMDB refuses a zero-length key for a range seek: start at the first entry instead.
+            var entry = try first.isEmpty ? cursor.first() : first.withUnsafeBytes { try cursor.seek(atLeast: $0) }
             while let (key, value) = entry, key.starts(with: prefix) {
                 guard try body(key, value) else { return }
                 entry = try cursor.next()
