@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "CairnNoteTests", dependencies: ["CairnNote", "CairnCrypto"], exclude: ["Interop"]),
         .testTarget(name: "CairnJSONTests", dependencies: ["CairnJSON"]),
         .testTarget(name: "CairnMerkleTests", dependencies: ["CairnMerkle", "CairnCrypto"]),
+        .testTarget(name: "CairnRecordsTests", dependencies: ["CairnRecords", "CairnJSON", "CairnCrypto"]),
         .testTarget(
             name: "CairnProofsTests", dependencies: ["CairnProofs", "CairnMerkle", "CairnNote", "CairnCrypto"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage"]),

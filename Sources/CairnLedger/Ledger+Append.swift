@@ -39,13 +39,18 @@ extension Ledger {
     /// for records. Each entry costs O(log n): one leaf, its new tree hashes, one index entry.
     public func append(_ entries: [PreparedEntry]) throws -> CommitResult {
         let signer = try loadSigner()
-        return try writer.withLock { frontier in
+        let result = try writer.withLock { frontier in
             let (result, newFrontier) = try env.write { txn in
                 try commit(entries, txn: txn, frontier: frontier, signer: signer)
             }
             frontier = newFrontier
             return result
         }
+        // An erasure entry, however it arrived, means the blob's bytes must go.
+        for (entry, outcome) in zip(entries, result.results) where !outcome.duplicate {
+            if let blob = entry.facts?.erasedBlob { try FileSystem.removeDurably(blobPath(blob)) }
+        }
+        return result
     }
 
     // Runs inside the write transaction; may run more than once if the map had to grow, so it

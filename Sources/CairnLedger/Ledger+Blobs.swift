@@ -147,8 +147,13 @@ extension Ledger {
             throw LedgerError(.entryNotFound, "no blob \(digest) in this ledger")
         }
         if let erasure = metadata.erasure {
+            // Finish an erasure interrupted between its commit and the deletion of the bytes.
+            let leftover = FileSystem.fileExists(blobPath(digest))
+            try FileSystem.removeDurably(blobPath(digest))
             throw LedgerError(
-                .blobErased, "blob \(digest) was already erased at \(erasure.at) by entry \(erasure.entry)")
+                .blobErased,
+                "blob \(digest) was already erased at \(erasure.at) by entry \(erasure.entry)"
+                    + (leftover ? "; its leftover bytes have now been deleted" : ""))
         }
         let record: JSONValue = .object([
             "type": "erasure", "schema": 1, "blob": .string(digest.description), "reason": .string(reason),

@@ -137,8 +137,8 @@ extension Ledger {
                 guard !FileSystem.fileExists(path) else {
                     throw LedgerError(
                         .corrupt,
-                        "blob \(digest) was erased by entry \(erasure.entry) but its bytes are back at \(path); "
-                            + "delete that file (the erasure is recorded)")
+                        "blob \(digest) was erased by entry \(erasure.entry) but its bytes are still at \(path); "
+                            + "run `cairn blob erase \(digest) --reason …` to delete them")
                 }
                 guard try txn.value(tables.leaves, key: erasure.entry) != nil else {
                     throw LedgerError(.corrupt, "blob \(digest) names erasure entry \(erasure.entry), which does not exist")

@@ -150,3 +150,32 @@ struct ProvenanceCLITests {
         #expect(second["digest"] as? String == first["digest"] as? String)
     }
 }
+
+@Suite("specs/record-schema.md examples")
+struct RecordExampleCLITests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test("The schema's examples append in order as §10 says, and tell one story in show --history")
+    func examplesAppend() throws {
+        let f = try LedgerFixture(profile: "provenance")
+        let root = Self.repository.path
+        try f.cli.ok("blob", "put", "--media-type", "text/markdown; charset=utf-8", root + "/examples/blobs/assistant-turn-1.md")
+        try f.cli.ok("blob", "put", "--media-type", "text/x-diff; charset=utf-8", root + "/examples/blobs/raw-output.diff")
+        let order = ["checkpoint", "review", "test", "correction", "rewrite", "deploy", "rollback", "erasure"]
+        for (i, type) in order.enumerated() {
+            let out = try f.cli.ok("append", root + "/examples/records/\(type).json")
+            #expect(parseJSONLine(out.text)["index"] as? Int == i, "\(type)")
+        }
+        let history = try f.cli.ok("show", "0f8e7a52-3c1d-4d7e-9a41-7f1c2b6e5d01", "--history", "--json").text
+        let items = (parseJSONLine(history)["history"] as? [[String: Any]])?.compactMap { $0["type"] as? String }
+        #expect(items == ["review", "test", "correction", "rewrite", "deploy", "rollback", "erasure"])
+        #expect((parseJSONLine(history)["record"] as? [String: Any])?["work_item"] as? String == "PAY-1432")
+        let raw = try f.cli.run("blob", "get", "sha256:f9ad8b9948f10f690222ef25d281999899ed0034176dae9ffc2b47e07d2dcd37")
+        #expect(raw.status == 66)
+        #expect(raw.stderr.contains("card number"))
+        #expect(try f.cli.ok("fsck").status == 0)
+        let spec = try String(contentsOfFile: root + "/specs/record-schema.md", encoding: .utf8)
+        #expect(spec.contains("for t in " + order.joined(separator: " ") + "; do"))
+    }
+}

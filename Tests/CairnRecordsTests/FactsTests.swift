@@ -166,7 +166,7 @@ import Testing
     @Test func blobReferencesRoundTripThroughJSON() throws {
         let value = try example(.checkpoint)["raw_output"]!
         let reference = try #require(BlobReference(value))
-        #expect(reference.size == 18342)
+        #expect(reference.size == 1488)
         #expect(reference.mediaType == "text/x-diff; charset=utf-8")
         #expect(reference.jsonValue == value)
         #expect(BlobReference(value.setting("$.extra", to: 1)) == nil)
