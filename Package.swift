@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "CairnProofs", targets: ["CairnProofs"]),
         .library(name: "CairnJSON", targets: ["CairnJSON"]),
         .library(name: "CairnRecords", targets: ["CairnRecords"]),
+        .library(name: "CairnCrypto", targets: ["CairnCrypto"]),
+        .library(name: "CairnStorage", targets: ["CairnStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
