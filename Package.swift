@@ -20,7 +20,8 @@ let package = Package(
         .library(name: "CairnStorage", targets: ["CairnStorage"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // C libraries, reached only through these two shims.
@@ -54,7 +55,10 @@ let package = Package(
         // The ledger engine: records, leaves, tree hashes, checkpoints, proofs, fsck.
         .target(
             name: "CairnLedger",
-            dependencies: ["CairnCrypto", "CairnNote", "CairnJSON", "CairnMerkle", "CairnRecords", "CairnStorage"]
+            dependencies: [
+                "CairnCrypto", "CairnNote", "CairnJSON", "CairnMerkle", "CairnRecords", "CairnStorage",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
         ),
         // Audits (missing checkpoints, completeness) and signed compliance reports.
         .target(

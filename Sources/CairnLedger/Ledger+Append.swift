@@ -19,10 +19,36 @@ public struct AppendResult: Sendable, Hashable {
     }
 }
 
+/// What happened to one submitted entry.
+public enum AppendOutcome: Sendable, Hashable {
+    /// Appended, or found to be a duplicate of an entry already in the log.
+    case appended(AppendResult)
+    /// Refused because of what the ledger holds (only with `RejectionPolicy.skipRecord`).
+    case rejected(AppendRejection)
+
+    /// The result, if the entry was not rejected.
+    public var result: AppendResult? {
+        if case .appended(let result) = self { return result }
+        return nil
+    }
+}
+
+/// What a batch does when one of its records is refused by the ledger's checks.
+public enum RejectionPolicy: Sendable, Hashable {
+    /// Nothing of the batch is written; the rejection is thrown (the CLI's all-or-nothing).
+    case wholeBatch
+    /// The refused record is left out and reported; the others are committed (group commit,
+    /// where records from independent producers share a batch).
+    case skipRecord
+}
+
 /// The outcome of one committed batch.
 public struct CommitResult: Sendable, Hashable {
-    /// One result per submitted entry, in submission order.
-    public let results: [AppendResult]
+    /// One outcome per submitted entry, in submission order.
+    public let outcomes: [AppendOutcome]
+    /// The outcomes of the entries that were not rejected, in submission order (with the
+    /// default `.wholeBatch` policy: one per submitted entry).
+    public var results: [AppendResult] { outcomes.compactMap(\.result) }
     /// The tree size after the commit.
     public let treeSize: UInt64
     /// The checkpoint signed for the new size, or `nil` when every entry was a duplicate.
@@ -37,17 +63,19 @@ extension Ledger {
     /// not appended; their result points at the existing index with `duplicate == true`.
     /// Either the whole batch is committed or nothing is. This is the ledger's only write path
     /// for records. Each entry costs O(log n): one leaf, its new tree hashes, one index entry.
-    public func append(_ entries: [PreparedEntry]) throws -> CommitResult {
+    public func append(_ entries: [PreparedEntry], rejecting policy: RejectionPolicy = .wholeBatch) throws
+        -> CommitResult
+    {
         let signer = try loadSigner()
         let result = try writer.withLock { frontier in
             let (result, newFrontier) = try env.write { txn in
-                try commit(entries, txn: txn, frontier: frontier, signer: signer)
+                try commit(entries, policy: policy, txn: txn, frontier: frontier, signer: signer)
             }
             frontier = newFrontier
             return result
         }
         // An erasure entry, however it arrived, means the blob's bytes must go.
-        for (entry, outcome) in zip(entries, result.results) where !outcome.duplicate {
+        for (entry, outcome) in zip(entries, result.outcomes) where outcome.result?.duplicate == false {
             if let blob = entry.facts?.erasedBlob { try FileSystem.removeDurably(blobPath(blob)) }
         }
         return result
@@ -56,7 +84,8 @@ extension Ledger {
     // Runs inside the write transaction; may run more than once if the map had to grow, so it
     // only changes state through `txn` and returns the new frontier instead of storing it.
     private func commit(
-        _ entries: [PreparedEntry], txn: WriteTransaction, frontier cached: MerkleFrontier?, signer: NoteSigner
+        _ entries: [PreparedEntry], policy: RejectionPolicy, txn: WriteTransaction, frontier cached: MerkleFrontier?,
+        signer: NoteSigner
     ) throws -> (CommitResult, MerkleFrontier) {
         let startSize = try storedTreeSize(txn)
         var frontier: MerkleFrontier
@@ -66,41 +95,26 @@ extension Ledger {
             // First append in this process, or another process appended since: reload the edge.
             frontier = try MerkleFrontier(treeSize: startSize, reader: StoredHashReader(txn: txn, table: tables.hashes))
         }
-        var results: [AppendResult] = []
-        results.reserveCapacity(entries.count)
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(entries.count)
         var hashIndex = StoredHashIndex.count(treeSize: startSize)
         for (position, entry) in entries.enumerated() {
             let index = frontier.treeSize
-            let existing = try entry.digest.withUnsafeBytes { digestKey in
-                try BigEndianKey.withBytes(index) { indexValue in
-                    try txn.insertIfAbsent(tables.digests, key: digestKey, value: indexValue)
-                }
-            }
-            if let existing {
-                guard let earlier = existing.withUnsafeBytes({ BigEndianKey.decode($0) }) else {
-                    throw LedgerError(.corrupt, "content index entry for \(entry.digest) is malformed")
-                }
-                results.append(AppendResult(index: earlier, digest: entry.digest, duplicate: true))
+            if let earlier = try admitOrFindDuplicate(entry, index: index, position: position, txn: txn) {
+                outcomes.append(earlier)
+                if case .rejected(let rejection) = earlier, policy == .wholeBatch { throw rejection }
                 continue
-            }
-            if profile == .provenance {
-                guard let facts = entry.facts else {
-                    throw LedgerError(
-                        .invalidArgument,
-                        "record \(position + 1) was not prepared with the ledger's rules (use recordRules())")
-                }
-                try admit(entry, facts: facts, index: index, position: position, txn: txn)
             }
             try entry.bytes.withUnsafeBytes { try txn.put(tables.leaves, key: index, value: $0, mode: .append) }
             try frontier.append(leafHash: entry.leafHash) { hash in
                 try hash.withUnsafeBytes { try txn.put(tables.hashes, key: hashIndex, value: $0, mode: .append) }
                 hashIndex += 1
             }
-            results.append(AppendResult(index: index, digest: entry.digest, duplicate: false))
+            outcomes.append(.appended(AppendResult(index: index, digest: entry.digest, duplicate: false)))
         }
         let newSize = frontier.treeSize
         guard newSize > startSize else {
-            return (CommitResult(results: results, treeSize: newSize, checkpoint: nil), frontier)
+            return (CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: nil), frontier)
         }
         let checkpoint = try SignedCheckpoint.sign(
             Checkpoint(origin: origin, size: newSize, rootHash: frontier.root), with: signer)
@@ -108,6 +122,41 @@ extension Ledger {
         // so the new size has none yet.
         try txn.put(tables.checkpoints, key: newSize, value: Array(checkpoint.serialized.utf8), mode: .noOverwrite)
         try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(newSize))
-        return (CommitResult(results: results, treeSize: newSize, checkpoint: checkpoint), frontier)
+        return (CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint), frontier)
+    }
+
+    /// Records the entry's content address (and, for provenance records, checks and indexes it),
+    /// or returns why it is not appended: a duplicate's earlier index, or a rejection (nothing
+    /// written for it).
+    private func admitOrFindDuplicate(
+        _ entry: PreparedEntry, index: UInt64, position: Int, txn: WriteTransaction
+    ) throws -> AppendOutcome? {
+        func duplicate(_ existing: [UInt8]) throws -> AppendOutcome {
+            guard let earlier = existing.withUnsafeBytes({ BigEndianKey.decode($0) }) else {
+                throw LedgerError(.corrupt, "content index entry for \(entry.digest) is malformed")
+            }
+            return .appended(AppendResult(index: earlier, digest: entry.digest, duplicate: true))
+        }
+        return try entry.digest.withUnsafeBytes { digestKey in
+            try BigEndianKey.withBytes(index) { indexValue in
+                guard profile == .provenance else {
+                    // One B-tree descent: insert, or learn the existing index.
+                    return try txn.insertIfAbsent(tables.digests, key: digestKey, value: indexValue).map(duplicate)
+                }
+                if let existing = try txn.rawValue(tables.digests, key: digestKey) { return try duplicate(Array(existing)) }
+                guard let facts = entry.facts else {
+                    throw LedgerError(
+                        .invalidArgument,
+                        "record \(position + 1) was not prepared with the ledger's rules (use recordRules())")
+                }
+                do {
+                    try admit(entry, facts: facts, index: index, position: position, txn: txn)
+                } catch let rejection as AppendRejection {
+                    return .rejected(rejection)
+                }
+                try txn.put(tables.digests, key: digestKey, value: indexValue, mode: .noOverwrite)
+                return nil
+            }
+        }
     }
 }

@@ -1,0 +1,158 @@
+import CairnCrypto
+import CairnLedger
+import Foundation
+import Testing
+
+@Suite("Group-commit ingest engine")
+struct IngestEngineTests {
+    func record(_ producer: Int, _ n: Int) -> PreparedEntry {
+        PreparedEntry(canonicalBytes: Array("{\"n\":\(n),\"p\":\(producer)}".utf8))
+    }
+
+    @Test("Many concurrent producers get distinct, gap-free indexes; batches are shared; fsck passes")
+    func concurrentProducers() async throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try makeLedger(dir)
+        let engine = IngestEngine(ledger: ledger)
+        let producers = 64, perProducer = 40
+        let results = try await withThrowingTaskGroup(of: [(Int, AppendResult)].self) { group in
+            for p in 0..<producers {
+                group.addTask {
+                    var mine: [(Int, AppendResult)] = []
+                    for n in 0..<perProducer { mine.append((n, try await engine.append(record(p, n)))) }
+                    return mine
+                }
+            }
+            var all: [(Int, AppendResult)] = []
+            for try await part in group { all += part }
+            return all
+        }
+        engine.shutdown()
+        #expect(results.map(\.1.index).sorted() == Array(0..<UInt64(producers * perProducer)))
+        #expect(results.allSatisfy { !$0.1.duplicate })
+        // Each acknowledged record is at its index.
+        for (_, result) in results.prefix(200) {
+            #expect(SHA256.hash(try ledger.entry(at: result.index)) == result.digest)
+        }
+        let stats = engine.statistics
+        #expect(stats.records == UInt64(producers * perProducer))
+        #expect(stats.batches < UInt64(producers * perProducer), "records should share commits")
+        #expect(try ledger.fsck().checkpoints == stats.batches + 1)
+    }
+
+    @Test("A producer's records keep their order and are acknowledged after commit; duplicates are reported")
+    func ordering() async throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try makeLedger(dir)
+        let engine = IngestEngine(ledger: ledger)
+        defer { engine.shutdown() }
+        let entries = (0..<1000).map { record(0, $0) }
+        let outcomes = try await engine.append(contentsOf: entries)
+        #expect(outcomes.compactMap(\.result?.index) == Array(0..<1000))
+        #expect(try ledger.treeSize() == 1000)
+        let again = try await engine.append(contentsOf: Array(entries[10..<20]) + [record(1, 0)])
+        #expect(again.compactMap(\.result?.duplicate) == Array(repeating: true, count: 10) + [false])
+        #expect(again.last?.result?.index == 1000)
+    }
+
+    @Test("Overload produces back-pressure: a full queue refuses at once, or makes a patient producer wait")
+    func backPressure() async throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try makeLedger(dir)
+        var configuration = IngestEngine.Configuration()
+        configuration.maxQueuedRecords = 100
+        configuration.maxBatchRecords = 100
+        configuration.maxBatchDelay = .milliseconds(50)
+        let engine = IngestEngine(ledger: ledger, configuration: configuration)
+        defer { engine.shutdown() }
+        // Flood with many small submissions at once: some must be refused, none lost.
+        let outcomes = await withTaskGroup(of: Result<AppendResult, Error>.self) { group in
+            for n in 0..<2000 {
+                group.addTask {
+                    do {
+                        return .success(try await engine.append(record(2, n)))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            var all: [Result<AppendResult, Error>] = []
+            for await outcome in group { all.append(outcome) }
+            return all
+        }
+        let busy = outcomes.filter { if case .failure(let e) = $0 { return e is IngestBusyError } else { return false } }
+        let ok = outcomes.compactMap { try? $0.get() }
+        #expect(!busy.isEmpty, "2000 concurrent submissions into a queue of 100 must be refused in part")
+        #expect(busy.count + ok.count == 2000)
+        #expect(engine.statistics.busyRefusals == UInt64(busy.count))
+        #expect(try ledger.treeSize() == UInt64(ok.count))
+        #expect(engine.queuedRecords <= 100)
+        // A producer that agrees to wait gets in, whatever the load.
+        let waited = try await engine.append(contentsOf: (0..<500).map { record(3, $0) }, whenBusy: .wait)
+        #expect(waited.count == 500)
+    }
+
+    @Test("A producer cancelled while waiting does not corrupt the batch or the ledger")
+    func cancellation() async throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try makeLedger(dir)
+        var configuration = IngestEngine.Configuration()
+        configuration.maxBatchDelay = .milliseconds(20)
+        let engine = IngestEngine(ledger: ledger, configuration: configuration)
+        defer { engine.shutdown() }
+        var cancelled = 0
+        var acknowledged: [AppendResult] = []
+        for round in 0..<20 {
+            let tasks = (0..<10).map { n in Task { try await engine.append(record(round, n)) } }
+            tasks[round % 10].cancel()
+            for task in tasks {
+                do {
+                    acknowledged.append(try await task.value)
+                } catch is CancellationError {
+                    cancelled += 1
+                }
+            }
+        }
+        // Every acknowledged record is in the log exactly where it was acknowledged.
+        for result in acknowledged {
+            #expect(SHA256.hash(try ledger.entry(at: result.index)) == result.digest)
+        }
+        #expect(Set(acknowledged.map(\.index)).count == acknowledged.count)
+        #expect(try ledger.treeSize() >= UInt64(acknowledged.count))
+        #expect(acknowledged.count + cancelled == 200)
+        #expect(cancelled > 0, "cancelling right after submission, with a 20 ms linger, must withdraw some")
+        #expect(try ledger.fsck().leaves == ledger.treeSize())
+    }
+
+    @Test("An atomic submission is all-or-nothing; a rejected record in a shared batch spares the others")
+    func rejections() async throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger.create(at: dir.path, origin: "example.com/engine")
+        let engine = IngestEngine(ledger: ledger)
+        defer { engine.shutdown() }
+        let rules = ledger.recordRules()
+        let c1 = try PreparedEntry.prepare(record: checkpoint(id: "c1"), rules: rules)
+        let orphan = try PreparedEntry.prepare(record: review("missing"), rules: rules)
+        await #expect(throws: AppendRejection.self) {
+            _ = try await engine.append(contentsOf: [c1, orphan], atomic: true)
+        }
+        #expect(try ledger.treeSize() == 0)
+        let outcomes = try await engine.append(contentsOf: [c1, orphan])
+        #expect(outcomes[0].result?.index == 0)
+        guard case .rejected(let rejection) = outcomes[1] else {
+            Issue.record("expected a rejection")
+            return
+        }
+        #expect(rejection.problems.map(\.code) == ["unknownSubject"])
+        #expect(try ledger.treeSize() == 1)
+    }
+
+    @Test("After shutdown, submissions fail clearly")
+    func shutdown() async throws {
+        let dir = try TemporaryDirectory()
+        let engine = IngestEngine(ledger: try makeLedger(dir))
+        _ = try await engine.append(record(0, 0))
+        engine.shutdown()
+        await #expect(throws: IngestShutdownError.self) { try await engine.append(record(0, 1)) }
+    }
+}
