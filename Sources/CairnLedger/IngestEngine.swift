@@ -138,10 +138,22 @@ public final class IngestEngine: Sendable {
         }
     }
 
+    /// Queues `entries` (in order, behind everything queued before) without waiting for the
+    /// commit, and returns a handle to await their outcomes. This lets one producer keep several
+    /// submissions in flight while it prepares the next ones (bulk import). With `.fail`, a full
+    /// queue throws `IngestBusyError`; with `.wait`, the submission waits in line for room —
+    /// the caller bounds its memory by awaiting older handles.
+    public func enqueue(
+        contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail
+    ) throws -> PendingAppend {
+        let pending = PendingAppend()
+        try enqueue(entries, atomic: atomic, policy: policy, id: nil) { pending.fulfil($0) }
+        return pending
+    }
+
     private func submit(_ entries: [PreparedEntry], atomic: Bool, policy: BusyPolicy) async throws
         -> [AppendOutcome]
     {
-        let bytes = entries.reduce(0) { $0 + $1.bytes.count }
         let id = lock.withLock { () -> UInt64 in
             state.nextID += 1
             return state.nextID
@@ -152,31 +164,10 @@ public final class IngestEngine: Sendable {
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[AppendOutcome], Error>) in
-                let item = Item(id: id, entries: entries, bytes: bytes, atomic: atomic, continuation: continuation)
-                lock.withLock {
-                    if state.cancelledBeforeEnqueue.remove(id) != nil {
-                        continuation.resume(throwing: CancellationError())
-                        return
-                    }
-                    if state.closed {
-                        continuation.resume(throwing: IngestShutdownError())
-                        return
-                    }
-                    let fits = { [state, configuration] in
-                        state.queuedRecords == 0
-                            || (state.queuedRecords + entries.count <= configuration.maxQueuedRecords
-                                && state.queuedBytes + bytes <= configuration.maxQueuedBytes)
-                    }
-                    if fits() {
-                        state.enqueue(item)
-                        lock.broadcast()
-                    } else if policy == .wait {
-                        state.waitingForRoom.append(item)
-                    } else {
-                        stats.withLock { $0.busyRefusals += 1 }
-                        continuation.resume(
-                            throwing: IngestBusyError(queuedRecords: state.queuedRecords, limit: configuration.maxQueuedRecords))
-                    }
+                do {
+                    try enqueue(entries, atomic: atomic, policy: policy, id: id) { continuation.resume(with: $0) }
+                } catch {
+                    continuation.resume(throwing: error)
                 }
             }
         } onCancel: {
@@ -184,11 +175,37 @@ public final class IngestEngine: Sendable {
             // committed (or not) with its batch and its producer learns the result.
             lock.withLock {
                 if let item = state.remove(id: id) {
-                    item.continuation.resume(throwing: CancellationError())
+                    item.complete(.failure(CancellationError()))
                     lock.broadcast()
                 } else if !state.isKnown(id: id) {
                     state.cancelledBeforeEnqueue.insert(id)
                 }
+            }
+        }
+    }
+
+    private func enqueue(
+        _ entries: [PreparedEntry], atomic: Bool, policy: BusyPolicy, id: UInt64?,
+        complete: @escaping @Sendable (Result<[AppendOutcome], Error>) -> Void
+    ) throws {
+        let bytes = entries.reduce(0) { $0 + $1.bytes.count }
+        try lock.withLock {
+            let id = id ?? {
+                state.nextID += 1
+                return state.nextID
+            }()
+            if state.cancelledBeforeEnqueue.remove(id) != nil { throw CancellationError() }
+            if state.closed { throw IngestShutdownError() }
+            let item = Item(id: id, entries: entries, bytes: bytes, atomic: atomic, complete: complete)
+            // Nobody overtakes a producer already waiting for room: order is first come, first served.
+            if state.waitingForRoom.isEmpty && state.hasRoom(for: entries.count, bytes: bytes, configuration) {
+                state.enqueue(item)
+                lock.broadcast()
+            } else if policy == .wait {
+                state.waitingForRoom.append(item)
+            } else {
+                stats.withLock { $0.busyRefusals += 1 }
+                throw IngestBusyError(queuedRecords: state.queuedRecords, limit: configuration.maxQueuedRecords)
             }
         }
     }
@@ -212,7 +229,7 @@ public final class IngestEngine: Sendable {
         while state.queue.isEmpty {
             if state.closed {
                 // Producers waiting for room can no longer be served.
-                for item in state.waitingForRoom { item.continuation.resume(throwing: IngestShutdownError()) }
+                for item in state.waitingForRoom { item.complete(.failure(IngestShutdownError())) }
                 state.waitingForRoom.removeAll()
                 return nil
             }
@@ -249,9 +266,7 @@ public final class IngestEngine: Sendable {
     /// Moves producers that were waiting for room into the queue, in order, while they fit.
     private func admitWaitingProducers() {
         while let next = state.waitingForRoom.first,
-            state.queuedRecords == 0
-                || (state.queuedRecords + next.entries.count <= configuration.maxQueuedRecords
-                    && state.queuedBytes + next.bytes <= configuration.maxQueuedBytes)
+            state.hasRoom(for: next.entries.count, bytes: next.bytes, configuration)
         {
             state.enqueue(state.waitingForRoom.removeFirst())
         }
@@ -270,7 +285,7 @@ public final class IngestEngine: Sendable {
             for item in batch {
                 let outcomes = Array(commit.outcomes[offset..<(offset + item.entries.count)])
                 offset += item.entries.count
-                item.continuation.resume(returning: outcomes)
+                item.complete(.success(outcomes))
             }
             stats.withLock { s in
                 s.batches += 1
@@ -287,7 +302,7 @@ public final class IngestEngine: Sendable {
                 }
             }
         case .failure(let error):
-            for item in batch { item.continuation.resume(throwing: error) }
+            for item in batch { item.complete(.failure(error)) }
         }
         lock.withLock { state.removeInFlight(batch) }
     }
@@ -299,7 +314,8 @@ public final class IngestEngine: Sendable {
         let entries: [PreparedEntry]
         let bytes: Int
         let atomic: Bool
-        let continuation: CheckedContinuation<[AppendOutcome], Error>
+        /// Called exactly once, by whoever removes the item: the writer, a cancellation or shutdown.
+        let complete: @Sendable (Result<[AppendOutcome], Error>) -> Void
     }
 
     /// Guarded by `lock`.
@@ -313,6 +329,13 @@ public final class IngestEngine: Sendable {
         var nextID: UInt64 = 0
         var closed = false
         var writerFinished = false
+
+        /// An empty queue always takes a submission, however large.
+        func hasRoom(for records: Int, bytes: Int, _ configuration: Configuration) -> Bool {
+            queuedRecords == 0
+                || (queuedRecords + records <= configuration.maxQueuedRecords
+                    && queuedBytes + bytes <= configuration.maxQueuedBytes)
+        }
 
         func enqueue(_ item: Item) {
             queue.append(item)
@@ -367,5 +390,42 @@ public final class IngestEngine: Sendable {
             precondition(rc == 0, "cannot start the ingest writer thread: \(rc)")
             pthread_detach(thread)
         }
+    }
+}
+
+/// The outcomes of a submission queued with `IngestEngine.enqueue`, available once durable.
+public final class PendingAppend: Sendable {
+    private enum State {
+        case waiting([CheckedContinuation<[AppendOutcome], Error>])
+        case done(Result<[AppendOutcome], Error>)
+    }
+
+    private let state = Mutex<State>(.waiting([]))
+
+    init() {}
+
+    /// Waits for the outcomes (one per entry, in order).
+    public func outcomes() async throws -> [AppendOutcome] {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<[AppendOutcome], Error>? = state.withLock { state in
+                switch state {
+                case .done(let result): return result
+                case .waiting(var waiters):
+                    waiters.append(continuation)
+                    state = .waiting(waiters)
+                    return nil
+                }
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    fileprivate func fulfil(_ result: Result<[AppendOutcome], Error>) {
+        let waiters = state.withLock { state -> [CheckedContinuation<[AppendOutcome], Error>] in
+            guard case .waiting(let waiters) = state else { return [] }
+            state = .done(result)
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(with: result) }
     }
 }

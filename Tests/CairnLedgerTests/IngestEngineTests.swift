@@ -147,6 +147,33 @@ struct IngestEngineTests {
         #expect(try ledger.treeSize() == 1)
     }
 
+    @Test("enqueue keeps several submissions of one producer in flight, in order, even when they wait for room")
+    func pipelinedSubmissions() async throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try makeLedger(dir)
+        var configuration = IngestEngine.Configuration()
+        configuration.maxQueuedRecords = 150
+        let engine = IngestEngine(ledger: ledger, configuration: configuration)
+        defer { engine.shutdown() }
+        var pending: [PendingAppend] = []
+        for chunk in 0..<20 {
+            pending.append(try engine.enqueue(contentsOf: (0..<100).map { record(chunk, $0) }, whenBusy: .wait))
+        }
+        var indexes: [UInt64] = []
+        for p in pending { indexes += try await p.outcomes().compactMap(\.result?.index) }
+        #expect(indexes == Array(0..<2000))
+        #expect(try await pending[3].outcomes().count == 100, "outcomes can be read more than once")
+        #expect(throws: IngestBusyError.self) {
+            var tight = IngestEngine.Configuration()
+            tight.maxQueuedRecords = 1
+            tight.maxBatchDelay = .seconds(1)
+            let slow = IngestEngine(ledger: ledger, configuration: tight)
+            defer { slow.shutdown() }
+            _ = try slow.enqueue(contentsOf: [record(9, 0)])
+            _ = try slow.enqueue(contentsOf: [record(9, 1)])
+        }
+    }
+
     @Test("After shutdown, submissions fail clearly")
     func shutdown() async throws {
         let dir = try TemporaryDirectory()
