@@ -1,0 +1,104 @@
+import CairnJSON
+
+/// The compliance report's file formats. Each is specified byte for byte in
+/// specs/report-manifest.md ("Report formats"), so that anyone can recompute a report.
+public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
+    /// RFC 4180 CSV: CRLF line ends, a header row, formula-injection defense.
+    case csv
+    /// A JSON array of row objects, one canonical (RFC 8785) object per line.
+    case json
+    /// A GitHub-flavored Markdown table.
+    case md
+
+    /// The file name extension (and the value of the manifest's `format` line).
+    public var fileExtension: String { rawValue }
+
+    /// The bytes written before the first row.
+    func header() -> [UInt8] {
+        switch self {
+        case .csv: return Array((ReportRow.columnTitles.map(CSV.cell).joined(separator: ",") + "\r\n").utf8)
+        case .json: return Array("[".utf8)
+        case .md:
+            let titles = "| " + ReportRow.columnTitles.joined(separator: " | ") + " |\n"
+            let rule = "|" + String(repeating: " --- |", count: ReportRow.columnTitles.count) + "\n"
+            return Array((titles + rule).utf8)
+        }
+    }
+
+    /// The bytes of one row; `first` tells whether it is the first row.
+    func row(_ row: ReportRow, first: Bool) throws -> [UInt8] {
+        switch self {
+        case .csv:
+            return Array((row.cells.map(CSV.cell).joined(separator: ",") + "\r\n").utf8)
+        case .json:
+            return Array((first ? "\n" : ",\n").utf8) + (try JCS.canonicalize(row.jsonValue))
+        case .md:
+            return Array(("| " + row.cells.map(Markdown.cell).joined(separator: " | ") + " |\n").utf8)
+        }
+    }
+
+    /// The bytes written after the last row; `empty` tells whether there were none.
+    func footer(empty: Bool) -> [UInt8] {
+        switch self {
+        case .csv, .md: return []
+        case .json: return Array((empty ? "]\n" : "\n]\n").utf8)
+        }
+    }
+}
+
+extension ReportRow {
+    /// The row as a JSON object: the nine columns in snake_case, plus `index` and `digest`.
+    public var jsonValue: JSONValue {
+        .object([
+            "date": .string(date), "checkpoint": .string(checkpoint), "requested_by": .string(requestedBy),
+            "model": .string(model), "reviewer": .string(reviewer), "approval": .string(approval),
+            "testing": .string(testing), "deployed": .string(deployed), "status": .string(status.rawValue),
+            "index": .number(Double(index)), "digest": .string(digest.description),
+        ])
+    }
+}
+
+/// RFC 4180 cells with a defense against formula injection.
+public enum CSV {
+    /// A cell as written: a value starting with `=`, `+`, `-`, `@`, TAB or CR gets a leading `'` so
+    /// that spreadsheet programs show it as text instead of evaluating it (OWASP "CSV Injection");
+    /// then a value containing `,`, `"`, CR or LF is enclosed in double quotes, with each `"` doubled.
+    public static func cell(_ value: String) -> String {
+        var text = value
+        if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
+            text = "'" + text
+        }
+        guard text.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }) else {
+            return text
+        }
+        var quoted = "\""
+        for character in text.unicodeScalars {
+            if character == "\"" { quoted += "\"" }
+            quoted.unicodeScalars.append(character)
+        }
+        return quoted + "\""
+    }
+}
+
+/// Markdown table cells.
+public enum Markdown {
+    /// A cell as written: `\` and `|` are escaped with a backslash (so a value cannot end its cell),
+    /// `&`, `<` and `>` become `&amp;`, `&lt;` and `&gt;` (so a value cannot inject HTML), and CR, LF
+    /// and TAB become spaces (a table row is one line).
+    public static func cell(_ value: String) -> String {
+        var out = ""
+        out.reserveCapacity(value.utf8.count)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "|": out += "\\|"
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\r", "\n", "\t": out += " "
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,360 @@
+import ArgumentParser
+import CairnAudit
+import CairnJSON
+import CairnLedger
+import CairnRecords
+import Foundation
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Audit a repository against the ledger, and the ledger against the audit checklist.",
+        discussion: """
+              cairn audit missing       commits of a git repository with no checkpoint
+              cairn audit completeness  reviews, approvals, tests, model versions and
+                                        correction reasons, against a policy
+
+            Both exit 0 when nothing is wrong and 1 when something is: use them as CI
+            gates. See docs/auditors-guide.md and specs/audit-policy.md.
+            """,
+        subcommands: [AuditMissing.self, AuditCompleteness.self]
+    )
+}
+
+extension CLIError {
+    /// Maps an audit error onto an exit status.
+    init(audit error: AuditError) {
+        let status: ExitStatus =
+            switch error.code {
+            case .gitUnavailable, .notARepository: .notFound
+            case .invalidRange, .invalidArgument: .usage
+            case .gitFailed: .software
+            case .invalidPolicy: .dataError
+            case .io: .ioError
+            }
+        self.init(status, error.message)
+    }
+}
+
+/// Runs `body`, turning an `AuditError` into a `CLIError` with the right exit status.
+func mappingAuditErrors<R>(_ body: () throws -> R) throws -> R {
+    do {
+        return try body()
+    } catch let error as AuditError {
+        throw CLIError(audit: error)
+    }
+}
+
+/// Pads cells into aligned columns (the last column is not padded).
+func printColumns(_ rows: [[String]]) {
+    guard let first = rows.first else { return }
+    let widths = (0..<first.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+    for row in rows {
+        Console.line(
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  "))
+    }
+}
+
+struct AuditMissing: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "missing",
+        abstract: "List commits of a git repository that no checkpoint covers.",
+        discussion: """
+            Reads the commits of RANGE (default: all of HEAD's history) with the git
+            program and looks each one up in the ledger. A checkpoint covers a commit when
+            one of its outputs names the commit, or names a commit that rewrite records
+            (rebase, squash, amend, cherry-pick) map to it, in one or more steps.
+
+            By default, lists every commit that no checkpoint covers: in a repository
+            where every change must be recorded, each listed commit is a gap. A listed
+            commit that carries Cairn-Checkpoint: trailers also shows what is wrong with
+            them.
+
+            With --ai-only, examines only the commits whose message carries at least one
+            Cairn-Checkpoint: trailer (those that declare AI involvement), and lists those
+            with a trailer that does not resolve to a checkpoint covering the commit:
+              unknown_record    the value is no checkpoint's id and no entry's address
+              not_a_checkpoint  the value names an entry of another type
+              not_covering      the value names a checkpoint whose outputs (and
+                                their rewrites) do not include this commit
+            Commits without the trailer are not examined in this mode. A trailer value is
+            a checkpoint id or sha256:<64 hex> content address, never a leaf index.
+
+            Output: a table for people (commit, date, author, subject, problem) and a
+            summary line; --json prints one object with "missing": [{commit, date, author,
+            subject, trailers, problems: [{kind, explanation, …}]}]. Problem kinds:
+            no_checkpoint and the three above.
+
+            EXAMPLES
+              cairn audit missing --repo .
+              cairn audit missing --repo ~/src/app --range origin/main..HEAD --no-merges
+              cairn audit missing --repo . --range v1.4.0..v1.5.0 --ai-only --json
+
+            EXIT STATUS
+              0   nothing listed
+              1   at least one commit listed
+              64  usage error (for example a range git does not know)
+              66  no such ledger or repository, or git is not installed
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Option(help: ArgumentHelp("The git repository (a work tree or a bare repository).", valueName: "path"))
+    var repo: String
+
+    @Option(help: ArgumentHelp("A git revision range, e.g. A..B (default: all of HEAD's history).", valueName: "A..B"))
+    var range: String?
+
+    @Flag(help: "Examine only commits with a Cairn-Checkpoint: trailer, listing those whose trailer is wrong.")
+    var aiOnly = false
+
+    @Flag(help: "Skip merge commits.")
+    var noMerges = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open(readOnly: true)
+            let result = try mappingAuditErrors {
+                let repository = try GitRepository(path: repo)
+                let audit = MissingCheckpointAudit(range: range, aiOnly: aiOnly, includeMerges: !noMerges)
+                return try audit.run(repository: repository, ledger: ledger)
+            }
+            if json {
+                printJSON(jsonValue(result))
+            } else {
+                printTable(result)
+            }
+            if !result.listed.isEmpty { throw ExitCode(ExitStatus.verificationFailed.rawValue) }
+        }
+    }
+
+    private func jsonValue(_ result: MissingCheckpointResult) -> JSONValue {
+        .object([
+            "range": .string(range ?? "HEAD"), "mode": .string(aiOnly ? "ai-only" : "all"),
+            "tree_size": .uint(result.treeSize), "commits_examined": .number(Double(result.commitsExamined)),
+            "commits_with_trailers": .number(Double(result.commitsWithTrailers)),
+            "missing": .array(
+                result.listed.map { item in
+                    .object([
+                        "commit": .string(item.commit.id), "date": .string(item.commit.authorDate),
+                        "author": .string(item.commit.author), "subject": .string(item.commit.subject),
+                        "trailers": .array(item.commit.checkpointTrailers.map { .string($0) }),
+                        "problems": .array(item.problems.map(problemJSON)),
+                    ])
+                }),
+        ])
+    }
+
+    private func problemJSON(_ problem: MissingProblem) -> JSONValue {
+        var object: JSONObject = ["kind": .string(problem.kind), "explanation": .string(problem.explanation)]
+        switch problem {
+        case .noCheckpoint:
+            break
+        case .unknownRecord(let trailer):
+            object["trailer"] = .string(trailer)
+        case .notACheckpoint(let trailer, let index, let type):
+            object["trailer"] = .string(trailer)
+            object["index"] = .uint(index)
+            object["type"] = .string(type)
+        case .notCovering(let trailer, let index, let coveredBy):
+            object["trailer"] = .string(trailer)
+            object["index"] = .uint(index)
+            object["covered_by"] = .array(coveredBy.map { .uint($0) })
+        }
+        return .object(object)
+    }
+
+    private func printTable(_ result: MissingCheckpointResult) {
+        let scope = range ?? "HEAD"
+        if !result.listed.isEmpty {
+            var rows = [["COMMIT", "DATE", "AUTHOR", "SUBJECT", "PROBLEM"]]
+            for item in result.listed {
+                let subject =
+                    item.commit.subject.count > 48 ? item.commit.subject.prefix(47) + "…" : item.commit.subject
+                for (n, problem) in item.problems.enumerated() {
+                    rows.append(
+                        n == 0
+                            ? [
+                                String(item.commit.id.prefix(12)), item.commit.authorDate, item.commit.author,
+                                String(subject), problem.explanation,
+                            ]
+                            : ["", "", "", "", problem.explanation])
+                }
+            }
+            printColumns(rows)
+        }
+        let examined = aiOnly ? result.commitsWithTrailers : result.commitsExamined
+        let size = "ledger size \(result.treeSize)"
+        if result.listed.isEmpty {
+            Console.line(
+                aiOnly
+                    ? "ok: every Cairn-Checkpoint trailer in \(scope) names a checkpoint that covers its commit "
+                        + "(\(examined) commit\(examined == 1 ? "" : "s") with trailers, \(size))"
+                    : "ok: no commit in \(scope) lacks a checkpoint (\(examined) examined, \(size))")
+        } else {
+            Console.line(
+                aiOnly
+                    ? "missing: \(result.listed.count) of \(examined) commits with a Cairn-Checkpoint trailer in \(scope) "
+                        + "have a wrong trailer (\(size))"
+                    : "missing: \(result.listed.count) of \(examined) commits in \(scope) have no checkpoint (\(size))")
+        }
+    }
+}
+
+struct AuditCompleteness: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "completeness",
+        abstract: "Check the ledger against the audit checklist and a tolerance policy.",
+        discussion: """
+            Runs the audit checklist over effective records (corrections applied) as of
+            one tree size, and lists every finding with its kind, entry index, content
+            address and a one-line explanation:
+
+              unreviewed_checkpoint    a checkpoint that no review names
+              approval_after_deploy    a deploy before the checkpoint's first
+                                       approval, or of one never approved
+              deploy_without_tests     a deploy with no passed test before it
+              missing_model_version    a model with a release_date but no version
+              short_correction_reason  a correction reason below the minimum
+
+            The policy (--policy FILE, format in specs/audit-policy.md) says how many
+            findings of each kind are tolerated, the minimum reason length, and which
+            deploy environments are checked. Without --policy: zero tolerance for every
+            kind, reasons of at least 10 characters, every environment.
+
+            --since/--until (RFC 3339 UTC time, or YYYY-MM-DD for midnight UTC; --since
+            inclusive, --until exclusive) choose checkpoints by their timestamp and
+            corrections by their "at"; --size N audits the ledger as it stood at tree size
+            N, so the result can be reproduced later.
+
+            EXAMPLES
+              cairn audit completeness
+              cairn audit completeness --policy audit-policy.json --since 2026-10-01
+              cairn audit completeness --json | jq '.findings[].explanation'
+
+            EXIT STATUS
+              0   no kind of finding exceeds the policy (all findings are still listed)
+              1   at least one kind exceeds the policy
+              64  usage error
+              65  the policy file is malformed
+              66  no such ledger, policy file or tree size
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Option(help: ArgumentHelp("The audit policy (JSON, specs/audit-policy.md).", valueName: "file"))
+    var policy: String?
+
+    @Option(help: ArgumentHelp("Checkpoints from this time (inclusive).", valueName: "time")) var since: String?
+    @Option(help: ArgumentHelp("Checkpoints before this time (exclusive).", valueName: "time")) var until: String?
+    @Option(help: ArgumentHelp("Audit the ledger as of this tree size.", valueName: "n")) var size: UInt64?
+
+    @Flag(help: "Print one JSON object with every finding and the per-kind summary.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let policy = try mappingAuditErrors {
+                guard let path = self.policy else { return AuditPolicy.strict }
+                return try AuditPolicy(json: try readInput(path, what: "policy file"), source: path)
+            }
+            let sinceMS = try since.map { try parseTime($0, option: "--since") }
+            let untilMS = try until.map { try parseTime($0, option: "--until") }
+            if let sinceMS, let untilMS, sinceMS >= untilMS {
+                throw CLIError(.usage, "--since must be before --until")
+            }
+            let ledger = try location.open(readOnly: true)
+            let treeSize = try size ?? ledger.treeSize()
+            let audit = CompletenessAudit(policy: policy, since: sinceMS, until: untilMS, asOf: treeSize)
+            // Findings are printed as they are found, so memory does not grow with their number.
+            let summary: CompletenessSummary
+            if json {
+                Console.write("{\"tree_size\":\(treeSize),\"findings\":[")
+                var first = true
+                summary = try audit.run(on: ledger) { finding in
+                    Console.write((first ? "" : ",") + JSONWriter.compact(findingJSON(finding)))
+                    first = false
+                }
+                Console.line("]," + JSONWriter.compact(summaryJSON(summary)).dropFirst())
+            } else {
+                let width = max(5, String(treeSize).count)
+                var first = true
+                summary = try audit.run(on: ledger) { finding in
+                    if first {
+                        Console.line(row(["INDEX", "KIND", "EXPLANATION"], width))
+                        first = false
+                    }
+                    Console.line(row([String(finding.index), finding.kind.rawValue, finding.explanation], width))
+                }
+                if !first { Console.line("") }
+                printSummary(summary)
+            }
+            if !summary.passed { throw ExitCode(ExitStatus.verificationFailed.rawValue) }
+        }
+    }
+
+    private func row(_ cells: [String], _ indexWidth: Int) -> String {
+        let kindWidth = FindingKind.allCases.map(\.rawValue.count).max() ?? 0
+        return cells[0].padding(toLength: indexWidth, withPad: " ", startingAt: 0) + "  "
+            + cells[1].padding(toLength: kindWidth, withPad: " ", startingAt: 0) + "  " + cells[2]
+    }
+
+    private func findingJSON(_ finding: Finding) -> JSONValue {
+        var object: JSONObject = [
+            "kind": .string(finding.kind.rawValue), "index": .uint(finding.index),
+            "digest": .string(finding.digest.description),
+        ]
+        if let checkpoint = finding.checkpoint { object["checkpoint"] = .uint(checkpoint) }
+        object["explanation"] = .string(finding.explanation)
+        return .object(object)
+    }
+
+    /// The members after "findings", as one object.
+    private func summaryJSON(_ result: CompletenessSummary) -> JSONValue {
+        var summary = JSONObject()
+        for kind in FindingKind.allCases {
+            let tolerance = result.policy.tolerance(for: kind)
+            summary[kind.rawValue] = .object([
+                "found": .number(Double(result.count(kind))),
+                "allowed": tolerance.map { .number(Double($0)) } ?? .null,
+                "exceeded": .bool(result.exceeded.contains(kind)),
+            ])
+        }
+        return .object([
+            "examined": .object([
+                "checkpoints": .uint(result.checkpoints), "deploys": .uint(result.deploys),
+                "corrections": .uint(result.corrections),
+            ]),
+            "summary": .object(summary),
+            "passed": .bool(result.passed),
+        ])
+    }
+
+    private func printSummary(_ result: CompletenessSummary) {
+        var rows = [["KIND", "FOUND", "ALLOWED", "RESULT"]]
+        for kind in FindingKind.allCases {
+            let tolerance = result.policy.tolerance(for: kind)
+            rows.append([
+                kind.rawValue, String(result.count(kind)), tolerance.map(String.init) ?? "any",
+                result.exceeded.contains(kind) ? "EXCEEDED" : "ok",
+            ])
+        }
+        printColumns(rows)
+        let examined =
+            "\(result.checkpoints) checkpoint\(result.checkpoints == 1 ? "" : "s"), "
+            + "\(result.deploys) deploy\(result.deploys == 1 ? "" : "s"), "
+            + "\(result.corrections) correction\(result.corrections == 1 ? "" : "s") at tree size \(result.treeSize)"
+        let exceeded = result.exceeded.count
+        Console.line(
+            result.passed
+                ? "passed: within the policy (\(examined))"
+                : "failed: \(exceeded) kind\(exceeded == 1 ? "" : "s") of finding over the policy (\(examined))")
+    }
+}

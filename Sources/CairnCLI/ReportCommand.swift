@@ -1,0 +1,318 @@
+import ArgumentParser
+import CairnAudit
+import CairnJSON
+import CairnLedger
+import CairnNote
+import CairnRecords
+import Foundation
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write the compliance report with a signed manifest, or verify one.",
+        discussion: """
+              cairn report [create] --format csv|json|md …  write a report and manifest
+              cairn report verify REPORT --vkey VKEY …      check them
+
+            See `cairn report create --help`, docs/auditors-guide.md and
+            specs/report-manifest.md.
+            """,
+        subcommands: [ReportCreate.self, ReportVerify.self],
+        defaultSubcommand: ReportCreate.self
+    )
+}
+
+struct ReportCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Write the compliance report and its signed manifest.",
+        discussion: """
+            Writes one row per checkpoint whose timestamp is in [--since, --until), in log
+            order, from effective records (corrections applied) as of the ledger's current
+            size:
+
+              Date | Checkpoint | Requested by | Model | Reviewer | Approval |
+              Testing | Deployed | Status
+
+            Status is the first of these that applies: "rolled back" (the latest deploy or
+            rollback is a rollback), "deployed", then the latest review's decision —
+            "rejected", "changes requested", "approved" — and otherwise "in review". The
+            cells are defined in specs/report-manifest.md.
+
+            Formats: csv (RFC 4180, CRLF line ends; a cell starting with = + - @ TAB or CR
+            gets a leading ' so spreadsheets do not run it as a formula), json (an array
+            of row objects with index and digest, one canonical object per line), md (a
+            Markdown table; | and \\ are escaped).
+
+            Alongside the report (default report.<format>) it writes a manifest (default
+            <report>.manifest): a signed note, signed by the ledger's key, that holds the
+            report's SHA-256, length and row count, the query, and the signed checkpoint
+            of the tree size the report was computed at. Anyone with the vkey can check it
+            with `cairn report verify`, and anyone with a copy of the ledger can recompute
+            the report byte for byte. Both files are written to temporary names and
+            renamed when complete.
+
+            The report is written as the ledger is scanned, so memory use does not grow
+            with the number of checkpoints. Creating a report needs the ledger's signing
+            key.
+
+            EXAMPLES
+              cairn report --format csv --since 2026-10-01 --until 2027-01-01
+              cairn report --format md --output q4.md     # also writes q4.md.manifest
+              cairn report --format json --output - --manifest r.manifest | jq length
+
+            EXIT STATUS
+              0   written
+              64  usage error
+              66  no such ledger
+              74  cannot write the report or the manifest
+              77  the signing key is missing, unreadable or does not match the ledger
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Option(help: ArgumentHelp("csv, json or md.", valueName: "format"))
+    var format: String = "csv"
+
+    @Option(
+        help: ArgumentHelp("Checkpoints from this time (inclusive): RFC 3339 UTC or YYYY-MM-DD.", valueName: "time"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Checkpoints before this time (exclusive).", valueName: "time"))
+    var until: String?
+
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp("The report file (default report.<format>; - for stdout).", valueName: "file"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("The manifest file (default <report>.manifest).", valueName: "file"))
+    var manifest: String?
+
+    @Flag(help: "Print a JSON object describing what was written.")
+    var json = false
+
+    func validate() throws {
+        guard ReportFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be csv, json or md; got \(format)")
+        }
+        if output == "-" && manifest == nil {
+            throw ValidationError("--output - writes the report to stdout; give the manifest a file with --manifest")
+        }
+        if output == "-" && json {
+            throw ValidationError("--json and --output - cannot be combined (both use stdout)")
+        }
+        if manifest == "-" { throw ValidationError("--manifest must be a file") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let reportFormat = ReportFormat(rawValue: format)!
+            let query = try mappingAuditErrors {
+                try ReportQuery(
+                    format: reportFormat, since: try since.map { try parseTime($0, option: "--since") },
+                    until: try until.map { try parseTime($0, option: "--until") })
+            }
+            let ledger = try location.open()
+            let reportPath = output ?? "report.\(reportFormat.fileExtension)"
+            let manifestPath = manifest ?? reportPath + ".manifest"
+
+            // Both files go to temporary names first and are renamed into place only when both
+            // are complete, so a failure never leaves a report without its manifest.
+            let reportFile = reportPath == "-" ? nil : try AtomicFile(path: reportPath)
+            let manifestFile: AtomicFile
+            let signed: SignedReport
+            do {
+                manifestFile = try AtomicFile(path: manifestPath)
+                do {
+                    signed = try ComplianceReport.produce(query, ledger: ledger) { chunk in
+                        if let reportFile { try reportFile.write(chunk) } else { Console.write(chunk) }
+                    }
+                    Console.flush()
+                    try manifestFile.write(Array(signed.note.serialized.utf8))
+                    try reportFile?.commit()
+                    try manifestFile.commit()
+                } catch {
+                    manifestFile.discard()
+                    throw error
+                }
+            } catch {
+                reportFile?.discard()
+                throw error
+            }
+
+            let summary = signed.summary
+            if json {
+                printJSON(
+                    .object([
+                        "report": .string(reportPath), "manifest": .string(manifestPath),
+                        "format": .string(reportFormat.rawValue), "rows": .uint(summary.rows),
+                        "bytes": .uint(summary.byteCount), "sha256": .string(summary.sha256.hex),
+                        "tree_size": .uint(summary.treeSize),
+                    ]))
+            } else {
+                let line =
+                    "wrote \(reportPath == "-" ? "the report" : reportPath) (\(summary.rows) row\(summary.rows == 1 ? "" : "s"), "
+                    + "\(summary.byteCount) bytes, sha256 \(summary.sha256.hex)) and \(manifestPath) "
+                    + "(tree size \(summary.treeSize))"
+                if reportPath == "-" { Console.error(line) } else { Console.line(line) }
+            }
+        }
+    }
+}
+
+struct ReportVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check a report against its signed manifest, and optionally against the ledger.",
+        discussion: """
+            Checks, with only the vkey: that the manifest (default REPORT.manifest) is
+            signed by the vkey; that it is a cairn-report-manifest/v1; that the checkpoint
+            inside it is signed by the vkey for the log the vkey names; and that REPORT
+            has exactly the length and SHA-256 the manifest states.
+
+            With --ledger DIR (a copy of the ledger, which may have grown since), it also
+            checks that the ledger has the checkpoint's root hash at the checkpoint's
+            size, and recomputes the report from the ledger as of that size with the
+            manifest's query: the bytes must be identical. Records appended later —
+            corrections included — do not change a report recomputed as of its size.
+
+            Prints "valid: …" (exit 0), or "invalid: <reason>" on stderr (exit 1), for
+            example:
+              invalid: the report does not match the manifest: it has 613 bytes …
+              invalid: the manifest's signature by example.com/log+1a2b3c4d does
+                not verify: the manifest was changed after signing
+              invalid: the manifest is not signed by example.com/log+1a2b3c4d …
+
+            EXAMPLES
+              cairn report verify report.csv --vkey ledger.vkey
+              cairn report verify q4.md --vkey ledger.vkey --ledger ./ledger-copy
+
+            EXIT STATUS
+              0   valid
+              1   invalid (the reason is on stderr, or in "reason" with --json)
+              64  usage error (for example a malformed --vkey)
+              66  no such report, manifest or ledger, or the ledger is smaller than the
+                  manifest's tree size
+            """
+    )
+
+    @OptionGroup var options: VerifyOptions
+
+    @Argument(help: ArgumentHelp("The report file.", valueName: "report"))
+    var report: String
+
+    @Option(help: ArgumentHelp("The manifest (default REPORT.manifest).", valueName: "file"))
+    var manifest: String?
+
+    @Option(help: ArgumentHelp("A copy of the ledger to recompute the report from.", valueName: "dir"))
+    var ledger: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let key = try options.verifierKey()
+            let manifestPath = manifest ?? report + ".manifest"
+            let manifestBytes = try readInput(manifestPath, what: "manifest")
+            guard FileManager.default.fileExists(atPath: report) else {
+                throw CLIError(.notFound, "report \(report): no such file")
+            }
+            let source = try mappingAuditErrors { try ReportFile(path: report) }
+            let opened: Ledger? = try ledger.map { directory in
+                var openOptions = Ledger.OpenOptions()
+                openOptions.readOnly = true
+                return try Ledger.open(at: directory, options: openOptions)
+            }
+            let verification: ReportVerification
+            do {
+                verification = try mappingAuditErrors {
+                    try ReportVerifier.verify(report: source, manifest: manifestBytes, key: key, ledger: opened)
+                }
+            } catch let failure as ReportVerificationError {
+                if options.json {
+                    printJSON(
+                        .object([
+                            "valid": false, "code": .string(failure.code.rawValue), "reason": .string(failure.message),
+                        ]))
+                } else {
+                    Console.error("invalid: " + failure.message)
+                }
+                throw ExitCode(ExitStatus.verificationFailed.rawValue)
+            }
+            let parsed = verification.manifest
+            let checkpoint = parsed.checkpoint.checkpoint
+            if options.json {
+                printJSON(
+                    .object([
+                        "valid": true, "format": .string(parsed.query.format.rawValue),
+                        "since": parsed.query.since.map { .string(Timestamp.format($0)) } ?? .null,
+                        "until": parsed.query.until.map { .string(Timestamp.format($0)) } ?? .null,
+                        "rows": .uint(parsed.rows), "bytes": .uint(parsed.byteCount),
+                        "sha256": .string(parsed.sha256.hex), "origin": .string(checkpoint.origin),
+                        "tree_size": .uint(checkpoint.size), "root_hash": .string(checkpoint.rootHash.base64),
+                        "recomputed": .bool(verification.recomputed),
+                    ]))
+            } else {
+                let window =
+                    "since \(parsed.query.since.map(Timestamp.format) ?? "the start"), "
+                    + "until \(parsed.query.until.map(Timestamp.format) ?? "the end")"
+                Console.line(
+                    "valid: \(report) is the \(parsed.query.format.rawValue) report of \(checkpoint.origin) at tree size "
+                        + "\(checkpoint.size) (\(parsed.rows) row\(parsed.rows == 1 ? "" : "s"), \(window))"
+                        + (verification.recomputed ? "; recomputed from the ledger: identical" : ""))
+            }
+        }
+    }
+}
+
+/// A file written under a temporary name in its directory and renamed into place on `commit`,
+/// so that readers never see a partial report.
+final class AtomicFile {
+    let path: String
+    private let temporary: String
+    private let handle: FileHandle
+    private var committed = false
+
+    init(path: String) throws {
+        self.path = path
+        let url = URL(fileURLWithPath: path)
+        temporary =
+            url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else {
+            throw CLIError(.ioError, "cannot write \(path): cannot create \(temporary)")
+        }
+        self.handle = handle
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        do {
+            try handle.write(contentsOf: bytes)
+        } catch {
+            throw CLIError(.ioError, "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    func commit() throws {
+        do {
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            throw CLIError(.ioError, "cannot write \(path): \(error.localizedDescription)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            discard()
+            throw CLIError(.ioError, "cannot write \(path): \(reason)")
+        }
+        committed = true
+    }
+
+    /// Removes the temporary file, unless `commit` already renamed it.
+    func discard() {
+        guard !committed else { return }
+        try? handle.close()
+        unlink(temporary)
+    }
+}
