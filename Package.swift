@@ -68,8 +68,9 @@ let package = Package(
             name: "CairnCLI",
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
-                "CairnAudit",
+                "CairnAudit", "CairnStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
 

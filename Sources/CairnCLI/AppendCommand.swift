@@ -2,7 +2,7 @@ import ArgumentParser
 import CairnJSON
 import CairnLedger
 
-struct AppendCommand: ParsableCommand {
+struct AppendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "append",
         abstract: "Append JSON records to the ledger.",
@@ -67,8 +67,8 @@ struct AppendCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try runReportingErrors {
+    func run() async throws {
+        try await runReportingErrors {
             let ledger = try location.open()
             let recordFormat = RecordFormat(rawValue: format)!
             let preparer = RecordPreparer(
@@ -77,9 +77,8 @@ struct AppendCommand: ParsableCommand {
             for file in files.isEmpty ? ["-"] : files {
                 let bytes = try readInput(file, what: "input file")
                 let source = file == "-" ? "<stdin>" : file
-                for text in RecordSplitter.texts(in: bytes, format: recordFormat) {
-                    records.append(preparer.prepare(text, source: source))
-                }
+                records += await preparer.prepareAll(
+                    RecordSplitter.texts(in: bytes, format: recordFormat), source: source)
             }
             let invalid = records.filter { !$0.errorLines.isEmpty }
             if !invalid.isEmpty {
@@ -102,9 +101,12 @@ struct AppendCommand: ParsableCommand {
                 if Console.stderrIsTerminal { Console.error("no records to append") }
                 return
             }
-            let commit: CommitResult
+            // One submission through the ingest engine, committed as one transaction of its own.
+            let engine = IngestEngine(ledger: ledger)
+            defer { engine.shutdown() }
+            let outcomes: [AppendOutcome]
             do {
-                commit = try ledger.append(entries)
+                outcomes = try await engine.append(contentsOf: entries, atomic: true, whenBusy: .wait)
             } catch let rejection as AppendRejection {
                 let record = records.filter { (try? $0.result.get()) != nil }[rejection.position]
                 for problem in rejection.problems.dropLast() {
@@ -115,7 +117,8 @@ struct AppendCommand: ParsableCommand {
                     "\(record.source):\(record.line): \(rejection.problems.last.map(\.description) ?? "rejected")"
                         + " (nothing was appended)")
             }
-            for result in commit.results {
+            let results = outcomes.compactMap(\.result)
+            for result in results {
                 printJSON(
                     .object([
                         "index": .uint(result.index),
@@ -124,10 +127,10 @@ struct AppendCommand: ParsableCommand {
                     ]))
             }
             if Console.stderrIsTerminal {
-                let added = commit.results.filter { !$0.duplicate }.count
+                let added = results.filter { !$0.duplicate }.count
                 Console.error(
-                    "appended \(added) record\(added == 1 ? "" : "s"), \(commit.results.count - added) duplicate; "
-                        + "tree size \(commit.treeSize)")
+                    "appended \(added) record\(added == 1 ? "" : "s"), \(results.count - added) duplicate; "
+                        + "tree size \(try ledger.treeSize())")
             }
         }
     }

@@ -32,7 +32,9 @@ func blobJSON(_ metadata: BlobMetadata) -> JSONValue {
         "media_type": .string(metadata.mediaType),
     ]
     if let erasure = metadata.erasure {
-        var e: JSONObject = ["entry": .uint(erasure.entry), "at": .string(erasure.at), "reason": .string(erasure.reason)]
+        var e: JSONObject = [
+            "entry": .uint(erasure.entry), "at": .string(erasure.at), "reason": .string(erasure.reason),
+        ]
         if let author = erasure.author { e["author"] = .string(author) }
         object["erased"] = .object(e)
     }

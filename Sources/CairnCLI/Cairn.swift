@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Cairn: ParsableCommand {
+struct Cairn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairn",
         abstract:
@@ -29,13 +29,15 @@ struct Cairn: ParsableCommand {
               66  not found: no such ledger, file, entry or tree size
               73  cannot create: the ledger directory already exists and is not empty
               74  storage or I/O error
+              75  temporarily busy: the ingest queue is full, retry later
               77  the signing key is missing, unreadable or does not match the ledger
             """,
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, AppendCommand.self, GetCommand.self, ShowCommand.self, QueryCommand.self,
+            InitCommand.self, AppendCommand.self, ImportCommand.self, GetCommand.self, ShowCommand.self,
+            QueryCommand.self,
             BlobCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyCommand.self, FsckCommand.self,
-            AuditCommand.self, ReportCommand.self,
+            AuditCommand.self, ReportCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -113,7 +113,9 @@ struct QueryCommand: ParsableCommand {
         if match.facts.type == .checkpoint {
             object["reviews"] = .array(
                 match.reviews.map {
-                    .object(["index": .uint($0.index), "reviewer": .string($0.reviewer), "decision": .string($0.decision)])
+                    .object([
+                        "index": .uint($0.index), "reviewer": .string($0.reviewer), "decision": .string($0.decision),
+                    ])
                 })
         }
         object["record"] = match.record
@@ -121,7 +123,9 @@ struct QueryCommand: ParsableCommand {
     }
 
     private func printTable(_ matches: [QueryMatch]) {
-        var rows: [[String]] = [["INDEX", "TIME", "TYPE", "CHECKPOINT", "WHO", "MODEL / DETAIL", "REVIEWED BY", "DIGEST"]]
+        var rows: [[String]] = [
+            ["INDEX", "TIME", "TYPE", "CHECKPOINT", "WHO", "MODEL / DETAIL", "REVIEWED BY", "DIGEST"]
+        ]
         for match in matches {
             let f = match.facts
             let time = f.timestamp.map(Timestamp.format) ?? "-"
@@ -129,7 +133,8 @@ struct QueryCommand: ParsableCommand {
             let who = f.requestedBy ?? f.reviewer ?? match.record["author"]?.stringValue ?? "-"
             let detail: String =
                 switch f.type {
-                case .checkpoint: [f.modelID, f.modelVersion ?? f.modelReleaseDate].compactMap { $0 }.joined(separator: " ")
+                case .checkpoint:
+                    [f.modelID, f.modelVersion ?? f.modelReleaseDate].compactMap { $0 }.joined(separator: " ")
                 case .review: f.decision ?? "-"
                 case .test: f.testResult ?? "-"
                 case .deploy, .rollback: f.environment ?? "-"
@@ -157,5 +162,6 @@ struct QueryCommand: ParsableCommand {
 func parseTime(_ text: String, option: String) throws -> Int64 {
     if let ms = Timestamp.parse(text) { return ms }
     if text.count == 10, let ms = Timestamp.parse(text + "T00:00:00Z") { return ms }
-    throw CLIError(.usage, "\(option) must be an RFC 3339 UTC time (2026-11-20T09:00:00Z) or a date (2026-11-20), got \(text)")
+    throw CLIError(
+        .usage, "\(option) must be an RFC 3339 UTC time (2026-11-20T09:00:00Z) or a date (2026-11-20), got \(text)")
 }

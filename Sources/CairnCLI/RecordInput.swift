@@ -127,3 +127,20 @@ extension Result where Failure == RecordError {
         return false
     }
 }
+
+extension RecordPreparer {
+    /// Prepares `texts` on all cores, keeping their order.
+    func prepareAll(_ texts: [RecordText], source: String) async -> [InputRecord] {
+        let chunk = 512
+        guard texts.count > chunk else { return texts.map { prepare($0, source: source) } }
+        return await withTaskGroup(of: (Int, [InputRecord]).self) { group in
+            for start in stride(from: 0, to: texts.count, by: chunk) {
+                let slice = texts[start..<min(start + chunk, texts.count)]
+                group.addTask { (start, slice.map { prepare($0, source: source) }) }
+            }
+            var parts: [(Int, [InputRecord])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+    }
+}

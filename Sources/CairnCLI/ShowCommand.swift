@@ -58,7 +58,8 @@ struct ShowCommand: ParsableCommand {
             let corrections = view.history.filter { $0.type == .correction }.count
             Console.line(
                 "# entry \(view.index)  \(view.digest)"
-                    + (view.isCorrected ? "  (effective: \(corrections) correction\(corrections == 1 ? "" : "s") applied)" : ""))
+                    + (view.isCorrected
+                        ? "  (effective: \(corrections) correction\(corrections == 1 ? "" : "s") applied)" : ""))
             Console.line(JSONWriter.pretty(view.effective))
             guard history else { return }
             Console.line("")
@@ -78,7 +79,8 @@ struct ShowCommand: ParsableCommand {
         case "review":
             return "\(field("reviewer") ?? "?") \(field("decision") ?? "") at \(field("at") ?? "?")"
         case "test":
-            return "result \(field("result") ?? "?")" + (record["coverage"]?.numberValue.map { ", coverage \($0)" } ?? "")
+            return "result \(field("result") ?? "?")"
+                + (record["coverage"]?.numberValue.map { ", coverage \($0)" } ?? "")
         case "deploy":
             return "to \(field("environment") ?? "?") at \(field("at") ?? "?") (\(field("git_commit") ?? ""))"
         case "rollback":

@@ -14,6 +14,7 @@ enum ExitStatus: Int32 {
     case software = 70
     case cannotCreate = 73
     case ioError = 74
+    case temporaryFailure = 75
     case noPermission = 77
 }
 
@@ -53,6 +54,8 @@ extension CLIError {
             self.init(.verificationFailed, error.message)
         case let error as AppendRejection:
             self.init(.dataError, error.description)
+        case let error as IngestBusyError:
+            self.init(.temporaryFailure, error.description)
         default:
             self.init(.software, "\(error)")
         }
@@ -64,6 +67,20 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     defer { Console.flush() }
     do {
         try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        let failure = CLIError(error)
+        Console.error("error: " + failure.message)
+        throw ExitCode(failure.status.rawValue)
+    }
+}
+
+/// Runs an async command body, turning any error into a one-line message and an exit status.
+func runReportingErrors(_ body: () async throws -> Void) async throws {
+    defer { Console.flush() }
+    do {
+        try await body()
     } catch let error as ExitCode {
         throw error
     } catch {

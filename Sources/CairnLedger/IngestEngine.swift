@@ -151,7 +151,9 @@ public final class IngestEngine: Sendable {
         return pending
     }
 
-    private func submit(_ entries: [PreparedEntry], atomic: Bool, policy: BusyPolicy) async throws
+    private func submit(
+        _ entries: [PreparedEntry], atomic: Bool, policy: BusyPolicy
+    ) async throws
         -> [AppendOutcome]
     {
         let id = lock.withLock { () -> UInt64 in
@@ -190,10 +192,12 @@ public final class IngestEngine: Sendable {
     ) throws {
         let bytes = entries.reduce(0) { $0 + $1.bytes.count }
         try lock.withLock {
-            let id = id ?? {
-                state.nextID += 1
-                return state.nextID
-            }()
+            let id =
+                id
+                ?? {
+                    state.nextID += 1
+                    return state.nextID
+                }()
             if state.cancelledBeforeEnqueue.remove(id) != nil { throw CancellationError() }
             if state.closed { throw IngestShutdownError() }
             let item = Item(id: id, entries: entries, bytes: bytes, atomic: atomic, complete: complete)
@@ -250,8 +254,9 @@ public final class IngestEngine: Sendable {
         var records = 0
         var bytes = 0
         while let next = state.queue.first, !next.atomic,
-            batch.isEmpty || (records + next.entries.count <= configuration.maxBatchRecords
-                && bytes + next.bytes <= configuration.maxBatchBytes)
+            batch.isEmpty
+                || (records + next.entries.count <= configuration.maxBatchRecords
+                    && bytes + next.bytes <= configuration.maxBatchBytes)
         {
             let item = state.dequeue()
             records += item.entries.count
@@ -382,11 +387,13 @@ public final class IngestEngine: Sendable {
         func start() {
             var thread = pthread_t()
             let box = Unmanaged.passRetained(self).toOpaque()
-            let rc = pthread_create(&thread, nil, { raw in
-                let writer = Unmanaged<WriterThread>.fromOpaque(raw!).takeRetainedValue()
-                writer.engine.writerLoop()
-                return nil
-            }, box)
+            let rc = pthread_create(
+                &thread, nil,
+                { raw in
+                    let writer = Unmanaged<WriterThread>.fromOpaque(raw!).takeRetainedValue()
+                    writer.engine.writerLoop()
+                    return nil
+                }, box)
             precondition(rc == 0, "cannot start the ingest writer thread: \(rc)")
             pthread_detach(thread)
         }

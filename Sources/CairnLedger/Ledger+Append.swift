@@ -63,16 +63,31 @@ extension Ledger {
     /// not appended; their result points at the existing index with `duplicate == true`.
     /// Either the whole batch is committed or nothing is. This is the ledger's only write path
     /// for records. Each entry costs O(log n): one leaf, its new tree hashes, one index entry.
-    public func append(_ entries: [PreparedEntry], rejecting policy: RejectionPolicy = .wholeBatch) throws
+    public func append(
+        _ entries: [PreparedEntry], rejecting policy: RejectionPolicy = .wholeBatch
+    ) throws
         -> CommitResult
     {
         let signer = try loadSigner()
-        let result = try writer.withLock { frontier in
-            let (result, newFrontier) = try env.write { txn in
-                try commit(entries, policy: policy, txn: txn, frontier: frontier, signer: signer)
+        let result = try writer.withLock { state in
+            var attempt: WriterState?
+            do {
+                let (result, newState) = try env.write { txn in
+                    attempt?.digests.rollback()  // the map was full and the transaction is retried
+                    let current = try writerState(txn, cached: state)
+                    attempt = current
+                    activeDigestCache.withLock { $0 = current.digests }
+                    defer { activeDigestCache.withLock { $0 = nil } }
+                    return try commit(entries, policy: policy, txn: txn, state: current, signer: signer)
+                }
+                newState.digests.commit(treeSize: newState.frontier.treeSize)
+                state = newState
+                return result
+            } catch {
+                attempt?.digests.rollback()
+                if attempt.map({ $0.digests !== state?.digests }) ?? false { state = nil }
+                throw error
             }
-            frontier = newFrontier
-            return result
         }
         // An erasure entry, however it arrived, means the blob's bytes must go.
         for (entry, outcome) in zip(entries, result.outcomes) where outcome.result?.duplicate == false {
@@ -81,26 +96,32 @@ extension Ledger {
         return result
     }
 
+    /// The cached writer state if it describes `txn`'s tree, else a fresh one read from storage
+    /// (first append in this process, or another process appended since).
+    private func writerState(_ txn: WriteTransaction, cached: WriterState?) throws -> WriterState {
+        let size = try storedTreeSize(txn)
+        if let cached, cached.frontier.treeSize == size, cached.digests.treeSize == size { return cached }
+        return WriterState(
+            frontier: try MerkleFrontier(treeSize: size, reader: StoredHashReader(txn: txn, table: tables.hashes)),
+            digests: try tables.digests.makeWriterCache(txn, treeSize: size))
+    }
+
     // Runs inside the write transaction; may run more than once if the map had to grow, so it
-    // only changes state through `txn` and returns the new frontier instead of storing it.
+    // only changes state through `txn` (and the digest cache's pending changes, which are rolled
+    // back) and returns the new frontier instead of storing it.
     private func commit(
-        _ entries: [PreparedEntry], policy: RejectionPolicy, txn: WriteTransaction, frontier cached: MerkleFrontier?,
+        _ entries: [PreparedEntry], policy: RejectionPolicy, txn: WriteTransaction, state: WriterState,
         signer: NoteSigner
-    ) throws -> (CommitResult, MerkleFrontier) {
-        let startSize = try storedTreeSize(txn)
-        var frontier: MerkleFrontier
-        if let cached, cached.treeSize == startSize {
-            frontier = cached
-        } else {
-            // First append in this process, or another process appended since: reload the edge.
-            frontier = try MerkleFrontier(treeSize: startSize, reader: StoredHashReader(txn: txn, table: tables.hashes))
-        }
+    ) throws -> (CommitResult, WriterState) {
+        let startSize = state.frontier.treeSize
+        var frontier = state.frontier
+        let cache = state.digests
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
         var hashIndex = StoredHashIndex.count(treeSize: startSize)
         for (position, entry) in entries.enumerated() {
             let index = frontier.treeSize
-            if let earlier = try admitOrFindDuplicate(entry, index: index, position: position, txn: txn) {
+            if let earlier = try admitOrFindDuplicate(entry, index: index, position: position, txn: txn, cache: cache) {
                 outcomes.append(earlier)
                 if case .rejected(let rejection) = earlier, policy == .wholeBatch { throw rejection }
                 continue
@@ -112,9 +133,11 @@ extension Ledger {
             }
             outcomes.append(.appended(AppendResult(index: index, digest: entry.digest, duplicate: false)))
         }
+        try tables.digests.compact(txn, cache: cache)
         let newSize = frontier.treeSize
+        let newState = WriterState(frontier: frontier, digests: cache)
         guard newSize > startSize else {
-            return (CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: nil), frontier)
+            return (CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: nil), newState)
         }
         let checkpoint = try SignedCheckpoint.sign(
             Checkpoint(origin: origin, size: newSize, rootHash: frontier.root), with: signer)
@@ -122,41 +145,31 @@ extension Ledger {
         // so the new size has none yet.
         try txn.put(tables.checkpoints, key: newSize, value: Array(checkpoint.serialized.utf8), mode: .noOverwrite)
         try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(newSize))
-        return (CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint), frontier)
+        return (CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint), newState)
     }
 
     /// Records the entry's content address (and, for provenance records, checks and indexes it),
     /// or returns why it is not appended: a duplicate's earlier index, or a rejection (nothing
     /// written for it).
     private func admitOrFindDuplicate(
-        _ entry: PreparedEntry, index: UInt64, position: Int, txn: WriteTransaction
+        _ entry: PreparedEntry, index: UInt64, position: Int, txn: WriteTransaction, cache: DigestIndex.WriterCache
     ) throws -> AppendOutcome? {
-        func duplicate(_ existing: [UInt8]) throws -> AppendOutcome {
-            guard let earlier = existing.withUnsafeBytes({ BigEndianKey.decode($0) }) else {
-                throw LedgerError(.corrupt, "content index entry for \(entry.digest) is malformed")
-            }
+        if let earlier = try tables.digests.lookup(txn, entry.digest, cache: cache) {
             return .appended(AppendResult(index: earlier, digest: entry.digest, duplicate: true))
         }
-        return try entry.digest.withUnsafeBytes { digestKey in
-            try BigEndianKey.withBytes(index) { indexValue in
-                guard profile == .provenance else {
-                    // One B-tree descent: insert, or learn the existing index.
-                    return try txn.insertIfAbsent(tables.digests, key: digestKey, value: indexValue).map(duplicate)
-                }
-                if let existing = try txn.rawValue(tables.digests, key: digestKey) { return try duplicate(Array(existing)) }
-                guard let facts = entry.facts else {
-                    throw LedgerError(
-                        .invalidArgument,
-                        "record \(position + 1) was not prepared with the ledger's rules (use recordRules())")
-                }
-                do {
-                    try admit(entry, facts: facts, index: index, position: position, txn: txn)
-                } catch let rejection as AppendRejection {
-                    return .rejected(rejection)
-                }
-                try txn.put(tables.digests, key: digestKey, value: indexValue, mode: .noOverwrite)
-                return nil
+        if profile == .provenance {
+            guard let facts = entry.facts else {
+                throw LedgerError(
+                    .invalidArgument,
+                    "record \(position + 1) was not prepared with the ledger's rules (use recordRules())")
+            }
+            do {
+                try admit(entry, facts: facts, index: index, position: position, txn: txn)
+            } catch let rejection as AppendRejection {
+                return .rejected(rejection)
             }
         }
+        try tables.digests.insert(txn, entry.digest, index: index, cache: cache)
+        return nil
     }
 }

@@ -76,7 +76,8 @@ extension Ledger {
     public func putBlob(_ bytes: [UInt8], mediaType: String) throws -> BlobMetadata {
         guard !isReadOnly else { throw LedgerError(.readOnly, "the ledger at \(directory) is open read-only") }
         guard Self.isValidMediaType(mediaType) else {
-            throw LedgerError(.invalidArgument, "media type \(mediaType.debugDescription) is not of the form type/subtype")
+            throw LedgerError(
+                .invalidArgument, "media type \(mediaType.debugDescription) is not of the form type/subtype")
         }
         let digest = SHA256.hash(bytes)
         if let existing = try env.read({ txn in try blobMetadata(txn, digest) }) {
@@ -126,7 +127,8 @@ extension Ledger {
             bytes = try FileSystem.readFile(blobPath(digest))
         } catch {
             throw LedgerError(
-                .corrupt, "the bytes of blob \(digest) are missing from \(blobPath(digest)): \(error) (run `cairn fsck`)")
+                .corrupt,
+                "the bytes of blob \(digest) are missing from \(blobPath(digest)): \(error) (run `cairn fsck`)")
         }
         guard SHA256.hash(bytes) == digest else {
             throw LedgerError(.corrupt, "blob \(digest) is corrupted: its stored bytes hash to \(SHA256.hash(bytes))")

@@ -38,7 +38,7 @@ extension Ledger {
             throw LedgerError(
                 .corrupt, "the leaves table holds \(leafCount) entries but the stored tree size is \(size)")
         }
-        let digestCount = UInt64(try txn.count(tables.digests))
+        let digestCount = try tables.digests.count(txn)
         guard digestCount == size else {
             throw LedgerError(.corrupt, "the content index holds \(digestCount) entries for \(size) leaves")
         }
@@ -50,6 +50,11 @@ extension Ledger {
                 "the hashes table holds \(hashCount) hashes; a tree of \(size) leaves stores \(expectedHashes)")
         }
 
+        // The content index's log, checked leaf by leaf; older leaves are looked up in the
+        // sorted levels (a scan of the log per leaf would be quadratic).
+        var logged: [UInt64: SHA256Digest] = [:]
+        try tables.digests.forEachInLog(txn) { index, digest in logged[index] = digest }
+        let cache = try tables.digests.makeWriterCache(txn, treeSize: size)
         var frontier = MerkleFrontier()
         var checkedCheckpoints: UInt64 = 0
         var storedIndex: UInt64 = 0
@@ -81,12 +86,13 @@ extension Ledger {
                         }
                         let digest = SHA256.hash(value)
                         let leafHash = RFC6962.leafHash(value)
-                        let indexed = try digest.withUnsafeBytes { try txn.rawValue(tables.digests, key: $0) }
-                        guard let indexed, BigEndianKey.decode(indexed) == index else {
+                        let indexed =
+                            logged[index] == digest ? index : try tables.digests.lookup(txn, digest, cache: cache)
+                        guard indexed == index else {
                             throw LedgerError(
                                 .corrupt,
                                 "content index does not map \(digest) to leaf \(index) "
-                                    + (indexed.map { "(maps it to \(Hex.encode($0)))" } ?? "(entry missing)"))
+                                    + (indexed.map { "(maps it to \($0))" } ?? "(entry missing)"))
                         }
                         for expected in frontier.append(leafHash: leafHash) {
                             guard let (hKey, hValue) = try hashes.next(storedIndex == 0),
@@ -141,7 +147,8 @@ extension Ledger {
                             + "run `cairn blob erase \(digest) --reason …` to delete them")
                 }
                 guard try txn.value(tables.leaves, key: erasure.entry) != nil else {
-                    throw LedgerError(.corrupt, "blob \(digest) names erasure entry \(erasure.entry), which does not exist")
+                    throw LedgerError(
+                        .corrupt, "blob \(digest) names erasure entry \(erasure.entry), which does not exist")
                 }
                 erased += 1
             } else {

@@ -71,7 +71,9 @@ extension Ledger {
                 if try self.facts(txn, resolved).type == .checkpoint {
                     subject = resolved
                 } else {
-                    problem("$.subject", "subjectNotCheckpoint", "\(reference) is entry \(resolved), which is not a checkpoint")
+                    problem(
+                        "$.subject", "subjectNotCheckpoint",
+                        "\(reference) is entry \(resolved), which is not a checkpoint")
                 }
             case .none:
                 problem("$.subject", "unknownSubject", "no checkpoint \(reference) in this ledger (append it first)")
@@ -92,7 +94,9 @@ extension Ledger {
                     correction = (targetIndex, try Corrections.apply(record, to: current))
                 } catch let error as RecordValidationError {
                     for issue in error.issues {
-                        problem(issue.path, "invalidEffectiveRecord", "the corrected entry \(targetIndex) would be invalid: \(issue.message)")
+                        problem(
+                            issue.path, "invalidEffectiveRecord",
+                            "the corrected entry \(targetIndex) would be invalid: \(issue.message)")
                     }
                 }
             } else {
@@ -135,7 +139,9 @@ extension Ledger {
     }
 
     /// Every row derived from a record's (effective) facts.
-    func derivedRows(_ txn: some TransactionReading, facts: RecordFacts, index: UInt64, subject: UInt64?) throws
+    func derivedRows(
+        _ txn: some TransactionReading, facts: RecordFacts, index: UInt64, subject: UInt64?
+    ) throws
         -> [DerivedRow]
     {
         var rows: [DerivedRow] = []
@@ -220,14 +226,17 @@ extension Ledger {
         for row in newRows.subtracting(oldRows) { try txn.put(row.table, key: row.key, value: row.value) }
         try txn.put(tables.effective, key: index, value: try JCS.canonicalize(effective))
 
-        if newFacts.type == .correction, let target = newFacts.corrects, let targetIndex = try self.index(txn, of: target) {
+        if newFacts.type == .correction, let target = newFacts.corrects,
+            let targetIndex = try self.index(txn, of: target)
+        {
             // Re-fold the target from its original with every correction's effective version.
             let original = try JSONParser.parse(try entry(txn, targetIndex))
             var corrections: [JSONValue] = []
             for source in try references(txn, to: targetIndex) where source.type == .correction {
                 corrections.append(try effectiveRecord(txn, source.index))
             }
-            try replaceEffective(txn, index: targetIndex, with: try Corrections.effective(original: original, corrections: corrections))
+            try replaceEffective(
+                txn, index: targetIndex, with: try Corrections.effective(original: original, corrections: corrections))
         }
     }
 
@@ -257,7 +266,9 @@ extension Ledger {
         case .digest(let digest):
             return try index(txn, of: digest)
         case .id(let id):
-            return try txn.value(tables.ids, key: Array(id.utf8)).flatMap { $0.withUnsafeBytes { BigEndianKey.decode($0) } }
+            return try txn.value(tables.ids, key: Array(id.utf8)).flatMap {
+                $0.withUnsafeBytes { BigEndianKey.decode($0) }
+            }
         }
     }
 

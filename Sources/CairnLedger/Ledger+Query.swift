@@ -91,7 +91,8 @@ extension Ledger {
             if facts.type == .checkpoint {
                 for source in try references(txn, to: index) where source.type == .review {
                     let review = try self.facts(txn, source.index)
-                    reviews.append(.init(index: source.index, reviewer: review.reviewer ?? "", decision: review.decision ?? ""))
+                    reviews.append(
+                        .init(index: source.index, reviewer: review.reviewer ?? "", decision: review.decision ?? ""))
                 }
             }
             return QueryMatch(
@@ -166,7 +167,9 @@ extension Ledger {
     }
 
     /// Entries listed by the time index (when a time bound is given) or the type index.
-    private func candidates(byTypeOrTime query: RecordQuery, _ txn: ReadTransaction, type: RecordType? = nil)
+    private func candidates(
+        byTypeOrTime query: RecordQuery, _ txn: ReadTransaction, type: RecordType? = nil
+    )
         throws -> [UInt64]
     {
         let type = type ?? query.type
@@ -205,7 +208,9 @@ extension Ledger {
     }
 
     /// Whether checkpoint `index` (with effective `facts`) meets every checkpoint filter.
-    private func satisfies(_ query: RecordQuery, checkpoint index: UInt64, facts: RecordFacts, _ txn: ReadTransaction)
+    private func satisfies(
+        _ query: RecordQuery, checkpoint index: UInt64, facts: RecordFacts, _ txn: ReadTransaction
+    )
         throws -> Bool
     {
         if let model = query.model, facts.modelID != model { return false }

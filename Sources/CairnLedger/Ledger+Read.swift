@@ -103,13 +103,9 @@ extension Ledger {
     }
 
     func index(_ txn: some TransactionReading, of digest: SHA256Digest) throws -> UInt64? {
-        try digest.withUnsafeBytes { key in
-            guard let raw = try txn.rawValue(tables.digests, key: key) else { return nil }
-            guard let index = BigEndianKey.decode(raw) else {
-                throw LedgerError(.corrupt, "content index entry for \(digest) is malformed (run `cairn fsck`)")
-            }
-            return index
-        }
+        // Inside the writer's transaction, its hash map stands in for a scan of the log.
+        let cache = txn is WriteTransaction ? activeDigestCache.withLock { $0 } : nil
+        return try tables.digests.lookup(txn, digest, cache: cache)
     }
 
     /// Resolves an index or content address to an index, or throws `.entryNotFound`.

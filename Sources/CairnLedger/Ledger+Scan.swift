@@ -56,7 +56,9 @@ extension Ledger {
                 for source in try self.references(txn, to: index) where source.index < size {
                     let sourceRecord = try effectiveRecord(txn, source.index, asOf: size)
                     references.append(
-                        .init(index: source.index, type: source.type, record: sourceRecord, facts: try RecordFacts(sourceRecord)))
+                        .init(
+                            index: source.index, type: source.type, record: sourceRecord,
+                            facts: try RecordFacts(sourceRecord)))
                 }
                 let entry = ScannedEntry(
                     index: index, digest: SHA256.hash(try entry(txn, index)), record: record, facts: facts,

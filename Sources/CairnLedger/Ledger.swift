@@ -62,14 +62,23 @@ public final class Ledger: Sendable {
 
     let env: LMDBEnvironment
     let tables: Tables
-    // The writer's in-memory right edge of the tree; checked against the stored size in every
-    // write transaction, since another process may have appended since.
-    let writer: Mutex<MerkleFrontier?>
+    // The writer's in-memory state: the right edge of the tree and the content index's log as a
+    // hash map. Checked against the stored size in every write transaction, since another
+    // process may have appended since.
+    let writer: Mutex<WriterState?>
+    // The digest cache of the commit in progress (set only while `writer` is held), so that
+    // lookups made inside the write transaction see it.
+    let activeDigestCache = Mutex<DigestIndex.WriterCache?>(nil)
+
+    struct WriterState {
+        var frontier: MerkleFrontier
+        let digests: DigestIndex.WriterCache
+    }
     let signer: Mutex<NoteSigner?>
 
     struct Tables: Sendable {
         let leaves: Table
-        let digests: Table
+        let digests: DigestIndex
         let hashes: Table
         let checkpoints: Table
         let meta: Table
@@ -81,10 +90,10 @@ public final class Ledger: Sendable {
 
         init(env: LMDBEnvironment) throws {
             leaves = try env.openTable(LedgerLayout.TableName.leaves)
-            digests = try env.openTable(LedgerLayout.TableName.digests)
             hashes = try env.openTable(LedgerLayout.TableName.hashes)
             checkpoints = try env.openTable(LedgerLayout.TableName.checkpoints)
             meta = try env.openTable(LedgerLayout.TableName.meta)
+            digests = try DigestIndex(env: env, meta: meta)
             ids = try env.openTable(LedgerLayout.TableName.ids)
             refs = try env.openTable(LedgerLayout.TableName.refs)
             effective = try env.openTable(LedgerLayout.TableName.effective)
@@ -179,7 +188,8 @@ public final class Ledger: Sendable {
         } catch let error as StorageError where error.resultCode == .notFound {
             throw LedgerError(.notALedger, "\(directory) is not an initialized Cairn ledger: \(error.message)")
         }
-        let meta: (format: String?, origin: String?, vkey: String?, max: String?, profile: String?) = try env.read { txn in
+        let meta: (format: String?, origin: String?, vkey: String?, max: String?, profile: String?) = try env.read {
+            txn in
             func text(_ key: String) throws -> String? {
                 try txn.value(tables.meta, key: Array(key.utf8)).map { String(decoding: $0, as: UTF8.self) }
             }
@@ -203,7 +213,8 @@ public final class Ledger: Sendable {
         }
         guard let profile = LedgerProfile(rawValue: meta.profile ?? LedgerProfile.generic.rawValue) else {
             throw LedgerError(
-                .unsupportedFormat, "\(directory) uses record profile \(meta.profile ?? ""), which this cairn does not know")
+                .unsupportedFormat,
+                "\(directory) uses record profile \(meta.profile ?? ""), which this cairn does not know")
         }
         let vkey: NoteVerifierKey
         do {

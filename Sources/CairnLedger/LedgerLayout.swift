@@ -13,8 +13,6 @@ public enum LedgerLayout {
     enum TableName {
         /// Big-endian uint64 leaf index → entry bytes (the RFC 8785 canonical record).
         static let leaves = "leaves"
-        /// SHA-256(entry) (32 bytes) → big-endian uint64 leaf index.
-        static let digests = "digests"
         /// Big-endian uint64 stored-hash index (specs/merkle.md) → 32-byte tree hash.
         static let hashes = "hashes"
         /// Big-endian uint64 tree size → signed checkpoint note (UTF-8).

@@ -6,8 +6,10 @@ import Testing
 struct ProvenanceCLITests {
     static let a = String(repeating: "a", count: 40)
 
-    static func checkpoint(_ id: String, path: String = "src/retry.ts", range: String = "[10,20]",
-                           model: String = "claude-sonnet-4-5", extra: String = "") -> String {
+    static func checkpoint(
+        _ id: String, path: String = "src/retry.ts", range: String = "[10,20]",
+        model: String = "claude-sonnet-4-5", extra: String = ""
+    ) -> String {
         """
         {"type":"checkpoint","schema":1,"id":"\(id)","timestamp":"2026-11-20T09:00:00Z",\
         "requested_by":"alice@example.com","tool_path":"ide",\
@@ -39,7 +41,8 @@ struct ProvenanceCLITests {
     @Test("A reference the ledger cannot resolve is reported with the record's line")
     func contextErrors() throws {
         let f = try LedgerFixture(profile: "provenance")
-        let review = #"{"type":"review","schema":1,"subject":"nope","reviewer":"bob","decision":"approved","at":"2026-11-20T10:00:00Z"}"#
+        let review =
+            #"{"type":"review","schema":1,"subject":"nope","reviewer":"bob","decision":"approved","at":"2026-11-20T10:00:00Z"}"#
         let out = try f.cli.run(["append"], stdin: Array((Self.checkpoint("c1") + "\n" + review + "\n").utf8))
         #expect(out.status == 65)
         #expect(out.stderr.contains("<stdin>:2: $.subject: no checkpoint"))
@@ -53,9 +56,11 @@ struct ProvenanceCLITests {
         let digest = parseJSONLine(first.lines[0])["digest"] as! String
         try f.cli.ok(
             "append",
-            stdin: #"{"type":"review","schema":1,"subject":"c1","reviewer":"bob@example.com","decision":"approved","at":"2026-11-20T10:00:00Z"}"#
+            stdin:
+                #"{"type":"review","schema":1,"subject":"c1","reviewer":"bob@example.com","decision":"approved","at":"2026-11-20T10:00:00Z"}"#
                 + "\n"
-                + #"{"type":"correction","schema":1,"corrects":"\#(digest)","author":"alice@example.com","reason":"wrong ticket","patch":{"work_item":"PAY-2"}}"#)
+                + #"{"type":"correction","schema":1,"corrects":"\#(digest)","author":"alice@example.com","reason":"wrong ticket","patch":{"work_item":"PAY-2"}}"#
+        )
         let text = try f.cli.ok("show", "c1", "--history").text
         #expect(text.contains("\"work_item\": \"PAY-2\""))
         #expect(text.contains("1 correction applied"))
@@ -116,7 +121,8 @@ struct ProvenanceCLITests {
         let proof = try f.dir.write("proof", try f.cli.ok("prove", "inclusion", "0").stdout)
         let entry = try f.dir.write("entry", try f.cli.ok("get", "0", "--raw").stdout)
 
-        let erase = try f.cli.ok("blob", "erase", blob, "--reason", "secret in a diff (SEC-7)", "--author", "sec@example.com")
+        let erase = try f.cli.ok(
+            "blob", "erase", blob, "--reason", "secret in a diff (SEC-7)", "--author", "sec@example.com")
         #expect(erase.text.hasPrefix("erased \(blob): entry 1"))
         let get = try f.cli.run("blob", "get", blob)
         #expect(get.status == 66)
@@ -129,9 +135,11 @@ struct ProvenanceCLITests {
         #expect(fsck["ok"] as? Bool == true)
         #expect(fsck["erased_blobs"] as? Int == 1)
         // The proof made before the erasure still verifies, and so does a new one.
-        #expect(try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", proof, "--entry", entry]).status == 0)
+        #expect(
+            try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", proof, "--entry", entry]).status == 0)
         let newProof = try f.dir.write("proof2", try f.cli.ok("prove", "inclusion", "0").stdout)
-        #expect(try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", newProof, "--entry", entry]).status == 0)
+        #expect(
+            try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", newProof, "--entry", entry]).status == 0)
         #expect(try f.cli.run("blob", "put", payload).status != 0)
     }
 
@@ -160,8 +168,10 @@ struct RecordExampleCLITests {
     func examplesAppend() throws {
         let f = try LedgerFixture(profile: "provenance")
         let root = Self.repository.path
-        try f.cli.ok("blob", "put", "--media-type", "text/markdown; charset=utf-8", root + "/examples/blobs/assistant-turn-1.md")
-        try f.cli.ok("blob", "put", "--media-type", "text/x-diff; charset=utf-8", root + "/examples/blobs/raw-output.diff")
+        try f.cli.ok(
+            "blob", "put", "--media-type", "text/markdown; charset=utf-8", root + "/examples/blobs/assistant-turn-1.md")
+        try f.cli.ok(
+            "blob", "put", "--media-type", "text/x-diff; charset=utf-8", root + "/examples/blobs/raw-output.diff")
         let order = ["checkpoint", "review", "test", "correction", "rewrite", "deploy", "rollback", "erasure"]
         for (i, type) in order.enumerated() {
             let out = try f.cli.ok("append", root + "/examples/records/\(type).json")
@@ -171,7 +181,8 @@ struct RecordExampleCLITests {
         let items = (parseJSONLine(history)["history"] as? [[String: Any]])?.compactMap { $0["type"] as? String }
         #expect(items == ["review", "test", "correction", "rewrite", "deploy", "rollback", "erasure"])
         #expect((parseJSONLine(history)["record"] as? [String: Any])?["work_item"] as? String == "PAY-1432")
-        let raw = try f.cli.run("blob", "get", "sha256:f9ad8b9948f10f690222ef25d281999899ed0034176dae9ffc2b47e07d2dcd37")
+        let raw = try f.cli.run(
+            "blob", "get", "sha256:f9ad8b9948f10f690222ef25d281999899ed0034176dae9ffc2b47e07d2dcd37")
         #expect(raw.status == 66)
         #expect(raw.stderr.contains("card number"))
         #expect(try f.cli.ok("fsck").status == 0)

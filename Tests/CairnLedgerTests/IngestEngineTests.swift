@@ -80,7 +80,9 @@ struct IngestEngineTests {
             for await outcome in group { all.append(outcome) }
             return all
         }
-        let busy = outcomes.filter { if case .failure(let e) = $0 { return e is IngestBusyError } else { return false } }
+        let busy = outcomes.filter {
+            if case .failure(let e) = $0 { return e is IngestBusyError } else { return false }
+        }
         let ok = outcomes.compactMap { try? $0.get() }
         #expect(!busy.isEmpty, "2000 concurrent submissions into a queue of 100 must be refused in part")
         #expect(busy.count + ok.count == 2000)

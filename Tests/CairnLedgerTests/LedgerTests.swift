@@ -261,8 +261,8 @@ struct FsckTests {
     @Test("A missing content index entry is caught")
     func missingIndexEntry() throws {
         let (_, ledger, env) = try corruptible()
-        let digests = try env.openTable("digests")
-        try env.write { txn in _ = try txn.delete(digests, key: SHA256.hash(Array("{\"r\":5}".utf8)).bytes) }
+        let log = try env.openTable("digests.log")
+        try env.write { txn in _ = try txn.delete(log, key: BigEndianKey.bytes(5)) }
         expectCorrupt(ledger, "content index holds 19 entries for 20 leaves")
     }
 
@@ -272,5 +272,30 @@ struct FsckTests {
         let meta = try env.openTable("meta")
         try env.write { txn in try txn.put(meta, key: Array("tree_size".utf8), value: BigEndianKey.bytes(19)) }
         expectCorrupt(ledger, "stored tree size is 19")
+    }
+}
+
+@Suite("Content index across merges")
+struct DigestIndexTests {
+    @Test("Lookups, duplicate detection and fsck hold while the index log is merged into sorted levels")
+    func merges() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try makeLedger(dir)
+        var next = 0
+        // Batch sizes that straddle the level-0 capacity (32,768) in different ways.
+        for size in [1, 30_000, 2_767, 1, 40_000, 27_000, 5] {
+            _ = try ledger.append(entries(next..<(next + size), tag: "m"))
+            next += size
+        }
+        #expect(try ledger.treeSize() == 99_774)
+        for i in stride(from: 0, to: next, by: 997) + [next - 1] {
+            let digest = SHA256.hash(Array("{\"m\":\(i)}".utf8))
+            #expect(try ledger.index(of: digest) == UInt64(i), "entry \(i)")
+        }
+        #expect(try ledger.index(of: SHA256.hash(utf8: "absent")) == nil)
+        let again = try ledger.append(entries(500..<520, tag: "m") + entries(99_774..<99_775, tag: "m"))
+        #expect(again.results.map(\.duplicate) == Array(repeating: true, count: 20) + [false])
+        #expect(again.results.map(\.index) == Array(500..<520) + [99_774])
+        #expect(try ledger.fsck().leaves == 99_775)
     }
 }

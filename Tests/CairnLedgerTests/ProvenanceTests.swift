@@ -15,7 +15,8 @@ func checkpoint(
     workItem: String? = nil, extra: JSONObject = [:]
 ) -> JSONValue {
     var object: JSONObject = [
-        "type": "checkpoint", "schema": 1, "id": .string(id), "timestamp": .string(time), "requested_by": .string(person),
+        "type": "checkpoint", "schema": 1, "id": .string(id), "timestamp": .string(time),
+        "requested_by": .string(person),
         "tool_path": .string(tool),
         "model": ["id": .string(model), "version": "20250929", "provider": "anthropic"],
         "prompt": "Add retries",
@@ -32,8 +33,10 @@ func checkpoint(
     return .object(object)
 }
 
-func review(_ subject: String, by reviewer: String = "bob@example.com", decision: String = "approved",
-            at time: String = "2026-11-20T10:00:00Z") -> JSONValue {
+func review(
+    _ subject: String, by reviewer: String = "bob@example.com", decision: String = "approved",
+    at time: String = "2026-11-20T10:00:00Z"
+) -> JSONValue {
     [
         "type": "review", "schema": 1, "subject": .string(subject), "reviewer": .string(reviewer),
         "decision": .string(decision), "at": .string(time),
@@ -136,7 +139,9 @@ struct AdmissionTests {
         try f.append(review("c1"), review(results[0].digest.description, by: "carol@example.com"))
         expectRejection(["unknownSubject"]) { try f.append(review("no-such-id")) }
         let reviewDigest = try f.digest(1)
-        expectRejection(["subjectNotCheckpoint"]) { try f.append(review(reviewDigest.description, by: "dave@example.com")) }
+        expectRejection(["subjectNotCheckpoint"]) {
+            try f.append(review(reviewDigest.description, by: "dave@example.com"))
+        }
         // A checkpoint and its review in one batch: the review sees the checkpoint.
         try f.append(checkpoint(id: "c2"), review("c2"))
         #expect(try f.ledger.treeSize() == 5)
@@ -194,7 +199,9 @@ struct CorrectionLedgerTests {
         try f.append(checkpoint(id: "c1", model: "model-a"))
         try f.append(correction(of: try f.digest(0), patch: ["model": ["id": "model-b"]]))
         #expect(try f.indexes { $0.model = "model-b" } == [0])
-        try f.append(correction(of: try f.digest(1), reason: "the model was c, not b", patch: ["patch": ["model": ["id": "model-c"]]]))
+        try f.append(
+            correction(
+                of: try f.digest(1), reason: "the model was c, not b", patch: ["patch": ["model": ["id": "model-c"]]]))
         #expect(try f.ledger.view(0).effective["model"]?["id"]?.stringValue == "model-c")
         #expect(try f.indexes { $0.model = "model-c" } == [0])
         #expect(try f.indexes { $0.model = "model-b" }.isEmpty)
@@ -254,10 +261,14 @@ struct QueryTests {
                 "deploy", "c1", at: "2026-11-21T12:00:00Z",
                 ["git_commit": .string(a), "branch": "main", "environment": "production"]),
             lifecycle("test", "c1", at: "2026-11-20T11:00:00Z", ["result": "passed"]),
-            ["type": "rewrite", "schema": 1, "old_commit": .string(a), "new_commit": .string(e), "kind": "rebase",
-             "at": "2026-11-20T12:00:00Z"],
-            ["type": "rewrite", "schema": 1, "old_commit": .string(e), "new_commit": .string(g), "kind": "squash",
-             "at": "2026-11-20T13:00:00Z"],
+            [
+                "type": "rewrite", "schema": 1, "old_commit": .string(a), "new_commit": .string(e), "kind": "rebase",
+                "at": "2026-11-20T12:00:00Z",
+            ],
+            [
+                "type": "rewrite", "schema": 1, "old_commit": .string(e), "new_commit": .string(g), "kind": "squash",
+                "at": "2026-11-20T13:00:00Z",
+            ],
             lifecycle("rollback", "c1", at: "2026-11-21T13:00:00Z", ["environment": "production", "reason": "latency"]))
         return f
     }
@@ -281,13 +292,34 @@ struct QueryTests {
     @Test("File and line: which changes touched this line, and who reviewed them")
     func fileAndLine() throws {
         let f = try fixture()
-        #expect(try f.indexes { $0.path = "src/retry.ts"; $0.lines = 15...15 } == [0])
-        #expect(try f.indexes { $0.path = "src/retry.ts"; $0.lines = 42...42 } == [0])
-        #expect(try f.indexes { $0.path = "src/retry.ts"; $0.lines = 33...33 } == [2])
-        #expect(try f.indexes { $0.path = "src/retry.ts"; $0.lines = 25...29 }.isEmpty)
-        #expect(try f.indexes { $0.path = "src/retry.ts"; $0.lines = 18...31 } == [0, 2])
-        #expect(try f.indexes { $0.path = "src/retry.ts"; $0.lines = 21...21 }.isEmpty)
-        #expect(try f.indexes { $0.path = "src/other.ts"; $0.lines = 15...15 }.isEmpty)
+        #expect(
+            try f.indexes {
+                $0.path = "src/retry.ts"; $0.lines = 15...15
+            } == [0])
+        #expect(
+            try f.indexes {
+                $0.path = "src/retry.ts"; $0.lines = 42...42
+            } == [0])
+        #expect(
+            try f.indexes {
+                $0.path = "src/retry.ts"; $0.lines = 33...33
+            } == [2])
+        #expect(
+            try f.indexes {
+                $0.path = "src/retry.ts"; $0.lines = 25...29
+            }.isEmpty)
+        #expect(
+            try f.indexes {
+                $0.path = "src/retry.ts"; $0.lines = 18...31
+            } == [0, 2])
+        #expect(
+            try f.indexes {
+                $0.path = "src/retry.ts"; $0.lines = 21...21
+            }.isEmpty)
+        #expect(
+            try f.indexes {
+                $0.path = "src/other.ts"; $0.lines = 15...15
+            }.isEmpty)
         var query = RecordQuery()
         query.path = "src/retry.ts"
         query.lines = 15...15
@@ -299,10 +331,22 @@ struct QueryTests {
     @Test("Filters combine (all must hold)")
     func combined() throws {
         let f = try fixture()
-        #expect(try f.indexes { $0.model = "model-b"; $0.requestedBy = "alice@example.com" } == [2])
-        #expect(try f.indexes { $0.workItem = "PAY-1"; $0.unreviewed = true } == [2])
-        #expect(try f.indexes { $0.path = "src/retry.ts"; $0.reviewer = "bob@example.com" } == [0])
-        #expect(try f.indexes { $0.model = "model-a"; $0.toolPath = "agent" }.isEmpty)
+        #expect(
+            try f.indexes {
+                $0.model = "model-b"; $0.requestedBy = "alice@example.com"
+            } == [2])
+        #expect(
+            try f.indexes {
+                $0.workItem = "PAY-1"; $0.unreviewed = true
+            } == [2])
+        #expect(
+            try f.indexes {
+                $0.path = "src/retry.ts"; $0.reviewer = "bob@example.com"
+            } == [0])
+        #expect(
+            try f.indexes {
+                $0.model = "model-a"; $0.toolPath = "agent"
+            }.isEmpty)
     }
 
     @Test("Time bounds: since inclusive, until exclusive")
@@ -311,8 +355,14 @@ struct QueryTests {
         let day21 = Timestamp.parse("2026-11-21T09:00:00Z")!
         #expect(try f.indexes { $0.since = day21 } == [1, 2])
         #expect(try f.indexes { $0.until = day21 } == [0])
-        #expect(try f.indexes { $0.since = day21; $0.until = day21 + 1 } == [1])
-        #expect(try f.indexes { $0.model = "model-b"; $0.until = day21 + 1 } == [1])
+        #expect(
+            try f.indexes {
+                $0.since = day21; $0.until = day21 + 1
+            } == [1])
+        #expect(
+            try f.indexes {
+                $0.model = "model-b"; $0.until = day21 + 1
+            } == [1])
     }
 
     @Test("Rewrites keep provenance attached: the new commits (also after a second rewrite) find the change")
@@ -328,12 +378,21 @@ struct QueryTests {
     func types() throws {
         let f = try fixture()
         #expect(try f.indexes { $0.type = .review } == [3, 4])
-        #expect(try f.indexes { $0.type = .review; $0.model = "model-a" } == [3])
-        #expect(try f.indexes { $0.type = .deploy; $0.commit = String(repeating: "f", count: 64) } == [5])
+        #expect(
+            try f.indexes {
+                $0.type = .review; $0.model = "model-a"
+            } == [3])
+        #expect(
+            try f.indexes {
+                $0.type = .deploy; $0.commit = String(repeating: "f", count: 64)
+            } == [5])
         #expect(try f.indexes { $0.type = .test } == [6])
         #expect(try f.indexes { $0.type = .rollback } == [9])
         #expect(try f.indexes { $0.type = .rewrite } == [7, 8])
-        #expect(try f.indexes { $0.type = .deploy; $0.since = Timestamp.parse("2026-11-22T00:00:00Z") }.isEmpty)
+        #expect(
+            try f.indexes {
+                $0.type = .deploy; $0.since = Timestamp.parse("2026-11-22T00:00:00Z")
+            }.isEmpty)
         #expect(try f.indexes { $0.limit = 2 } == [0, 1])
     }
 
@@ -375,7 +434,11 @@ struct BlobTests {
         let f = try ProvenanceFixture()
         let record = checkpoint(
             id: "c1",
-            extra: ["raw_output": ["blob": .string(SHA256.hash(utf8: "x").description), "size": 1, "media_type": "text/plain"]])
+            extra: [
+                "raw_output": [
+                    "blob": .string(SHA256.hash(utf8: "x").description), "size": 1, "media_type": "text/plain",
+                ]
+            ])
         expectRejection(["unknownBlob"]) { try f.append(record) }
     }
 
@@ -387,7 +450,8 @@ struct BlobTests {
         try f.append(review("c1"))
         let leafBefore = try f.ledger.entry(at: 0)
         let (erased, commit) = try f.ledger.eraseBlob(
-            secret.digest, reason: "secret in the raw output (SEC-1)", author: "sec@example.com", at: "2026-11-22T08:00:00Z")
+            secret.digest, reason: "secret in the raw output (SEC-1)", author: "sec@example.com",
+            at: "2026-11-22T08:00:00Z")
         #expect(erased.erasure?.entry == 2)
         #expect(commit.results[0].index == 2)
         // The bytes are gone, and reading says when and why.
@@ -396,7 +460,9 @@ struct BlobTests {
         #expect(error?.message.contains("secret in the raw output (SEC-1)") == true)
         #expect(error?.message.contains("2026-11-22T08:00:00Z") == true)
         #expect(error?.message.contains("entry 2") == true)
-        #expect(!FileManager.default.fileExists(atPath: f.dir.path + "/blobs/" + secret.digest.hex.prefix(2) + "/" + secret.digest.hex.dropFirst(2)))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: f.dir.path + "/blobs/" + secret.digest.hex.prefix(2) + "/" + secret.digest.hex.dropFirst(2)))
         // The leaf is unchanged and still provably in the log.
         #expect(try f.ledger.entry(at: 0) == leafBefore)
         let proof = try f.ledger.inclusionProof(index: 0)
@@ -406,7 +472,9 @@ struct BlobTests {
         #expect(try f.ledger.fsck().leaves == 3)
         // The checkpoint's history shows the erasure; erased content cannot come back.
         #expect(try f.ledger.view(0).history.map(\.type) == [.review, .erasure])
-        #expect(throws: LedgerError.self) { try f.ledger.putBlob(Array("password=hunter2".utf8), mediaType: "text/plain") }
+        #expect(throws: LedgerError.self) {
+            try f.ledger.putBlob(Array("password=hunter2".utf8), mediaType: "text/plain")
+        }
         let again = #expect(throws: LedgerError.self) {
             try f.ledger.eraseBlob(secret.digest, reason: "again", author: "x", at: "2026-11-22T09:00:00Z")
         }

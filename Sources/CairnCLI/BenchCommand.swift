@@ -1,0 +1,485 @@
+import ArgumentParser
+import CairnCrypto
+import CairnJSON
+import CairnLedger
+import CairnMerkle
+import CairnStorage
+import DequeModule
+import Foundation
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure ingest and proof throughput on this machine, against its own limits.",
+        discussion: """
+            Each benchmark builds a fresh temporary ledger (removed afterwards unless --keep), runs,
+            and measures in the same run a baseline of the machine's limits, so the figures can be
+            read as a fraction of what the hardware allows. See docs/performance.md for results and
+            what the targets are.
+            """,
+        subcommands: [BenchIngest.self, BenchProofs.self]
+    )
+}
+
+/// Options shared by the benchmarks.
+struct BenchOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Where to create the temporary ledger (default: $TMPDIR).", valueName: "dir"))
+    var directory: String?
+
+    @Flag(help: "Keep the ledger instead of deleting it.")
+    var keep = false
+
+    @Flag(help: "Print the results as one JSON object (for CI dashboards).")
+    var json = false
+
+    func makeDirectory(_ name: String) throws -> String {
+        let base = directory ?? NSTemporaryDirectory()
+        let path =
+            (base.hasSuffix("/") ? base : base + "/")
+            + "cairn-bench-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        return path
+    }
+
+    func cleanUp(_ path: String) {
+        if keep {
+            Console.error("kept the benchmark ledger in \(path)")
+        } else {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
+}
+
+/// Latency percentiles from a sample of durations in nanoseconds.
+struct Percentiles {
+    let p50: Double
+    let p99: Double
+    let p999: Double
+    let max: Double
+
+    init(_ samples: [UInt64]) {
+        let sorted = samples.sorted()
+        func at(_ q: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            return Double(sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.up)) - 1)]) / 1e6
+        }
+        p50 = at(0.5)
+        p99 = at(0.99)
+        p999 = at(0.999)
+        max = Double(sorted.last ?? 0) / 1e6
+    }
+
+    var json: JSONValue {
+        .object([
+            "p50_ms": .number(round3(p50)), "p99_ms": .number(round3(p99)), "p999_ms": .number(round3(p999)),
+            "max_ms": .number(round3(max)),
+        ])
+    }
+}
+
+func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
+
+func nanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+func formatRate(_ x: Double) -> String {
+    let n = Int(x.rounded())
+    var s = String(n)
+    var i = s.count - 3
+    while i > 0 {
+        s.insert(",", at: s.index(s.startIndex, offsetBy: i))
+        i -= 3
+    }
+    return s
+}
+
+// MARK: - ingest
+
+struct BenchIngest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Measure append throughput and latency through the group-commit engine.",
+        discussion: """
+            --kind checkpoint (default) generates realistic AI checkpoint records of about
+            --record-size bytes, which are parsed, validated against the record schema,
+            canonicalized, hashed and indexed; --kind raw generates generic JSON entries of exactly
+            --record-size canonical bytes (a ledger with --profile generic).
+
+            With one producer, records are bulk-loaded like `cairn import`: prepared on all cores
+            while the writer commits earlier ones. With --producers P > 1 (or
+            --durable-per-record), P concurrent producers each append one record at a time and wait
+            until it is durable; latency percentiles are per append.
+
+            The baseline, measured in the same run on the same canonical bytes: SHA-256 leaf hashing
+            alone (one core) plus LMDB MDB_APPEND of the entries in one transaction with one fsync.
+            Cairn's rate is printed as a fraction of that limit.
+
+            EXAMPLES
+              cairn bench ingest
+              cairn bench ingest --kind raw --record-size 256 --records 1000000
+              cairn bench ingest --producers 256 --records 100000 --json
+            """
+    )
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: ArgumentHelp("How many records.", valueName: "n")) var records = 200_000
+    @Option(help: ArgumentHelp("Bytes per record (canonical).", valueName: "bytes")) var recordSize = 1024
+    @Option(help: ArgumentHelp("Concurrent producers.", valueName: "p")) var producers = 1
+    @Option(help: ArgumentHelp("checkpoint or raw.", valueName: "kind")) var kind = "checkpoint"
+    @Flag(help: "Each producer waits for every single record to be durable (implied by --producers > 1).")
+    var durablePerRecord = false
+
+    func validate() throws {
+        guard records > 0, producers > 0 else { throw ValidationError("--records and --producers must be positive") }
+        guard ["checkpoint", "raw"].contains(kind) else { throw ValidationError("--kind must be checkpoint or raw") }
+        guard recordSize >= (kind == "raw" ? 32 : 700) else {
+            throw ValidationError("--record-size must be at least \(kind == "raw" ? 32 : 700) for --kind \(kind)")
+        }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let path = try options.makeDirectory("ingest")
+            defer { options.cleanUp(path) }
+            var create = Ledger.CreateOptions()
+            create.profile = kind == "raw" ? .generic : .provenance
+            create.maxEntryBytes = max(1 << 20, recordSize * 2)
+            let ledger = try Ledger.create(at: path, origin: "bench.cairn.local/ingest", options: create)
+            let rules = ledger.recordRules()
+            if !options.json { Console.error("generating \(records) \(kind) records of ~\(recordSize) bytes…") }
+            let inputs = (0..<records).map {
+                kind == "raw"
+                    ? RecordGenerator.raw($0, size: recordSize) : RecordGenerator.checkpoint($0, size: recordSize)
+            }
+
+            let bulkMode = producers == 1 && !durablePerRecord
+            let engine = IngestEngine(ledger: ledger, configuration: bulkMode ? .bulk : IngestEngine.Configuration())
+            var latencies: [UInt64] = []
+            let started = nanoseconds()
+            if bulkMode {
+                try await bulk(inputs, rules: rules, engine: engine)
+            } else {
+                latencies = try await concurrent(inputs, rules: rules, engine: engine)
+            }
+            let elapsed = Double(nanoseconds() - started) / 1e9
+            engine.shutdown()
+            let stats = engine.statistics
+            guard stats.appended == UInt64(records) else {
+                throw CLIError(.software, "only \(stats.appended) of \(records) records were appended")
+            }
+
+            // The machine's limit on the same bytes.
+            let canonical: [[UInt8]] = try (0..<min(records, 200_000)).map { try ledger.entry(at: UInt64($0)) }
+            let baseline = try Baseline.measure(canonical, directory: path + "-baseline")
+            let rate = Double(records) / elapsed
+            let bytesPerRecord = Double(stats.bytes) / Double(records)
+            let percent = Percentiles(latencies)
+            var object: JSONObject = [
+                "benchmark": "ingest", "kind": .string(kind), "records": .number(Double(records)),
+                "record_bytes": .number(bytesPerRecord.rounded()), "producers": .number(Double(producers)),
+                "seconds": .number(round3(elapsed)), "records_per_second": .number(rate.rounded()),
+                "mb_per_second": .number(round3(rate * bytesPerRecord / 1e6)),
+                "commits": .uint(stats.batches), "commits_per_second": .number(round3(Double(stats.batches) / elapsed)),
+                "largest_batch": .number(Double(stats.largestBatch)),
+                "commit_seconds": .number(round3(Double(stats.commitNanoseconds) / 1e9)),
+                "baseline": baseline.json,
+                "fraction_of_limit": .number(round3(rate / baseline.limitRecordsPerSecond)),
+            ]
+            if !latencies.isEmpty { object["latency"] = percent.json }
+            if options.json {
+                printJSON(.object(object))
+                return
+            }
+            Console.line(
+                "ingest: \(records) \(kind) records (\(Int(bytesPerRecord)) bytes), \(producers) producer\(producers == 1 ? "" : "s")"
+            )
+            Console.line(
+                "  \(formatRate(rate)) records/s, \(String(format: "%.1f", rate * bytesPerRecord / 1e6)) MB/s, "
+                    + "\(String(format: "%.1f", Double(stats.batches) / elapsed)) commits/s (\(stats.batches) commits, largest \(stats.largestBatch), "
+                    + "\(String(format: "%.1f", Double(stats.commitNanoseconds) / 1e9)) s committing)")
+            if !latencies.isEmpty {
+                Console.line(
+                    String(
+                        format: "  latency p50 %.2f ms, p99 %.2f ms, p999 %.2f ms, max %.2f ms", percent.p50,
+                        percent.p99, percent.p999, percent.max))
+            }
+            Console.line(
+                "  baseline: SHA-256 leaf hash \(String(format: "%.0f", baseline.hashNanoseconds)) ns + LMDB append "
+                    + "\(String(format: "%.0f", baseline.appendNanoseconds)) ns per record = limit \(formatRate(baseline.limitRecordsPerSecond)) records/s"
+            )
+            Console.line(
+                "  cairn reaches \(String(format: "%.1f", rate / baseline.limitRecordsPerSecond * 100))% of that limit")
+        }
+    }
+
+    private func bulk(_ inputs: [[UInt8]], rules: RecordRules, engine: IngestEngine) async throws {
+        let chunk = 2048
+        let lookahead = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        var preparing = Deque<Task<[PreparedEntry], Error>>()
+        var pipeline = BulkPipeline<Void>(engine: engine)
+        var next = 0
+        while true {
+            while preparing.count < lookahead && next < inputs.count {
+                let slice = inputs[next..<min(next + chunk, inputs.count)]
+                next += slice.count
+                preparing.append(Task.detached { try slice.map { try PreparedEntry.prepare(json: $0, rules: rules) } })
+            }
+            guard let task = preparing.popFirst() else { break }
+            _ = try await pipeline.submit(try await task.value, context: ())
+        }
+        _ = try await pipeline.finish()
+    }
+
+    private func concurrent(_ inputs: [[UInt8]], rules: RecordRules, engine: IngestEngine) async throws -> [UInt64] {
+        let perProducer = (inputs.count + producers - 1) / producers
+        return try await withThrowingTaskGroup(of: [UInt64].self) { group in
+            for p in 0..<producers {
+                let mine = inputs[min(inputs.count, p * perProducer)..<min(inputs.count, (p + 1) * perProducer)]
+                group.addTask {
+                    var latencies: [UInt64] = []
+                    latencies.reserveCapacity(mine.count)
+                    for input in mine {
+                        let start = nanoseconds()
+                        let entry = try PreparedEntry.prepare(json: input, rules: rules)
+                        _ = try await engine.append(entry, whenBusy: .wait)
+                        latencies.append(nanoseconds() - start)
+                    }
+                    return latencies
+                }
+            }
+            var all: [UInt64] = []
+            for try await part in group { all += part }
+            return all
+        }
+    }
+}
+
+/// The machine's limit for ingesting the same bytes: SHA-256 leaf hashing on one core plus an
+/// LMDB MDB_APPEND of every entry in one transaction with one fsync.
+struct Baseline {
+    let hashNanoseconds: Double
+    let appendNanoseconds: Double
+    var limitRecordsPerSecond: Double { 1e9 / (hashNanoseconds + appendNanoseconds) }
+
+    static func measure(_ entries: [[UInt8]], directory: String) throws -> Baseline {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var sink = SHA256Digest.zero
+        let hashStart = nanoseconds()
+        for entry in entries { sink = entry.withUnsafeBytes { SHA256.hash(prefix: 0, $0) } }
+        let hashNs = Double(nanoseconds() - hashStart) / Double(entries.count)
+        precondition(sink != .zero || entries.isEmpty)
+        let env = try LMDBEnvironment(directory: directory)
+        let table = try env.openTable("leaves")
+        let appendStart = nanoseconds()
+        try env.write { txn in
+            for (i, entry) in entries.enumerated() {
+                try entry.withUnsafeBytes { try txn.put(table, key: UInt64(i), value: $0, mode: .append) }
+            }
+        }
+        let appendNs = Double(nanoseconds() - appendStart) / Double(entries.count)
+        return Baseline(hashNanoseconds: hashNs, appendNanoseconds: appendNs)
+    }
+
+    var json: JSONValue {
+        .object([
+            "sha256_leaf_ns": .number(round3(hashNanoseconds)), "lmdb_append_ns": .number(round3(appendNanoseconds)),
+            "limit_records_per_second": .number(limitRecordsPerSecond.rounded()),
+        ])
+    }
+}
+
+/// Synthetic records for benchmarks.
+enum RecordGenerator {
+    /// A generic entry of exactly `size` canonical bytes.
+    static func raw(_ n: Int, size: Int) -> [UInt8] {
+        let head = "{\"n\":\(n),\"p\":\""
+        let padding = max(0, size - head.utf8.count - 2)
+        return Array((head + String(repeating: "x", count: padding) + "\"}").utf8)
+    }
+
+    /// A realistic checkpoint record of about `size` bytes (the prompt is padded).
+    static func checkpoint(_ n: Int, size: Int) -> [UInt8] {
+        let commit = String(format: "%08x", n) + String(repeating: "9fceb02d", count: 4)
+        let base = """
+            {"type":"checkpoint","schema":1,"id":"bench-\(n)","timestamp":"2026-11-20T09:14:03Z",\
+            "requested_by":"dev\(n % 97)@example.com","tool_path":"agent",\
+            "model":{"id":"claude-sonnet-4-5","version":"20250929","provider":"anthropic"},\
+            "outputs":[{"repo":"git@example.com:team\(n % 13)/service.git","commit":"\(commit)",\
+            "path":"src/module\(n % 211)/file\(n % 1009).ts","ranges":[[\(n % 400 + 1),\(n % 400 + 40)]],\
+            "content_hash":"sha256:\(String(repeating: "c", count: 64))","contributor":"ai"}],\
+            "session_id":"sess_\(n)","request_id":"req_\(n)","work_item":"PAY-\(n % 5000)",\
+            "constraints":["no new dependencies"],"cost":{"input_tokens":4821,"output_tokens":390,"usd":0.0203},\
+            "risk":{"security":"low","operational":"medium","compliance":"low"},"prompt":"
+            """
+        let padding = max(8, size - base.utf8.count - 2)
+        return Array((base + String(repeating: "p", count: padding) + "\"}").utf8)
+    }
+}
+
+// MARK: - proofs
+
+struct BenchProofs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proofs",
+        abstract: "Measure inclusion and consistency proof generation and verification.",
+        discussion: """
+            Builds a generic ledger of --records small entries (bulk-loaded through the engine),
+            then generates --samples inclusion proofs (random leaf, current size) and consistency
+            proofs (random older size), each through the ledger API with its signed checkpoint,
+            and verifies them (RFC 9162 §2.1.3.2/§2.1.4.2, without the signature check).
+            Baseline: random LMDB reads of stored hashes, the proof's unavoidable cost.
+
+            EXAMPLES
+              cairn bench proofs
+              cairn bench proofs --records 10000000 --samples 500000 --json
+            """
+    )
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: ArgumentHelp("Leaves in the ledger.", valueName: "n")) var records = 1_000_000
+    @Option(help: ArgumentHelp("Proofs of each kind.", valueName: "n")) var samples = 200_000
+    @Option(help: ArgumentHelp("Threads generating proofs.", valueName: "n"))
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard records > 1, samples > 0, threads > 0 else {
+            throw ValidationError("--records must be > 1, --samples and --threads > 0")
+        }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let path = try options.makeDirectory("proofs")
+            defer { options.cleanUp(path) }
+            var create = Ledger.CreateOptions()
+            create.profile = .generic
+            let ledger = try Ledger.create(at: path, origin: "bench.cairn.local/proofs", options: create)
+            if !options.json { Console.error("building a ledger of \(records) leaves…") }
+            let buildStart = nanoseconds()
+            let engine = IngestEngine(ledger: ledger, configuration: .bulk)
+            var pipeline = BulkPipeline<Void>(engine: engine)
+            for start in stride(from: 0, to: records, by: 8192) {
+                let entries = (start..<min(start + 8192, records)).map {
+                    PreparedEntry(canonicalBytes: Array("{\"n\":\($0)}".utf8))
+                }
+                _ = try await pipeline.submit(entries, context: ())
+            }
+            _ = try await pipeline.finish()
+            engine.shutdown()
+            let buildSeconds = Double(nanoseconds() - buildStart) / 1e9
+            let size = try ledger.treeSize()
+            let root = try ledger.rootHash(size: size)
+
+            // Inclusion proofs.
+            var rng = SystemRandomNumberGenerator()
+            let indexes = (0..<samples).map { _ in UInt64.random(in: 0..<size, using: &rng) }
+            let (inclusionSeconds, inclusion) = try timeParallel(indexes) { try ledger.inclusionProof(index: $0) }
+            // Consistency proofs.
+            let olds = (0..<samples).map { _ in UInt64.random(in: 1..<size, using: &rng) }
+            let (consistencySeconds, consistency) = try timeParallel(olds) { try ledger.consistencyProof(oldSize: $0) }
+            // Verification (no signature check), one thread.
+            let leafHashes = inclusion.map(\.leafHash)
+            let verifyStart = nanoseconds()
+            for (i, proof) in inclusion.enumerated() {
+                try MerkleVerifier.verifyInclusion(
+                    leafHash: leafHashes[i], index: proof.index, treeSize: size, proof: proof.hashes, root: root)
+            }
+            let inclusionVerify = Double(nanoseconds() - verifyStart) / 1e9
+            let oldRoots = try Dictionary(
+                olds.prefix(2000).map { ($0, try ledger.rootHash(size: $0)) }, uniquingKeysWith: { a, _ in a })
+            let checked = consistency.prefix(2000)
+            let cStart = nanoseconds()
+            for _ in 0..<max(1, samples / 2000) {
+                for proof in checked {
+                    try MerkleVerifier.verifyConsistency(
+                        oldSize: proof.oldSize, newSize: size, oldRoot: oldRoots[proof.oldSize]!, newRoot: root,
+                        proof: proof.hashes)
+                }
+            }
+            let consistencyVerify =
+                Double(nanoseconds() - cStart) / 1e9 / Double(max(1, samples / 2000) * checked.count) * Double(samples)
+
+            // Baseline: the random stored-hash reads a proof needs, with nothing else.
+            let reads = MerkleVerifier.inclusionProofLength(index: size / 3, treeSize: size)
+            let readNs = try randomReadBaseline(ledgerPath: path, count: 200_000)
+            let limit = 1e9 / (readNs * Double(reads))
+
+            let results: JSONObject = [
+                "benchmark": "proofs", "leaves": .uint(size), "samples": .number(Double(samples)),
+                "threads": .number(Double(threads)), "build_seconds": .number(round3(buildSeconds)),
+                "inclusion_per_second": .number((Double(samples) / inclusionSeconds).rounded()),
+                "consistency_per_second": .number((Double(samples) / consistencySeconds).rounded()),
+                "inclusion_verify_per_second": .number((Double(samples) / inclusionVerify).rounded()),
+                "consistency_verify_per_second": .number((Double(samples) / consistencyVerify).rounded()),
+                "baseline": .object([
+                    "lmdb_random_read_ns": .number(round3(readNs)), "reads_per_proof": .number(Double(reads)),
+                    "limit_proofs_per_second_one_thread": .number(limit.rounded()),
+                ]),
+            ]
+            if options.json {
+                printJSON(.object(results))
+                return
+            }
+            Console.line(
+                "proofs: ledger of \(size) leaves (built in \(String(format: "%.1f", buildSeconds)) s), \(samples) samples, \(threads) threads"
+            )
+            Console.line(
+                "  inclusion proofs    \(formatRate(Double(samples) / inclusionSeconds))/s (with signed checkpoint)")
+            Console.line("  consistency proofs  \(formatRate(Double(samples) / consistencySeconds))/s")
+            Console.line(
+                "  inclusion verify    \(formatRate(Double(samples) / inclusionVerify))/s (one thread, no signature)")
+            Console.line(
+                "  consistency verify  \(formatRate(Double(samples) / consistencyVerify))/s (one thread, no signature)")
+            Console.line(
+                "  baseline: \(reads) random LMDB reads of \(String(format: "%.0f", readNs)) ns = \(formatRate(limit)) proofs/s per thread"
+            )
+        }
+    }
+
+    /// Runs `body` over `inputs` on `threads` threads; returns the wall time and the results.
+    private func timeParallel<T: Sendable>(
+        _ inputs: [UInt64], _ body: @escaping @Sendable (UInt64) throws -> T
+    ) throws -> (Double, [T]) {
+        let slices = stride(from: 0, to: inputs.count, by: (inputs.count + threads - 1) / threads).map {
+            Array(inputs[$0..<min($0 + (inputs.count + threads - 1) / threads, inputs.count)])
+        }
+        let results = UnsafeResults<T>(count: slices.count)
+        let start = nanoseconds()
+        DispatchQueue.concurrentPerform(iterations: slices.count) { i in
+            results.set(i, Result { try slices[i].map(body) })
+        }
+        let seconds = Double(nanoseconds() - start) / 1e9
+        return (seconds, try results.all().flatMap { $0 })
+    }
+
+    private func randomReadBaseline(ledgerPath: String, count: Int) throws -> Double {
+        let env = try LMDBEnvironment.shared(directory: ledgerPath)
+        let hashes = try env.openTable("hashes")
+        let total = try env.read { txn in try txn.count(hashes) }
+        let keys = (0..<count).map { _ in UInt64.random(in: 0..<UInt64(total)) }
+        var bytes = 0
+        let start = nanoseconds()
+        try env.read { txn in
+            for key in keys { bytes += try txn.withValue(hashes, key: key) { $0?.count ?? 0 } }
+        }
+        precondition(bytes > 0)
+        return Double(nanoseconds() - start) / Double(count)
+    }
+}
+
+/// Results written by concurrent workers, one slot each.
+final class UnsafeResults<T>: @unchecked Sendable {
+    private var slots: [Result<[T], Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ value: Result<[T], Error>) {
+        lock.lock()
+        slots[i] = value
+        lock.unlock()
+    }
+
+    func all() throws -> [[T]] { try slots.map { try $0!.get() } }
+}

@@ -1,0 +1,286 @@
+import ArgumentParser
+import CairnCrypto
+import CairnJSON
+import CairnLedger
+import DequeModule
+import Foundation
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Bulk-load a JSON Lines file through the group-commit engine, resumably.",
+        discussion: """
+            Streams FILE (one JSON object per line), prepares records on every core — parse,
+            validate, canonicalize, hash — while the writer commits earlier ones in large durable
+            batches. Memory stays bounded whatever the file's size.
+
+            Unlike `cairn append`, an import commits as it goes: if it stops (an invalid record,
+            Ctrl-C, a crash), everything before that point is in the ledger. Progress is kept in
+            FILE.cairn-import; running the same command again resumes after the last committed
+            record (content addressing makes the overlap harmless anyway). --restart ignores it.
+            With --skip-invalid, invalid records are reported (FILE:LINE: reason) and skipped;
+            otherwise the import stops at the first one with exit status 65.
+
+            A progress bar with records/s is shown on a terminal; otherwise a plain progress line
+            every few seconds. The summary (records, duplicates, rate) goes to stderr, or to stdout
+            as JSON with --json.
+
+            EXAMPLES
+              cairn import export-2026-11.jsonl
+              cairn import --skip-invalid --json big.jsonl > summary.json
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Argument(help: ArgumentHelp("The JSON Lines file.", valueName: "file"))
+    var file: String
+
+    @Flag(help: "Skip invalid records (reporting each on stderr) instead of stopping at the first.")
+    var skipInvalid = false
+
+    @Flag(help: "Start from the beginning even if FILE.cairn-import says part was imported.")
+    var restart = false
+
+    @Option(help: ArgumentHelp("Move checkpoint payloads over this many bytes to blobs; 0 never.", valueName: "bytes"))
+    var extractOver: Int = 16384
+
+    @Option(help: ArgumentHelp("Records per prepared chunk.", valueName: "n"))
+    var chunkSize: Int = 2048
+
+    @Flag(help: "Print the summary as JSON on stdout.")
+    var json = false
+
+    func validate() throws {
+        guard chunkSize > 0 else { throw ValidationError("--chunk-size must be positive") }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let ledger = try location.open()
+            guard let handle = FileHandle(forReadingAtPath: file) else {
+                throw CLIError(.notFound, "input file \(file): no such file or not readable")
+            }
+            defer { try? handle.close() }
+            let fileSize = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? UInt64) ?? 0
+            let progressFile = ImportProgressFile(path: file + ".cairn-import")
+            var start = ImportProgressFile.State(
+                origin: ledger.origin, fileSize: fileSize, offset: 0, line: 1, records: 0, lastDigest: nil)
+            if !restart, let saved = progressFile.load(),
+                let resumed = try saved.resumable(in: ledger, fileSize: fileSize)
+            {
+                start = resumed
+                Console.error("resuming \(file) at line \(resumed.line) (\(resumed.records) records already imported)")
+            }
+
+            let preparer = RecordPreparer(ledger: ledger, rules: ledger.recordRules(), extractOver: extractOver)
+            var reader = try LineChunkReader(
+                handle: handle, offset: start.offset, line: start.line, linesPerChunk: chunkSize)
+            let engine = IngestEngine(ledger: ledger, configuration: .bulk)
+            defer { engine.shutdown() }
+            var pipeline = BulkPipeline<(LineChunkReader.Chunk, [InputRecord])>(engine: engine)
+            let display = ProgressDisplay(totalBytes: fileSize, startBytes: start.offset)
+            var summary = ImportSummary(records: start.records)
+            var state = start
+
+            // Preparation runs ahead on all cores; submissions enter the engine in file order;
+            // a few stay in flight so the writer never waits for the next batch.
+            let lookahead = max(2, ProcessInfo.processInfo.activeProcessorCount)
+            var preparing = Deque<Task<(LineChunkReader.Chunk, [InputRecord]), Never>>()
+            var exhausted = false
+
+            func finish(_ done: [((LineChunkReader.Chunk, [InputRecord]), [AppendOutcome])]) {
+                for ((chunk, records), outcomes) in done {
+                    var lastDigest = state.lastDigest
+                    let prepared = records.filter { (try? $0.result.get()) != nil }
+                    for outcome in outcomes {
+                        switch outcome {
+                        case .appended(let result):
+                            if result.duplicate { summary.duplicates += 1 } else { summary.appended += 1 }
+                            lastDigest = result.digest.description
+                        case .rejected(let rejection):
+                            let record = prepared[rejection.position]
+                            summary.skipped += 1
+                            Console.error(
+                                "skipped \(record.source):\(record.line): "
+                                    + rejection.problems.map(\.description).joined(separator: "; "))
+                        }
+                    }
+                    summary.records += records.count
+                    state = .init(
+                        origin: state.origin, fileSize: fileSize, offset: chunk.endOffset, line: chunk.nextLine,
+                        records: summary.records, lastDigest: lastDigest)
+                    progressFile.save(state)
+                    display.update(bytes: chunk.endOffset, records: summary.records)
+                }
+            }
+
+            while true {
+                while !exhausted && preparing.count < lookahead {
+                    guard let chunk = try reader.next() else {
+                        exhausted = true
+                        break
+                    }
+                    let source = file
+                    preparing.append(
+                        Task.detached { (chunk, chunk.texts.map { preparer.prepare($0, source: source) }) })
+                }
+                guard let next = preparing.popFirst() else { break }
+                let (chunk, records) = await next.value
+                let invalid = records.filter { !$0.errorLines.isEmpty }
+                if !invalid.isEmpty {
+                    if skipInvalid {
+                        for record in invalid { Console.error("skipped " + record.errorLines.joined(separator: "; ")) }
+                        summary.skipped += invalid.count
+                    } else {
+                        // Commit everything before the bad record, then stop there.
+                        for task in preparing { task.cancel() }
+                        let first = invalid[0]
+                        let before = records.prefix { $0.line < first.line }.compactMap { try? $0.result.get() }
+                        finish(try await pipeline.finish())
+                        if !before.isEmpty {
+                            _ = try await engine.append(contentsOf: before, whenBusy: .wait)
+                            summary.records += before.count
+                            summary.appended += before.count
+                        }
+                        display.finish()
+                        for line in first.errorLines.dropLast() { Console.error("error: " + line) }
+                        throw CLIError(
+                            .dataError,
+                            (first.errorLines.last ?? "\(file):\(first.line): invalid record")
+                                + " (import stopped here; the \(summary.records) records before it are in the ledger)")
+                    }
+                }
+                let entries = records.compactMap { try? $0.result.get() }
+                finish(try await pipeline.submit(entries, context: (chunk, records)))
+            }
+            finish(try await pipeline.finish())
+            display.finish()
+            progressFile.remove()
+            summary.seconds = display.elapsed
+            summary.treeSize = try ledger.treeSize()
+            summary.batches = engine.statistics.batches
+            if json {
+                printJSON(summary.json)
+            } else {
+                Console.error(summary.text(file: file))
+            }
+        }
+    }
+}
+
+/// Totals of one import.
+struct ImportSummary {
+    var records = 0
+    var appended = 0
+    var duplicates = 0
+    var skipped = 0
+    var batches: UInt64 = 0
+    var seconds = 0.0
+    var treeSize: UInt64 = 0
+
+    var json: JSONValue {
+        .object([
+            "records": .number(Double(records)), "appended": .number(Double(appended)),
+            "duplicates": .number(Double(duplicates)), "skipped": .number(Double(skipped)),
+            "batches": .uint(batches), "seconds": .number((seconds * 1000).rounded() / 1000),
+            "records_per_second": .number(seconds > 0 ? (Double(records) / seconds).rounded() : 0),
+            "tree_size": .uint(treeSize),
+        ])
+    }
+
+    func text(file: String) -> String {
+        let rate = seconds > 0 ? Int(Double(records) / seconds) : 0
+        return "imported \(file): \(appended) appended, \(duplicates) duplicate, \(skipped) skipped "
+            + "in \(String(format: "%.1f", seconds)) s (\(rate) records/s, \(batches) commits); tree size \(treeSize)"
+    }
+}
+
+/// FILE.cairn-import: how far an import got, written after every durable chunk.
+struct ImportProgressFile {
+    struct State {
+        let origin: String
+        let fileSize: UInt64
+        let offset: UInt64
+        let line: Int
+        let records: Int
+        let lastDigest: String?
+
+        /// This state, if it describes the same input and the ledger really holds its last record.
+        func resumable(in ledger: Ledger, fileSize: UInt64) throws -> State? {
+            guard origin == ledger.origin, self.fileSize == fileSize, offset <= fileSize else { return nil }
+            if let lastDigest, let digest = SHA256Digest(hex: lastDigest.dropFirst(7)) {
+                guard try ledger.index(of: digest) != nil else { return nil }
+            }
+            return self
+        }
+    }
+
+    let path: String
+
+    func load() -> State? {
+        guard let data = FileManager.default.contents(atPath: path), let value = try? JSONParser.parse(Array(data)),
+            let origin = value["origin"]?.stringValue, let size = value["file_size"]?.numberValue,
+            let offset = value["offset"]?.numberValue, let line = value["line"]?.intValue,
+            let records = value["records"]?.intValue
+        else { return nil }
+        return State(
+            origin: origin, fileSize: UInt64(size), offset: UInt64(offset), line: line, records: records,
+            lastDigest: value["last_digest"]?.stringValue)
+    }
+
+    func save(_ state: State) {
+        var object: JSONObject = [
+            "origin": .string(state.origin), "file_size": .uint(state.fileSize), "offset": .uint(state.offset),
+            "line": .number(Double(state.line)), "records": .number(Double(state.records)),
+        ]
+        if let digest = state.lastDigest { object["last_digest"] = .string(digest) }
+        let temporary = path + ".tmp"
+        if FileManager.default.createFile(atPath: temporary, contents: Data(JSONWriter.compactBytes(.object(object)))) {
+            _ = rename(temporary, path)
+        }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A progress bar on a terminal, or a plain line every few seconds otherwise.
+final class ProgressDisplay: @unchecked Sendable {
+    private let totalBytes: UInt64
+    private let startBytes: UInt64
+    private let started = Date()
+    private var lastShown = Date.distantPast
+    private let terminal = Console.stderrIsTerminal
+    private var shown = false
+
+    init(totalBytes: UInt64, startBytes: UInt64) {
+        self.totalBytes = totalBytes
+        self.startBytes = startBytes
+    }
+
+    var elapsed: Double { Date().timeIntervalSince(started) }
+
+    func update(bytes: UInt64, records: Int) {
+        let now = Date()
+        guard now.timeIntervalSince(lastShown) >= (terminal ? 0.2 : 5) else { return }
+        lastShown = now
+        let fraction = totalBytes > 0 ? Double(bytes) / Double(totalBytes) : 0
+        let rate = Double(bytes - startBytes) / max(elapsed, 0.001)
+        let eta = rate > 0 ? Double(totalBytes - bytes) / rate : 0
+        let recordRate = Int(Double(records) / max(elapsed, 0.001))
+        let percent = String(format: "%5.1f%%", fraction * 100)
+        if terminal {
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+            Console.errorInline("[\(bar)] \(percent) \(records) records, \(recordRate) records/s, ETA \(Int(eta)) s")
+            shown = true
+        } else {
+            Console.error("progress: \(percent) \(records) records, \(recordRate) records/s")
+        }
+    }
+
+    func finish() {
+        if terminal && shown { Console.errorInline("", finish: true) }
+    }
+}
