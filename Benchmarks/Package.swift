@@ -17,9 +17,12 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // Direct OpenSSL access, only to compare SHA-256 call paths (docs/performance.md).
+        .systemLibrary(name: "CBenchOpenSSL", path: "Sources/CBenchOpenSSL", pkgConfig: "libcrypto"),
         .executableTarget(
             name: "CairnBenchmarks",
             dependencies: [
+                "CBenchOpenSSL",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "CairnCrypto", package: "cairn"),
                 .product(name: "CairnJSON", package: "cairn"),
@@ -30,7 +33,7 @@ let package = Package(
             ],
             path: "Benchmarks/CairnBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -152,9 +152,14 @@ struct DigestIndex: Sendable {
 
     // MARK: - Writing
 
+    /// Calls `body` with an appender for the log (see `insert`).
+    func withLogAppender<R>(_ txn: WriteTransaction, _ body: (Appender) throws -> R) throws -> R {
+        try txn.withAppender(log, body)
+    }
+
     /// Adds a digest known to be absent, for the leaf about to be appended at `index`.
-    func insert(_ txn: WriteTransaction, _ digest: SHA256Digest, index: UInt64, cache: WriterCache) throws {
-        try digest.withUnsafeBytes { try txn.put(log, key: index, value: $0, mode: .append) }
+    func insert(_ digest: SHA256Digest, index: UInt64, log: Appender, cache: WriterCache) throws {
+        try digest.withUnsafeBytes { try log.append(index, $0) }
         cache.pending[digest] = index
     }
 

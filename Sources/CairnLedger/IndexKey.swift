@@ -18,10 +18,6 @@ enum IndexTag: UInt8 {
     case toolPath = 0x4b  // "K"
     /// work_item → checkpoint
     case workItem = 0x57  // "W"
-    /// session_id → checkpoint
-    case session = 0x53  // "S"
-    /// request_id → checkpoint
-    case request = 0x58  // "X"
     /// output repo → checkpoint
     case repo = 0x50  // "P"
     /// output commit → checkpoint
@@ -55,11 +51,17 @@ struct IndexKey {
 
     /// `tag ‖ len(u16) ‖ value`, or `tag|0x80 ‖ SHA-256(value)` for long values.
     init(_ tag: IndexTag, _ value: String) {
-        let utf8 = Array(value.utf8)
-        if utf8.count <= Self.maxInlineValue {
-            bytes = [tag.rawValue, UInt8(utf8.count >> 8), UInt8(utf8.count & 0xff)] + utf8
+        let count = value.utf8.count
+        if count <= Self.maxInlineValue {
+            // One allocation, with room for the two integers most keys end with.
+            bytes = []
+            bytes.reserveCapacity(3 + count + 16)
+            bytes.append(tag.rawValue)
+            bytes.append(UInt8(count >> 8))
+            bytes.append(UInt8(count & 0xff))
+            bytes.append(contentsOf: value.utf8)
         } else {
-            bytes = [tag.rawValue | 0x80] + SHA256.hash(utf8).bytes
+            bytes = [tag.rawValue | 0x80] + SHA256.hash(utf8: value).bytes
         }
     }
 
@@ -67,20 +69,18 @@ struct IndexKey {
         bytes = [tag.rawValue] + digest.bytes
     }
 
-    func appending(_ value: UInt64) -> IndexKey {
-        var copy = self
-        withUnsafeBytes(of: value.bigEndian) { copy.bytes.append(contentsOf: $0) }
-        return copy
+    consuming func appending(_ value: UInt64) -> IndexKey {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        return self
     }
 
-    func appending(_ value: UInt32) -> IndexKey {
-        var copy = self
-        withUnsafeBytes(of: value.bigEndian) { copy.bytes.append(contentsOf: $0) }
-        return copy
+    consuming func appending(_ value: UInt32) -> IndexKey {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        return self
     }
 
     /// A timestamp in ms as an order-preserving unsigned integer.
-    func appending(time ms: Int64) -> IndexKey {
+    consuming func appending(time ms: Int64) -> IndexKey {
         appending(UInt64(bitPattern: ms) ^ (1 << 63))
     }
 

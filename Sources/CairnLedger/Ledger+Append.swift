@@ -119,19 +119,29 @@ extension Ledger {
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
         var hashIndex = StoredHashIndex.count(treeSize: startSize)
-        for (position, entry) in entries.enumerated() {
-            let index = frontier.treeSize
-            if let earlier = try admitOrFindDuplicate(entry, index: index, position: position, txn: txn, cache: cache) {
-                outcomes.append(earlier)
-                if case .rejected(let rejection) = earlier, policy == .wholeBatch { throw rejection }
-                continue
+        // Long-lived append cursors: each append goes straight to the last page of its table.
+        try txn.withAppender(tables.leaves) { leaves in
+            try txn.withAppender(tables.hashes) { hashes in
+                try tables.digests.withLogAppender(txn) { digestLog in
+                    for (position, entry) in entries.enumerated() {
+                        let index = frontier.treeSize
+                        if let earlier = try admitOrFindDuplicate(
+                            entry, index: index, position: position, txn: txn, cache: cache)
+                        {
+                            outcomes.append(earlier)
+                            if case .rejected(let rejection) = earlier, policy == .wholeBatch { throw rejection }
+                            continue
+                        }
+                        try tables.digests.insert(entry.digest, index: index, log: digestLog, cache: cache)
+                        try entry.bytes.withUnsafeBytes { try leaves.append(index, $0) }
+                        try frontier.append(leafHash: entry.leafHash) { hash in
+                            try hash.withUnsafeBytes { try hashes.append(hashIndex, $0) }
+                            hashIndex += 1
+                        }
+                        outcomes.append(.appended(AppendResult(index: index, digest: entry.digest, duplicate: false)))
+                    }
+                }
             }
-            try entry.bytes.withUnsafeBytes { try txn.put(tables.leaves, key: index, value: $0, mode: .append) }
-            try frontier.append(leafHash: entry.leafHash) { hash in
-                try hash.withUnsafeBytes { try txn.put(tables.hashes, key: hashIndex, value: $0, mode: .append) }
-                hashIndex += 1
-            }
-            outcomes.append(.appended(AppendResult(index: index, digest: entry.digest, duplicate: false)))
         }
         try tables.digests.compact(txn, cache: cache)
         let newSize = frontier.treeSize
@@ -148,9 +158,8 @@ extension Ledger {
         return (CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint), newState)
     }
 
-    /// Records the entry's content address (and, for provenance records, checks and indexes it),
-    /// or returns why it is not appended: a duplicate's earlier index, or a rejection (nothing
-    /// written for it).
+    /// Returns why the entry is not appended — a duplicate's earlier index, or a rejection
+    /// (nothing written for it) — or nil after checking and indexing a provenance record.
     private func admitOrFindDuplicate(
         _ entry: PreparedEntry, index: UInt64, position: Int, txn: WriteTransaction, cache: DigestIndex.WriterCache
     ) throws -> AppendOutcome? {
@@ -169,7 +178,6 @@ extension Ledger {
                 return .rejected(rejection)
             }
         }
-        try tables.digests.insert(txn, entry.digest, index: index, cache: cache)
         return nil
     }
 }

@@ -166,7 +166,7 @@ extension Ledger {
             }
             let fields: [(IndexTag, String?)] = [
                 (.model, facts.modelID), (.requestedBy, facts.requestedBy), (.toolPath, facts.toolPath),
-                (.workItem, facts.workItem), (.session, facts.sessionID), (.request, facts.requestID),
+                (.workItem, facts.workItem),
             ]
             for case (let tag, let value?) in fields { add(IndexKey(tag, value).appending(index)) }
             for output in facts.outputs {

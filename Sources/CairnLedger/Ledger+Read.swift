@@ -161,9 +161,7 @@ extension Ledger {
             let current = try storedTreeSize(txn)
             let size = size ?? current
             try checkSize(size, current: current)
-            if let bytes = try txn.value(tables.checkpoints, key: size) {
-                return (try parseStoredCheckpoint(bytes, size: size), nil, size)
-            }
+            if let stored = try storedCheckpoint(txn, size: size) { return (stored, nil, size) }
             let root = try MerkleTree.root(treeSize: size, reader: StoredHashReader(txn: txn, table: tables.hashes))
             return (nil, root, size)
         }
@@ -184,6 +182,18 @@ extension Ledger {
         }
     }
 
+    /// The stored checkpoint for `size`, parsed once and then cached.
+    func storedCheckpoint(_ txn: some TransactionReading, size: UInt64) throws -> SignedCheckpoint? {
+        if let cached = checkpointCache.withLock({ $0[size] }) { return cached }
+        guard let bytes = try txn.value(tables.checkpoints, key: size) else { return nil }
+        let parsed = try parseStoredCheckpoint(bytes, size: size)
+        checkpointCache.withLock { cache in
+            if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
+            cache[size] = parsed
+        }
+        return parsed
+    }
+
     func parseStoredCheckpoint(_ bytes: [UInt8], size: UInt64) throws -> SignedCheckpoint {
         do {
             return try SignedCheckpoint(parsing: bytes)
@@ -194,7 +204,8 @@ extension Ledger {
 
     /// An inclusion proof for `index` in the tree of size `size` (default: current size).
     public func inclusionProof(index: UInt64, size: UInt64? = nil) throws -> InclusionProof {
-        let (treeSize, leafHash, hashes): (UInt64, SHA256Digest, [SHA256Digest]) = try env.read { txn in
+        let (treeSize, leafHash, hashes, checkpoint) = try env.read {
+            txn -> (UInt64, SHA256Digest, [SHA256Digest], SignedCheckpoint?) in
             let current = try storedTreeSize(txn)
             let size = size ?? current
             try checkSize(size, current: current)
@@ -206,15 +217,16 @@ extension Ledger {
             let reader = StoredHashReader(txn: txn, table: tables.hashes)
             let leaf = try reader.readHashes(at: [StoredHashIndex.index(level: 0, n: index)])[0]
             let proof = try MerkleTree.inclusionProof(index: index, treeSize: size, reader: reader)
-            return (size, leaf, proof)
+            return (size, leaf, proof, try storedCheckpoint(txn, size: size))
         }
         return InclusionProof(
-            index: index, leafHash: leafHash, hashes: hashes, checkpoint: try checkpoint(size: treeSize))
+            index: index, leafHash: leafHash, hashes: hashes,
+            checkpoint: try checkpoint ?? self.checkpoint(size: treeSize))
     }
 
     /// A consistency proof from `oldSize` to `size` (default: current size).
     public func consistencyProof(oldSize: UInt64, size: UInt64? = nil) throws -> ConsistencyProof {
-        let (newSize, hashes): (UInt64, [SHA256Digest]) = try env.read { txn in
+        let (newSize, hashes, checkpoint) = try env.read { txn -> (UInt64, [SHA256Digest], SignedCheckpoint?) in
             let current = try storedTreeSize(txn)
             let size = size ?? current
             try checkSize(size, current: current)
@@ -222,11 +234,14 @@ extension Ledger {
                 throw LedgerError(.sizeOutOfRange, "old size \(oldSize) is larger than the new size \(size)")
             }
             // The empty tree is consistent with every tree: the proof is empty (C2SP tlog-witness).
-            if oldSize == 0 || oldSize == size { return (size, []) }
-            let proof = try MerkleTree.consistencyProof(
-                oldSize: oldSize, newSize: size, reader: StoredHashReader(txn: txn, table: tables.hashes))
-            return (size, proof)
+            let proof =
+                oldSize == 0 || oldSize == size
+                ? []
+                : try MerkleTree.consistencyProof(
+                    oldSize: oldSize, newSize: size, reader: StoredHashReader(txn: txn, table: tables.hashes))
+            return (size, proof, try storedCheckpoint(txn, size: size))
         }
-        return ConsistencyProof(oldSize: oldSize, hashes: hashes, checkpoint: try checkpoint(size: newSize))
+        return ConsistencyProof(
+            oldSize: oldSize, hashes: hashes, checkpoint: try checkpoint ?? self.checkpoint(size: newSize))
     }
 }

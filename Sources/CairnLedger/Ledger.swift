@@ -75,6 +75,9 @@ public final class Ledger: Sendable {
         let digests: DigestIndex.WriterCache
     }
     let signer: Mutex<NoteSigner?>
+    // Parsed stored checkpoints by tree size (they never change once stored), so proofs do not
+    // re-parse the same signed note.
+    let checkpointCache = Mutex<[UInt64: SignedCheckpoint]>([:])
 
     struct Tables: Sendable {
         let leaves: Table

@@ -16,14 +16,30 @@ public struct PreparedEntry: Sendable, Hashable {
     public let leafHash: SHA256Digest
     /// What the provenance profile needs to cross-check and index the record; `nil` for
     /// entries prepared without a schema (the generic profile).
-    public let facts: RecordFacts?
+    public var facts: RecordFacts? { factsBox?.facts }
+
+    // Boxed: `RecordFacts` is ~500 bytes, and batches of entries are copied between queues.
+    private let factsBox: FactsBox?
+
+    private final class FactsBox: Sendable {
+        let facts: RecordFacts
+        init(_ facts: RecordFacts) { self.facts = facts }
+    }
 
     /// Wraps already-canonical entry bytes, hashing them.
     public init(canonicalBytes bytes: [UInt8], facts: RecordFacts? = nil) {
         self.bytes = bytes
         self.digest = SHA256.hash(bytes)
         self.leafHash = bytes.withUnsafeBytes { RFC6962.leafHash($0) }
-        self.facts = facts
+        self.factsBox = facts.map(FactsBox.init)
+    }
+
+    public static func == (lhs: PreparedEntry, rhs: PreparedEntry) -> Bool {
+        lhs.digest == rhs.digest && lhs.bytes == rhs.bytes
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(digest)
     }
 
     /// Parses a JSON text and prepares it under `rules`: for the provenance profile the record

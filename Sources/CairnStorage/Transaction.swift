@@ -231,3 +231,36 @@ extension TransactionReading {
         }
     }
 }
+
+/// Appends to one table through a long-lived cursor, for bulk loading with `MDB_APPEND`: each
+/// append goes straight to the last page instead of searching the tree from the root.
+/// Valid only inside the `withAppender` closure that received it.
+public struct Appender {
+    let cursor: OpaquePointer
+    let table: Table
+    let state: WriteTransaction.State
+
+    /// Appends `value` under the big-endian encoding of `key`, which must be greater than every
+    /// key in the table.
+    public func append(_ key: UInt64, _ value: UnsafeRawBufferPointer) throws {
+        var be = key.bigEndian
+        try withUnsafeMutableBytes(of: &be) { keyBytes in
+            var k = MDB_val(mv_size: 8, mv_data: keyBytes.baseAddress)
+            var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+            let rc = mdb_cursor_put(cursor, &k, &v, UInt32(MDB_APPEND))
+            if rc == MDB_MAP_FULL { state.hitMapFull = true }
+            try check(rc, "appending to table \(table.name)")
+        }
+    }
+}
+
+extension WriteTransaction {
+    /// Calls `body` with an appender for `table` (see `Appender`).
+    public func withAppender<R>(_ table: Table, _ body: (Appender) throws -> R) throws -> R {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, table.dbi, &cursor), "opening cursor on table \(table.name)")
+        guard let cursor else { throw StorageError.lmdb(MDB_PANIC, "mdb_cursor_open") }
+        defer { mdb_cursor_close(cursor) }
+        return try body(Appender(cursor: cursor, table: table, state: state))
+    }
+}
