@@ -88,7 +88,7 @@ let package = Package(
                 "CairnLedger", "CairnMerkle", "CairnNote", "CairnJSON", "CairnCrypto", "CairnRecords", "CairnStorage",
             ]
         ),
-        .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnJSON"]),
+        .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto"]),
         .testTarget(
             name: "CairnAuditTests",
             dependencies: ["CairnAudit", "CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),

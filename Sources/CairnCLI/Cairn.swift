@@ -37,7 +37,7 @@ struct Cairn: AsyncParsableCommand {
             InitCommand.self, AppendCommand.self, ImportCommand.self, GetCommand.self, ShowCommand.self,
             QueryCommand.self,
             BlobCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyCommand.self, FsckCommand.self,
-            AuditCommand.self, ReportCommand.self, BenchCommand.self,
+            AuditCommand.self, ReportCommand.self, BenchCommand.self, StressAppendCommand.self,
         ]
     )
 }

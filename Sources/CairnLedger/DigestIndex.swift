@@ -1,5 +1,6 @@
 import CairnCrypto
 import CairnStorage
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -90,6 +91,51 @@ struct DigestIndex: Sendable {
         return WriterCache(treeSize: treeSize, committed: map)
     }
 
+    /// Readers' shared copy of the log as a hash map, extended incrementally as the log grows,
+    /// so that a lookup outside the writer costs a hash probe, not a scan of the log. Thread-safe.
+    final class ReaderCache: Sendable {
+        private struct State {
+            /// The log's first leaf index when the map was started (a merge empties the log).
+            var first: UInt64?
+            /// Leaf indexes below this are in the map.
+            var next: UInt64 = 0
+            var map: [SHA256Digest: UInt64] = [:]
+        }
+
+        private let state = Mutex(State())
+
+        init() {}
+
+        /// The leaf index of `digest` if it is in `txn`'s log.
+        fileprivate func lookup(_ digest: SHA256Digest, in txn: some TransactionReading, log: Table) throws -> UInt64? {
+            // The snapshot's log: its first key, and one past its last.
+            let bounds: (UInt64, UInt64)? = try txn.withCursor(log) { cursor in
+                guard let first = try cursor.first(), let last = try cursor.last(),
+                    let low = BigEndianKey.decode(first.key), let high = BigEndianKey.decode(last.key)
+                else { return nil }
+                return (low, high + 1)
+            }
+            guard let (first, end) = bounds else { return nil }
+            return try state.withLock { state in
+                if state.first != first {
+                    state = State(first: first, next: first, map: [:])
+                }
+                if state.next < end {
+                    try txn.forEach(log, prefix: [], from: BigEndianKey.bytes(state.next)) { key, value in
+                        if let index = BigEndianKey.decode(key), let digest = SHA256Digest(bytes: value) {
+                            state.map[digest] = index
+                        }
+                        return true
+                    }
+                    state.next = end
+                }
+                // A newer snapshot may have filled the map further: ignore what this one cannot see.
+                guard let index = state.map[digest], index < end else { return nil }
+                return index
+            }
+        }
+    }
+
     // MARK: - Reading
 
     /// For each sorted level: whether its live table is `b`.
@@ -105,9 +151,14 @@ struct DigestIndex: Sendable {
 
     /// The leaf index of `digest`, if the ledger holds it. With the writer's cache the log costs
     /// a hash lookup; without it, a scan of the (bounded) log.
-    func lookup(_ txn: some TransactionReading, _ digest: SHA256Digest, cache: WriterCache? = nil) throws -> UInt64? {
+    func lookup(
+        _ txn: some TransactionReading, _ digest: SHA256Digest, cache: WriterCache? = nil,
+        readers: ReaderCache? = nil
+    ) throws -> UInt64? {
         if let cache {
             if let index = cache.lookup(digest) { return index }
+        } else if let readers {
+            if let index = try readers.lookup(digest, in: txn, log: log) { return index }
         } else {
             var found: UInt64?
             try digest.withUnsafeBytes { wanted in

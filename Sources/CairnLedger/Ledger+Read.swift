@@ -104,8 +104,10 @@ extension Ledger {
 
     func index(_ txn: some TransactionReading, of digest: SHA256Digest) throws -> UInt64? {
         // Inside the writer's transaction, its hash map stands in for a scan of the log.
-        let cache = txn is WriteTransaction ? activeDigestCache.withLock { $0 } : nil
-        return try tables.digests.lookup(txn, digest, cache: cache)
+        if txn is WriteTransaction, let cache = activeDigestCache.withLock({ $0 }) {
+            return try tables.digests.lookup(txn, digest, cache: cache)
+        }
+        return try tables.digests.lookup(txn, digest, readers: txn is WriteTransaction ? nil : digestReaders)
     }
 
     /// Resolves an index or content address to an index, or throws `.entryNotFound`.

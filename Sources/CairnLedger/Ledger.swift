@@ -78,6 +78,8 @@ public final class Ledger: Sendable {
     // Parsed stored checkpoints by tree size (they never change once stored), so proofs do not
     // re-parse the same signed note.
     let checkpointCache = Mutex<[UInt64: SignedCheckpoint]>([:])
+    // Readers' hash map of the content index's log (see DigestIndex.ReaderCache).
+    let digestReaders = DigestIndex.ReaderCache()
 
     struct Tables: Sendable {
         let leaves: Table

@@ -286,6 +286,10 @@ struct DigestIndexTests {
         for size in [1, 30_000, 2_767, 1, 40_000, 27_000, 5] {
             _ = try ledger.append(entries(next..<(next + size), tag: "m"))
             next += size
+            // Readers' cached map of the log must follow appends and merges.
+            for i in [0, next / 2, next - 1] {
+                #expect(try ledger.index(of: SHA256.hash(Array("{\"m\":\(i)}".utf8))) == UInt64(i), "entry \(i)")
+            }
         }
         #expect(try ledger.treeSize() == 99_774)
         for i in stride(from: 0, to: next, by: 997) + [next - 1] {
