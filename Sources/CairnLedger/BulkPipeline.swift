@@ -28,8 +28,16 @@ public struct BulkPipeline<Context> {
         inFlight.append((context, entries.count, try engine.enqueue(contentsOf: entries, whenBusy: .wait)))
         inFlightRecords += entries.count
         var done: [(Context, [AppendOutcome])] = []
-        while inFlightRecords > maxInFlightRecords, let oldest = inFlight.first {
-            done.append((oldest.0, try await oldest.2.outcomes()))
+        // Hand back whatever has already completed (so callers can record progress early), and
+        // wait only while too much is in flight.
+        while let oldest = inFlight.first {
+            if let completed = oldest.2.completedOutcomes {
+                done.append((oldest.0, try completed.get()))
+            } else if inFlightRecords > maxInFlightRecords {
+                done.append((oldest.0, try await oldest.2.outcomes()))
+            } else {
+                break
+            }
             inFlight.removeFirst()
             inFlightRecords -= oldest.1
         }

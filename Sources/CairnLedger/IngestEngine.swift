@@ -427,6 +427,14 @@ public final class PendingAppend: Sendable {
         }
     }
 
+    /// The outcomes if the submission has completed, without waiting.
+    public var completedOutcomes: Result<[AppendOutcome], Error>? {
+        state.withLock { state in
+            if case .done(let result) = state { return result }
+            return nil
+        }
+    }
+
     fileprivate func fulfil(_ result: Result<[AppendOutcome], Error>) {
         let waiters = state.withLock { state -> [CheckedContinuation<[AppendOutcome], Error>] in
             guard case .waiting(let waiters) = state else { return [] }
