@@ -22,6 +22,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
     ],
     targets: [
         // C libraries, reached only through these two shims.
@@ -63,12 +67,40 @@ let package = Package(
         // Audits (missing checkpoints, completeness) and signed compliance reports.
         .target(
             name: "CairnAudit", dependencies: ["CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),
+        // Witnesses (C2SP tlog-witness): the witness server, the log's witness client, and
+        // tlog-policy quorum verification.
+        .target(
+            name: "CairnWitness",
+            dependencies: [
+                "CairnCrypto", "CairnNote", "CairnMerkle", "CairnProofs", "CairnStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `cairn serve`: the HTTP write/query API, C2SP tlog-tiles reads, authentication, the access
+        // log and metrics, over the ingest engine.
+        .target(
+            name: "CairnServer",
+            dependencies: [
+                "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
+                "CairnStorage", "CairnWitness",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // The HTTP client of `cairn append --server`, with its durable spool.
+        .target(
+            name: "CairnClient",
+            dependencies: ["CairnJSON", "CairnCrypto", "CairnStorage", "CairnLedger"]
+        ),
         // The `cairn` command.
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
-                "CairnAudit", "CairnStorage",
+                "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
@@ -89,6 +121,24 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto"]),
+        .testTarget(
+            name: "CairnServerTests",
+            dependencies: [
+                "CairnServer", "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle",
+                "CairnCrypto", "CairnWitness",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "CairnWitnessTests",
+            dependencies: [
+                "CairnWitness", "CairnNote", "CairnCrypto", "CairnMerkle", "CairnProofs",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "CairnClientTests", dependencies: ["CairnClient", "CairnJSON", "CairnLedger"]),
         .testTarget(
             name: "CairnAuditTests",
             dependencies: ["CairnAudit", "CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),

@@ -128,6 +128,12 @@ struct BenchIngest: AsyncParsableCommand {
     @Flag(help: "Each producer waits for every single record to be durable (implied by --producers > 1).")
     var durablePerRecord = false
 
+    @Option(
+        help: ArgumentHelp(
+            "In bulk mode, also report the rate of every segment of this many records (the throughput curve).",
+            valueName: "n"))
+    var reportEvery: Int?
+
     func validate() throws {
         guard records > 0, producers > 0 else { throw ValidationError("--records and --producers must be positive") }
         guard ["checkpoint", "raw"].contains(kind) else { throw ValidationError("--kind must be checkpoint or raw") }
@@ -155,9 +161,10 @@ struct BenchIngest: AsyncParsableCommand {
             let engine = IngestEngine(ledger: ledger, configuration: bulkMode ? .bulk : IngestEngine.Configuration())
             var latencies: [UInt64] = []
             var prepareSeconds: Double?
+            var curve: [(Int, Double)] = []
             let started = nanoseconds()
             if bulkMode {
-                prepareSeconds = try await bulk(inputs, rules: rules, engine: engine)
+                (prepareSeconds, curve) = try await bulk(inputs, rules: rules, engine: engine)
             } else {
                 latencies = try await concurrent(inputs, rules: rules, engine: engine)
             }
@@ -187,6 +194,10 @@ struct BenchIngest: AsyncParsableCommand {
             ]
             if !latencies.isEmpty { object["latency"] = percent.json }
             if let prepareSeconds { object["prepare_thread_seconds"] = .number(round3(prepareSeconds)) }
+            if !curve.isEmpty {
+                object["curve"] = .array(
+                    curve.map { .object(["records": .number(Double($0.0)), "records_per_second": .number($0.1.rounded())]) })
+            }
             if options.json {
                 printJSON(.object(object))
                 return
@@ -219,14 +230,27 @@ struct BenchIngest: AsyncParsableCommand {
         }
     }
 
-    /// Bulk-loads `inputs` like `cairn import`; returns the CPU time spent preparing, in seconds.
-    private func bulk(_ inputs: [[UInt8]], rules: RecordRules, engine: IngestEngine) async throws -> Double {
+    /// Bulk-loads `inputs` like `cairn import`; returns the time spent preparing (thread-seconds)
+    /// and, with --report-every, the rate of each segment.
+    private func bulk(_ inputs: [[UInt8]], rules: RecordRules, engine: IngestEngine) async throws
+        -> (Double, [(Int, Double)])
+    {
         let chunk = 2048
         let lookahead = max(2, ProcessInfo.processInfo.activeProcessorCount)
         var preparing = Deque<Task<([PreparedEntry], UInt64), Error>>()
-        var pipeline = BulkPipeline<Void>(engine: engine)
+        var pipeline = BulkPipeline<Int>(engine: engine)
         var next = 0
         var prepareNanoseconds: UInt64 = 0
+        var curve: [(Int, Double)] = []
+        var segmentStart = (records: 0, time: nanoseconds())
+        func account(_ done: [(Int, [AppendOutcome])]) {
+            guard let every = reportEvery else { return }
+            for (end, _) in done where end - segmentStart.records >= every {
+                let now = nanoseconds()
+                curve.append((end, Double(end - segmentStart.records) / (Double(now - segmentStart.time) / 1e9)))
+                segmentStart = (end, now)
+            }
+        }
         while true {
             while preparing.count < lookahead && next < inputs.count {
                 let slice = inputs[next..<min(next + chunk, inputs.count)]
@@ -241,10 +265,10 @@ struct BenchIngest: AsyncParsableCommand {
             guard let task = preparing.popFirst() else { break }
             let (entries, spent) = try await task.value
             prepareNanoseconds += spent
-            _ = try await pipeline.submit(entries, context: ())
+            account(try await pipeline.submit(entries, context: next - preparing.count * chunk))
         }
-        _ = try await pipeline.finish()
-        return Double(prepareNanoseconds) / 1e9
+        account(try await pipeline.finish())
+        return (Double(prepareNanoseconds) / 1e9, curve)
     }
 
     private func concurrent(_ inputs: [[UInt8]], rules: RecordRules, engine: IngestEngine) async throws -> [UInt64] {

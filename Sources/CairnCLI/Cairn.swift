@@ -37,7 +37,8 @@ struct Cairn: AsyncParsableCommand {
             InitCommand.self, AppendCommand.self, ImportCommand.self, GetCommand.self, ShowCommand.self,
             QueryCommand.self,
             BlobCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyCommand.self, FsckCommand.self,
-            AuditCommand.self, ReportCommand.self, BenchCommand.self, StressAppendCommand.self,
+            AuditCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, ExportCommand.self,
+            WitnessCommand.self, SpoolCommand.self, BenchCommand.self, StressAppendCommand.self,
         ]
     )
 }

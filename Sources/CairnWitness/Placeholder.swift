@@ -1,0 +1,1 @@
+// The witness module; see Package.swift.
