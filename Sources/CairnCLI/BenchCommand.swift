@@ -196,7 +196,9 @@ struct BenchIngest: AsyncParsableCommand {
             if let prepareSeconds { object["prepare_thread_seconds"] = .number(round3(prepareSeconds)) }
             if !curve.isEmpty {
                 object["curve"] = .array(
-                    curve.map { .object(["records": .number(Double($0.0)), "records_per_second": .number($0.1.rounded())]) })
+                    curve.map {
+                        .object(["records": .number(Double($0.0)), "records_per_second": .number($0.1.rounded())])
+                    })
             }
             if options.json {
                 printJSON(.object(object))
@@ -232,7 +234,9 @@ struct BenchIngest: AsyncParsableCommand {
 
     /// Bulk-loads `inputs` like `cairn import`; returns the time spent preparing (thread-seconds)
     /// and, with --report-every, the rate of each segment.
-    private func bulk(_ inputs: [[UInt8]], rules: RecordRules, engine: IngestEngine) async throws
+    private func bulk(
+        _ inputs: [[UInt8]], rules: RecordRules, engine: IngestEngine
+    ) async throws
         -> (Double, [(Int, Double)])
     {
         let chunk = 2048

@@ -41,7 +41,8 @@ struct CrashTests {
             let acks = try runAndKill(
                 f.cli, milliseconds: Int.random(in: 150...900, using: &rng), producers: [1, 16, 64][round % 3])
             for (index, digest) in acks {
-                #expect(acknowledged[index] == nil || acknowledged[index] == digest, "index \(index) acknowledged twice")
+                #expect(
+                    acknowledged[index] == nil || acknowledged[index] == digest, "index \(index) acknowledged twice")
                 acknowledged[index] = digest
             }
             // A new process sees a consistent ledger…

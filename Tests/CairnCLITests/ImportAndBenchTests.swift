@@ -22,7 +22,8 @@ struct ImportAndBenchTests {
         #expect(try f.cli.ok("fsck").status == 0)
     }
 
-    @Test("import stops at the first invalid record with its line, keeping the records before it; --skip-invalid goes on")
+    @Test(
+        "import stops at the first invalid record with its line, keeping the records before it; --skip-invalid goes on")
     func importInvalid() throws {
         let f = try LedgerFixture()
         let file = try f.dir.write("bad.jsonl", jsonl(0..<5000) + "{\"broken\": \n" + jsonl(5000..<6000))
@@ -93,7 +94,8 @@ struct ImportAndBenchTests {
             ).text)
         #expect((producers["latency"] as? [String: Any])?["p99_ms"] != nil)
         let proofs = parseJSONLine(
-            try cli.ok("bench", "proofs", "--records", "5000", "--samples", "2000", "--directory", dir.path, "--json").text)
+            try cli.ok("bench", "proofs", "--records", "5000", "--samples", "2000", "--directory", dir.path, "--json")
+                .text)
         #expect(proofs["leaves"] as? Int == 5000)
         #expect((proofs["inclusion_per_second"] as? Double ?? 0) > 0)
         #expect((proofs["inclusion_verify_per_second"] as? Double ?? 0) > 0)
