@@ -41,13 +41,7 @@ enum FileSystem {
             }
             return
         }
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += component + "/"
-            if mkdir(prefix, 0o750) != 0 && errno != EEXIST {
-                throw LedgerError(.storage, "cannot create directory \(prefix): \(errnoText())")
-            }
-        }
+        try createDirectories(path)
     }
 
     /// Writes a new file (never replacing one) with `mode`, and syncs it and its directory.

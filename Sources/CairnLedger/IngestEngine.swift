@@ -53,8 +53,37 @@ public final class IngestEngine: Sendable {
         public var maxQueuedRecords = 262_144
         /// …and at most this many bytes.
         public var maxQueuedBytes = 256 << 20
+        /// Called on the writer thread after each successful commit, before its producers resume
+        /// (keep it short: the next batch waits for it). For metrics.
+        public var commitObserver: CommitObserver?
 
         public init() {}
+    }
+
+    /// What one successful commit did, for `Configuration.commitObserver`.
+    public struct CommitObservation: Sendable, Hashable {
+        /// Records in the batch (appended, duplicate and rejected alike).
+        public let records: Int
+        /// Time spent inside the commit (the LMDB transaction, signing and fsync).
+        public let duration: Duration
+        /// The tree size after the commit.
+        public let treeSize: UInt64
+    }
+
+    /// A callback after each commit; equal only to itself (so `Configuration` stays `Hashable`).
+    public struct CommitObserver: Sendable, Hashable {
+        private final class Box: Sendable {
+            let body: @Sendable (CommitObservation) -> Void
+            init(_ body: @escaping @Sendable (CommitObservation) -> Void) { self.body = body }
+        }
+        private let box: Box
+
+        public init(_ body: @escaping @Sendable (CommitObservation) -> Void) { box = Box(body) }
+
+        func callAsFunction(_ observation: CommitObservation) { box.body(observation) }
+
+        public static func == (lhs: Self, rhs: Self) -> Bool { lhs.box === rhs.box }
+        public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(box)) }
     }
 
     /// What to do when the queue is full.
@@ -286,6 +315,10 @@ public final class IngestEngine: Sendable {
         let elapsed = ConditionLock.now() - started
         switch result {
         case .success(let commit):
+            // Before the producers resume, so that what they see next (metrics) includes this commit.
+            configuration.commitObserver?(
+                CommitObservation(
+                    records: entries.count, duration: .nanoseconds(Int64(elapsed)), treeSize: commit.treeSize))
             var offset = 0
             for item in batch {
                 let outcomes = Array(commit.outcomes[offset..<(offset + item.entries.count)])

@@ -184,14 +184,21 @@ extension Ledger {
         }
     }
 
-    /// The stored checkpoint for `size`, parsed once and then cached.
+    /// The stored checkpoint for `size`, parsed once per distinct stored note and then cached.
     func storedCheckpoint(_ txn: some TransactionReading, size: UInt64) throws -> SignedCheckpoint? {
-        if let cached = checkpointCache.withLock({ $0[size] }) { return cached }
+        let cached = try txn.withValue(tables.checkpoints, key: size) { raw -> SignedCheckpoint? in
+            guard let raw else { return nil }
+            return checkpointCache.withLock { cache in
+                guard let entry = cache[size], entry.bytes.elementsEqual(raw) else { return nil }
+                return entry.parsed
+            }
+        }
+        if let cached { return cached }
         guard let bytes = try txn.value(tables.checkpoints, key: size) else { return nil }
         let parsed = try parseStoredCheckpoint(bytes, size: size)
         checkpointCache.withLock { cache in
             if cache.count >= 1024 { cache.removeAll(keepingCapacity: true) }
-            cache[size] = parsed
+            cache[size] = (bytes, parsed)
         }
         return parsed
     }

@@ -75,9 +75,10 @@ public final class Ledger: Sendable {
         let digests: DigestIndex.WriterCache
     }
     let signer: Mutex<NoteSigner?>
-    // Parsed stored checkpoints by tree size (they never change once stored), so proofs do not
-    // re-parse the same signed note.
-    let checkpointCache = Mutex<[UInt64: SignedCheckpoint]>([:])
+    // Parsed stored checkpoints by tree size, with the bytes they were parsed from, so proofs do
+    // not re-parse the same signed note. A stored note can gain witness cosignatures, so a cached
+    // parse is used only while the stored bytes are unchanged.
+    let checkpointCache = Mutex<[UInt64: (bytes: [UInt8], parsed: SignedCheckpoint)]>([:])
     // Readers' hash map of the content index's log (see DigestIndex.ReaderCache).
     let digestReaders = DigestIndex.ReaderCache()
 
@@ -92,6 +93,7 @@ public final class Ledger: Sendable {
         let effective: Table
         let index: Table
         let blobs: Table
+        let tokens: Table?
 
         init(env: LMDBEnvironment) throws {
             leaves = try env.openTable(LedgerLayout.TableName.leaves)
@@ -104,6 +106,7 @@ public final class Ledger: Sendable {
             effective = try env.openTable(LedgerLayout.TableName.effective)
             index = try env.openTable(LedgerLayout.TableName.index)
             blobs = try env.openTable(LedgerLayout.TableName.blobs)
+            tokens = try Ledger.openTokenTable(env)
         }
     }
 
@@ -132,7 +135,7 @@ public final class Ledger: Sendable {
     ) throws -> Ledger {
         try validateOrigin(origin)
         guard options.maxEntryBytes > 0 else {
-            throw LedgerError(.invalidOrigin, "maximum entry size must be positive, got \(options.maxEntryBytes)")
+            throw LedgerError(.invalidArgument, "maximum entry size must be positive, got \(options.maxEntryBytes)")
         }
         try FileSystem.createEmptyDirectory(directory)
         let key = try options.signingKey ?? Ed25519PrivateKey.generate()

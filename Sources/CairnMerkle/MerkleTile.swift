@@ -43,17 +43,7 @@ public struct MerkleTile: Hashable, Sendable, CustomStringConvertible {
 
     /// The resource path `tile/<L>/<N>[.p/<W>]`, with `N` in 3-digit groups, all but the last prefixed by `x`
     /// (index 1234067 is `x001/x234/067`).
-    public var path: String {
-        var encoded = ""
-        var n = index
-        repeat {
-            let digits = String(n % 1000)
-            let group = String(repeating: "0", count: 3 - digits.count) + digits
-            encoded = encoded.isEmpty ? group : "x" + group + "/" + encoded
-            n /= 1000
-        } while n > 0
-        return "tile/\(level)/" + encoded + (isPartial ? ".p/\(width)" : "")
-    }
+    public var path: String { "tile/\(level)/" + TilePath.encode(index: index, width: width) }
 
     /// The resource path.
     public var description: String { path }

@@ -19,6 +19,9 @@ public struct ProofError: Error, Sendable, Equatable, CustomStringConvertible {
         case wrongProofLength
         /// The proof computes a root that differs from the checkpoint's root.
         case rootMismatch
+        /// The checkpoint lacks the cosignatures a C2SP tlog-policy's quorum requires (see
+        /// ``TlogPolicy``); the message names the unmet group.
+        case quorumNotMet
     }
 
     public let code: Code
