@@ -1,0 +1,165 @@
+import CairnJSON
+import CairnLedger
+import Hummingbird
+
+/// One defect of a request's content: where it is and what is wrong (specs/http-api.md §1.1).
+public struct APIProblem: Sendable, Hashable {
+    /// A stable code: a JSON parser code, a schema code, a ledger reference code, or a parameter code.
+    public var code: String
+    public var message: String
+    /// 1-based line of the request body.
+    public var line: Int?
+    /// 1-based column (Unicode scalars) of a JSON syntax error.
+    public var column: Int?
+    /// JSON path inside the record.
+    public var path: String?
+    /// The query or path parameter at fault.
+    public var parameter: String?
+
+    public init(
+        code: String, message: String, line: Int? = nil, column: Int? = nil, path: String? = nil,
+        parameter: String? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
+        self.path = path
+        self.parameter = parameter
+    }
+
+    var json: JSONValue {
+        var object: JSONObject = [:]
+        if let line { object["line"] = .number(Double(line)) }
+        if let column { object["column"] = .number(Double(column)) }
+        if let path { object["path"] = .string(path) }
+        if let parameter { object["parameter"] = .string(parameter) }
+        object["code"] = .string(code)
+        object["message"] = .string(message)
+        return .object(object)
+    }
+}
+
+/// An error the API reports to its client: a status, a stable `error` code, a message, and the
+/// problems that explain it. Rendered as the JSON body of specs/http-api.md §1.1.
+public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConvertible {
+    /// The stable `error` member.
+    public enum Kind: String, Sendable, CaseIterable {
+        case invalidJSON = "invalid_json"
+        case emptyBody = "empty_body"
+        case invalidParameter = "invalid_parameter"
+        case unauthorized
+        case forbidden
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case gone
+        case tooLarge = "too_large"
+        case unsupportedMediaType = "unsupported_media_type"
+        case invalidRecord = "invalid_record"
+        case rejected
+        case rateLimited = "rate_limited"
+        case busy
+        case unavailable
+        case timeout
+        case internalError = "internal"
+
+        public var status: HTTPResponse.Status {
+            switch self {
+            case .invalidJSON, .emptyBody, .invalidParameter: .badRequest
+            case .unauthorized: .unauthorized
+            case .forbidden: .forbidden
+            case .notFound: .notFound
+            case .methodNotAllowed: .methodNotAllowed
+            case .gone: .gone
+            case .tooLarge: .contentTooLarge
+            case .unsupportedMediaType: .unsupportedMediaType
+            case .invalidRecord, .rejected: .unprocessableContent
+            case .rateLimited: .tooManyRequests
+            case .busy, .unavailable, .timeout: .serviceUnavailable
+            case .internalError: .internalServerError
+            }
+        }
+    }
+
+    /// Problems listed in a body at most; the rest are counted in `omitted_problems`.
+    public static let maxProblems = 100
+
+    public let kind: Kind
+    public let message: String
+    public var problems: [APIProblem]
+    /// Seconds, for 429 and 503 (also sent as `Retry-After`).
+    public var retryAfter: Int?
+    /// Extra headers (`WWW-Authenticate`, `Allow`).
+    public var headers: HTTPFields
+    /// Extra top-level members of the body (`erasure`).
+    public var extra: JSONObject
+
+    public init(
+        _ kind: Kind, _ message: String, problems: [APIProblem] = [], retryAfter: Int? = nil,
+        headers: HTTPFields = [:], extra: JSONObject = [:]
+    ) {
+        self.kind = kind
+        self.message = message
+        self.problems = problems
+        self.retryAfter = retryAfter
+        self.headers = headers
+        self.extra = extra
+    }
+
+    public var status: HTTPResponse.Status { kind.status }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+
+    /// The JSON error body.
+    public var body: JSONValue {
+        var object = extra
+        object["error"] = .string(kind.rawValue)
+        object["message"] = .string(message)
+        if !problems.isEmpty {
+            object["problems"] = .array(problems.prefix(Self.maxProblems).map(\.json))
+            if problems.count > Self.maxProblems {
+                object["omitted_problems"] = .number(Double(problems.count - Self.maxProblems))
+            }
+        }
+        if let retryAfter { object["retry_after"] = .number(Double(retryAfter)) }
+        return .object(object)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response()
+    }
+
+    /// The response: the JSON body with `Content-Type`, `Retry-After` and the extra headers.
+    public func response() -> Response {
+        var response = Response.json(body, status: status)
+        response.headers.append(contentsOf: headers)
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
+    }
+
+    // MARK: - Common errors
+
+    static func parameter(_ name: String, _ message: String, code: String = "invalidValue") -> APIError {
+        APIError(
+            .invalidParameter, "\(name): \(message)",
+            problems: [APIProblem(code: code, message: message, parameter: name)])
+    }
+
+    static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
+}
+
+extension APIError {
+    /// Maps a ledger error onto the API's statuses.
+    init(_ error: LedgerError) {
+        switch error.code {
+        case .entryNotFound: self.init(.notFound, error.message)
+        case .sizeOutOfRange: self.init(.invalidParameter, error.message)
+        case .invalidArgument: self.init(.invalidParameter, error.message)
+        case .blobErased: self.init(.gone, error.message)
+        case .readOnly, .signingKeyUnavailable:
+            self.init(.unavailable, "the ledger cannot write: \(error.message)", retryAfter: 60)
+        case .notALedger, .alreadyExists, .unsupportedFormat, .invalidOrigin, .corrupt, .storage:
+            self.init(.internalError, error.message)
+        }
+    }
+}

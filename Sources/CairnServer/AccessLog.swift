@@ -1,0 +1,116 @@
+import CairnCrypto
+import CairnJSON
+import CairnLedger
+import Foundation
+
+/// The access log: a second Merkle log, of the generic profile, in which every authenticated
+/// read of record contents or blobs is recorded before its response is sent
+/// (specs/http-api.md §6).
+///
+/// It lives in `<ledger>/access-log/` with origin `<origin>/access-log` and a signing key of its
+/// own, and is created the first time the server starts on a ledger.
+public final class AccessLog: Sendable {
+    /// The directory name inside the main ledger.
+    public static let directoryName = "access-log"
+    /// The suffix appended to the main log's origin.
+    public static let originSuffix = "/access-log"
+
+    public let ledger: Ledger
+    let engine: IngestEngine
+
+    /// Opens the access log of `main`, creating it (with a new key) if it does not exist yet.
+    public static func openOrCreate(for main: Ledger) throws -> Ledger {
+        let directory = Self.directory(of: main)
+        if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
+            let ledger = try Ledger.open(at: directory)
+            guard ledger.origin == main.origin + originSuffix else {
+                throw LedgerError(
+                    .corrupt,
+                    "\(directory) holds the log \(ledger.origin), not \(main.origin + originSuffix): "
+                        + "not this ledger's access log")
+            }
+            return ledger
+        }
+        var options = Ledger.CreateOptions()
+        options.profile = .generic
+        options.maxEntryBytes = 64 << 10
+        return try Ledger.create(at: directory, origin: main.origin + originSuffix, options: options)
+    }
+
+    /// `<ledger>/access-log`.
+    public static func directory(of main: Ledger) -> String {
+        (main.directory.hasSuffix("/") ? main.directory : main.directory + "/") + directoryName
+    }
+
+    public init(ledger: Ledger, configuration: IngestEngine.Configuration = IngestEngine.Configuration()) {
+        self.ledger = ledger
+        self.engine = IngestEngine(ledger: ledger, configuration: configuration)
+    }
+
+    /// Appends `access` and returns once it is durable. Waits for room rather than failing when
+    /// the queue is full (the request timeout bounds the wait); any failure is thrown, and the
+    /// caller must not send the content (fail closed).
+    @discardableResult
+    func record(_ access: AccessRecord) async throws -> AppendResult {
+        let entry = try PreparedEntry.prepare(
+            json: JSONWriter.compactBytes(access.json), maxEntryBytes: ledger.maxEntryBytes)
+        return try await engine.append(entry, whenBusy: .wait)
+    }
+
+    /// Commits what is queued and stops the engine; later reads fail closed.
+    public func shutdown() {
+        engine.shutdown()
+    }
+}
+
+/// One access-log entry (specs/http-api.md §6).
+struct AccessRecord: Sendable {
+    var at: String
+    var requestID: String
+    var token: APIToken
+    var peer: String?
+    var forwardedFor: String?
+    var method: String
+    var route: String
+    var target: JSONValue
+    var status: Int
+
+    var json: JSONValue {
+        var object: JSONObject = [
+            "type": "access", "schema": 1, "at": .string(at), "request_id": .string(requestID),
+            "token": .object(["id": .string(token.id), "name": .string(token.name)]),
+            "method": .string(method), "route": .string(route), "target": target, "status": .int(status),
+        ]
+        if let peer { object["peer"] = .string(peer) }
+        if let forwardedFor { object["forwarded_for"] = .string(forwardedFor) }
+        return .object(object)
+    }
+}
+
+/// RFC 3339 UTC timestamps with milliseconds.
+enum Clock {
+    static func now() -> String { format(Date()) }
+
+    static func format(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        return formatMilliseconds(ms)
+    }
+
+    static func formatMilliseconds(_ ms: Int64) -> String {
+        var seconds = ms / 1000
+        var millis = ms % 1000
+        if millis < 0 {
+            millis += 1000
+            seconds -= 1
+        }
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z"
+    }
+}

@@ -1,0 +1,88 @@
+import CairnCrypto
+import CairnJSON
+import CairnLedger
+import CairnRecords
+import Hummingbird
+
+/// The access log for the `audit` role: `GET /v1/access-log/…` (specs/http-api.md §6). These
+/// reads are not themselves recorded.
+struct AccessLogRoutes {
+    let services: ServerServices
+    /// Entries may be committed slightly out of `at` order (concurrent requests); the search for
+    /// `since` starts this much earlier and the scan runs this much past `until`.
+    static let reorderingMargin: Int64 = 5 * 60 * 1000
+
+    func register(on routes: RouteBuilder) {
+        let audit = ServerServices.private_(.audit)
+        let ledger = services.accessLog.ledger
+        ProofRoutes(
+            ledger: ledger, checkpointPath: "/v1/access-log/checkpoint", proofPrefix: "/v1/access-log/proof",
+            access: audit
+        ).register(on: routes)
+        routes.get("/v1/access-log/entries/{entry}", access: audit) { request, context in
+            let parameters = try request.parameters(["raw"])
+            let raw = try parameters.bool("raw") ?? request.prefersOctetStream
+            return try EntryRoutes.entryResponse(ledger, try context.entryReference("entry"), raw: raw)
+        }
+        routes.get("/v1/access-log/query", access: audit) { request, _ in
+            let parameters = try request.parameters(["since", "until", "token", "limit"])
+            let since = try parameters.time("since")
+            let until = try parameters.time("until")
+            let token = try parameters.string("token")
+            let limit =
+                try parameters.int("limit", in: 1...services.configuration.maxQueryResults)
+                ?? services.configuration.defaultQueryResults
+            let matches = try Self.query(ledger, since: since, until: until, token: token, limit: limit)
+            return .json(
+                [
+                    "count": .int(matches.count),
+                    "matches": .array(
+                        matches.map {
+                            ["index": .uint($0.index), "digest": .string($0.digest.description), "record": $0.record]
+                        }
+                    ),
+                ], cache: .noStore)
+        }
+    }
+
+    struct Match {
+        let index: UInt64
+        let digest: SHA256Digest
+        let record: JSONValue
+    }
+
+    /// Entries with `since ≤ at < until` (ms) and the token id, in log order: a binary search for
+    /// the start, then a forward scan.
+    static func query(_ ledger: Ledger, since: Int64?, until: Int64?, token: String?, limit: Int) throws -> [Match] {
+        let size = try ledger.treeSize()
+        func read(_ index: UInt64) throws -> (bytes: [UInt8], record: JSONValue, at: Int64?) {
+            let bytes = try ledger.entry(at: index)
+            let record = try JSONParser.parse(bytes)
+            return (bytes, record, record["at"]?.stringValue.flatMap(Timestamp.parse))
+        }
+        var start: UInt64 = 0
+        if let since {
+            let target = since - reorderingMargin
+            var low: UInt64 = 0
+            var high = size
+            while low < high {
+                let middle = low + (high - low) / 2
+                if let at = try read(middle).at, at < target { low = middle + 1 } else { high = middle }
+            }
+            start = low
+        }
+        var matches: [Match] = []
+        var index = start
+        while index < size && matches.count < limit {
+            let entry = try read(index)
+            if let until, let at = entry.at, at >= until + reorderingMargin { break }
+            let inTime =
+                entry.at.map { at in at >= (since ?? .min) && at < (until ?? .max) } ?? (since == nil && until == nil)
+            if inTime && (token == nil || entry.record["token"]?["id"]?.stringValue == token) {
+                matches.append(Match(index: index, digest: SHA256.hash(entry.bytes), record: entry.record))
+            }
+            index += 1
+        }
+        return matches
+    }
+}

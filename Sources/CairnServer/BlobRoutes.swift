@@ -1,0 +1,65 @@
+import CairnCrypto
+import CairnJSON
+import CairnLedger
+import Hummingbird
+
+/// `POST /v1/blobs` and `GET /v1/blobs/{digest}` (specs/http-api.md §3.2, §4.4).
+struct BlobRoutes {
+    let services: ServerServices
+
+    func register(on routes: RouteBuilder) {
+        routes.post("/v1/blobs", access: ServerServices.private_(.append)) { request, _ in
+            _ = try request.parameters([])
+            guard let mediaType = request.headers[.contentType], MediaTypes.essence(mediaType) != nil else {
+                throw APIError(.unsupportedMediaType, "Content-Type is required: it is stored as the blob's media type")
+            }
+            let bytes = try await request.collectBody(limit: services.configuration.maxBlobBytes, what: "the blob")
+            let metadata: BlobMetadata
+            do {
+                metadata = try services.ledger.putBlob(bytes, mediaType: mediaType)
+            } catch let error as LedgerError where error.code == .invalidArgument {
+                throw APIError(.unsupportedMediaType, error.message)
+            } catch let error as LedgerError where error.code == .blobErased {
+                let erasure = try services.ledger.blobMetadata(SHA256.hash(bytes))?.erasure
+                throw APIError(.gone, error.message, extra: erasure.map { ["erasure": Self.erasureJSON($0)] } ?? [:])
+            }
+            return .json(Self.json(metadata))
+        }
+        routes.get("/v1/blobs/{digest}", access: ServerServices.private_(.read)) { request, context in
+            _ = try request.parameters([])
+            let text = try context.pathParameter("digest")
+            guard let reference = EntryReference(text), case .digest(let digest) = reference else {
+                throw APIError.parameter("digest", "expected sha256:<64 hex digits>, got \(text.debugDescription)")
+            }
+            return try await services.recordedRead(request, context, target: ["blob": .string(digest.description)]) {
+                guard let metadata = try services.ledger.blobMetadata(digest) else {
+                    throw APIError.notFound("no blob \(digest) in this ledger")
+                }
+                if let erasure = metadata.erasure {
+                    throw APIError(
+                        .gone,
+                        "blob \(digest) was erased at \(erasure.at) by entry \(erasure.entry): \(erasure.reason)",
+                        extra: ["erasure": Self.erasureJSON(erasure)])
+                }
+                let (_, bytes) = try services.ledger.blob(digest)
+                return .bytes(bytes, contentType: metadata.mediaType, cache: .noStore)
+            }
+        }
+    }
+
+    /// `{"blob": "sha256:…", "size": N, "media_type": "…"}`.
+    static func json(_ metadata: BlobMetadata) -> JSONValue {
+        [
+            "blob": .string(metadata.digest.description), "size": .int(metadata.size),
+            "media_type": .string(metadata.mediaType),
+        ]
+    }
+
+    static func erasureJSON(_ erasure: BlobMetadata.Erasure) -> JSONValue {
+        var object: JSONObject = [
+            "entry": .uint(erasure.entry), "at": .string(erasure.at), "reason": .string(erasure.reason),
+        ]
+        if let author = erasure.author { object["author"] = .string(author) }
+        return .object(object)
+    }
+}

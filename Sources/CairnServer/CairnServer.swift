@@ -1,0 +1,210 @@
+import CairnLedger
+import CairnWitness
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// `cairn serve`: the HTTP write/query API over one ledger (specs/http-api.md).
+///
+/// Owns the ledger's group-commit `IngestEngine` (the only writer of records while it runs),
+/// the access log and its engine, and the metrics. Build it, then `run()` it (until SIGTERM or
+/// SIGINT), or hand `makeApplication()` to HummingbirdTesting.
+///
+/// ```swift
+/// let server = try CairnServer(ledger: try Ledger.open(at: dir), configuration: ServerConfiguration())
+/// try await server.run()   // returns after a graceful shutdown; engines are drained and stopped
+/// ```
+public final class CairnServer: Sendable {
+    public typealias Context = CairnRequestContext
+
+    public let configuration: ServerConfiguration
+    public let ledger: Ledger
+    public let engine: IngestEngine
+    public let accessLog: AccessLog
+    public let metrics: ServerMetrics
+    public let logger: Logger
+    /// Every route, with its method and access rule.
+    public let routeTable: RouteTable
+    let responder: RouterResponder<Context>
+
+    /// Prepares the server: opens (creating on first use) the access log and starts both ingest
+    /// engines. Nothing listens until `run()`.
+    public init(
+        ledger: Ledger, configuration: ServerConfiguration, logger: Logger = Logger(label: "cairn.serve"),
+        metrics: ServerMetrics = ServerMetrics()
+    ) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.ledger = ledger
+        self.logger = logger
+        self.metrics = metrics
+        var ingest = configuration.ingest
+        ingest.commitObserver = .init { [metrics] observation in metrics.observeMainCommit(observation) }
+        var accessIngest = configuration.accessLogIngest
+        accessIngest.commitObserver = .init { [metrics] observation in
+            metrics.setAccessLogTreeSize(observation.treeSize)
+        }
+        let accessLedger = try AccessLog.openOrCreate(for: ledger)
+        engine = IngestEngine(ledger: ledger, configuration: ingest)
+        accessLog = AccessLog(ledger: accessLedger, configuration: accessIngest)
+        metrics.setTreeSize(try ledger.treeSize())
+        metrics.setAccessLogTreeSize(try accessLedger.treeSize())
+        let services = ServerServices(
+            ledger: ledger, engine: engine, accessLog: accessLog, metrics: metrics, configuration: configuration,
+            logger: logger)
+        (responder, routeTable) = Self.makeResponder(services)
+    }
+
+    /// The router: middleware (outermost first) — request log and error rendering, request
+    /// timeout, authentication, rate limit — then each route behind its `RequireRole`.
+    static func makeResponder(_ services: ServerServices) -> (RouterResponder<Context>, RouteTable) {
+        let router = Router(context: Context.self)
+        let builder = RouteBuilder(router: router)
+        // The table is complete before any request arrives; the middleware reads it through a box.
+        let table = RouteTableBox()
+        router.add(middleware: RequestLogMiddleware(metrics: services.metrics, routes: table, logger: services.logger))
+        router.add(middleware: RequestTimeoutMiddleware(timeout: services.configuration.requestTimeout))
+        router.add(middleware: AuthenticationMiddleware(ledger: services.ledger))
+        if let limit = services.configuration.rateLimit {
+            router.add(
+                middleware: RateLimitMiddleware(
+                    limiter: RateLimiter(limit: limit), trustedProxies: Set(services.configuration.trustedProxies)))
+        }
+        EntryRoutes(services: services).register(on: builder)
+        RecordRoutes(services: services).register(on: builder)
+        BlobRoutes(services: services).register(on: builder)
+        ProofRoutes(
+            ledger: services.ledger, checkpointPath: "/checkpoint", proofPrefix: "/v1/proof",
+            access: services.publicRead
+        ).register(on: builder)
+        AccessLogRoutes(services: services).register(on: builder)
+        OperationsRoutes(services: services).register(on: builder)
+        // The tiles register on the router itself; their access rule is applied by path.
+        router.add(middleware: RequireRole(access: services.publicRead, under: "/tile/"))
+        TileRoutes(ledger: services.ledger).register(on: router)
+        builder.noteExternal(.get, "/tile/**", access: services.publicRead)
+        table.set(builder.table)
+        return (router.buildResponder(), builder.table)
+    }
+
+    /// The Hummingbird application (HTTP/1.1, idle timeout, bind address from the configuration).
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> Application<RouterResponder<Context>> {
+        let address: BindAddress =
+            switch configuration.listen {
+            case .tcp(let host, let port): .hostname(host, port: port)
+            case .unix(let path): .unixDomainSocket(path: path)
+            }
+        return Application(
+            responder: responder,
+            server: .http1(configuration: .init(idleTimeout: .init(configuration.idleTimeout))),
+            configuration: ApplicationConfiguration(address: address, serverName: "cairn"),
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stops accepting connections,
+    /// lets in-flight requests finish (appends waiting for their commit get their response),
+    /// then drains and stops the ingest engines.
+    public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        var services: [any Service] = [makeApplication(onServerRunning: onServerRunning)]
+        if !configuration.witnesses.isEmpty {
+            services.append(try makeWitnessService())
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { shutdown() }
+        try await group.run()
+    }
+
+    /// Commits whatever is queued and stops both engines. Call once the HTTP server has stopped
+    /// (`run()` does).
+    public func shutdown() {
+        engine.shutdown()
+        accessLog.shutdown()
+    }
+}
+
+extension CairnServer {
+    /// What `cairn serve` does: bootstraps swift-log (structured lines on stderr) and
+    /// swift-metrics (into the server's registry) for the whole process — so call it once per
+    /// process — then serves until SIGTERM/SIGINT. `onListening` gets `http://HOST:PORT` (or
+    /// `unix:PATH`) once the socket is bound.
+    public static func serveProcess(
+        ledger: Ledger, configuration: ServerConfiguration, onListening: @escaping @Sendable (String) -> Void
+    ) async throws {
+        let format = configuration.logFormat
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
+        let logger = Logger(label: "cairn.serve")
+        let metrics = ServerMetrics()
+        MetricsSystem.bootstrap(metrics.metricsFactory)
+        let server = try CairnServer(ledger: ledger, configuration: configuration, logger: logger, metrics: metrics)
+        if !configuration.listen.isLoopback {
+            logger.warning(
+                "listening on a non-loopback address: terminate TLS in front of this server",
+                metadata: ["listen": .string(configuration.listen.description)])
+        }
+        try await server.run { channel in
+            let address = channel.localAddress.map(describe) ?? configuration.listen.description
+            onListening(address)
+            logger.info(
+                "listening",
+                metadata: [
+                    "address": .string(address), "ledger": .string(ledger.directory),
+                    "tree_size": .stringConvertible((try? ledger.treeSize()) ?? 0),
+                    "public_reads": .stringConvertible(configuration.publicReads),
+                ])
+        }
+        logger.info("stopped", metadata: ["tree_size": .stringConvertible((try? ledger.treeSize()) ?? 0)])
+    }
+
+    /// `http://127.0.0.1:8080`, `http://[::1]:8080` or `unix:/run/cairn.sock`.
+    static func describe(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4: "http://\(address.ipAddress ?? "0.0.0.0"):\(address.port ?? 0)"
+        case .v6: "http://[\(address.ipAddress ?? "::")]:\(address.port ?? 0)"
+        case .unixDomainSocket: "unix:\(address.pathname ?? "")"
+        }
+    }
+}
+
+/// A `RouteTable` handed to middleware before the routes exist, filled in once they do.
+final class RouteTableBox: Sendable {
+    private let box = Mutex<RouteTable>(RouteTable())
+    func set(_ table: RouteTable) { box.withLock { $0 = table } }
+    func methods(matching path: String) -> Set<HTTPRequest.Method> { box.withLock { $0.methods(matching: path) } }
+}
+
+extension CairnServer {
+    /// The witness coordinator of the configured witnesses, as a service that stops with the
+    /// server.
+    func makeWitnessService() throws -> any Service {
+        let endpoints = configuration.witnesses.map { WitnessEndpoint(name: $0.name, vkey: $0.vkey, url: $0.url) }
+        return WitnessService(
+            coordinator: WitnessCoordinator(
+                ledger: ledger, witnesses: endpoints, logger: Logger(label: "cairn.witness")))
+    }
+}
+
+/// Runs a `WitnessCoordinator` until graceful shutdown (or cancellation).
+struct WitnessService: Service {
+    let coordinator: WitnessCoordinator
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await coordinator.run()
+        }
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,1 +1,0 @@
-// The server module; see Package.swift.

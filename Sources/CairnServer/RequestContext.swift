@@ -1,0 +1,58 @@
+import CairnLedger
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// What the server knows about one request while it is handled: who sent it (the token, once
+/// `AuthenticationMiddleware` has run), from where, and its id.
+public struct CairnRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The token that authenticated the request; nil for anonymous requests.
+    public var token: APIToken?
+    /// The TCP peer's IP address; nil on a Unix socket (or in in-process tests).
+    public let peerAddress: String?
+    /// A random 128-bit id in hex, sent back as `Cairn-Request-Id` and logged.
+    public let requestID: String
+    /// Shared by every copy of the context, so that outer middleware (the request log) sees what
+    /// inner middleware learnt.
+    let annotations = RequestAnnotations()
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peerAddress = source.channel.remoteAddress?.ipAddress
+        requestID = Self.makeRequestID()
+    }
+
+    /// Bodies are collected by the routes themselves, each with its own limit.
+    public var maxUploadSize: Int { 0 }
+
+    static func makeRequestID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        func hex(_ value: UInt64) -> String {
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }
+        return hex(high) + hex(low)
+    }
+}
+
+extension HTTPField.Name {
+    /// The response header carrying the request id.
+    public static let cairnRequestID = HTTPField.Name("Cairn-Request-Id")!
+    public static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+}
+
+/// What inner middleware tells the request log about a request.
+final class RequestAnnotations: Sendable {
+    private let tokenIDBox = Mutex<String?>(nil)
+
+    /// The id of the token that authenticated the request.
+    var tokenID: String? {
+        get { tokenIDBox.withLock { $0 } }
+        set { tokenIDBox.withLock { $0 = newValue } }
+    }
+}

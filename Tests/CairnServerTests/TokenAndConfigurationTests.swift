@@ -1,0 +1,157 @@
+import CairnCrypto
+import CairnLedger
+import CairnServer
+import Foundation
+import Testing
+
+@Suite("Tokens in the ledger")
+struct TokenTests {
+    @Test("create, authenticate, list, revoke; only the SHA-256 of a token is stored")
+    func lifecycle() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger.create(at: dir.file("l"), origin: "example.com/tokens")
+        let created = try ledger.createToken(name: "ci", roles: [.append, .read], at: "2026-01-01T00:00:00Z")
+        #expect(created.secret.hasPrefix("cairn_"))
+        #expect(created.secret.count == 6 + 43)
+        #expect(created.token.id.hasPrefix("tok_") && created.token.id.count == 20)
+        #expect(created.token.roles == [.append, .read])
+        let other = try ledger.createToken(name: "auditor", roles: [.audit], at: "2026-01-02T00:00:00Z")
+        #expect(other.secret != created.secret)
+
+        #expect(try ledger.authenticate(secret: created.secret) == created.token)
+        #expect(try ledger.authenticate(secret: created.secret + "x") == nil)
+        #expect(try ledger.authenticate(secret: "not-a-cairn-token") == nil)
+        #expect(try ledger.authenticate(secret: "") == nil)
+        #expect(try ledger.tokens().map(\.name) == ["ci", "auditor"])
+
+        // The secret never reaches the disk; its hash does.
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir.file("l/data.mdb")))
+        #expect(data.range(of: Data(created.secret.utf8)) == nil)
+        #expect(data.range(of: Data(created.secret.dropFirst(6).utf8)) == nil)
+        let hash = sha256Bytes(created.secret)
+        #expect(data.range(of: Data(hash)) != nil)
+
+        let revoked = try ledger.revokeToken(id: created.token.id, at: "2026-01-03T00:00:00Z")
+        #expect(revoked.revoked == "2026-01-03T00:00:00Z")
+        #expect(try ledger.authenticate(secret: created.secret) == nil)
+        #expect(
+            try ledger.revokeToken(id: created.token.id, at: "2026-01-04T00:00:00Z").revoked == "2026-01-03T00:00:00Z")
+        #expect(try ledger.tokens().first?.isRevoked == true)
+        #expect(throws: LedgerError.self) { try ledger.revokeToken(id: "tok_0000000000000000", at: "x") }
+        #expect(throws: LedgerError.self) { try ledger.createToken(name: "", roles: [.read], at: "x") }
+        #expect(throws: LedgerError.self) { try ledger.createToken(name: "n", roles: [], at: "x") }
+        #expect(throws: LedgerError.self) { try ledger.createToken(name: "a\nb", roles: [.read], at: "x") }
+    }
+
+    @Test("role grants: admin everything, audit includes read, nothing else implies anything")
+    func grants() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger.create(at: dir.file("l"), origin: "example.com/tokens")
+        func token(_ roles: Set<TokenRole>) throws -> APIToken {
+            try ledger.createToken(name: "t", roles: roles, at: "2026-01-01T00:00:00Z").token
+        }
+        #expect(try TokenRole.allCases.allSatisfy { try token([.admin]).grants($0) })
+        #expect(try token([.audit]).grants(.read))
+        #expect(try !token([.audit]).grants(.append))
+        #expect(try !token([.read]).grants(.audit))
+        #expect(try !token([.append]).grants(.read))
+        #expect(try !token([.metrics]).grants(.read))
+        #expect(try token([.append, .metrics]).grants(.metrics))
+    }
+
+    @Test("a ledger opened read-only before it ever had a tokens table has no tokens, and still opens")
+    func readOnlyWithoutTable() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger.create(at: dir.file("l"), origin: "example.com/tokens")
+        _ = try ledger.createToken(name: "t", roles: [.read], at: "2026-01-01T00:00:00Z")
+        var options = Ledger.OpenOptions()
+        options.readOnly = true
+        let readOnly = try Ledger.open(at: dir.file("l"), options: options)
+        #expect(try readOnly.tokens().count == 1)
+        #expect(throws: LedgerError.self) { try readOnly.createToken(name: "x", roles: [.read], at: "x") }
+    }
+}
+
+@Suite("Server configuration")
+struct ConfigurationTests {
+    @Test("the example of specs/server-config.md parses to what it says")
+    func specExample() throws {
+        let spec = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("specs/server-config.md"), encoding: .utf8)
+        let start = try #require(spec.range(of: "```json\n"))
+        let end = try #require(spec.range(of: "```", range: start.upperBound..<spec.endIndex))
+        var configuration = ServerConfiguration()
+        try configuration.apply(configurationFile: Array(spec[start.upperBound..<end.lowerBound].utf8))
+        try configuration.validate()
+        #expect(configuration.ledger == "/var/lib/cairn/ledger")
+        #expect(configuration.listen == .tcp(host: "127.0.0.1", port: 8080))
+        #expect(configuration.publicReads)
+        #expect(!configuration.publicMetrics)
+        #expect(configuration.trustedProxies == ["127.0.0.1"])
+        #expect(configuration.maxBodyBytes == 8_388_608)
+        #expect(configuration.rateLimit == .init(requestsPerSecond: 50, burst: 100))
+        #expect(configuration.requestTimeout == .seconds(30))
+        #expect(configuration.ingest.maxQueuedRecords == 262_144)
+        #expect(configuration.logFormat == .json)
+        #expect(configuration.witnesses.count == 1)
+        #expect(configuration.witnesses.first?.name == "witness.example.org")
+    }
+
+    @Test("unknown keys, wrong types and impossible values are refused with their path")
+    func refusals() {
+        let cases: [(String, String)] = [
+            (#"{"listen":"127.0.0.1:8080","publc_reads":true}"#, "publc_reads"),
+            (#"{"limits":{"max_body_byte":1}}"#, "limits.max_body_byte"),
+            (#"{"limits":{"max_body_bytes":"8M"}}"#, "limits.max_body_bytes"),
+            (#"{"limits":{"max_body_bytes":1.5}}"#, "limits.max_body_bytes"),
+            (#"{"public_reads":"yes"}"#, "public_reads"),
+            (#"{"listen":"localhost"}"#, "listen"),
+            (#"{"listen":"127.0.0.1:70000"}"#, "listen"),
+            (#"{"log":{"level":"loud"}}"#, "log.level"),
+            (#"{"witnesses":[{"name":"w","url":"https://w"}]}"#, "witnesses[0]"),
+            (#"{"witnesses":[{"name":"w","vkey":"nonsense","url":"https://w"}]}"#, "witnesses[0].vkey"),
+            (#"[1]"#, "configuration"),
+            (#"{"a":1,"a":2}"#, "JSON"),
+        ]
+        for (text, mention) in cases {
+            var configuration = ServerConfiguration()
+            #expect(throws: ConfigurationError.self, "\(text)") {
+                try configuration.apply(configurationFile: Array(text.utf8))
+            }
+            do {
+                try configuration.apply(configurationFile: Array(text.utf8))
+            } catch {
+                #expect(error.message.contains(mention), "\(text): \(error.message)")
+            }
+        }
+        var zero = ServerConfiguration()
+        zero.maxBodyBytes = 0
+        #expect(throws: ConfigurationError.self) { try zero.validate() }
+        var burst = ServerConfiguration()
+        burst.rateLimit = .init(requestsPerSecond: 1, burst: 0)
+        #expect(throws: ConfigurationError.self) { try burst.validate() }
+        var noLimit = ServerConfiguration()
+        try? noLimit.apply(configurationFile: Array(#"{"limits":{"rate_limit":null}}"#.utf8))
+        #expect(noLimit.rateLimit == nil)
+    }
+
+    @Test(
+        "listen addresses",
+        arguments: [
+            ("127.0.0.1:8080", ServerConfiguration.ListenAddress.tcp(host: "127.0.0.1", port: 8080), true),
+            ("[::1]:9000", .tcp(host: "::1", port: 9000), true),
+            ("0.0.0.0:80", .tcp(host: "0.0.0.0", port: 80), false),
+            ("unix:/run/cairn.sock", .unix(path: "/run/cairn.sock"), true),
+        ])
+    func listen(text: String, expected: ServerConfiguration.ListenAddress, loopback: Bool) throws {
+        let parsed = try ServerConfiguration.ListenAddress(parsing: text)
+        #expect(parsed == expected)
+        #expect(parsed.isLoopback == loopback)
+        #expect(parsed.description == text)
+    }
+}
+
+func sha256Bytes(_ text: String) -> [UInt8] {
+    SHA256.hash(Array(text.utf8)).bytes
+}
