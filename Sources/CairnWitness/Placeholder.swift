@@ -1,1 +1,0 @@
-// The witness module; see Package.swift.
