@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "CairnWitness",
             dependencies: [
-                "CairnCrypto", "CairnNote", "CairnMerkle", "CairnProofs", "CairnStorage",
+                "CairnCrypto", "CairnNote", "CairnMerkle", "CairnProofs", "CairnStorage", "CairnLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -133,9 +133,10 @@ let package = Package(
         .testTarget(
             name: "CairnWitnessTests",
             dependencies: [
-                "CairnWitness", "CairnNote", "CairnCrypto", "CairnMerkle", "CairnProofs",
+                "CairnWitness", "CairnNote", "CairnCrypto", "CairnMerkle", "CairnProofs", "CairnLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CairnClientTests", dependencies: ["CairnClient", "CairnJSON", "CairnLedger"]),

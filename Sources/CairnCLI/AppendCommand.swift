@@ -1,6 +1,8 @@
 import ArgumentParser
+import CairnClient
 import CairnJSON
 import CairnLedger
+import Foundation
 
 struct AppendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,10 +33,34 @@ struct AppendCommand: AsyncParsableCommand {
             All records of one invocation are committed in one durable LMDB transaction, followed
             by a new signed checkpoint (see `cairn checkpoint`).
 
+            APPENDING TO A SERVER
+            With --server URL (or $CAIRN_SERVER, when neither --ledger nor $CAIRN_LEDGER is given)
+            the records are sent to
+            a `cairn serve` (POST /v1/entries) instead of a local ledger, with the token of --token,
+            --token-file, $CAIRN_TOKEN or $CAIRN_TOKEN_FILE. Input is read and checked the same way
+            (JSON syntax, one object per record, canonical form); the schema is checked by the
+            server, whose problems are reported as FILE:LINE: $.path: reason. The output is the same
+            line per record. Records already spooled for that server are sent first, so that a
+            server receives records in the order they were appended.
+
+            When the server is unavailable (connection refused, timeout, 5xx, 429 after retries)
+            or refuses the token, the records are written to the durable spool (--spool, default
+            $CAIRN_SPOOL or ~/.cache/cairn/spool) before cairn exits; their lines read
+            {"digest":"sha256:…","spooled":true}. They are sent by the next append to that server
+            or by `cairn spool flush`, exactly once (see `cairn spool --help`, specs/spool.md).
+            --extract-over applies to local ledgers only.
+
+            Exit status with --server: 0 all appended (or already present); 65 invalid input, or
+            records the server refused (never spooled); 75 server unavailable: the records are in
+            the spool (with --no-spool: not sent, not spooled); 76 the URL does not answer like a
+            Cairn server (nothing spooled); 77 the token was refused (the records are in the
+            spool); 74 the spool cannot be written (the records were not kept).
+
             EXAMPLES
               echo '{"type":"note","text":"hello"}' | cairn append
               cairn append records.jsonl more.jsonl
               cairn append --skip-invalid < export.jsonl
+              cairn append --server https://cairn.example.com --token-file ~/.config/cairn/token records.jsonl
             """
     )
 
@@ -61,13 +87,36 @@ struct AppendCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Print at most this many input errors.", valueName: "n"))
     var maxErrors: Int = 20
 
+    @OptionGroup(title: "Appending to a server") var remote: RemoteAppendOptions
+
     func validate() throws {
         guard RecordFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be one of auto, jsonl, json; got \(format)")
         }
+        if remote.connection.server != nil && location.ledger != nil {
+            throw ValidationError("--server and --ledger exclude each other")
+        }
+        try remote.connection.validate()
+        let connection = remote.connection
+        if connection.server == nil && location.ledger == nil && ServerOptions.environmentServer != nil,
+            let ledger = ProcessInfo.processInfo.environment["CAIRN_LEDGER"], !ledger.isEmpty
+        {
+            throw ValidationError(
+                "CAIRN_SERVER and CAIRN_LEDGER are both set: pass --server URL or --ledger DIR to choose")
+        }
+        let toServer = connection.server != nil || (location.ledger == nil && ServerOptions.environmentServer != nil)
+        if !toServer
+            && (connection.token != nil || connection.tokenFile != nil || connection.spool != nil || remote.noSpool)
+        {
+            throw ValidationError("--token, --token-file, --spool and --no-spool need --server (or $CAIRN_SERVER)")
+        }
     }
 
     func run() async throws {
+        if let server = remote.connection.server ?? (location.ledger == nil ? ServerOptions.environmentServer : nil) {
+            try await runReportingErrors { try await appendToServer(server) }
+            return
+        }
         try await runReportingErrors {
             let ledger = try location.open()
             let recordFormat = RecordFormat(rawValue: format)!
@@ -133,5 +182,124 @@ struct AppendCommand: AsyncParsableCommand {
                         + "tree size \(try ledger.treeSize())")
             }
         }
+    }
+}
+
+// MARK: - Appending to a server (`--server`)
+
+extension AppendCommand {
+    /// Reads and checks the input like a local append (syntax, objects, canonical form; the
+    /// schema is the server's), then submits it through the spooling `Submitter`.
+    func appendToServer(_ url: String) async throws {
+        let server = try ServerOptions.address(url)
+        let token = try remote.connection.resolvedToken()
+        let recordFormat = RecordFormat(rawValue: format)!
+        var records: [InputRecord] = []
+        for file in files.isEmpty ? ["-"] : files {
+            let bytes = try readInput(file, what: "input file")
+            let source = file == "-" ? "<stdin>" : file
+            records += RecordSplitter.texts(in: bytes, format: recordFormat).map {
+                Self.prepareForServer($0, source: source)
+            }
+        }
+        let invalid = records.filter { !$0.errorLines.isEmpty }
+        if !invalid.isEmpty {
+            if skipInvalid {
+                for record in invalid { Console.error("skipped " + record.errorLines.joined(separator: "; ")) }
+            } else {
+                try reportInvalid(invalid.flatMap(\.errorLines), records: invalid.count, appended: 0)
+            }
+        }
+        let valid = records.filter { (try? $0.result.get()) != nil }
+        guard !valid.isEmpty else {
+            if Console.stderrIsTerminal { Console.error("no records to append") }
+            return
+        }
+        let outgoing = valid.map { OutgoingRecord(try! $0.result.get(), strict: strictFields) }
+        let spoolDirectory = remote.noSpool ? nil : remote.connection.spoolDirectory
+        let submitter = Submitter(
+            client: HTTPLedgerClient(server: server, token: token, timeout: remote.connection.timeout),
+            spoolDirectory: spoolDirectory)
+
+        var refusedLines: [String] = []
+        var refusedRecords = 0
+        let outcome: SubmitOutcome
+        do {
+            outcome = try await submitter.submit(outgoing, skipInvalid: skipInvalid) { event in
+                switch event {
+                case .appended(_, let receipt):
+                    printJSON(receipt.json)
+                case .spooled(let position, _, _):
+                    printJSON(
+                        .object(["digest": .string(outgoing[position].digest.description), "spooled": .bool(true)]))
+                case .rejected(let position, let problems, let error):
+                    let record = valid[position]
+                    let lines =
+                        problems.isEmpty
+                        ? ["\(record.source):\(record.line): \(error.message)"]
+                        : problems.map { "\(record.source):\(record.line): \($0)" }
+                    if skipInvalid {
+                        Console.error("skipped " + lines.joined(separator: "; "))
+                    } else {
+                        refusedLines += lines
+                        refusedRecords += 1
+                    }
+                case .flushed, .deadLettered, .retrying, .warning:
+                    ServerOptions.report(event)
+                }
+            }
+        } catch {
+            throw ServerOptions.cliError(error)
+        }
+        Console.flush()
+        if let failure = outcome.failure {
+            if failure.kind == .rejected {
+                if refusedLines.isEmpty {
+                    refusedLines = failure.problems.isEmpty ? [failure.message] : failure.problems.map(\.description)
+                    refusedRecords = max(1, refusedRecords)
+                }
+                try reportInvalid(refusedLines, records: refusedRecords, appended: outcome.appended)
+            }
+            try ServerOptions.fail(
+                failure, spooled: outcome.spooled, notSent: outcome.notSent, spool: spoolDirectory,
+                flushed: outcome.flushed)
+        }
+        if Console.stderrIsTerminal {
+            let added = outcome.appended - outcome.duplicates
+            var summary =
+                "appended \(added) record\(added == 1 ? "" : "s"), \(outcome.duplicates) duplicate to \(server)"
+            if let flushed = outcome.flushed, flushed.sent > 0 {
+                summary += "; first sent \(flushed.sent) spooled record\(flushed.sent == 1 ? "" : "s")"
+            }
+            Console.error(summary)
+        }
+    }
+
+    /// Syntax, object and canonical form only: the client does not know the server's profile.
+    static func prepareForServer(_ text: RecordText, source: String) -> InputRecord {
+        let result = text.bytes.withUnsafeBytes { raw in
+            Result { () throws(RecordError) -> PreparedEntry in
+                try PreparedEntry.prepare(json: raw, maxEntryBytes: .max)
+            }
+        }
+        let line = text.isDocument && result.isParseError ? 1 : text.line
+        return InputRecord(source: source, line: line, result: result)
+    }
+
+    /// Reports invalid records as a local append does, and exits 65.
+    private func reportInvalid(_ lines: [String], records: Int, appended: Int) throws -> Never {
+        let outcome =
+            appended == 0
+            ? "nothing was appended"
+            : "\(appended) earlier record\(appended == 1 ? " was" : "s were") appended, the rest were not"
+        if records == 1 && lines.count == 1 {
+            throw CLIError(.dataError, lines[0] + " (\(outcome))")
+        }
+        for line in lines.prefix(maxErrors) { Console.error("error: " + line) }
+        if lines.count > maxErrors { Console.error("error: … and \(lines.count - maxErrors) more") }
+        throw CLIError(
+            .dataError,
+            "\(records) invalid record\(records == 1 ? "" : "s"); \(outcome)"
+                + (records > 1 && appended == 0 ? " (use --skip-invalid to append the valid ones)" : ""))
     }
 }

@@ -29,7 +29,9 @@ struct Cairn: AsyncParsableCommand {
               66  not found: no such ledger, file, entry or tree size
               73  cannot create: the ledger directory already exists and is not empty
               74  storage or I/O error
-              75  temporarily busy: the ingest queue is full, retry later
+              75  temporarily unavailable: the ingest queue is full, or (append --server) the server is
+                  unreachable and the records were spooled; retry later or `cairn spool flush`
+              76  (append --server) the URL does not answer like a Cairn server
               77  the signing key is missing, unreadable or does not match the ledger
             """,
         version: "0.1.0",

@@ -1,6 +1,125 @@
 import ArgumentParser
+import CairnLedger
+import CairnServer
+import Foundation
 
-// Placeholder, replaced by the server work (issue 6).
 struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the ledger over HTTP.")
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the ledger over HTTP: append, read, query, prove (specs/http-api.md).",
+        discussion: """
+            Runs the HTTP/1.1 API of specs/http-api.md over the ledger: appends go through the
+            group-commit ingest engine and are answered once durable; reads of record contents and
+            blobs are recorded in the access log (<ledger>/access-log, created on first start)
+            before they are answered. Clients authenticate with tokens from `cairn token create`.
+
+            Settings come from flags, then the JSON file given with --config (specs/server-config.md),
+            then defaults. The server listens on 127.0.0.1:8080 by default: put a TLS-terminating
+            reverse proxy in front of it (docs/operators-guide.md). Once listening it prints
+            `listening on http://HOST:PORT` on standard output; logs (one line per request) go to
+            standard error. SIGTERM or SIGINT stops it gracefully: no new connections, in-flight
+            requests complete, queued appends are committed.
+
+            EXAMPLES
+              cairn token create --role append --name ci
+              cairn serve --ledger /var/lib/cairn/ledger
+              cairn serve --config /etc/cairn/server.json --listen 127.0.0.1:9000 --public-reads
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Option(help: ArgumentHelp("A JSON configuration file (specs/server-config.md).", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("HOST:PORT, [IPv6]:PORT or unix:/path (default 127.0.0.1:8080).", valueName: "address"))
+    var listen: String?
+
+    @Flag(help: "Serve /checkpoint, tiles and proofs without a token.")
+    var publicReads = false
+
+    @Flag(help: "Serve /metrics without a token.")
+    var publicMetrics = false
+
+    @Option(help: ArgumentHelp("Largest request body in bytes (default 8 MiB).", valueName: "bytes"))
+    var maxBodyBytes: Int?
+
+    @Option(help: ArgumentHelp("Largest blob upload in bytes (default 32 MiB).", valueName: "bytes"))
+    var maxBlobBytes: Int?
+
+    @Option(help: ArgumentHelp("Requests per second per token (default 50); 0 turns the limit off.", valueName: "n"))
+    var rateLimit: Double?
+
+    @Option(help: ArgumentHelp("Burst of the rate limit (default 100).", valueName: "n"))
+    var rateBurst: Int?
+
+    @Option(help: ArgumentHelp("Seconds before a request is answered 503 timeout (default 30).", valueName: "s"))
+    var requestTimeout: Double?
+
+    @Option(help: ArgumentHelp("Seconds before an idle connection is closed (default 60).", valueName: "s"))
+    var idleTimeout: Double?
+
+    @Option(help: ArgumentHelp("Records the ingest queue holds before answering 503 busy.", valueName: "n"))
+    var maxQueuedRecords: Int?
+
+    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
+    var logLevel: String?
+
+    @Option(help: ArgumentHelp("json (one object per line) or text.", valueName: "format"))
+    var logFormat: String?
+
+    func settings() throws -> ServerConfiguration {
+        var settings = ServerConfiguration()
+        do {
+            if let config { try settings.apply(configurationFile: try readInput(config, what: "configuration file")) }
+            if let listen { settings.listen = try .init(parsing: listen) }
+        } catch let error as ConfigurationError {
+            throw CLIError(.usage, (config.map { "\($0): " } ?? "") + error.message)
+        }
+        if publicReads { settings.publicReads = true }
+        if publicMetrics { settings.publicMetrics = true }
+        if let maxBodyBytes { settings.maxBodyBytes = maxBodyBytes }
+        if let maxBlobBytes { settings.maxBlobBytes = maxBlobBytes }
+        if let rateLimit {
+            settings.rateLimit =
+                rateLimit == 0
+                ? nil : .init(requestsPerSecond: rateLimit, burst: rateBurst ?? settings.rateLimit?.burst ?? 100)
+        } else if let rateBurst, let current = settings.rateLimit {
+            settings.rateLimit = .init(requestsPerSecond: current.requestsPerSecond, burst: rateBurst)
+        }
+        if let requestTimeout { settings.requestTimeout = .seconds(requestTimeout) }
+        if let idleTimeout { settings.idleTimeout = .seconds(idleTimeout) }
+        if let maxQueuedRecords { settings.ingest.maxQueuedRecords = maxQueuedRecords }
+        if let logLevel {
+            do {
+                try settings.setLogLevel(logLevel)
+            } catch {
+                throw CLIError(.usage, "--log-level: " + error.message)
+            }
+        }
+        if let logFormat {
+            guard let format = ServerConfiguration.LogFormat(rawValue: logFormat) else {
+                throw CLIError(.usage, "--log-format must be json or text")
+            }
+            settings.logFormat = format
+        }
+        do {
+            try settings.validate()
+        } catch {
+            throw CLIError(.usage, error.message)
+        }
+        return settings
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let settings = try settings()
+            let directory = location.ledger ?? settings.ledger ?? location.directory
+            let ledger = try Ledger.open(at: directory)
+            try await CairnServer.serveProcess(ledger: ledger, configuration: settings) { address in
+                Console.line("listening on \(address)")
+                Console.flush()
+            }
+        }
+    }
 }

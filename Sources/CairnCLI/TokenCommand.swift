@@ -1,6 +1,167 @@
 import ArgumentParser
+import CairnJSON
+import CairnLedger
 
-// Placeholder, replaced by the server work (issue 6).
 struct TokenCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.")
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Create, list and revoke the API tokens of `cairn serve`.",
+        discussion: """
+            Clients of `cairn serve` authenticate with `Authorization: Bearer <token>`. A token has
+            one or more roles:
+
+              append   POST /v1/entries, POST /v1/blobs
+              read     read entries, records, queries, blobs, checkpoints and proofs
+              audit    read, and the access log (/v1/access-log/…)
+              metrics  GET /metrics
+              admin    everything
+
+            The ledger stores only each token's SHA-256 (table `tokens`, specs/storage.md): the
+            token itself is printed once, by `create`, and cannot be shown again. Changes take
+            effect at once, also for a server that is running.
+            """,
+        subcommands: [TokenCreate.self, TokenList.self, TokenRevoke.self]
+    )
+}
+
+func tokenJSON(_ token: APIToken) -> JSONValue {
+    var object: JSONObject = [
+        "id": .string(token.id), "name": .string(token.name), "roles": .array(token.roles.map { .string($0.rawValue) }),
+        "created": .string(token.created),
+    ]
+    if let revoked = token.revoked { object["revoked"] = .string(revoked) }
+    return .object(object)
+}
+
+struct TokenCreate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a token and print it (once).",
+        discussion: """
+            Prints the token on standard output — store it now (in your CI's secret store, a
+            password manager…): only its hash is kept. The token's id, which logs and the access
+            log show, is printed on standard error (or with --json, in the object).
+
+            EXAMPLES
+              cairn token create --role append --name ci-pipeline
+              cairn token create --role read --role audit --name auditor-laptop --json
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Option(
+        name: .customLong("role"),
+        help: ArgumentHelp("append, read, audit, metrics or admin (repeat for several).", valueName: "role"))
+    var roles: [String] = []
+
+    @Option(help: ArgumentHelp("A label for the token (who or what uses it).", valueName: "name"))
+    var name: String
+
+    @Flag(help: "Print {\"id\",\"name\",\"roles\",\"created\",\"token\"} as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard !roles.isEmpty else { throw ValidationError("give at least one --role") }
+        _ = try parsedRoles()
+    }
+
+    func parsedRoles() throws -> Set<TokenRole> {
+        var parsed = Set<TokenRole>()
+        for text in roles.flatMap({ $0.split(separator: ",") }) {
+            guard let role = TokenRole(rawValue: String(text)) else {
+                throw ValidationError(
+                    "--role must be one of \(TokenRole.allCases.map(\.rawValue).joined(separator: ", ")); got \(text)")
+            }
+            parsed.insert(role)
+        }
+        return parsed
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open()
+            let created = try ledger.createToken(name: name, roles: try parsedRoles(), at: Timestamps.now())
+            if json {
+                guard case .object(var object) = tokenJSON(created.token) else { return }
+                object["token"] = .string(created.secret)
+                printJSON(.object(object))
+            } else {
+                Console.line(created.secret)
+                Console.error(
+                    "created \(created.token.id) (\(created.token.name): "
+                        + "\(created.token.roles.map(\.rawValue).joined(separator: ", "))); "
+                        + "the token above is shown only once")
+            }
+        }
+    }
+}
+
+struct TokenList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List tokens (ids, names, roles, dates; never the tokens themselves)."
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Flag(help: "Print a JSON array.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let tokens = try location.open(readOnly: true).tokens()
+            if json {
+                printJSON(.array(tokens.map(tokenJSON)))
+                return
+            }
+            var rows = [["ID", "NAME", "ROLES", "CREATED", "REVOKED"]]
+            for token in tokens {
+                rows.append([
+                    token.id, token.name, token.roles.map(\.rawValue).joined(separator: ","), token.created,
+                    token.revoked ?? "-",
+                ])
+            }
+            let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for row in rows {
+                Console.line(
+                    row.enumerated().map { i, cell in
+                        i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                    }.joined(separator: "  "))
+            }
+        }
+    }
+}
+
+struct TokenRevoke: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Revoke a token by id; requests with it are refused from now on.",
+        discussion: """
+            The token stays listed (with its revocation time) so that access-log entries naming
+            its id can still be attributed. Revoking a revoked token changes nothing.
+
+            EXAMPLE
+              cairn token revoke tok_5d1e9c0b7a3f2e41
+            """
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Argument(help: ArgumentHelp("The token's id (tok_…), from `cairn token list`.", valueName: "id"))
+    var id: String
+
+    @Flag(help: "Print the revoked token as JSON.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let token = try location.open().revokeToken(id: id, at: Timestamps.now())
+            if json {
+                printJSON(tokenJSON(token))
+            } else {
+                Console.line("revoked \(token.id) (\(token.name)) at \(token.revoked ?? "?")")
+            }
+        }
+    }
 }

@@ -15,6 +15,12 @@ struct VerifyCommand: ParsableCommand {
             files to check. Exit status 0 means valid; 1 means invalid, with a one-line reason on
             stderr (wrong key, bad signature, root mismatch, index out of range, malformed line N…);
             64 is a usage error (for example a malformed --vkey); 66 a missing file.
+
+            With --policy FILE (a C2SP tlog-policy: log, witness, group and quorum lines), the
+            checkpoint must also carry valid cosignatures from the policy's witnesses that meet its
+            quorum ("quorum not met: group X needs 2 cosignatures, has 1 (X1)" otherwise), and
+            --vkey becomes optional: the policy's log lines name the trusted log keys. A --vkey
+            given with --policy replaces the policy's log lines. See specs/witness.md.
             """,
         subcommands: [VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self]
     )
@@ -24,13 +30,43 @@ struct VerifyCommand: ParsableCommand {
 struct VerifyOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The log's verifier key: the vkey text (name+id+key) or a file holding it.", valueName: "vkey"))
-    var vkey: String
+            "The log's verifier key: the vkey text (name+id+key) or a file holding it (optional with --policy).",
+            valueName: "vkey"))
+    var vkey: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A C2SP tlog-policy file: the checkpoint must also meet its quorum of witness cosignatures.",
+            valueName: "file"))
+    var policy: String?
 
     @Flag(help: "Print a JSON object with \"valid\" and the details or the reason.")
     var json = false
 
+    func validate() throws {
+        guard vkey != nil || policy != nil else {
+            throw ValidationError("Missing expected argument '--vkey <vkey>' (or give --policy <file>)")
+        }
+    }
+
+    /// The trusted log key: --vkey, or nil when only --policy is given (its log lines are used).
+    func logKey() throws -> NoteVerifierKey? {
+        guard vkey != nil else { return nil }
+        return try verifierKey()
+    }
+
+    /// The parsed --policy file, if any (a malformed policy is a usage error).
+    func loadPolicy() throws -> TlogPolicy? {
+        guard let policy else { return nil }
+        do {
+            return try TlogPolicy(parsing: try readInput(policy, what: "policy file"))
+        } catch let error as PolicyError {
+            throw CLIError(.usage, "--policy \(policy): \(error.message)")
+        }
+    }
+
     func verifierKey() throws -> NoteVerifierKey {
+        guard let vkey else { throw CLIError(.usage, "--vkey is required without --policy") }
         if let key = try? NoteVerifierKey(parsing: vkey) { return key }
         if FileManager.default.fileExists(atPath: vkey) {
             let text = String(decoding: try readInput(vkey, what: "vkey file"), as: UTF8.self)
@@ -82,6 +118,23 @@ func checkpointDetails(_ checkpoint: Checkpoint) -> JSONObject {
     ]
 }
 
+/// The summary suffix and JSON details of a policy verification.
+func policyReport(_ verification: PolicyVerification, _ policy: TlogPolicy) -> (String, JSONValue) {
+    let names = verification.cosignatures.map(\.witness)
+    let summary =
+        "; quorum \(policy.quorum) met" + (names.isEmpty ? "" : ", cosigned by " + names.joined(separator: ", "))
+    let cosigners: [JSONValue] = verification.cosignatures.map {
+        .object(["witness": .string($0.witness), "key": .string($0.key.nameAndID), "timestamp": .uint($0.timestamp)])
+    }
+    return (
+        summary,
+        .object([
+            "quorum": .string(policy.quorum), "log_key": .string(verification.logKey.nameAndID),
+            "cosignatures": .array(cosigners),
+        ])
+    )
+}
+
 struct VerifyCheckpoint: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
@@ -89,10 +142,12 @@ struct VerifyCheckpoint: ParsableCommand {
         discussion: """
             Checks that FILE is a C2SP tlog-checkpoint signed note whose origin is the vkey's name and
             which carries a valid Ed25519 signature by that key. Other signatures (e.g. witness
-            cosignatures) are ignored.
+            cosignatures) are ignored — unless --policy is given: then the cosignatures of the
+            policy's witnesses must verify and meet its quorum.
 
-            EXAMPLE
+            EXAMPLES
               cairn checkpoint > cp.txt && cairn verify checkpoint --vkey ledger.vkey cp.txt
+              cairn verify checkpoint --policy witnesses.policy cp.txt
             """
     )
 
@@ -103,6 +158,26 @@ struct VerifyCheckpoint: ParsableCommand {
 
     func run() throws {
         try options.report {
+            if let policy = try options.loadPolicy() {
+                let logKey = try options.logKey()
+                let bytes = try readInput(file, what: "checkpoint file")
+                let signed: SignedCheckpoint
+                do throws(NoteError) {
+                    signed = try SignedCheckpoint(parsing: bytes)
+                } catch {
+                    throw ProofError(.malformed, error.message)
+                }
+                let verification = try policy.verify(signed, logKeys: logKey.map { [$0] })
+                let checkpoint = verification.checkpoint
+                let (suffix, details) = policyReport(verification, policy)
+                var object = checkpointDetails(checkpoint)
+                object["policy"] = details
+                return (
+                    "checkpoint of \(checkpoint.origin) at size \(checkpoint.size), root \(checkpoint.rootHash.base64)"
+                        + suffix,
+                    object
+                )
+            }
             let key = try options.verifierKey()
             let checkpoint = try CheckpointVerifier.verify(try readInput(file, what: "checkpoint file"), logKey: key)
             return (
@@ -144,7 +219,8 @@ struct VerifyInclusion: ParsableCommand {
 
     func run() throws {
         try options.report {
-            let key = try options.verifierKey()
+            let policy = try options.loadPolicy()
+            let key: NoteVerifierKey? = try policy == nil ? options.verifierKey() : options.logKey()
             let entryBytes = try readInput(entry, what: "entry file")
             let leaf: [UInt8]
             if rawEntry {
@@ -158,12 +234,23 @@ struct VerifyInclusion: ParsableCommand {
                 }
             }
             let parsed = try TlogProof(parsing: try readInput(proof, what: "proof file"))
-            let checkpoint = try parsed.verify(entry: leaf, logKey: key)
+            let checkpoint: Checkpoint
+            var suffix = ""
+            var policyDetails: JSONValue?
+            if let policy {
+                let verification = try parsed.verify(entry: leaf, policy: policy, logKeys: key.map { [$0] })
+                checkpoint = verification.checkpoint
+                (suffix, policyDetails) = policyReport(verification, policy)
+            } else {
+                checkpoint = try parsed.verify(entry: leaf, logKey: key!)
+            }
             var details = checkpointDetails(checkpoint)
             details["index"] = .uint(parsed.index)
             details["digest"] = .string(SHA256.hash(leaf).description)
+            if let policyDetails { details["policy"] = policyDetails }
             return (
-                "\(SHA256.hash(leaf)) is entry \(parsed.index) of \(checkpoint.origin) at size \(checkpoint.size)",
+                "\(SHA256.hash(leaf)) is entry \(parsed.index) of \(checkpoint.origin) at size \(checkpoint.size)"
+                    + suffix,
                 details
             )
         }
@@ -195,7 +282,8 @@ struct VerifyConsistency: ParsableCommand {
 
     func run() throws {
         try options.report {
-            let key = try options.verifierKey()
+            let policy = try options.loadPolicy()
+            let key: NoteVerifierKey? = try policy == nil ? options.verifierKey() : options.logKey()
             let oldBytes = try readInput(old, what: "old checkpoint file")
             let oldCheckpoint: SignedCheckpoint
             do {
@@ -204,10 +292,21 @@ struct VerifyConsistency: ParsableCommand {
                 throw ProofError(.malformed, "old checkpoint: \((error as? NoteError)?.message ?? "\(error)")")
             }
             let request = try ConsistencyProofRequest(parsing: try readInput(proof, what: "proof file"))
-            let new = try request.verify(oldCheckpoint: oldCheckpoint, logKey: key)
+            let new: Checkpoint
+            var suffix = ""
+            var policyDetails: JSONValue?
+            if let policy {
+                let verification = try request.verify(
+                    oldCheckpoint: oldCheckpoint, policy: policy, logKeys: key.map { [$0] })
+                new = verification.checkpoint
+                (suffix, policyDetails) = policyReport(verification, policy)
+            } else {
+                new = try request.verify(oldCheckpoint: oldCheckpoint, logKey: key!)
+            }
             var details = checkpointDetails(new)
             details["old_size"] = .uint(request.oldSize)
-            return ("\(new.origin) grew consistently from size \(request.oldSize) to \(new.size)", details)
+            if let policyDetails { details["policy"] = policyDetails }
+            return ("\(new.origin) grew consistently from size \(request.oldSize) to \(new.size)" + suffix, details)
         }
     }
 }

@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `cairn serve` as a real process on a free loopback port: tokens from `cairn token`, appends
+/// and reads over HTTP, and a graceful SIGTERM that lets in-flight appends complete.
+@Suite("cairn serve and cairn token")
+struct ServeCLITests {
+    /// A running `cairn serve`.
+    final class Server: @unchecked Sendable {
+        let process = Process()
+        let url: String
+        let stderrPath: String
+
+        init(ledger: String, arguments: [String] = [], stderrPath: String) throws {
+            self.stderrPath = stderrPath
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = ["serve", "--ledger", ledger, "--listen", "127.0.0.1:0"] + arguments
+            let stdout = Pipe()
+            process.standardOutput = stdout
+            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+            try process.run()
+            // The first stdout line says where it listens.
+            var line: [UInt8] = []
+            let reader = stdout.fileHandleForReading
+            while true {
+                let byte = reader.readData(ofLength: 1)
+                guard let first = byte.first else { break }
+                if first == UInt8(ascii: "\n") { break }
+                line.append(first)
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            guard text.hasPrefix("listening on http://") else {
+                process.terminate()
+                let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+                throw LedgerFixture.FixtureError(message: "cairn serve did not start: \(text) \(log)")
+            }
+            url = String(text.dropFirst("listening on ".count))
+        }
+
+        /// Sends SIGTERM and waits for the exit status.
+        func terminate() -> Int32 {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+    }
+
+    struct HTTPReply: Sendable {
+        let status: Int
+        let body: String
+    }
+
+    static func request(
+        _ method: String, _ url: String, token: String? = nil, body: String? = nil,
+        contentType: String = "application/json"
+    ) async throws -> HTTPReply {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        request.timeoutInterval = 30
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return HTTPReply(
+            status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("tokens are created, listed and revoked; the server appends, reads, refuses, and stops gracefully on SIGTERM")
+    func serve() async throws {
+        let f = try LedgerFixture()
+        // Tokens: printed once, listed without the secret, stored only as a hash.
+        let writer = try f.cli.ok("token", "create", "--role", "append", "--role", "read", "--name", "ci").text
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(writer.hasPrefix("cairn_"))
+        let auditor = parseJSONLine(
+            try f.cli.ok("token", "create", "--role", "audit", "--name", "auditor", "--json").text)
+        let auditorToken = try #require(auditor["token"] as? String)
+        let auditorID = try #require(auditor["id"] as? String)
+        let list = try f.cli.ok("token", "list", "--json").text
+        #expect(list.contains("\"name\":\"ci\"") && list.contains(auditorID))
+        #expect(!list.contains(writer) && !list.contains(auditorToken))
+        let data = try Data(contentsOf: URL(fileURLWithPath: f.cli.ledger + "/data.mdb"))
+        #expect(data.range(of: Data(writer.utf8)) == nil)
+        #expect(try f.cli.run("token", "create", "--role", "root", "--name", "x").status == 64)
+        #expect(try f.cli.run("token", "revoke", "tok_0000000000000000").status == 66)
+
+        // A config file with a slow-ish group commit, so appends are in flight when SIGTERM arrives.
+        let config = try f.dir.write(
+            "server.json",
+            #"{"ingest":{"max_batch_delay_ms":300},"log":{"format":"json"},"limits":{"rate_limit":null}}"#)
+        let server = try Server(
+            ledger: f.cli.ledger, arguments: ["--config", config], stderrPath: f.dir.file("serve.log"))
+        var stopped = false
+        defer { if !stopped { _ = server.terminate() } }
+
+        let first = try await Self.request(
+            "POST", server.url + "/v1/entries", token: writer, body: #"{"type":"note","text":"hello"}"#)
+        #expect(first.status == 200, "\(first.body)")
+        #expect(first.body.contains(#""index":0"#))
+        let read = try await Self.request("GET", server.url + "/v1/entries/0?raw=true", token: writer)
+        #expect(read.body == #"{"text":"hello","type":"note"}"#)
+        #expect(try await Self.request("GET", server.url + "/v1/entries/0").status == 401)
+        #expect(try await Self.request("GET", server.url + "/v1/access-log/checkpoint", token: writer).status == 403)
+        let accessLog = try await Self.request("GET", server.url + "/v1/access-log/query", token: auditorToken)
+        #expect(accessLog.body.contains(#""count":1"#), "\(accessLog.body)")
+        // Revocation applies to the running server.
+        try f.cli.ok("token", "revoke", auditorID)
+        #expect(try await Self.request("GET", server.url + "/v1/access-log/query", token: auditorToken).status == 401)
+
+        // In-flight appends at SIGTERM complete (or are refused before anything was written).
+        let results = await withTaskGroup(of: (Int, HTTPReply?).self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    (
+                        i,
+                        try? await Self.request(
+                            "POST", server.url + "/v1/entries", token: writer, body: #"{"type":"note","n":\#(i)}"#)
+                    )
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+            stopped = true
+            let status = server.terminate()
+            #expect(status == 0, "cairn serve exited \(status): \(server.log)")
+            var results: [(Int, HTTPReply?)] = []
+            for await result in group { results.append(result) }
+            return results
+        }
+        let acknowledged = results.filter { $0.1?.status == 200 }.map(\.0)
+        #expect(!acknowledged.isEmpty, "no append completed: \(results.map { $0.1?.status ?? -1 })")
+        // Everything acknowledged is durable: the ledger holds it after the server stopped.
+        let size = Int(try f.cli.ok("checkpoint").lines[1]) ?? 0
+        #expect(size >= 1 + acknowledged.count)
+        let entries = try (1..<size).map { try f.cli.ok("get", String($0), "--raw").text }
+        for i in acknowledged { #expect(entries.contains(#"{"n":\#(i),"type":"note"}"#)) }
+        try f.cli.ok("fsck")
+        try f.cli.ok("fsck", "--ledger", f.cli.ledger + "/access-log")
+
+        // One JSON log line per request, without tokens or record contents.
+        let lines = server.log.split(separator: "\n")
+        #expect(lines.contains { $0.contains(#""msg":"request""#) && $0.contains(#""route":"/v1/entries""#) })
+        #expect(lines.contains { $0.contains(#""msg":"stopped""#) })
+        #expect(!server.log.contains(writer) && !server.log.contains("hello"))
+    }
+
+    @Test("bad settings are refused with exit status 64 before anything listens")
+    func badSettings() throws {
+        let f = try LedgerFixture()
+        let unknown = try f.dir.write("bad.json", #"{"limits":{"max_body_byte":1}}"#)
+        let result = try f.cli.run(["serve", "--config", unknown])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("limits.max_body_byte"))
+        #expect(try f.cli.run(["serve", "--listen", "nowhere"]).status == 64)
+        #expect(try f.cli.run(["serve", "--log-level", "loud"]).status == 64)
+    }
+}
