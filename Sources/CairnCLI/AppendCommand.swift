@@ -8,7 +8,8 @@ struct AppendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "append",
         abstract: "Append JSON records to the ledger.",
-        discussion: """
+        discussion: prose(
+            """
             Reads JSON objects from each FILE (standard input when none is given, or for -): either
             one object per file, or JSON Lines (one object per line, blank lines ignored). With the
             default --format auto, an input whose first non-blank line is a complete JSON value is
@@ -61,7 +62,7 @@ struct AppendCommand: AsyncParsableCommand {
               cairn append records.jsonl more.jsonl
               cairn append --skip-invalid < export.jsonl
               cairn append --server https://cairn.example.com --token-file ~/.config/cairn/token records.jsonl
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

@@ -9,14 +9,15 @@ struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Audit a repository against the ledger, and the ledger against the audit checklist.",
-        discussion: """
+        discussion: prose(
+            """
               cairn audit missing       commits of a git repository with no checkpoint
               cairn audit completeness  reviews, approvals, tests, model versions and
                                         correction reasons, against a policy
 
             Both exit 0 when nothing is wrong and 1 when something is: use them as CI
             gates. See docs/auditors-guide.md and specs/audit-policy.md.
-            """,
+            """),
         subcommands: [AuditMissing.self, AuditCompleteness.self]
     )
 }
@@ -61,7 +62,8 @@ struct AuditMissing: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "missing",
         abstract: "List commits of a git repository that no checkpoint covers.",
-        discussion: """
+        discussion: prose(
+            """
             Reads the commits of RANGE (default: all of HEAD's history) with the git
             program and looks each one up in the ledger. A checkpoint covers a commit when
             one of its outputs names the commit, or names a commit that rewrite records
@@ -97,7 +99,7 @@ struct AuditMissing: ParsableCommand {
               1   at least one commit listed
               64  usage error (for example a range git does not know)
               66  no such ledger or repository, or git is not installed
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation
@@ -211,7 +213,8 @@ struct AuditCompleteness: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "completeness",
         abstract: "Check the ledger against the audit checklist and a tolerance policy.",
-        discussion: """
+        discussion: prose(
+            """
             Runs the audit checklist over effective records (corrections applied) as of
             one tree size, and lists every finding with its kind, entry index, content
             address and a one-line explanation:
@@ -244,7 +247,7 @@ struct AuditCompleteness: ParsableCommand {
               64  usage error
               65  the policy file is malformed
               66  no such ledger, policy file or tree size
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

@@ -11,12 +11,13 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure ingest and proof throughput on this machine, against its own limits.",
-        discussion: """
+        discussion: prose(
+            """
             Each benchmark builds a fresh temporary ledger (removed afterwards unless --keep), runs,
             and measures in the same run a baseline of the machine's limits, so the figures can be
             read as a fraction of what the hardware allows. See docs/performance.md for results and
             what the targets are.
-            """,
+            """),
         subcommands: [BenchIngest.self, BenchProofs.self]
     )
 }
@@ -97,7 +98,8 @@ struct BenchIngest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
         abstract: "Measure append throughput and latency through the group-commit engine.",
-        discussion: """
+        discussion: prose(
+            """
             --kind checkpoint (default) generates realistic AI checkpoint records of about
             --record-size bytes, which are parsed, validated against the record schema,
             canonicalized, hashed and indexed; --kind raw generates generic JSON entries of exactly
@@ -116,7 +118,7 @@ struct BenchIngest: AsyncParsableCommand {
               cairn bench ingest
               cairn bench ingest --kind raw --record-size 256 --records 1000000
               cairn bench ingest --producers 256 --records 100000 --json
-            """
+            """)
     )
 
     @OptionGroup var options: BenchOptions
@@ -340,7 +342,8 @@ struct BenchProofs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "proofs",
         abstract: "Measure inclusion and consistency proof generation and verification.",
-        discussion: """
+        discussion: prose(
+            """
             Builds a generic ledger of --records small entries (bulk-loaded through the engine),
             then generates --samples inclusion proofs (random leaf, current size) and consistency
             proofs (random older size), each through the ledger API with its signed checkpoint,
@@ -350,7 +353,7 @@ struct BenchProofs: AsyncParsableCommand {
             EXAMPLES
               cairn bench proofs
               cairn bench proofs --records 10000000 --samples 500000 --json
-            """
+            """)
     )
 
     @OptionGroup var options: BenchOptions

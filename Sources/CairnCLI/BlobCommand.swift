@@ -8,13 +8,14 @@ struct BlobCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blob",
         abstract: "Store, read and erase payload blobs (prompts, turn histories, raw outputs, diffs).",
-        discussion: """
+        discussion: prose(
+            """
             Large or sensitive payloads live outside the log as content-addressed blobs; records
             reference them as {"blob": "sha256:…", "size": N, "media_type": "…"}. A blob's bytes
             can be erased (a leaked secret, a legal deletion request): the erasure is itself an
             entry in the log, the records that reference the blob stay, and every proof still
             verifies.
-            """,
+            """),
         subcommands: [BlobPut.self, BlobGet.self, BlobInfo.self, BlobErase.self]
     )
 }
@@ -45,14 +46,15 @@ struct BlobPut: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "put",
         abstract: "Store a file as a blob and print the reference to put in a record.",
-        discussion: """
+        discussion: prose(
+            """
             Prints {"blob":"sha256:…","size":N,"media_type":"…"} — paste it into a record field
             that takes a payload (prompt, raw_output, turns…). Storing the same bytes twice stores
             them once. Content that was erased cannot be stored again.
 
             EXAMPLE
               cairn blob put --media-type text/x-diff change.diff
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation
@@ -76,11 +78,12 @@ struct BlobGet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
         abstract: "Print a blob's bytes, after checking them against their digest.",
-        discussion: """
+        discussion: prose(
+            """
             Writes the blob's exact bytes to stdout (or --output). The bytes are hashed first; a
             blob whose bytes do not match its address is reported as corrupted (exit 70). An erased
             blob is reported with when, why and by which entry it was erased (exit 66).
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation
@@ -135,7 +138,8 @@ struct BlobErase: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "erase",
         abstract: "Delete a blob's bytes and record why, as an erasure entry.",
-        discussion: """
+        discussion: prose(
+            """
             Overwrites and deletes the blob's bytes, then appends
               {"type":"erasure","schema":1,"blob":"sha256:…","reason":…,"at":…,"author":…}
             to the log. Records that reference the blob are untouched, so their proofs still
@@ -144,7 +148,7 @@ struct BlobErase: ParsableCommand {
 
             EXAMPLE
               cairn blob erase sha256:9f… --reason "API key pasted into the prompt (INC-4411)"
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

@@ -6,7 +6,8 @@ struct Cairn: AsyncParsableCommand {
         commandName: "cairn",
         abstract:
             "A tamper-evident provenance ledger: append records, prove inclusion and consistency, verify offline.",
-        discussion: """
+        discussion: prose(
+            """
             Cairn stores each JSON record as the RFC 8785 canonical form of the object, addressed by
             sha256:<hex> of those bytes, as a leaf of an RFC 6962 Merkle log kept in LMDB. After every
             append the log signs a C2SP tlog-checkpoint with its Ed25519 key. Proofs use the C2SP
@@ -33,7 +34,7 @@ struct Cairn: AsyncParsableCommand {
                   unreachable and the records were spooled; retry later or `cairn spool flush`
               76  (append --server) the URL does not answer like a Cairn server
               77  the signing key is missing, unreadable or does not match the ledger
-            """,
+            """),
         version: "0.1.0",
         subcommands: [
             InitCommand.self, AppendCommand.self, ImportCommand.self, GetCommand.self, ShowCommand.self,

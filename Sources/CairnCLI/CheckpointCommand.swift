@@ -7,7 +7,8 @@ struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
         abstract: "Print the signed checkpoint (tree head) of the ledger.",
-        discussion: """
+        discussion: prose(
+            """
             Prints the C2SP tlog-checkpoint signed note for the current tree size, or for an earlier
             size with --size:
 
@@ -20,7 +21,7 @@ struct CheckpointCommand: ParsableCommand {
             Every committed size has a stored checkpoint. An intermediate size that never was a
             commit boundary gets a checkpoint signed on request (and recorded in the ledger).
             Verify a checkpoint with `cairn verify checkpoint --vkey VKEY FILE`.
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

@@ -14,7 +14,8 @@ struct ExportTilesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tiles",
         abstract: "Write the log as C2SP tlog-tiles static files, for any web server, CDN or object store.",
-        discussion: """
+        discussion: prose(
+            """
             Writes, under DIR (created if missing):
 
               checkpoint                    the current signed checkpoint
@@ -44,7 +45,7 @@ struct ExportTilesCommand: ParsableCommand {
               cairn export tiles /srv/www/log
               cairn export tiles /srv/www/log --json
               aws s3 sync /srv/www/log s3://bucket/log   # see docs/publishing-tiles.md for headers
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

@@ -6,7 +6,8 @@ struct FsckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
         abstract: "Check the ledger's integrity end to end.",
-        discussion: """
+        discussion: prose(
+            """
             Re-reads every leaf, recomputes every stored tree hash and the root, checks that the
             content index maps every entry's sha256 to its leaf, verifies the signature, origin,
             size and root of every stored checkpoint, re-hashes every stored blob and checks that
@@ -15,7 +16,7 @@ struct FsckCommand: ParsableCommand {
             when everything holds; 1 when an inconsistency is found.
 
             Progress is shown on stderr when it is a terminal, or always with --progress.
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

@@ -16,7 +16,8 @@ struct GetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
         abstract: "Print a record by leaf index or content address.",
-        discussion: """
+        discussion: prose(
+            """
             Prints the record at leaf INDEX, or the record whose content address is sha256:HEX, as
             pretty JSON. With --raw, prints the exact leaf bytes (the canonical JSON, no trailing
             newline): that is the input `cairn verify inclusion --entry` expects. With --json,
@@ -25,7 +26,7 @@ struct GetCommand: ParsableCommand {
             EXAMPLES
               cairn get 0
               cairn get sha256:5f2b…e1 --raw > entry.json
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

@@ -9,7 +9,8 @@ struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Bulk-load a JSON Lines file through the group-commit engine, resumably.",
-        discussion: """
+        discussion: prose(
+            """
             Streams FILE (one JSON object per line), prepares records on every core — parse,
             validate, canonicalize, hash — while the writer commits earlier ones in large durable
             batches. Memory stays bounded whatever the file's size.
@@ -28,7 +29,7 @@ struct ImportCommand: AsyncParsableCommand {
             EXAMPLES
               cairn import export-2026-11.jsonl
               cairn import --skip-invalid --json big.jsonl > summary.json
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

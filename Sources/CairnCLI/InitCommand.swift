@@ -7,7 +7,8 @@ struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
         abstract: "Create a ledger and its Ed25519 signing key.",
-        discussion: """
+        discussion: prose(
+            """
             Creates the ledger directory (it must not exist, or be empty), an Ed25519 signing key in
             <dir>/signing-key.pem (PKCS#8 PEM, mode 0600, readable by `openssl pkey`), and signs the
             checkpoint of the empty tree. Prints the verifier key (vkey) that auditors need:
@@ -28,7 +29,7 @@ struct InitCommand: ParsableCommand {
               cairn init --origin example.com/cairn-demo --ledger ./ledger
               cairn init --origin example.com/cairn-demo --max-entry-bytes 65536 --json
               openssl genpkey -algorithm ed25519 -out key.pem && cairn init --origin example.com/x --signing-key key.pem
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

@@ -15,7 +15,8 @@ struct ProveInclusion: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inclusion",
         abstract: "Prove that a record is in the log (C2SP tlog-proof).",
-        discussion: """
+        discussion: prose(
+            """
             Prints a c2sp.org/tlog-proof@v1 proof that the entry (by leaf index or content address)
             is in the tree of the current size, or of --size N:
 
@@ -28,7 +29,7 @@ struct ProveInclusion: ParsableCommand {
             Anyone holding the ledger's vkey can check it offline, with the entry bytes
             (`cairn get N --raw`):
               cairn verify inclusion --vkey ledger.vkey --proof p.tlog-proof --entry entry.json
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation
@@ -73,7 +74,8 @@ struct ProveConsistency: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consistency",
         abstract: "Prove that the log only grew between two sizes (C2SP tlog-witness body).",
-        discussion: """
+        discussion: prose(
+            """
             Prints the body of a C2SP tlog-witness add-checkpoint request: the old size, the RFC 9162
             consistency proof from it to the current size (or --size M), and the signed checkpoint
             of the new size. It can be posted to a witness unchanged:
@@ -85,7 +87,7 @@ struct ProveConsistency: ParsableCommand {
 
             Check it offline against the old checkpoint you saw earlier:
               cairn verify consistency --vkey ledger.vkey --old old.checkpoint --proof p.txt
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

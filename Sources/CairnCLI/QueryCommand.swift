@@ -8,7 +8,8 @@ struct QueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
         abstract: "Find AI changes by model, person, reviewer, repository, commit, file and line, time…",
-        discussion: """
+        discussion: prose(
+            """
             Lists the checkpoints (AI-assisted changes) that match every filter given, from
             indexes kept up to date with each append — never by scanning the log — so a selective
             query answers as fast on a ledger of millions of records as on a small one. Filters
@@ -28,7 +29,7 @@ struct QueryCommand: ParsableCommand {
               cairn query --path src/retry.ts --line 42
               cairn query --model claude-sonnet-4-5 --since 2026-11-01 --unreviewed
               cairn query --commit 9fceb02d0ae598e95dc970b74767f19372d61af8 --type deploy --jsonl
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

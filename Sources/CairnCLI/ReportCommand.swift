@@ -10,13 +10,14 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Write the compliance report with a signed manifest, or verify one.",
-        discussion: """
+        discussion: prose(
+            """
               cairn report [create] --format csv|json|md …  write a report and manifest
               cairn report verify REPORT --vkey VKEY …      check them
 
             See `cairn report create --help`, docs/auditors-guide.md and
             specs/report-manifest.md.
-            """,
+            """),
         subcommands: [ReportCreate.self, ReportVerify.self],
         defaultSubcommand: ReportCreate.self
     )
@@ -26,7 +27,8 @@ struct ReportCreate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Write the compliance report and its signed manifest.",
-        discussion: """
+        discussion: prose(
+            """
             Writes one row per checkpoint whose timestamp is in [--since, --until), in log
             order, from effective records (corrections applied) as of the ledger's current
             size:
@@ -67,7 +69,7 @@ struct ReportCreate: ParsableCommand {
               66  no such ledger
               74  cannot write the report or the manifest
               77  the signing key is missing, unreadable or does not match the ledger
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation
@@ -166,7 +168,8 @@ struct ReportVerify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check a report against its signed manifest, and optionally against the ledger.",
-        discussion: """
+        discussion: prose(
+            """
             Checks, with only the vkey: that the manifest (default REPORT.manifest) is
             signed by the vkey; that it is a cairn-report-manifest/v1; that the checkpoint
             inside it is signed by the vkey for the log the vkey names; and that REPORT
@@ -195,7 +198,7 @@ struct ReportVerify: ParsableCommand {
               64  usage error (for example a malformed --vkey)
               66  no such report, manifest or ledger, or the ledger is smaller than the
                   manifest's tree size
-            """
+            """)
     )
 
     @OptionGroup var options: VerifyOptions

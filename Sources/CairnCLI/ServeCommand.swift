@@ -7,7 +7,8 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the ledger over HTTP: append, read, query, prove (specs/http-api.md).",
-        discussion: """
+        discussion: prose(
+            """
             Runs the HTTP/1.1 API of specs/http-api.md over the ledger: appends go through the
             group-commit ingest engine and are answered once durable; reads of record contents and
             blobs are recorded in the access log (<ledger>/access-log, created on first start)
@@ -24,7 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
               cairn token create --role append --name ci
               cairn serve --ledger /var/lib/cairn/ledger
               cairn serve --config /etc/cairn/server.json --listen 127.0.0.1:9000 --public-reads
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

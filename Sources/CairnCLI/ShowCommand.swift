@@ -7,7 +7,8 @@ struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show a record as it stands today (corrections applied), and its history.",
-        discussion: """
+        discussion: prose(
+            """
             Finds the record by checkpoint id, content address (sha256:…) or leaf index, and prints
             its effective form: the entry as appended with every correction applied in log order.
             The original bytes never change (`cairn get` prints them).
@@ -19,7 +20,7 @@ struct ShowCommand: ParsableCommand {
             EXAMPLES
               cairn show 0f8e7a52-3c1d-4d7e-9a41-7f1c2b6e5d01 --history
               cairn show sha256:2fc4… --json
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

@@ -182,7 +182,8 @@ struct SpoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spool",
         abstract: "Inspect and flush the client spool of `cairn append --server`.",
-        discussion: """
+        discussion: prose(
+            """
             When `cairn append --server URL` cannot reach the server (connection refused,
             timeout, 5xx, 429 after retries) or the server refuses the token, the records are
             written, durably, to the spool: an LMDB environment in --spool (default $CAIRN_SPOOL,
@@ -197,7 +198,7 @@ struct SpoolCommand: AsyncParsableCommand {
               cairn spool status
               cairn spool flush --server https://cairn.example.com --token-file ~/.config/cairn/token
               cairn spool dead --json
-            """,
+            """),
         subcommands: [SpoolStatusCommand.self, SpoolFlushCommand.self, SpoolDeadCommand.self]
     )
 }
@@ -206,13 +207,14 @@ struct SpoolStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show what waits in the spool: records, oldest age, servers, last errors, dead letters.",
-        discussion: """
+        discussion: prose(
+            """
             JSON (--json): {"spool":DIR,"exists":BOOL,"records":N,"bytes":N,"oldest":TIME|null,
             "oldest_age_seconds":S|null,"dead_letters":N,"servers":[{"server":URL,"records":N,
             "bytes":N,"oldest":TIME|null,"oldest_age_seconds":S|null,"last_error":TEXT|null,
             "last_error_at":TIME|null,"last_sent_at":TIME|null}]}, times in RFC 3339 UTC.
             A spool directory that does not exist is reported as empty (it is not created).
-            """)
+            """))
 
     @Option(
         help: ArgumentHelp("The spool directory (default: $CAIRN_SPOOL, else ~/.cache/cairn/spool).", valueName: "dir"))
@@ -222,7 +224,7 @@ struct SpoolStatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        try await runReportingErrors {
+        try runReportingErrors {
             let directory = spool ?? Spool.defaultDirectory()
             let status: SpoolStatus
             do {
@@ -280,7 +282,8 @@ struct SpoolFlushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flush",
         abstract: "Send the spooled records of a server, oldest first.",
-        discussion: """
+        discussion: prose(
+            """
             Replays the records spooled for --server (or $CAIRN_SERVER) in the order they were
             spooled, in requests of at most --batch-size records. Each record leaves the spool once
             the server acknowledged it durable; one JSON line is printed per record:
@@ -300,7 +303,7 @@ struct SpoolFlushCommand: AsyncParsableCommand {
               75  the server is unavailable: the replay stopped, the rest stay spooled
               76  the URL does not answer like a Cairn server
               77  the server refused the token
-            """)
+            """))
 
     @OptionGroup var remote: ServerOptions
 
@@ -376,14 +379,15 @@ struct SpoolDeadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dead",
         abstract: "List, requeue or purge the records servers refused (the dead letters).",
-        discussion: """
+        discussion: prose(
+            """
             A spooled record the server refused (400, 413, 422: not JSON, too large, schema or
             reference problems) is kept here with the server's reason instead of blocking the
             queue. Fix the cause, then --requeue puts the records back at the end of the queue
             (e.g. a review whose checkpoint was missing), or --purge deletes them.
             JSON (--json): one object per line, {"sequence","server","spooled_at","refused_at",
             "status","error","message","problems","record"}.
-            """)
+            """))
 
     @Option(
         help: ArgumentHelp("The spool directory (default: $CAIRN_SPOOL, else ~/.cache/cairn/spool).", valueName: "dir"))
@@ -406,7 +410,7 @@ struct SpoolDeadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runReportingErrors {
+        try runReportingErrors {
             let directory = spool ?? Spool.defaultDirectory()
             let filter = try server.map(ServerOptions.address)
             do {

@@ -187,3 +187,32 @@ func printJSON(_ value: JSONValue) {
 extension JSONValue {
     static func uint(_ value: UInt64) -> JSONValue { .number(Double(value)) }
 }
+
+/// Joins the hard-wrapped lines of each prose paragraph of a `discussion:` text into one line, so
+/// that ArgumentParser wraps it to the terminal's width instead of breaking our 100-column lines a
+/// second time. Indented lines (examples, tables), blank lines, list items ("- ", "* ", "1. ") and
+/// all-capital headings keep their own lines.
+func prose(_ text: String) -> String {
+    func isHeading(_ line: Substring) -> Bool {
+        !line.isEmpty && line.allSatisfy { $0.isUppercase || $0 == " " }
+    }
+    func isListItem(_ line: Substring) -> Bool {
+        line.hasPrefix("- ") || line.hasPrefix("* ")
+            || (line.first?.isNumber == true && line.drop(while: \.isNumber).hasPrefix(". "))
+    }
+    var output: [String] = []
+    // Whether the previous line was prose (or a list item) that the next unindented line continues.
+    var continuable = false
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        let indented = line.first == " "
+        if continuable && !line.isEmpty && !indented && !isListItem(line) && !isHeading(line),
+            let last = output.popLast()
+        {
+            output.append(last + " " + line)
+        } else {
+            output.append(String(line))
+        }
+        continuable = !line.isEmpty && !indented && !isHeading(line)
+    }
+    return output.joined(separator: "\n")
+}

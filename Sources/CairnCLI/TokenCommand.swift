@@ -6,7 +6,8 @@ struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Create, list and revoke the API tokens of `cairn serve`.",
-        discussion: """
+        discussion: prose(
+            """
             Clients of `cairn serve` authenticate with `Authorization: Bearer <token>`. A token has
             one or more roles:
 
@@ -19,7 +20,7 @@ struct TokenCommand: ParsableCommand {
             The ledger stores only each token's SHA-256 (table `tokens`, specs/storage.md): the
             token itself is printed once, by `create`, and cannot be shown again. Changes take
             effect at once, also for a server that is running.
-            """,
+            """),
         subcommands: [TokenCreate.self, TokenList.self, TokenRevoke.self]
     )
 }
@@ -37,7 +38,8 @@ struct TokenCreate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Create a token and print it (once).",
-        discussion: """
+        discussion: prose(
+            """
             Prints the token on standard output — store it now (in your CI's secret store, a
             password manager…): only its hash is kept. The token's id, which logs and the access
             log show, is printed on standard error (or with --json, in the object).
@@ -45,7 +47,7 @@ struct TokenCreate: ParsableCommand {
             EXAMPLES
               cairn token create --role append --name ci-pipeline
               cairn token create --role read --role audit --name auditor-laptop --json
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation
@@ -137,13 +139,14 @@ struct TokenRevoke: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
         abstract: "Revoke a token by id; requests with it are refused from now on.",
-        discussion: """
+        discussion: prose(
+            """
             The token stays listed (with its revocation time) so that access-log entries naming
             its id can still be attributed. Revoking a revoked token changes nothing.
 
             EXAMPLE
               cairn token revoke tok_5d1e9c0b7a3f2e41
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

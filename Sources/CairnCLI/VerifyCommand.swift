@@ -10,7 +10,8 @@ struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Verify checkpoints and proofs offline, with only the log's verifier key.",
-        discussion: """
+        discussion: prose(
+            """
             These commands need no ledger: only the vkey (published by the log operator) and the
             files to check. Exit status 0 means valid; 1 means invalid, with a one-line reason on
             stderr (wrong key, bad signature, root mismatch, index out of range, malformed line N…);
@@ -21,7 +22,7 @@ struct VerifyCommand: ParsableCommand {
             quorum ("quorum not met: group X needs 2 cosignatures, has 1 (X1)" otherwise), and
             --vkey becomes optional: the policy's log lines name the trusted log keys. A --vkey
             given with --policy replaces the policy's log lines. See specs/witness.md.
-            """,
+            """),
         subcommands: [VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self]
     )
 }
@@ -139,7 +140,8 @@ struct VerifyCheckpoint: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
         abstract: "Verify a signed checkpoint.",
-        discussion: """
+        discussion: prose(
+            """
             Checks that FILE is a C2SP tlog-checkpoint signed note whose origin is the vkey's name and
             which carries a valid Ed25519 signature by that key. Other signatures (e.g. witness
             cosignatures) are ignored — unless --policy is given: then the cosignatures of the
@@ -148,7 +150,7 @@ struct VerifyCheckpoint: ParsableCommand {
             EXAMPLES
               cairn checkpoint > cp.txt && cairn verify checkpoint --vkey ledger.vkey cp.txt
               cairn verify checkpoint --policy witnesses.policy cp.txt
-            """
+            """)
     )
 
     @OptionGroup var options: VerifyOptions
@@ -192,7 +194,8 @@ struct VerifyInclusion: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inclusion",
         abstract: "Verify that an entry is in the log (C2SP tlog-proof).",
-        discussion: """
+        discussion: prose(
+            """
             Checks a c2sp.org/tlog-proof@v1 proof: the checkpoint inside it is signed by the vkey, and
             the inclusion proof leads from the entry's leaf hash, at the proof's index, to the
             checkpoint's root (RFC 9162 section 2.1.3.2).
@@ -203,7 +206,7 @@ struct VerifyInclusion: ParsableCommand {
 
             EXAMPLE
               cairn verify inclusion --vkey ledger.vkey --proof p.tlog-proof --entry entry.json
-            """
+            """)
     )
 
     @OptionGroup var options: VerifyOptions
@@ -261,7 +264,8 @@ struct VerifyConsistency: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consistency",
         abstract: "Verify that the log only grew since an older checkpoint.",
-        discussion: """
+        discussion: prose(
+            """
             Checks a consistency proof in the C2SP tlog-witness add-checkpoint body format (as
             printed by `cairn prove consistency`): both the old checkpoint and the proof's new
             checkpoint are signed by the vkey, the proof's "old" size is the old checkpoint's size,
@@ -269,7 +273,7 @@ struct VerifyConsistency: ParsableCommand {
 
             EXAMPLE
               cairn verify consistency --vkey ledger.vkey --old yesterday.checkpoint --proof p.txt
-            """
+            """)
     )
 
     @OptionGroup var options: VerifyOptions

@@ -11,7 +11,8 @@ struct WitnessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "witness",
         abstract: "Run a C2SP tlog witness, or get this ledger's checkpoint cosigned by witnesses.",
-        discussion: """
+        discussion: prose(
+            """
             A witness (c2sp.org/tlog-witness) follows logs it is configured with: it cosigns a log's
             new checkpoint only after verifying the log's signature and a consistency proof from the
             last checkpoint it cosigned for that log, so a log cannot show different histories to
@@ -22,7 +23,7 @@ struct WitnessCommand: AsyncParsableCommand {
               cairn witness init --name witness.example/w1 --dir ./w1
               cairn witness serve --dir ./w1 --listen 127.0.0.1:7380 --log "$(cat ledger/ledger.vkey)"
               cairn witness cosign --policy witnesses.policy
-            """,
+            """),
         subcommands: [WitnessInit.self, WitnessServe.self, WitnessCosign.self]
     )
 }
@@ -44,7 +45,8 @@ struct WitnessInit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
         abstract: "Create a witness: its Ed25519 key and its cosignature verifier key.",
-        discussion: """
+        discussion: prose(
+            """
             Creates DIR (it must not exist, or be empty) with the witness's Ed25519 private key in
             DIR/witness-key.pem (PKCS#8 PEM, mode 0600) and its verifier key in DIR/witness.vkey, and
             prints the verifier key:
@@ -58,7 +60,7 @@ struct WitnessInit: ParsableCommand {
             EXAMPLES
               cairn witness init --name witness.example/w1 --dir /var/lib/cairn-witness
               openssl genpkey -algorithm ed25519 -out w.pem && cairn witness init --name w.example --dir w --signing-key w.pem
-            """
+            """)
     )
 
     @Option(help: ArgumentHelp("The witness's name (its key name), e.g. witness.example/w1.", valueName: "name"))
@@ -111,7 +113,8 @@ struct WitnessServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the C2SP tlog-witness add-checkpoint endpoint for the configured logs.",
-        discussion: """
+        discussion: prose(
+            """
             Serves POST <prefix>/add-checkpoint (c2sp.org/tlog-witness) and the monitoring endpoint
             GET <prefix>/<hex SHA-256 of the origin>/checkpoint. Each --log is a log's verifier key
             (type 0x01; its key name is the log's origin), or a file of such vkeys, one per line
@@ -126,7 +129,7 @@ struct WitnessServe: AsyncParsableCommand {
 
             EXAMPLE
               cairn witness serve --dir ./w1 --listen 127.0.0.1:7380 --log ledger/ledger.vkey
-            """
+            """)
     )
 
     @Option(help: ArgumentHelp("The witness directory (from `cairn witness init`).", valueName: "dir"))
@@ -224,7 +227,8 @@ struct WitnessCosign: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cosign",
         abstract: "Get the ledger's current checkpoint cosigned by the witnesses of a policy.",
-        discussion: """
+        discussion: prose(
+            """
             Submits the ledger's current checkpoint, with a consistency proof, to every witness of
             the C2SP tlog-policy FILE that has a URL (its tlog-witness submission prefix), verifies
             each cosignature with the witness's vkey and stores it with the checkpoint, so that
@@ -237,7 +241,7 @@ struct WitnessCosign: AsyncParsableCommand {
 
             EXAMPLE
               cairn witness cosign --policy witnesses.policy && cairn checkpoint > cosigned.checkpoint
-            """
+            """)
     )
 
     @OptionGroup var location: LedgerLocation

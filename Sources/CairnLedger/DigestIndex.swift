@@ -17,15 +17,25 @@ import Darwin
 ///   ever appended to (`MDB_APPEND`), 40 bytes per record. The writer keeps the same pairs in a
 ///   hash map for O(1) duplicate checks; readers (another process, an older snapshot) scan the
 ///   log, which is bounded by `level0Capacity`.
-/// - When the log holds `level0Capacity` digests, they are sorted in memory and merged with
-///   level 1 into level 1's spare table, written strictly in key order with `MDB_APPEND`
-///   (sequential, full pages); the log is emptied. A level that outgrows its capacity
-///   (`level0Capacity × fanout^i`) is merged into the next the same way.
+/// - When the log holds `level0Capacity` digests, a *merge* of the log (as it is then: leaf
+///   indexes below a boundary) with level 1 into level 1's spare table starts. It is written
+///   strictly in key order with `MDB_APPEND` (sequential, full pages), a slice at the end of each
+///   commit, so that no single commit pays for the whole merge: 16 digests per record appended
+///   (at least `level0Capacity / 32`, 1,024), which finishes it before the log has grown by another `level0Capacity`
+///   (if it does not, the commit that doubles the log finishes it). Until the last slice, readers
+///   use the log and the live level 1 as before; the last slice flips level 1 to the new table
+///   and removes the merged part of the log. A sorted level that outgrows its capacity
+///   (`level0Capacity × fanout^i`) is then merged into the next at once (rarely: every 327,680
+///   records for level 1).
 ///
 /// A lookup checks the log, then each sorted level. Every digest is rewritten a few times, in
 /// large sequential writes, instead of one random page per record. Layout: specs/storage.md.
 struct DigestIndex: Sendable {
-    static let level0Capacity = 32_768
+    static let defaultLevel0Capacity = 32_768
+    /// Tests make merges frequent with a small capacity (it decides when merges happen, not the
+    /// layout, so ledgers written with any capacity read the same).
+    @TaskLocal static var level0CapacityOverride: Int?
+    let level0Capacity: Int
     static let fanout = 10
     /// Sorted levels above the log. Capacity ≈ 32768 × 10^5 ≈ 3.3 billion records.
     static let levels = 5
@@ -35,6 +45,8 @@ struct DigestIndex: Sendable {
     private let sorted: [(Table, Table)]
     private let meta: Table
     private static let stateKey = Array("digest_levels".utf8)
+    /// The merge in progress: 8-byte big-endian boundary, then the last digest written, if any.
+    private static let mergeKey = Array("digest_merge".utf8)
 
     init(env: LMDBEnvironment, meta: Table) throws {
         log = try env.openTable("digests.log")
@@ -42,6 +54,7 @@ struct DigestIndex: Sendable {
             (try env.openTable("digests.\(level).a"), try env.openTable("digests.\(level).b"))
         }
         self.meta = meta
+        level0Capacity = Self.level0CapacityOverride ?? Self.defaultLevel0Capacity
     }
 
     // MARK: - Writer cache
@@ -53,7 +66,10 @@ struct DigestIndex: Sendable {
         fileprivate(set) var treeSize: UInt64
         fileprivate var committed: [SHA256Digest: UInt64]
         fileprivate var pending: [SHA256Digest: UInt64] = [:]
-        fileprivate var pendingCompaction = false
+        /// Set by the commit that finishes a merge: its log entries below this leaf index are gone.
+        fileprivate var pendingTrim: UInt64?
+        /// The log entries below a merge's boundary, sorted by digest (the merge's first source).
+        fileprivate var frozen: (boundary: UInt64, entries: [(SHA256Digest, UInt64)])?
 
         fileprivate init(treeSize: UInt64, committed: [SHA256Digest: UInt64]) {
             self.treeSize = treeSize
@@ -66,27 +82,29 @@ struct DigestIndex: Sendable {
 
         /// The transaction committed at `treeSize`.
         func commit(treeSize: UInt64) {
-            if pendingCompaction {
-                committed.removeAll(keepingCapacity: true)
-            } else {
-                committed.merge(pending) { $1 }
+            committed.merge(pending) { $1 }
+            if let boundary = pendingTrim {
+                committed = committed.filter { $0.value >= boundary }
+                frozen = nil
             }
             pending.removeAll(keepingCapacity: true)
-            pendingCompaction = false
+            pendingTrim = nil
             self.treeSize = treeSize
         }
 
         /// The transaction did not commit.
         func rollback() {
             pending.removeAll(keepingCapacity: true)
-            pendingCompaction = false
+            pendingTrim = nil
+            // It may have been computed from this transaction's entries.
+            frozen = nil
         }
     }
 
     /// A cache of the log as committed in `txn`'s snapshot.
     func makeWriterCache(_ txn: some TransactionReading, treeSize: UInt64) throws -> WriterCache {
         var map: [SHA256Digest: UInt64] = [:]
-        map.reserveCapacity(Self.level0Capacity)
+        map.reserveCapacity(2 * level0Capacity)
         try forEachInLog(txn) { index, digest in map[digest] = index }
         return WriterCache(treeSize: treeSize, committed: map)
     }
@@ -214,80 +232,158 @@ struct DigestIndex: Sendable {
         cache.pending[digest] = index
     }
 
-    /// Merges a full log into the sorted levels, and full levels upwards. Call at the end of a
-    /// commit, in its transaction.
-    func compact(_ txn: WriteTransaction, cache: WriterCache) throws {
-        guard try txn.count(log) >= Self.level0Capacity else { return }
-        var entries: [(SHA256Digest, UInt64)] = []
-        entries.reserveCapacity(try txn.count(log))
-        try forEachInLog(txn) { index, digest in entries.append((digest, index)) }
-        entries.sort { $0.0 < $1.0 }
+    /// Starts or continues the merge of the log into level 1 (and merges full levels upwards once
+    /// it finishes). Call at the end of every commit, in its transaction, with the tree size it
+    /// commits and how many records it appended.
+    func compact(_ txn: WriteTransaction, cache: WriterCache, treeSize: UInt64, appended: Int) throws {
+        let logCount = try txn.count(log)
+        var job = try mergeInProgress(txn)
+        if job == nil {
+            guard logCount >= level0Capacity else { return }
+            job = (boundary: treeSize, after: nil)
+            let entries = (cache.committed.map { ($0.key, $0.value) } + cache.pending.map { ($0.key, $0.value) })
+            cache.frozen = (treeSize, entries.sorted { $0.0 < $1.0 })
+        }
+        guard let (boundary, after) = job else { return }
+        let frozen = try frozenEntries(txn, cache: cache, boundary: boundary)
         var selectors = try liveSelectors(txn)
-        var incoming: Source = .memory(entries)
-        var capacity = Self.level0Capacity
-        for level in 0..<Self.levels {
-            let (a, b) = sorted[level]
-            let live = selectors[level] ? b : a
-            let spare = selectors[level] ? a : b
+        let live = selectors[0] ? sorted[0].1 : sorted[0].0
+        let spare = selectors[0] ? sorted[0].0 : sorted[0].1
+        let budget = logCount >= 2 * level0Capacity ? Int.max : max(level0Capacity / 32, 16 * appended)
+        guard let last = try mergeSlice(txn, frozen, live, into: spare, after: after, budget: budget) else {
+            // Finished: level 1 is the new table, the merged log entries go.
+            try txn.removeAll(live)
+            selectors[0].toggle()
+            try txn.removeAll(log, below: boundary)
+            _ = try txn.delete(meta, key: Self.mergeKey)
+            cache.pendingTrim = boundary
+            if try txn.count(spare) >= level0Capacity * Self.fanout {
+                try cascade(txn, from: 1, selectors: &selectors)
+            }
+            try txn.put(meta, key: Self.stateKey, value: selectors.map { $0 ? 1 : 0 })
+            return
+        }
+        try txn.put(meta, key: Self.mergeKey, value: BigEndianKey.bytes(boundary) + last.bytes)
+    }
+
+    /// The merge in progress, if any: its boundary and the last digest it wrote.
+    private func mergeInProgress(_ txn: some TransactionReading) throws -> (boundary: UInt64, after: SHA256Digest?)? {
+        guard let raw = try txn.value(meta, key: Self.mergeKey) else { return nil }
+        guard raw.count == 8 || raw.count == 40,
+            let boundary = raw.withUnsafeBytes({ BigEndianKey.decode(UnsafeRawBufferPointer(rebasing: $0[0..<8])) })
+        else {
+            throw LedgerError(.corrupt, "meta/digest_merge is malformed (\(raw.count) bytes)")
+        }
+        return (boundary, raw.count == 40 ? SHA256Digest(bytes: raw[8...]) : nil)
+    }
+
+    /// The log entries below `boundary`, sorted by digest: the writer's copy, or read again after
+    /// a restart or a failed transaction.
+    private func frozenEntries(
+        _ txn: WriteTransaction, cache: WriterCache, boundary: UInt64
+    ) throws -> [(SHA256Digest, UInt64)] {
+        if let frozen = cache.frozen, frozen.boundary == boundary { return frozen.entries }
+        var entries: [(SHA256Digest, UInt64)] = []
+        try forEachInLog(txn) { index, digest in
+            if index < boundary { entries.append((digest, index)) }
+        }
+        entries.sort { $0.0 < $1.0 }
+        cache.frozen = (boundary, entries)
+        return entries
+    }
+
+    /// Writes the next `budget` digests of the union of `frozen` and `live` that follow `after`
+    /// into `spare`; returns the last one written, or nil once the union is exhausted.
+    private func mergeSlice(
+        _ txn: WriteTransaction, _ frozen: [(SHA256Digest, UInt64)], _ live: Table, into spare: Table,
+        after: SHA256Digest?, budget: Int
+    ) throws -> SHA256Digest? {
+        // First frozen entry after `after` (binary search).
+        var i = 0
+        if let after {
+            var high = frozen.count
+            while i < high {
+                let mid = (i + high) / 2
+                if frozen[mid].0 <= after { i = mid + 1 } else { high = mid }
+            }
+        }
+        return try txn.withCursor(live) { cursor in
+            var y: (SHA256Digest, UInt64)?
+            if let after {
+                y = try after.withUnsafeBytes { try Self.decode(try cursor.seek(atLeast: $0)) }
+                if y?.0 == after { y = try Self.decode(try cursor.next()) }
+            } else {
+                y = try Self.decode(try cursor.first())
+            }
+            var last: SHA256Digest?
+            for _ in 0..<budget {
+                let next: (SHA256Digest, UInt64)
+                if i < frozen.count, y == nil || frozen[i].0 < y!.0 {
+                    next = frozen[i]
+                    i += 1
+                } else if let right = y {
+                    next = right
+                    y = try Self.decode(try cursor.next())
+                } else {
+                    return nil
+                }
+                try Self.write(txn, next, into: spare)
+                last = next.0
+            }
+            return i < frozen.count || y != nil ? last : nil
+        }
+    }
+
+    /// Merges full sorted levels upwards from `level` (an index into `sorted`): each merge
+    /// empties a level into the next one's spare table.
+    private func cascade(_ txn: WriteTransaction, from level: Int, selectors: inout [Bool]) throws {
+        var capacity = level0Capacity * Self.fanout
+        for _ in 1..<level { capacity *= Self.fanout }
+        for level in level..<Self.levels {
+            let incoming = selectors[level - 1] ? sorted[level - 1].1 : sorted[level - 1].0
+            let live = selectors[level] ? sorted[level].1 : sorted[level].0
+            let spare = selectors[level] ? sorted[level].0 : sorted[level].1
             try merge(txn, incoming, live, into: spare)
-            if case .table(let table) = incoming { try txn.removeAll(table) }
+            try txn.removeAll(incoming)
             try txn.removeAll(live)
             selectors[level].toggle()
             capacity *= Self.fanout
-            guard try txn.count(spare) >= capacity, level + 1 < Self.levels else { break }
-            incoming = .table(spare)
+            guard try txn.count(spare) >= capacity else { break }
         }
-        try txn.removeAll(log)
-        try txn.put(meta, key: Self.stateKey, value: selectors.map { $0 ? 1 : 0 })
-        cache.pendingCompaction = true
     }
 
-    private enum Source {
-        case memory([(SHA256Digest, UInt64)])
-        case table(Table)
+    private static func decode(_ entry: Cursor.Entry?) throws -> (SHA256Digest, UInt64)? {
+        guard let entry else { return nil }
+        guard let digest = SHA256Digest(bytes: entry.key), let index = BigEndianKey.decode(entry.value) else {
+            throw LedgerError(.corrupt, "content index holds a malformed entry")
+        }
+        return (digest, index)
     }
 
-    /// Writes the union of a sorted source and a sorted table into an empty table, in key order.
-    private func merge(_ txn: WriteTransaction, _ first: Source, _ second: Table, into output: Table) throws {
-        func decode(_ entry: Cursor.Entry?) throws -> (SHA256Digest, UInt64)? {
-            guard let entry else { return nil }
-            guard let digest = SHA256Digest(bytes: entry.key), let index = BigEndianKey.decode(entry.value) else {
-                throw LedgerError(.corrupt, "content index holds a malformed entry")
-            }
-            return (digest, index)
+    private static func write(_ txn: WriteTransaction, _ entry: (SHA256Digest, UInt64), into table: Table) throws {
+        try entry.0.withUnsafeBytes { key in
+            try BigEndianKey.withBytes(entry.1) { try txn.put(table, key: key, value: $0, mode: .append) }
         }
-        func write(_ entry: (SHA256Digest, UInt64)) throws {
-            try entry.0.withUnsafeBytes { key in
-                try BigEndianKey.withBytes(entry.1) { try txn.put(output, key: key, value: $0, mode: .append) }
-            }
-        }
-        // Entries are copied out of LMDB before writing: values it hands out are only valid
-        // until the transaction writes again.
-        try txn.withCursor(second) { b in
-            var y = try decode(try b.first())
-            func drainUpTo(_ digest: SHA256Digest?) throws {
-                while let right = y, digest == nil || right.0 < digest! {
-                    try write(right)
-                    y = try decode(try b.next())
-                }
-            }
-            switch first {
-            case .memory(let entries):
-                for entry in entries {
-                    try drainUpTo(entry.0)
-                    try write(entry)
-                }
-            case .table(let table):
-                try txn.withCursor(table) { a in
-                    var x = try decode(try a.first())
-                    while let left = x {
-                        try drainUpTo(left.0)
-                        try write(left)
-                        x = try decode(try a.next())
+    }
+
+    /// Writes the union of two sorted tables into an empty table, in key order. Entries are
+    /// copied out of LMDB before writing: values it hands out are only valid until the
+    /// transaction writes again.
+    private func merge(_ txn: WriteTransaction, _ first: Table, _ second: Table, into output: Table) throws {
+        try txn.withCursor(first) { a in
+            try txn.withCursor(second) { b in
+                var x = try Self.decode(try a.first())
+                var y = try Self.decode(try b.first())
+                while x != nil || y != nil {
+                    if let left = x, y == nil || left.0 < y!.0 {
+                        try Self.write(txn, left, into: output)
+                        x = try Self.decode(try a.next())
+                    } else if let right = y {
+                        try Self.write(txn, right, into: output)
+                        y = try Self.decode(try b.next())
                     }
                 }
             }
-            try drainUpTo(nil)
         }
     }
 }

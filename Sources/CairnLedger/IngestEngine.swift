@@ -100,6 +100,7 @@ public final class IngestEngine: Sendable {
         public var records: UInt64 = 0
         public var appended: UInt64 = 0
         public var duplicates: UInt64 = 0
+        /// Records refused by the ledger's checks (for an atomic submission: the refused record).
         public var rejected: UInt64 = 0
         public var bytes: UInt64 = 0
         public var largestBatch: Int = 0
@@ -144,9 +145,10 @@ public final class IngestEngine: Sendable {
 
     /// Appends `entries` in order and returns once all are durable, with one outcome per entry.
     ///
-    /// With `atomic`, the entries are committed in one transaction of their own and a rejected
-    /// record aborts them all (the rejection is thrown); otherwise they share batches with other
-    /// producers' records and a rejected record is reported in its outcome.
+    /// The entries share a batch (one transaction, one fsync) with other producers' records. With
+    /// `atomic`, they are all committed in the same transaction and a rejected record refuses them
+    /// all (the rejection is thrown, its `position` counting from the first of `entries`) without
+    /// holding back the rest of the batch; otherwise a rejected record is reported in its outcome.
     public func append(
         contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail
     ) async throws -> [AppendOutcome] {
@@ -268,7 +270,6 @@ public final class IngestEngine: Sendable {
             }
             lock.wait()
         }
-        if state.queue.first!.atomic { return [state.dequeue()] }
         // Linger briefly for more records, unless the batch is already full.
         if configuration.maxBatchDelay > .zero && !state.closed {
             let (seconds, attoseconds) = configuration.maxBatchDelay.components
@@ -282,7 +283,7 @@ public final class IngestEngine: Sendable {
         var batch: [Item] = []
         var records = 0
         var bytes = 0
-        while let next = state.queue.first, !next.atomic,
+        while let next = state.queue.first,
             batch.isEmpty
                 || (records + next.entries.count <= configuration.maxBatchRecords
                     && bytes + next.bytes <= configuration.maxBatchBytes)
@@ -307,42 +308,71 @@ public final class IngestEngine: Sendable {
     }
 
     private func commit(_ batch: [Item]) {
-        let entries = batch.count == 1 ? batch[0].entries : batch.flatMap(\.entries)
-        let started = ConditionLock.now()
-        let result = Result {
-            try ledger.append(entries, rejecting: batch.count == 1 && batch[0].atomic ? .wholeBatch : .skipRecord)
-        }
-        let elapsed = ConditionLock.now() - started
-        switch result {
-        case .success(let commit):
-            // Before the producers resume, so that what they see next (metrics) includes this commit.
-            configuration.commitObserver?(
-                CommitObservation(
-                    records: entries.count, duration: .nanoseconds(Int64(elapsed)), treeSize: commit.treeSize))
+        var batch = batch
+        while !batch.isEmpty {
+            // Each atomic submission is a group that a rejection refuses as a whole: the
+            // transaction is abandoned, the group is answered with the rejection, and the others
+            // are committed again without it. (Rejections are rare: only provenance references.)
+            var groups: [Range<Int>] = []
+            var groupItems: [Int] = []
             var offset = 0
-            for item in batch {
-                let outcomes = Array(commit.outcomes[offset..<(offset + item.entries.count)])
-                offset += item.entries.count
-                item.complete(.success(outcomes))
-            }
-            stats.withLock { s in
-                s.batches += 1
-                s.records += UInt64(entries.count)
-                s.bytes += UInt64(entries.reduce(0) { $0 + $1.bytes.count })
-                s.largestBatch = max(s.largestBatch, entries.count)
-                s.commitNanoseconds += elapsed
-                for outcome in commit.outcomes {
-                    switch outcome {
-                    case .appended(let r) where r.duplicate: s.duplicates += 1
-                    case .appended: s.appended += 1
-                    case .rejected: s.rejected += 1
-                    }
+            for (position, item) in batch.enumerated() {
+                if item.atomic {
+                    groups.append(offset..<(offset + item.entries.count))
+                    groupItems.append(position)
                 }
+                offset += item.entries.count
             }
-        case .failure(let error):
-            for item in batch { item.complete(.failure(error)) }
+            let entries = batch.count == 1 ? batch[0].entries : batch.flatMap(\.entries)
+            let started = ConditionLock.now()
+            do {
+                let commit = try ledger.append(entries, rejecting: .skipRecord, atomicGroups: groups)
+                completeCommitted(batch, entries: entries, commit: commit, nanoseconds: ConditionLock.now() - started)
+            } catch let refused as AtomicGroupRejection {
+                let item = batch.remove(at: groupItems[refused.group])
+                let rejection = refused.rejection
+                item.complete(
+                    .failure(
+                        AppendRejection(
+                            position: rejection.position - groups[refused.group].lowerBound, digest: rejection.digest,
+                            problems: rejection.problems)))
+                stats.withLock { $0.rejected += 1 }
+                lock.withLock { state.removeInFlight([item]) }
+                continue
+            } catch {
+                for item in batch { item.complete(.failure(error)) }
+            }
+            break
         }
         lock.withLock { state.removeInFlight(batch) }
+    }
+
+    private func completeCommitted(_ batch: [Item], entries: [PreparedEntry], commit: CommitResult, nanoseconds: UInt64)
+    {
+        // Before the producers resume, so that what they see next (metrics) includes this commit.
+        configuration.commitObserver?(
+            CommitObservation(
+                records: entries.count, duration: .nanoseconds(Int64(nanoseconds)), treeSize: commit.treeSize))
+        var offset = 0
+        for item in batch {
+            let outcomes = Array(commit.outcomes[offset..<(offset + item.entries.count)])
+            offset += item.entries.count
+            item.complete(.success(outcomes))
+        }
+        stats.withLock { s in
+            s.batches += 1
+            s.records += UInt64(entries.count)
+            s.bytes += UInt64(entries.reduce(0) { $0 + $1.bytes.count })
+            s.largestBatch = max(s.largestBatch, entries.count)
+            s.commitNanoseconds += nanoseconds
+            for outcome in commit.outcomes {
+                switch outcome {
+                case .appended(let r) where r.duplicate: s.duplicates += 1
+                case .appended: s.appended += 1
+                case .rejected: s.rejected += 1
+                }
+            }
+        }
     }
 
     // MARK: - State

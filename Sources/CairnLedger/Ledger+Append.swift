@@ -42,6 +42,15 @@ public enum RejectionPolicy: Sendable, Hashable {
     case skipRecord
 }
 
+/// A record of an atomic group was refused: the transaction was abandoned (see
+/// `Ledger.append(_:rejecting:atomicGroups:)`).
+struct AtomicGroupRejection: Error {
+    /// Which of the `atomicGroups`.
+    let group: Int
+    /// Its `position` counts from the start of the whole batch.
+    let rejection: AppendRejection
+}
+
 /// The outcome of one committed batch.
 public struct CommitResult: Sendable, Hashable {
     /// One outcome per submitted entry, in submission order.
@@ -68,6 +77,16 @@ extension Ledger {
     ) throws
         -> CommitResult
     {
+        try append(entries, rejecting: policy, atomicGroups: [])
+    }
+
+    /// `append(_:rejecting:)` for the ingest engine's shared batches: with `.skipRecord`, a
+    /// rejected record inside one of `atomicGroups` (ranges of positions in `entries`) aborts the
+    /// whole transaction with `AtomicGroupRejection`, so that the engine can drop that group and
+    /// commit the rest again. Outside the groups a rejected record is skipped.
+    func append(
+        _ entries: [PreparedEntry], rejecting policy: RejectionPolicy, atomicGroups: [Range<Int>]
+    ) throws -> CommitResult {
         let signer = try loadSigner()
         let result = try writer.withLock { state in
             var attempt: WriterState?
@@ -78,7 +97,8 @@ extension Ledger {
                     attempt = current
                     activeDigestCache.withLock { $0 = current.digests }
                     defer { activeDigestCache.withLock { $0 = nil } }
-                    return try commit(entries, policy: policy, txn: txn, state: current, signer: signer)
+                    return try commit(
+                        entries, policy: policy, atomicGroups: atomicGroups, txn: txn, state: current, signer: signer)
                 }
                 newState.digests.commit(treeSize: newState.frontier.treeSize)
                 state = newState
@@ -110,8 +130,8 @@ extension Ledger {
     // only changes state through `txn` (and the digest cache's pending changes, which are rolled
     // back) and returns the new frontier instead of storing it.
     private func commit(
-        _ entries: [PreparedEntry], policy: RejectionPolicy, txn: WriteTransaction, state: WriterState,
-        signer: NoteSigner
+        _ entries: [PreparedEntry], policy: RejectionPolicy, atomicGroups: [Range<Int>], txn: WriteTransaction,
+        state: WriterState, signer: NoteSigner
     ) throws -> (CommitResult, WriterState) {
         let startSize = state.frontier.treeSize
         var frontier = state.frontier
@@ -129,7 +149,12 @@ extension Ledger {
                             entry, index: index, position: position, txn: txn, cache: cache)
                         {
                             outcomes.append(earlier)
-                            if case .rejected(let rejection) = earlier, policy == .wholeBatch { throw rejection }
+                            if case .rejected(let rejection) = earlier {
+                                if policy == .wholeBatch { throw rejection }
+                                if let group = atomicGroups.firstIndex(where: { $0.contains(position) }) {
+                                    throw AtomicGroupRejection(group: group, rejection: rejection)
+                                }
+                            }
                             continue
                         }
                         try tables.digests.insert(entry.digest, index: index, log: digestLog, cache: cache)
@@ -143,7 +168,8 @@ extension Ledger {
                 }
             }
         }
-        try tables.digests.compact(txn, cache: cache)
+        try tables.digests.compact(
+            txn, cache: cache, treeSize: frontier.treeSize, appended: Int(frontier.treeSize - startSize))
         let newSize = frontier.treeSize
         let newState = WriterState(frontier: frontier, digests: cache)
         guard newSize > startSize else {

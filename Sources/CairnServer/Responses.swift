@@ -15,6 +15,8 @@ enum MediaTypes {
     /// The media type of a `Content-Type` value without parameters, lowercased: `application/json`.
     static func essence(_ contentType: String?) -> String? {
         guard let contentType else { return nil }
+        // The common exact spellings without Foundation's trimming and case mapping.
+        if contentType == json || contentType == ndjson { return contentType }
         let main = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
         let trimmed = main.trimmingCharacters(in: .whitespaces).lowercased()
         return trimmed.isEmpty ? nil : trimmed

@@ -165,6 +165,21 @@ public struct WriteTransaction: TransactionReading {
         }
     }
 
+    /// Deletes the entries of `table` whose 8-byte big-endian key is below `bound`; returns how many.
+    @discardableResult
+    public func removeAll(_ table: Table, below bound: UInt64) throws -> Int {
+        try withCursor(table) { cursor in
+            var removed = 0
+            while let (key, _) = try cursor.first(), let value = BigEndianKey.decode(key), value < bound {
+                let rc = mdb_cursor_del(cursor.cursor, 0)
+                if rc == MDB_MAP_FULL { state.hitMapFull = true }
+                try check(rc, "deleting from table \(table.name)")
+                removed += 1
+            }
+            return removed
+        }
+    }
+
     /// Deletes every entry of `table`, keeping the table.
     public func removeAll(_ table: Table) throws {
         try check(mdb_drop(txn, table.dbi, 0), "emptying table \(table.name)")

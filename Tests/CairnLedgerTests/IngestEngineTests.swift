@@ -149,6 +149,34 @@ struct IngestEngineTests {
         #expect(try ledger.treeSize() == 1)
     }
 
+    @Test("Atomic submissions share one transaction with others; a refused one leaves the rest of the batch")
+    func atomicSubmissionsShareBatches() async throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger.create(at: dir.path, origin: "example.com/engine")
+        var configuration = IngestEngine.Configuration()
+        configuration.maxBatchDelay = .milliseconds(300)  // everything below is queued within it
+        let engine = IngestEngine(ledger: ledger, configuration: configuration)
+        defer { engine.shutdown() }
+        let rules = ledger.recordRules()
+        let c = try (1...4).map { try PreparedEntry.prepare(record: checkpoint(id: "c\($0)"), rules: rules) }
+        let orphan = try PreparedEntry.prepare(record: review("missing"), rules: rules)
+        let refused = try engine.enqueue(contentsOf: [c[0], orphan], atomic: true)
+        let pair = try engine.enqueue(contentsOf: [c[1], c[2]], atomic: true)
+        let single = try engine.enqueue(contentsOf: [c[3]])
+        do {
+            _ = try await refused.outcomes()
+            Issue.record("the group with an orphan review must be refused")
+        } catch let rejection as AppendRejection {
+            #expect(rejection.position == 1, "counted from the submission's first record")
+            #expect(rejection.problems.map(\.code) == ["unknownSubject"])
+        }
+        #expect(try await pair.outcomes().compactMap(\.result?.index) == [0, 1])
+        #expect(try await single.outcomes().compactMap(\.result?.index) == [2])
+        #expect(engine.statistics.batches == 1, "the three submissions were one commit")
+        #expect(try ledger.treeSize() == 3)
+        #expect(try ledger.fsck().leaves == 3)
+    }
+
     @Test("enqueue keeps several submissions of one producer in flight, in order, even when they wait for room")
     func pipelinedSubmissions() async throws {
         let dir = try TemporaryDirectory()
