@@ -59,10 +59,10 @@ extension IngestEngine.Configuration {
     /// For bulk loading: large batches (few fsyncs, long sequential writes) and a deep queue.
     public static var bulk: Self {
         var configuration = Self()
-        configuration.maxBatchRecords = 131_072
-        configuration.maxBatchBytes = 96 << 20
-        configuration.maxQueuedRecords = 262_144
-        configuration.maxQueuedBytes = 192 << 20
+        configuration.maxBatchRecords = 65_536
+        configuration.maxBatchBytes = 48 << 20
+        configuration.maxQueuedRecords = 131_072
+        configuration.maxQueuedBytes = 96 << 20
         configuration.maxBatchDelay = .zero
         return configuration
     }
