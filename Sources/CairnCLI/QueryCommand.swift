@@ -96,31 +96,13 @@ struct QueryCommand: ParsableCommand {
             let ledger = try location.open(readOnly: true)
             let matches = try ledger.query(try buildQuery())
             if json {
-                printJSON(.array(matches.map(rowJSON)))
+                printJSON(.array(matches.map(\.json)))
             } else if jsonl {
-                for match in matches { printJSON(rowJSON(match)) }
+                for match in matches { printJSON(match.json) }
             } else {
                 printTable(matches)
             }
         }
-    }
-
-    private func rowJSON(_ match: QueryMatch) -> JSONValue {
-        var object: JSONObject = [
-            "index": .uint(match.index), "digest": .string(match.digest.description),
-            "type": .string(match.facts.type.rawValue),
-        ]
-        if let checkpoint = match.checkpoint, checkpoint != match.index { object["checkpoint"] = .uint(checkpoint) }
-        if match.facts.type == .checkpoint {
-            object["reviews"] = .array(
-                match.reviews.map {
-                    .object([
-                        "index": .uint($0.index), "reviewer": .string($0.reviewer), "decision": .string($0.decision),
-                    ])
-                })
-        }
-        object["record"] = match.record
-        return .object(object)
     }
 
     private func printTable(_ matches: [QueryMatch]) {

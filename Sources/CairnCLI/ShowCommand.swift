@@ -39,21 +39,7 @@ struct ShowCommand: ParsableCommand {
             let ledger = try location.open(readOnly: true)
             let view = try ledger.view(try ledger.resolve(recordReference: record))
             if json {
-                var object: JSONObject = [
-                    "index": .uint(view.index), "digest": .string(view.digest.description),
-                    "corrected": .bool(view.isCorrected), "record": view.effective,
-                ]
-                if view.isCorrected { object["original"] = view.original }
-                if history {
-                    object["history"] = .array(
-                        view.history.map { item in
-                            .object([
-                                "index": .uint(item.index), "digest": .string(item.digest.description),
-                                "type": .string(item.type.rawValue), "record": item.record,
-                            ])
-                        })
-                }
-                printJSON(.object(object))
+                printJSON(view.json(history: history))
                 return
             }
             let corrections = view.history.filter { $0.type == .correction }.count

@@ -184,10 +184,6 @@ func printJSON(_ value: JSONValue) {
     Console.line(JSONWriter.compact(value))
 }
 
-extension JSONValue {
-    static func uint(_ value: UInt64) -> JSONValue { .number(Double(value)) }
-}
-
 /// Joins the hard-wrapped lines of each prose paragraph of a `discussion:` text into one line, so
 /// that ArgumentParser wraps it to the terminal's width instead of breaking our 100-column lines a
 /// second time. Indented lines (examples, tables), blank lines, list items ("- ", "* ", "1. ") and

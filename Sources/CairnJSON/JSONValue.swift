@@ -168,3 +168,10 @@ extension JSONValue: CustomStringConvertible {
     /// Compact JSON text, members in stored order (see `JSONWriter.compact(_:)`).
     public var description: String { JSONWriter.compact(self) }
 }
+
+extension JSONValue {
+    /// A count or leaf index as a JSON number (exact up to 2^53, as every JSON consumer expects).
+    public static func uint(_ value: UInt64) -> JSONValue { .number(Double(value)) }
+    /// A count as a JSON number.
+    public static func int(_ value: Int) -> JSONValue { .number(Double(value)) }
+}

@@ -60,3 +60,26 @@ extension Ledger {
         }
     }
 }
+
+extension RecordView {
+    /// The JSON of `cairn show --json` and `GET /v1/records/{id}`: index, digest, whether it was
+    /// corrected, the effective record (and the original, if corrected), and with `history` every
+    /// entry about the record in log order.
+    public func json(history: Bool) -> JSONValue {
+        var object: JSONObject = [
+            "index": .uint(index), "digest": .string(digest.description),
+            "corrected": .bool(isCorrected), "record": effective,
+        ]
+        if isCorrected { object["original"] = original }
+        if history {
+            object["history"] = .array(
+                self.history.map { item in
+                    [
+                        "index": .uint(item.index), "digest": .string(item.digest.description),
+                        "type": .string(item.type.rawValue), "record": item.record,
+                    ]
+                })
+        }
+        return .object(object)
+    }
+}

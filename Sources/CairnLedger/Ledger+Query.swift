@@ -239,3 +239,22 @@ extension Ledger {
         return true
     }
 }
+
+extension QueryMatch {
+    /// One result of `cairn query --json` and `GET /v1/query`: index, digest, type, the
+    /// checkpoint it is about (when that is another entry), a checkpoint's reviews, the record.
+    public var json: JSONValue {
+        var object: JSONObject = [
+            "index": .uint(index), "digest": .string(digest.description), "type": .string(facts.type.rawValue),
+        ]
+        if let checkpoint, checkpoint != index { object["checkpoint"] = .uint(checkpoint) }
+        if facts.type == .checkpoint {
+            object["reviews"] = .array(
+                reviews.map {
+                    ["index": .uint($0.index), "reviewer": .string($0.reviewer), "decision": .string($0.decision)]
+                })
+        }
+        object["record"] = record
+        return .object(object)
+    }
+}

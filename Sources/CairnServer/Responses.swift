@@ -62,8 +62,3 @@ extension Response {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
-
-extension JSONValue {
-    static func uint(_ value: UInt64) -> JSONValue { .number(Double(value)) }
-    static func int(_ value: Int) -> JSONValue { .number(Double(value)) }
-}
