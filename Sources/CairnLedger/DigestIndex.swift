@@ -15,18 +15,19 @@ import Darwin
 ///
 /// - Level 0 is a *log*: `digests.log` maps each recent leaf index to its digest and is only
 ///   ever appended to (`MDB_APPEND`), 40 bytes per record. The writer keeps the same pairs in a
-///   hash map for O(1) duplicate checks; readers (another process, an older snapshot) scan the
-///   log, which is bounded by `level0Capacity`.
+///   hash map for O(1) duplicate checks; readers (another process, an older snapshot) keep their
+///   own map of it (`ReaderCache`). It holds fewer than `2 × level0Capacity` entries plus one
+///   commit's records.
 /// - When the log holds `level0Capacity` digests, a *merge* of the log (as it is then: leaf
 ///   indexes below a boundary) with level 1 into level 1's spare table starts. It is written
-///   strictly in key order with `MDB_APPEND` (sequential, full pages), a slice at the end of each
-///   commit, so that no single commit pays for the whole merge: 16 digests per record appended
-///   (at least `level0Capacity / 32`, 1,024), which finishes it before the log has grown by another `level0Capacity`
-///   (if it does not, the commit that doubles the log finishes it). Until the last slice, readers
-///   use the log and the live level 1 as before; the last slice flips level 1 to the new table
-///   and removes the merged part of the log. A sorted level that outgrows its capacity
-///   (`level0Capacity × fanout^i`) is then merged into the next at once (rarely: every 327,680
-///   records for level 1).
+///   strictly in key order with `MDB_APPEND` (sequential, full pages), one slice at the end of
+///   each commit, so that no single commit pays for the whole merge: 16 digests per record
+///   appended, at least `level0Capacity / 32`. That finishes it before the log has grown by
+///   another `level0Capacity`; if it does not, the commit that doubles the log finishes it. Until
+///   the last slice, lookups use the log and the live level 1 as before; the last slice flips
+///   level 1 to the new table and removes the merged part of the log. A sorted level that
+///   outgrows its capacity (`level0Capacity × fanout^i`) is then merged whole into the next
+///   (rarely: every 327,680 records for level 1).
 ///
 /// A lookup checks the log, then each sorted level. Every digest is rewritten a few times, in
 /// large sequential writes, instead of one random page per record. Layout: specs/storage.md.
@@ -337,8 +338,9 @@ struct DigestIndex: Sendable {
     /// Merges full sorted levels upwards from `level` (an index into `sorted`): each merge
     /// empties a level into the next one's spare table.
     private func cascade(_ txn: WriteTransaction, from level: Int, selectors: inout [Bool]) throws {
+        precondition(level >= 1, "level 0 (the log) is merged in slices by compact")
         var capacity = level0Capacity * Self.fanout
-        for _ in 1..<level { capacity *= Self.fanout }
+        for _ in 0..<(level - 1) { capacity *= Self.fanout }
         for level in level..<Self.levels {
             let incoming = selectors[level - 1] ? sorted[level - 1].1 : sorted[level - 1].0
             let live = selectors[level] ? sorted[level].1 : sorted[level].0
