@@ -106,8 +106,9 @@ def main(argv):
                 continue
             check_schema("/components/schemas/Error", json.loads(body), where)
             continue
-        # The most specific template: the one with the fewest parameters.
-        template = min(matches, key=lambda t: t.count("{"))
+        # The most specific template: the fewest parameters, then the longest literal prefix
+        # (/tile/entries/{path} before /tile/{path}).
+        template = min(matches, key=lambda t: (t.count("{"), -len(t.split("{")[0])))
         covered.add((method, template))
         operation = spec["paths"][template][method]
         op_pointer = f"/paths/{pointer_escape(template)}/{method}"

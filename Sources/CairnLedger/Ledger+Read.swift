@@ -171,6 +171,12 @@ extension Ledger {
         return try issueCheckpoint(size: resolvedSize, root: root!)
     }
 
+    /// Whether a signed checkpoint of `size` has been issued (every commit issues one for its new
+    /// size; `checkpoint(size:)` issues one on request). Never signs or writes anything.
+    public func hasIssuedCheckpoint(size: UInt64) throws -> Bool {
+        try env.read { txn in try txn.withValue(tables.checkpoints, key: size) { $0 != nil } }
+    }
+
     private func issueCheckpoint(size: UInt64, root: SHA256Digest) throws -> SignedCheckpoint {
         let signed = try SignedCheckpoint.sign(
             Checkpoint(origin: origin, size: size, rootHash: root), with: try loadSigner())

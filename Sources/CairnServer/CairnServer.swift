@@ -82,9 +82,19 @@ public final class CairnServer: Sendable {
         ).register(on: builder)
         AccessLogRoutes(services: services).register(on: builder)
         OperationsRoutes(services: services).register(on: builder)
-        // The tiles register on the router itself; their access rule is applied by path.
+        // Entry bundles are record contents: never public, and every read is in the access log.
+        let tiles = TileRoutes(ledger: services.ledger)
+        builder.get("/tile/entries/**", access: ServerServices.private_(.read)) { request, context in
+            let path = String(request.uri.path.dropFirst())
+            return try await services.recordedRead(request, context, target: ["tile": .string(path)]) {
+                var response = tiles.response(forPath: path)
+                response.headers[.cacheControl] = CachePolicy.noStore.headerValue
+                return response
+            }
+        }
+        // The hash tiles register on the router itself; their access rule is applied by path.
         router.add(middleware: RequireRole(access: services.publicRead, under: "/tile/"))
-        TileRoutes(ledger: services.ledger).register(on: router)
+        tiles.register(on: router)
         builder.noteExternal(.get, "/tile/**", access: services.publicRead)
         table.set(builder.table)
         return (router.buildResponder(), builder.table)

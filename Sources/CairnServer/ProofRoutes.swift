@@ -22,7 +22,7 @@ struct ProofRoutes {
             guard let reference = try parameters.entryReference("entry") else {
                 throw APIError.parameter("entry", "is required (a leaf index or sha256:…)", code: "missingParameter")
             }
-            let size = try parameters.uint64("size")
+            let size = try issuedSize(try parameters.uint64("size"))
             let index = try ledger.resolve(reference)
             let proof = try ledger.inclusionProof(index: index, size: size)
             return .text(TlogProof(index: proof.index, hashes: proof.hashes, checkpoint: proof.checkpoint).serialized)
@@ -32,10 +32,24 @@ struct ProofRoutes {
             guard let old = try parameters.uint64("old") else {
                 throw APIError.parameter("old", "is required (the older tree size)", code: "missingParameter")
             }
-            let proof = try ledger.consistencyProof(oldSize: old, size: try parameters.uint64("size"))
+            let proof = try ledger.consistencyProof(oldSize: old, size: try issuedSize(try parameters.uint64("size")))
             return .text(
                 ConsistencyProofRequest(oldSize: proof.oldSize, hashes: proof.hashes, checkpoint: proof.checkpoint)
                     .serialized)
         }
+    }
+
+    /// A requested tree size must have a published checkpoint: over HTTP, nobody may make the
+    /// log sign (and store) a checkpoint for an arbitrary size.
+    private func issuedSize(_ size: UInt64?) throws -> UInt64? {
+        // The current size and sizes beyond it are left to the ledger (which refuses the latter).
+        guard let size, size < (try ledger.treeSize()) else { return size }
+        guard try ledger.hasIssuedCheckpoint(size: size) else {
+            throw APIError.parameter(
+                "size",
+                "has no published checkpoint: ask for a size the log has published (every append publishes one) "
+                    + "or leave size out for the current one")
+        }
+        return size
     }
 }

@@ -36,6 +36,7 @@ struct AccessLogTests {
                 ("/v1/query?model=claude-sonnet-4-5&limit=5", "admin", 200),
                 ("/v1/blobs/\(blobAddress)", "read", 200),
                 ("/v1/entries/999", "read", 404),
+                ("/tile/entries/000.p/1", "audit", 200),
             ]
             var requestIDs: [String] = []
             for read in reads {
@@ -65,6 +66,7 @@ struct AccessLogTests {
             #expect(matches[2]["record"]?["target"]?["query"] == ["model": "claude-sonnet-4-5", "limit": "5"])
             #expect(matches[3]["record"]?["target"] == ["blob": .string(blobAddress)])
             #expect(matches[4]["record"]?["status"]?.intValue == 404)
+            #expect(matches[5]["record"]?["target"] == ["tile": "tile/entries/000.p/1"])
             // No secret and no record content in the access log.
             for index in 0..<UInt64(reads.count) {
                 let text = String(decoding: try accessLedger.entry(at: index), as: UTF8.self)

@@ -45,6 +45,10 @@ struct AuthorizationTests {
                 method: .get, uri: "/v1/proof/consistency?old=0", role: .read, body: nil, contentType: nil,
                 transparency: true),
             Probe(method: .get, uri: "/tile/0/000.p/1", role: .read, body: nil, contentType: nil, transparency: true),
+            // Entry bundles are record contents: never public.
+            Probe(
+                method: .get, uri: "/tile/entries/000.p/1", role: .read, body: nil, contentType: nil,
+                transparency: false),
             Probe(
                 method: .get, uri: "/v1/access-log/checkpoint", role: .audit, body: nil, contentType: nil,
                 transparency: false),

@@ -93,6 +93,13 @@ struct ReadTests {
             #expect(consistency.code == 200)
             let request = try ConsistencyProofRequest(parsing: consistency.body)
             #expect(try request.verify(oldCheckpoint: oldNote, logKey: fixture.ledger.verifierKey).size == 20)
+            // Size 15 was never published (the 11 records were one commit): the server does not sign it on
+            // request. Once the operator issues it (`cairn prove --size 15`), it is served.
+            let unpublished = try await client.get("/v1/proof/consistency?old=9&size=15", as: "read")
+            #expect(unpublished.code == 400, "\(unpublished.text)")
+            #expect(unpublished.problems.first?["parameter"]?.stringValue == "size")
+            #expect(try !fixture.ledger.hasIssuedCheckpoint(size: 15))
+            _ = try fixture.ledger.checkpoint(size: 15)
             let explicit = try await client.get("/v1/proof/consistency?old=9&size=15", as: "read")
             #expect(try ConsistencyProofRequest(parsing: explicit.body).checkpoint.checkpoint.size == 15)
             // The same bytes `cairn prove` would print.
