@@ -88,8 +88,14 @@ struct ServeCommand: AsyncParsableCommand {
         } else if let rateBurst, let current = settings.rateLimit {
             settings.rateLimit = .init(requestsPerSecond: current.requestsPerSecond, burst: rateBurst)
         }
-        if let requestTimeout { settings.requestTimeout = .seconds(requestTimeout) }
-        if let idleTimeout { settings.idleTimeout = .seconds(idleTimeout) }
+        do {
+            if let requestTimeout {
+                settings.requestTimeout = try ServerConfiguration.timeout(requestTimeout, "--request-timeout")
+            }
+            if let idleTimeout { settings.idleTimeout = try ServerConfiguration.timeout(idleTimeout, "--idle-timeout") }
+        } catch {
+            throw CLIError(.usage, error.message)
+        }
         if let maxQueuedRecords { settings.ingest.maxQueuedRecords = maxQueuedRecords }
         if let logLevel {
             do {

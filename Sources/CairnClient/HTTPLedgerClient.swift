@@ -55,7 +55,8 @@ public final class HTTPLedgerClient: @unchecked Sendable {
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
         configuration.httpShouldSetCookies = false
-        session = URLSession(configuration: configuration)
+        // 3xx is a protocol error (specs/spool.md §4): never follow it with the records and the token.
+        session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
     }
 
     deinit {
@@ -181,6 +182,9 @@ public final class HTTPLedgerClient: @unchecked Sendable {
         return receipts
     }
 
+    /// The error codes of specs/http-api.md §1.1 that refuse records rather than the request.
+    static let recordErrorCodes: Set<String> = ["invalid_json", "too_large", "invalid_record", "rejected"]
+
     /// Maps an error status and its JSON body (specs/http-api.md §1.1) onto a `ClientError`.
     static func error(status: Int, body: Data, headers: HTTPURLResponse?, server: ServerAddress) -> ClientError {
         let parsed = try? JSONParser.parse(Array(body))
@@ -200,7 +204,10 @@ public final class HTTPLedgerClient: @unchecked Sendable {
 
         let kind: ClientError.Kind
         switch status {
-        case 400, 413, 422: kind = .rejected
+        case 413: kind = .rejected
+        // Only the API's record errors say the records are refused; any other 400/422 (a bad
+        // parameter, a proxy's page) is about the request, and must not send records to the dead letters.
+        case 400, 422: kind = code.map(Self.recordErrorCodes.contains) == true ? .rejected : .protocolViolation
         case 401, 403: kind = .unauthorized
         case 408, 429, 500...599: kind = .transient
         default: kind = .protocolViolation
@@ -225,5 +232,15 @@ public final class HTTPLedgerClient: @unchecked Sendable {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         guard let date = formatter.date(from: trimmed) else { return nil }
         return max(0, date.timeIntervalSinceNow)
+    }
+}
+
+/// Hands every redirect back as the response instead of following it.
+private final class RefuseRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
     }
 }

@@ -136,6 +136,15 @@ public struct ServerConfiguration: Sendable {
         logLevel = level
     }
 
+    /// A timeout in seconds: more than zero and at most a day (larger values would overflow the
+    /// nanosecond arithmetic of timers, and are no timeout anyway).
+    public static func timeout(_ seconds: Double, _ name: String) throws(ConfigurationError) -> Duration {
+        guard seconds.isFinite, seconds > 0, seconds <= 86_400 else {
+            throw ConfigurationError("\(name): expected seconds in (0, 86400], got \(seconds)")
+        }
+        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+    }
+
     /// Checks values that cannot be right.
     public func validate() throws(ConfigurationError) {
         guard maxBodyBytes > 0, maxBlobBytes > 0 else {
@@ -145,8 +154,12 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("limits: timeouts must be positive")
         }
         if let rateLimit {
-            guard rateLimit.requestsPerSecond > 0, rateLimit.requestsPerSecond.isFinite, rateLimit.burst >= 1 else {
-                throw ConfigurationError("limits.rate_limit: requests_per_second must be > 0 and burst >= 1")
+            // Bounded so that a refill time (burst / rate) is a sane number of seconds.
+            guard rateLimit.requestsPerSecond >= 0.001, rateLimit.requestsPerSecond <= 1_000_000,
+                (1...1_000_000).contains(rateLimit.burst)
+            else {
+                throw ConfigurationError(
+                    "limits.rate_limit: requests_per_second must be in [0.001, 1000000] and burst in [1, 1000000]")
             }
         }
         guard maxQueryResults >= 1, (1...maxQueryResults).contains(defaultQueryResults) else {
@@ -202,8 +215,12 @@ extension ServerConfiguration {
         if var limits = try file.object("limits") {
             if let value = try limits.integer("max_body_bytes") { maxBodyBytes = value }
             if let value = try limits.integer("max_blob_bytes") { maxBlobBytes = value }
-            if let value = try limits.number("request_timeout_seconds") { requestTimeout = .seconds(value) }
-            if let value = try limits.number("idle_timeout_seconds") { idleTimeout = .seconds(value) }
+            if let value = try limits.number("request_timeout_seconds") {
+                requestTimeout = try Self.timeout(value, "limits.request_timeout_seconds")
+            }
+            if let value = try limits.number("idle_timeout_seconds") {
+                idleTimeout = try Self.timeout(value, "limits.idle_timeout_seconds")
+            }
             if let value = try limits.integer("max_query_results") { maxQueryResults = value }
             if let value = try limits.integer("default_query_results") { defaultQueryResults = value }
             if let value = try limits.integer("busy_retry_after_seconds") { busyRetryAfterSeconds = value }

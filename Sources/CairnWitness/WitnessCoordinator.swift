@@ -233,6 +233,9 @@ public final class WitnessCoordinator: Sendable {
         while true {
             let old = states.withLock { $0[index].witnessSize }
             guard old <= size else {
+                // Forget the size so that the next round asks the witness again: its state may have been
+                // reset, or this log may catch up.
+                states.withLock { $0[index].witnessSize = 0 }
                 return .failed(
                     "the witness has cosigned size \(old) of this log, beyond its current size \(size): it has seen "
                         + "another or a longer tree with this origin")

@@ -119,7 +119,16 @@ struct ProtocolTests {
             (404, .protocolViolation), (415, .protocolViolation), (301, .protocolViolation),
         ]
         for (status, kind) in expectations {
-            #expect(HTTPLedgerClient.error(status: status, body: Data(), headers: nil, server: server).kind == kind)
+            let body = [400, 422].contains(status) ? Data(#"{"error":"invalid_record","message":"m"}"#.utf8) : Data()
+            #expect(HTTPLedgerClient.error(status: status, body: body, headers: nil, server: server).kind == kind)
+        }
+        // A 400 or 422 that is not about the records (a bad parameter, a proxy's page) is a protocol error.
+        for body in [#"{"error":"invalid_parameter","message":"strict: expected true or false"}"#, "<html>", ""] {
+            for status in [400, 422] {
+                #expect(
+                    HTTPLedgerClient.error(status: status, body: Data(body.utf8), headers: nil, server: server).kind
+                        == .protocolViolation, "\(status) \(body)")
+            }
         }
     }
 

@@ -343,6 +343,34 @@ struct SubmitterTests {
         #expect(server.requests.first?.target == "/wrong/v1/entries")
     }
 
+    @Test("A redirect is not followed: a protocol error, one request, nothing spooled, nothing dead-lettered")
+    func redirectIsNotFollowed() async throws {
+        let target = try FakeServer { _ in .json(200, "[]") }
+        let server = try FakeServer { _ in
+            FakeServer.Response(status: 307, headers: [("Location", target.url + "/v1/entries")])
+        }
+        let dir = try TemporaryDirectory()
+        let outcome = try await makeSubmitter(server.url, spool: dir.path).submit(makeRecords(0..<2))
+        #expect(outcome.failure?.kind == .protocolViolation && outcome.failure?.status == 307)
+        #expect(outcome.spooled == 0 && outcome.notSent == 2 && outcome.rejected == 0)
+        #expect(server.requests.count == 1)
+        #expect(target.requests.isEmpty, "the records and the token must not go to the Location")
+    }
+
+    @Test("A 400 about the request, not the records, sends nothing to the dead letters")
+    func requestErrorIsNotARefusal() async throws {
+        let server = try FakeServer(listening: false)
+        let url = server.url
+        let dir = try TemporaryDirectory()
+        _ = try await makeSubmitter(url, spool: dir.path).submit(makeRecords(0..<3))
+        server.setHandler { _ in .json(400, #"{"error":"invalid_parameter","message":"strict: unknown"}"#) }
+        server.startListening()
+        let flushed = try await makeSubmitter(url, spool: dir.path).flush()
+        #expect(flushed.failure?.kind == .protocolViolation)
+        #expect(flushed.remaining == 3, "all three stay queued")
+        #expect(server.requests.count == 1, "no bisection")
+    }
+
     @Test("A 200 whose body is not one receipt per record is a protocol error, and the records stay spooled")
     func malformedSuccessKeepsRecords() async throws {
         let server = try FakeServer(listening: false)

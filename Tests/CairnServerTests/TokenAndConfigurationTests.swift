@@ -111,6 +111,8 @@ struct ConfigurationTests {
             (#"{"log":{"level":"loud"}}"#, "log.level"),
             (#"{"witnesses":[{"name":"w","url":"https://w"}]}"#, "witnesses[0]"),
             (#"{"witnesses":[{"name":"w","vkey":"nonsense","url":"https://w"}]}"#, "witnesses[0].vkey"),
+            (#"{"limits":{"idle_timeout_seconds":1e10}}"#, "limits.idle_timeout_seconds"),
+            (#"{"limits":{"request_timeout_seconds":0}}"#, "limits.request_timeout_seconds"),
             (#"[1]"#, "configuration"),
             (#"{"a":1,"a":2}"#, "JSON"),
         ]
@@ -131,6 +133,10 @@ struct ConfigurationTests {
         var burst = ServerConfiguration()
         burst.rateLimit = .init(requestsPerSecond: 1, burst: 0)
         #expect(throws: ConfigurationError.self) { try burst.validate() }
+        // A rate so small that the refill time overflows the arithmetic.
+        var crawl = ServerConfiguration()
+        crawl.rateLimit = .init(requestsPerSecond: 1e-300, burst: 1)
+        #expect(throws: ConfigurationError.self) { try crawl.validate() }
         var noLimit = ServerConfiguration()
         try? noLimit.apply(configurationFile: Array(#"{"limits":{"rate_limit":null}}"#.utf8))
         #expect(noLimit.rateLimit == nil)
