@@ -11,7 +11,9 @@ public struct CairnRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The token that authenticated the request; nil for anonymous requests.
     public var token: APIToken?
-    /// The TCP peer's IP address; nil on a Unix socket (or in in-process tests).
+    /// The TCP peer's IP address (an IPv4-mapped IPv6 address as plain IPv4), or `unix` for a
+    /// connection on a Unix socket (the reverse proxy in front: list `unix` in
+    /// `trusted_proxies` to believe its `X-Forwarded-For`); nil in in-process tests.
     public let peerAddress: String?
     /// A random 128-bit id in hex, sent back as `Cairn-Request-Id` and logged.
     public let requestID: String
@@ -21,8 +23,19 @@ public struct CairnRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        peerAddress = source.channel.remoteAddress?.ipAddress
+        peerAddress = Self.peer(remote: source.channel.remoteAddress, local: source.channel.localAddress)
         requestID = Self.makeRequestID()
+    }
+
+    static func peer(remote: SocketAddress?, local: SocketAddress?) -> String? {
+        if let ip = remote?.ipAddress {
+            // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
+            if ip.lowercased().hasPrefix("::ffff:"), ip.contains(".") { return String(ip.dropFirst(7)) }
+            return ip
+        }
+        if case .unixDomainSocket = remote { return "unix" }
+        if case .unixDomainSocket = local { return "unix" }
+        return nil
     }
 
     /// Bodies are collected by the routes themselves, each with its own limit.

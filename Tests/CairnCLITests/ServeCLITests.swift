@@ -15,10 +15,10 @@ struct ServeCLITests {
         let url: String
         let stderrPath: String
 
-        init(ledger: String, arguments: [String] = [], stderrPath: String) throws {
+        init(ledger: String, listen: String = "127.0.0.1:0", arguments: [String] = [], stderrPath: String) throws {
             self.stderrPath = stderrPath
             process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["serve", "--ledger", ledger, "--listen", "127.0.0.1:0"] + arguments
+            process.arguments = ["serve", "--ledger", ledger, "--listen", listen] + arguments
             let stdout = Pipe()
             process.standardOutput = stdout
             FileManager.default.createFile(atPath: stderrPath, contents: nil)
@@ -34,7 +34,7 @@ struct ServeCLITests {
                 line.append(first)
             }
             let text = String(decoding: line, as: UTF8.self)
-            guard text.hasPrefix("listening on http://") else {
+            guard text.hasPrefix("listening on http://") || text.hasPrefix("listening on unix:") else {
                 process.terminate()
                 let log = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
                 throw LedgerFixture.FixtureError(message: "cairn serve did not start: \(text) \(log)")
@@ -72,6 +72,67 @@ struct ServeCLITests {
         let (data, response) = try await URLSession.shared.data(for: request)
         return HTTPReply(
             status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: String(decoding: data, as: UTF8.self))
+    }
+
+    /// One HTTP/1.1 request over a Unix socket (through Python: URLSession has no Unix sockets).
+    static func unixRequest(
+        _ socket: String, _ method: String, _ path: String, headers: [String: String] = [:], body: String = ""
+    ) throws -> HTTPReply {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+        let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sys.argv[1])
+            s.sendall(sys.stdin.buffer.read())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk: break
+                data += chunk
+            sys.stdout.buffer.write(data)
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, socket]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(head.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let status = Int(text.split(separator: " ", maxSplits: 2).dropFirst().first ?? "") ?? 0
+        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+        return HTTPReply(status: status, body: body)
+    }
+
+    @Test("On a Unix socket the peer is `unix`; trusted, its X-Forwarded-For reaches the access log")
+    func unixSocket() async throws {
+        let f = try LedgerFixture()
+        let token = try f.cli.ok("token", "create", "--role", "admin", "--name", "proxy").text
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let socket = f.dir.file("cairn.sock")
+        let config = try f.dir.write("server.json", #"{"trusted_proxies":["unix"],"limits":{"rate_limit":null}}"#)
+        let server = try Server(
+            ledger: f.cli.ledger, listen: "unix:" + socket, arguments: ["--config", config],
+            stderrPath: f.dir.file("serve.log"))
+        defer { _ = server.terminate() }
+        let auth = ["Authorization": "Bearer \(token)"]
+        let appended = try Self.unixRequest(
+            socket, "POST", "/v1/entries", headers: auth.merging(["Content-Type": "application/json"]) { $1 },
+            body: #"{"type":"note","text":"via the proxy"}"#)
+        #expect(appended.status == 200, "\(appended.body) \(server.log)")
+        let read = try Self.unixRequest(
+            socket, "GET", "/v1/entries/0", headers: auth.merging(["X-Forwarded-For": "203.0.113.7"]) { $1 })
+        #expect(read.status == 200, "\(read.body)")
+        let log = try Self.unixRequest(socket, "GET", "/v1/access-log/query", headers: auth)
+        #expect(log.body.contains(#""peer":"unix""#), "\(log.body)")
+        #expect(log.body.contains(#""forwarded_for":"203.0.113.7""#), "\(log.body)")
     }
 
     @Test("tokens are created, listed and revoked; the server appends, reads, refuses, and stops gracefully on SIGTERM")
