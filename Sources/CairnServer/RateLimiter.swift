@@ -11,7 +11,7 @@ final class RateLimiter: Sendable {
 
     let limit: ServerConfiguration.RateLimit
     /// Buckets kept at most; when full, buckets that have refilled completely (which behave
-    /// exactly like new ones) are dropped.
+    /// exactly like new ones) are dropped, then anonymous ones, then the least recently used half.
     let maxBuckets: Int
     private let buckets = Mutex<[String: Bucket]>([:])
 
@@ -42,7 +42,13 @@ final class RateLimiter: Sendable {
     private func prune(_ buckets: inout [String: Bucket], now: ContinuousClock.Instant) {
         let refill = Duration.seconds(Double(limit.burst) / limit.requestsPerSecond)
         buckets = buckets.filter { now - $0.value.updated < refill }
-        if buckets.count >= maxBuckets { buckets.removeAll(keepingCapacity: true) }
+        // Still full (a flood of client addresses): anonymous buckets go first, then the least
+        // recently used half; a token's spent bucket survives a flood of addresses.
+        if buckets.count >= maxBuckets { buckets = buckets.filter { $0.key.hasPrefix("token:") } }
+        if buckets.count >= maxBuckets {
+            let recent = buckets.sorted { $0.value.updated > $1.value.updated }.prefix(maxBuckets / 2)
+            buckets = Dictionary(uniqueKeysWithValues: recent.map { ($0.key, $0.value) })
+        }
     }
 }
 

@@ -107,6 +107,16 @@ struct OperationsTests {
         #expect(limiter.acquire("a", now: start + .milliseconds(1100)) == nil)
     }
 
+    @Test("a flood of client addresses does not reset a token's spent bucket")
+    func flood() {
+        let limiter = RateLimiter(limit: .init(requestsPerSecond: 0.1, burst: 1), maxBuckets: 8)
+        let start = ContinuousClock.now
+        #expect(limiter.acquire("token:t", now: start) == nil)
+        #expect(limiter.acquire("token:t", now: start) != nil)
+        for i in 0..<100 { _ = limiter.acquire("peer:10.0.0.\(i)", now: start) }
+        #expect(limiter.acquire("token:t", now: start) != nil, "still spent")
+    }
+
     @Test("/metrics exposes the appends, batches, commit latency, tree sizes, errors and HTTP requests")
     func metrics() async throws {
         let fixture = try ServerFixture()
