@@ -216,13 +216,15 @@ public final class Spool: @unchecked Sendable {
     public func requeueDeadLetters(server: ServerAddress? = nil, now: Date = Date()) throws -> Int {
         let letters = try deadLetters().filter { server == nil || $0.server == server }
         let dead = self.dead
-        try env.write { txn in
-            for letter in letters {
-                try txn.delete(dead, key: BigEndianKey.bytes(letter.sequence))
+        return try env.write { txn in
+            var requeued = 0
+            // Only letters still there: a concurrent purge or requeue may have taken some.
+            for letter in letters where try txn.delete(dead, key: BigEndianKey.bytes(letter.sequence)) {
                 _ = try self.enqueue(txn, [letter.record], to: letter.server, at: Self.milliseconds(now))
+                requeued += 1
             }
+            return requeued
         }
-        return letters.count
     }
 
     /// Deletes every dead letter (of `server`, or all); returns how many.
@@ -230,10 +232,11 @@ public final class Spool: @unchecked Sendable {
     public func purgeDeadLetters(server: ServerAddress? = nil) throws -> Int {
         let letters = try deadLetters().filter { server == nil || $0.server == server }
         let dead = self.dead
-        try env.write { txn in
-            for letter in letters { try txn.delete(dead, key: BigEndianKey.bytes(letter.sequence)) }
+        return try env.write { txn in
+            try letters.reduce(0) { count, letter in
+                count + (try txn.delete(dead, key: BigEndianKey.bytes(letter.sequence)) ? 1 : 0)
+            }
         }
-        return letters.count
     }
 
     /// Overwrites a `meta` value (tests use it to fake other formats).
