@@ -49,7 +49,8 @@ struct AppendCommand: AsyncParsableCommand {
             $CAIRN_SPOOL or ~/.cache/cairn/spool) before cairn exits; their lines read
             {"digest":"sha256:…","spooled":true}. They are sent by the next append to that server
             or by `cairn spool flush`, exactly once (see `cairn spool --help`, specs/spool.md).
-            --extract-over applies to local ledgers only.
+            --extract-over applies to local ledgers; a server moves large payloads to blobs itself
+            (its ingest.extract_over_bytes), and the digest it returns is that of the stored record.
 
             Exit status with --server: 0 all appended (or already present); 65 invalid input, or
             records the server refused (never spooled); 75 server unavailable: the records are in

@@ -98,21 +98,7 @@ struct RecordPreparer {
     func prepare(_ text: RecordText, source: String) -> InputRecord {
         let result = text.bytes.withUnsafeBytes { raw in
             Result { () throws(RecordError) -> PreparedEntry in
-                guard rules.profile == .provenance else { return try PreparedEntry.prepare(json: raw, rules: rules) }
-                let value: JSONValue
-                switch Result(catching: { () throws(JSONParseError) in try JSONParser.parse(raw) }) {
-                case .success(let parsed): value = parsed
-                case .failure(let error): throw RecordError(.invalidJSON, error.description, parseError: error)
-                }
-                let entry = try PreparedEntry.prepare(record: value, rules: rules)
-                guard extractOver > 0 else { return entry }
-                let extracted: JSONValue
-                do {
-                    extracted = try ledger.extractPayloads(value, over: extractOver)
-                } catch {
-                    throw RecordError(.invalidJSON, "cannot move a large payload to a blob: \(error)")
-                }
-                return extracted == value ? entry : try PreparedEntry.prepare(record: extracted, rules: rules)
+                try ledger.prepareRecord(json: raw, rules: rules, extractOver: extractOver)
             }
         }
         // Whole-document parse errors carry the document's own line numbers.

@@ -63,6 +63,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Records the ingest queue holds before answering 503 busy.", valueName: "n"))
     var maxQueuedRecords: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Move checkpoint payloads over this many bytes to blobs before appending (default 16384); 0 never.",
+            valueName: "bytes"))
+    var extractOver: Int?
+
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String?
 
@@ -97,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError(.usage, error.message)
         }
         if let maxQueuedRecords { settings.ingest.maxQueuedRecords = maxQueuedRecords }
+        if let extractOver { settings.extractOverBytes = extractOver }
         if let logLevel {
             do {
                 try settings.setLogLevel(logLevel)

@@ -230,6 +230,31 @@ extension Ledger {
         return .object(object)
     }
 
+    /// Prepares one record given as JSON text under `rules`, first moving its large payloads to
+    /// blobs (`extractPayloads`) when `extractOver > 0` — what `cairn append`, `cairn import` and
+    /// `POST /v1/entries` do. The prepared entry is the record as stored: with blob references.
+    public func prepareRecord(
+        json raw: UnsafeRawBufferPointer, rules: RecordRules, extractOver: Int
+    ) throws(RecordError) -> PreparedEntry {
+        guard rules.profile == .provenance, extractOver > 0 else {
+            return try PreparedEntry.prepare(json: raw, rules: rules)
+        }
+        let value: JSONValue
+        switch Result(catching: { () throws(JSONParseError) in try JSONParser.parse(raw) }) {
+        case .success(let parsed): value = parsed
+        case .failure(let error): throw RecordError(.invalidJSON, error.description, parseError: error)
+        }
+        // Validate first, so that an invalid record leaves no blob behind.
+        let entry = try PreparedEntry.prepare(record: value, rules: rules)
+        let extracted: JSONValue
+        do {
+            extracted = try extractPayloads(value, over: extractOver)
+        } catch {
+            throw RecordError(.invalidJSON, "cannot move a large payload to a blob: \(error)")
+        }
+        return extracted == value ? entry : try PreparedEntry.prepare(record: extracted, rules: rules)
+    }
+
     // MARK: - Files
 
     func blobPath(_ digest: SHA256Digest) -> String {

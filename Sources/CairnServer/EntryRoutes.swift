@@ -56,7 +56,9 @@ struct EntryRoutes {
         }
         let body = try await request.collectBody(limit: services.configuration.maxBodyBytes, what: "the body")
         let rules = services.ledger.recordRules(strictFields: strict)
-        let submission = try EntrySubmission.prepare(body, format: format, rules: rules)
+        let submission = try EntrySubmission.prepare(
+            body, format: format, rules: rules, ledger: services.ledger,
+            extractOver: services.configuration.extractOverBytes)
         let atomic = submission.entries.count > 1
         let outcomes: [AppendOutcome]
         do {

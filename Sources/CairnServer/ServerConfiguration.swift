@@ -115,6 +115,9 @@ public struct ServerConfiguration: Sendable {
     public var defaultQueryResults = 1_000
     /// `Retry-After` seconds when the ingest queue is full.
     public var busyRetryAfterSeconds = 1
+    /// Checkpoint payloads (`prompt`, `raw_output`, `turns`) over this many bytes are moved to
+    /// blobs before the record is appended, as `cairn append --extract-over` does; 0: never.
+    public var extractOverBytes = 16_384
     /// The main ledger's group-commit engine.
     public var ingest = IngestEngine.Configuration()
     /// The access log's engine.
@@ -167,6 +170,9 @@ public struct ServerConfiguration: Sendable {
         }
         guard ingest.maxQueuedRecords >= 1, ingest.maxQueuedBytes >= 1, ingest.maxBatchRecords >= 1 else {
             throw ConfigurationError("ingest: queue and batch limits must be positive")
+        }
+        guard extractOverBytes >= 0 else {
+            throw ConfigurationError("ingest.extract_over_bytes: must be 0 (never) or a number of bytes")
         }
         var names = Set<String>()
         for witness in witnesses {
@@ -245,6 +251,7 @@ extension ServerConfiguration {
             }
             if let value = try engine.integer("max_queued_records") { ingest.maxQueuedRecords = value }
             if let value = try engine.integer("max_queued_bytes") { ingest.maxQueuedBytes = value }
+            if let value = try engine.integer("extract_over_bytes") { extractOverBytes = value }
             try engine.finish()
         }
         if var log = try file.object("log") {

@@ -67,6 +67,34 @@ struct AppendTests {
         return reply
     }
 
+    @Test("a checkpoint's large prompt is moved to a blob before the append; the receipt names the stored record")
+    func extractsLargePayloads() async throws {
+        let large = String(repeating: "retry with backoff; ", count: 1_000)  // 20,000 bytes
+        let original = ServerFixture.provenanceRecords[0].replacingOccurrences(
+            of: #""prompt":"Add retry with exponential backoff to the payment client""#,
+            with: #""prompt":"\#(large)""#)
+        #expect(original.contains(large))
+        for threshold in [16_384, 0] {
+            let fixture = try ServerFixture(profile: .provenance) { $0.extractOverBytes = threshold }
+            try await fixture.live { client in
+                let receipt = try #require(try await client.append([original]).first)
+                let stored = try fixture.ledger.entry(at: 0)
+                let digest = try #require(receipt["digest"]?.stringValue)
+                #expect(digest == SHA256.hash(stored).description, "the receipt is the stored record's")
+                let record = try JSONParser.parse(stored)
+                if threshold == 0 {
+                    #expect(record["prompt"]?.stringValue == large)
+                    return
+                }
+                let reference = try #require(record["prompt"]?["blob"]?.stringValue, "\(record["prompt"] as Any)")
+                let blob = try await client.get("/v1/blobs/\(reference)", as: "read")
+                #expect(blob.code == 200)
+                #expect(blob.body == Array(large.utf8))
+                #expect(!String(decoding: stored, as: UTF8.self).contains(large))
+            }
+        }
+    }
+
     @Test("malformed bodies are 400 with the line and column of each problem; nothing is appended")
     func malformed() async throws {
         let fixture = try ServerFixture()
