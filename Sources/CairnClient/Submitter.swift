@@ -249,7 +249,8 @@ public final class Submitter {
                     onEvent(
                         .warning(
                             "\(server) answered \(receipt.digest) for the record whose content address is "
-                                + record(item).digest.description))
+                                + record(item).digest.description
+                                + ": it stored another form (large payloads moved to blobs, for example)"))
                 }
                 try accepted(batch, receipts)
                 remaining.removeFirst(batch.count)
