@@ -18,9 +18,9 @@ struct EntrySubmission: Sendable {
     let lines: [Int]
 
     /// Prepares every record of `body`. Throws an `APIError` listing every problem of every
-    /// record when any is refused (specs/http-api.md §3.1: 400 before 413 before 422).
-    /// Parses and prepares every record of a body; with `ledger` and `extractOver > 0`, large
-    /// checkpoint payloads are moved to the ledger's blobs first (as `cairn append` does).
+    /// record when any is refused (specs/http-api.md §3.1: 400 before 413 before 422). With
+    /// `ledger` and `extractOver > 0`, large checkpoint payloads of valid records are moved to the
+    /// ledger's blobs first (as `cairn append` does).
     static func prepare(
         _ body: [UInt8], format: Format, rules: RecordRules, ledger: Ledger? = nil, extractOver: Int = 0
     ) throws(APIError) -> EntrySubmission {
