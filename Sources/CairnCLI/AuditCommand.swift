@@ -46,18 +46,6 @@ func mappingAuditErrors<R>(_ body: () throws -> R) throws -> R {
     }
 }
 
-/// Pads cells into aligned columns (the last column is not padded).
-func printColumns(_ rows: [[String]]) {
-    guard let first = rows.first else { return }
-    let widths = (0..<first.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-    for row in rows {
-        Console.line(
-            row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-            }.joined(separator: "  "))
-    }
-}
-
 struct AuditMissing: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "missing",

@@ -130,13 +130,7 @@ struct QueryCommand: ParsableCommand {
                 String(match.digest.description.prefix(19)) + "…",
             ])
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for row in rows {
-            Console.line(
-                row.enumerated().map { i, cell in
-                    i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                }.joined(separator: "  "))
-        }
+        printColumns(rows)
         if Console.stderrIsTerminal { Console.error("\(matches.count) match\(matches.count == 1 ? "" : "es")") }
     }
 }

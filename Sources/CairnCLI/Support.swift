@@ -179,6 +179,18 @@ func emit(_ text: String, to path: String?) throws {
     }
 }
 
+/// Pads cells into aligned columns (the last column is not padded).
+func printColumns(_ rows: [[String]]) {
+    guard let first = rows.first else { return }
+    let widths = (0..<first.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+    for row in rows {
+        Console.line(
+            row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  "))
+    }
+}
+
 /// Prints a JSON value on one line.
 func printJSON(_ value: JSONValue) {
     Console.line(JSONWriter.compact(value))

@@ -124,13 +124,7 @@ struct TokenList: ParsableCommand {
                     token.revoked ?? "-",
                 ])
             }
-            let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for row in rows {
-                Console.line(
-                    row.enumerated().map { i, cell in
-                        i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                    }.joined(separator: "  "))
-            }
+            printColumns(rows)
         }
     }
 }
