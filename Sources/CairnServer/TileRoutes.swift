@@ -7,7 +7,9 @@
 //     router.get("/checkpoint") { _, _ in TileRoutes.checkpointResponse(try ledger.checkpoint()) }
 //
 // - `register(on:)` adds `GET /tile/**` (one recursive route; the raw request path is parsed strictly, so a
-//   non-canonical spelling is a 400, never a second name for a tile). It needs no authentication: tiles are public.
+//   non-canonical spelling is a 400, never a second name for a tile). It checks no token: the caller applies the
+//   access rules (`cairn serve` makes hash tiles public with `public_reads`, and serves `/tile/entries/…` — record
+//   contents — itself, through `response(forPath:)`, with a `read` token and an access-log entry).
 //   Register it on the router itself (not on a `group`): the log's URL prefix is the server root.
 // - `/checkpoint` stays the server's: `TileRoutes.checkpointResponse(_:)` builds the response the spec asks for
 //   (`text/plain; charset=utf-8`, `Cache-Control: no-cache`); use it, or set the same headers yourself.
