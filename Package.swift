@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // C libraries, reached only through these two shims.
@@ -56,14 +58,19 @@ let package = Package(
         .target(name: "CairnProofs", dependencies: ["CairnCrypto", "CairnNote", "CairnMerkle"]),
         // LMDB environment, transactions and tables; the only module that touches LMDB.
         .target(name: "CairnStorage", dependencies: ["CCairnLMDB"]),
-        // The ledger engine: records, leaves, tree hashes, checkpoints, proofs, fsck.
+        // The ledger engine: one door for reads (snapshots on a small I/O thread pool), the ingest
+        // engine as the one writer (records, blobs, storage operations), checkpoints, proofs, fsck.
         .target(
             name: "CairnLedger",
             dependencies: [
                 "CairnCrypto", "CairnNote", "CairnJSON", "CairnMerkle", "CairnRecords", "CairnStorage",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Static C2SP tlog-tiles export of a ledger (`cairn export tiles`).
+        .target(name: "CairnTileExport", dependencies: ["CairnLedger", "CairnMerkle", "CairnNote", "CairnCrypto"]),
         // Audits (missing checkpoints, completeness) and signed compliance reports.
         .target(
             name: "CairnAudit", dependencies: ["CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),
@@ -100,10 +107,18 @@ let package = Package(
             name: "CairnCLI",
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
-                "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient",
+                "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
+        ),
+
+        // What the test targets share: temporary directories, a process runner, polling with a
+        // deadline, and short-hand reads over the ledger's snapshot door.
+        .target(
+            name: "CairnTestSupport",
+            dependencies: ["CairnLedger", "CairnCrypto", "CairnJSON", "CairnNote", "CairnMerkle"],
+            path: "Tests/CairnTestSupport"
         ),
 
         .testTarget(name: "CairnCryptoTests", dependencies: ["CairnCrypto"]),
@@ -113,19 +128,23 @@ let package = Package(
         .testTarget(name: "CairnRecordsTests", dependencies: ["CairnRecords", "CairnJSON", "CairnCrypto"]),
         .testTarget(
             name: "CairnProofsTests", dependencies: ["CairnProofs", "CairnMerkle", "CairnNote", "CairnCrypto"]),
-        .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage"]),
+        .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnTestSupport"]),
         .testTarget(
             name: "CairnLedgerTests",
             dependencies: [
+                "CairnTestSupport",
                 "CairnLedger", "CairnMerkle", "CairnNote", "CairnJSON", "CairnCrypto", "CairnRecords", "CairnStorage",
             ]
         ),
-        .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto"]),
+        .testTarget(
+            name: "CairnCLITests",
+            dependencies: ["CairnTestSupport", "CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto"]),
         .testTarget(
             name: "CairnServerTests",
             dependencies: [
+                "CairnTestSupport",
                 "CairnServer", "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle",
-                "CairnCrypto", "CairnWitness",
+                "CairnCrypto", "CairnWitness", "CairnTileExport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
@@ -133,16 +152,21 @@ let package = Package(
         .testTarget(
             name: "CairnWitnessTests",
             dependencies: [
-                "CairnWitness", "CairnNote", "CairnCrypto", "CairnMerkle", "CairnProofs", "CairnLedger",
+                "CairnTestSupport",
+                "CairnServer", "CairnWitness", "CairnNote", "CairnCrypto", "CairnMerkle", "CairnProofs", "CairnLedger",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "CairnClientTests", dependencies: ["CairnClient", "CairnJSON", "CairnLedger"]),
+        .testTarget(
+            name: "CairnClientTests", dependencies: ["CairnTestSupport", "CairnClient", "CairnJSON", "CairnLedger"]),
         .testTarget(
             name: "CairnAuditTests",
-            dependencies: ["CairnAudit", "CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),
+            dependencies: [
+                "CairnTestSupport", "CairnAudit", "CairnLedger", "CairnRecords", "CairnNote", "CairnJSON",
+                "CairnCrypto",
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -106,20 +106,26 @@ public struct CompletenessAudit: Sendable {
     /// corrections in log order. Memory stays bounded, except for the deploy findings, which are
     /// held until the checkpoint scan ends (their content addresses are looked up afterwards).
     ///
-    /// Do not use the ledger from `report`: it may run inside a scan's read transaction.
+    /// Reads through one snapshot of the ledger; do not read the ledger again from `report`
+    /// (it runs inside that snapshot's read transaction).
     public func run(on ledger: Ledger, _ report: (Finding) throws -> Void) throws -> CompletenessSummary {
-        let size = try asOf ?? ledger.treeSize()
+        try ledger.read { snapshot in try run(on: snapshot, report) }
+    }
+
+    /// `run(on:_:)` on a snapshot the caller holds.
+    public func run(on snapshot: LedgerSnapshot, _ report: (Finding) throws -> Void) throws -> CompletenessSummary {
+        let size = asOf ?? snapshot.treeSize
         var counts = Dictionary(uniqueKeysWithValues: FindingKind.allCases.map { ($0, 0) })
         func emit(_ finding: Finding) throws {
             counts[finding.kind, default: 0] += 1
             try report(finding)
         }
         // Deploy findings need the deploy's content address, which the scan does not give; they
-        // are looked up after the scan (a read transaction must not be opened inside another).
+        // are looked up after the scan, in the same snapshot.
         var pending: [(kind: FindingKind, deploy: UInt64, checkpoint: UInt64, explanation: String)] = []
         var checkpoints: UInt64 = 0
         var deploys: UInt64 = 0
-        try ledger.scan(type: .checkpoint, since: since, until: until, asOf: size) { entry in
+        try snapshot.scan(type: .checkpoint, since: since, until: until, asOf: size) { entry in
             checkpoints += 1
             let name = "checkpoint \(entry.facts.id ?? entry.digest.description)"
             let reviews = entry.references.filter { $0.type == .review }
@@ -186,12 +192,12 @@ public struct CompletenessAudit: Sendable {
         for item in pending.sorted(by: { ($0.deploy, $0.kind) < ($1.deploy, $1.kind) }) {
             try emit(
                 Finding(
-                    kind: item.kind, index: item.deploy, digest: SHA256.hash(try ledger.entry(at: item.deploy)),
+                    kind: item.kind, index: item.deploy, digest: SHA256.hash(try snapshot.entry(at: item.deploy)),
                     checkpoint: item.checkpoint, explanation: item.explanation))
         }
 
         var corrections: UInt64 = 0
-        try ledger.scan(type: .correction, since: since, until: until, asOf: size) { entry in
+        try snapshot.scan(type: .correction, since: since, until: until, asOf: size) { entry in
             corrections += 1
             let reason = entry.record["reason"]?.stringValue ?? ""
             let trimmed = reason.trimmingWhitespace()

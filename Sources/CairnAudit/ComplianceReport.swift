@@ -67,15 +67,22 @@ public enum ComplianceReport {
     /// Writes the report of `query` as the ledger stood at tree size `size`, passing its bytes to
     /// `sink` in order. Does not sign anything, so it works on a read-only ledger.
     ///
-    /// Do not use the ledger from `sink`: it runs inside the scan's read transaction.
+    /// Do not read the ledger from `sink`: it runs inside the scan's read transaction.
     public static func write(
         _ query: ReportQuery, ledger: Ledger, asOf size: UInt64, to sink: ([UInt8]) throws -> Void
+    ) throws -> ReportSummary {
+        try ledger.read { snapshot in try write(query, snapshot: snapshot, asOf: size, to: sink) }
+    }
+
+    /// `write(_:ledger:asOf:to:)` from a snapshot the caller holds.
+    public static func write(
+        _ query: ReportQuery, snapshot: LedgerSnapshot, asOf size: UInt64, to sink: ([UInt8]) throws -> Void
     ) throws -> ReportSummary {
         try withoutActuallyEscaping(sink) { sink in
             let output = HashingOutput(sink: sink)
             try output.write(query.format.header())
             var rows: UInt64 = 0
-            let used = try ledger.scan(type: .checkpoint, since: query.since, until: query.until, asOf: size) {
+            let used = try snapshot.scan(type: .checkpoint, since: query.since, until: query.until, asOf: size) {
                 entry in
                 try output.write(try query.format.row(ReportRow(entry), first: rows == 0))
                 rows += 1
@@ -99,10 +106,11 @@ public enum ComplianceReport {
     public static func produce(
         _ query: ReportQuery, ledger: Ledger, to sink: ([UInt8]) throws -> Void
     ) throws -> SignedReport {
-        // The checkpoint first: every committed size has one, and getting it may write (for a
-        // size that was never a commit boundary), which must not happen inside the scan.
-        let checkpoint = try ledger.checkpoint()
-        let summary = try write(query, ledger: ledger, asOf: checkpoint.checkpoint.size, to: sink)
+        // The report and its checkpoint come from one snapshot; the manifest is signed after it.
+        let (checkpoint, summary) = try ledger.read { snapshot in
+            let checkpoint = try snapshot.checkpoint()
+            return (checkpoint, try write(query, snapshot: snapshot, asOf: checkpoint.checkpoint.size, to: sink))
+        }
         let manifest = ReportManifest(
             query: query, rows: summary.rows, byteCount: summary.byteCount, sha256: summary.sha256,
             checkpoint: checkpoint)

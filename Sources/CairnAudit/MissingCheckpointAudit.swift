@@ -92,8 +92,12 @@ public struct MissingCheckpointAudit: Sendable {
     }
 
     public func run(repository: GitRepository, ledger: Ledger) throws -> MissingCheckpointResult {
-        let treeSize = try ledger.treeSize()
         let commits = try repository.commits(range: range, includeMerges: includeMerges)
+        return try ledger.read { snapshot in try run(commits: commits, snapshot: snapshot) }
+    }
+
+    func run(commits: [GitCommit], snapshot ledger: LedgerSnapshot) throws -> MissingCheckpointResult {
+        let treeSize = ledger.treeSize
         var listed: [MissingCommit] = []
         var withTrailers = 0
         for commit in commits {
@@ -116,7 +120,7 @@ public struct MissingCheckpointAudit: Sendable {
     }
 
     /// The problem with one trailer value, or nil when it names a checkpoint in `covering`.
-    func check(trailer: String, covering: [UInt64], ledger: Ledger) throws -> MissingProblem? {
+    func check(trailer: String, covering: [UInt64], ledger: LedgerSnapshot) throws -> MissingProblem? {
         let index: UInt64
         if trailer.hasPrefix("sha256:") {
             guard let reference = EntryReference(trailer), case .digest(let digest) = reference,
@@ -124,10 +128,10 @@ public struct MissingCheckpointAudit: Sendable {
             else { return .unknownRecord(trailer: trailer) }
             index = found
         } else {
-            do {
-                index = try ledger.resolve(recordReference: trailer)
-            } catch let error as LedgerError where error.code == .entryNotFound {
-                return .unknownRecord(trailer: trailer)
+            switch Result(catching: { () throws(LedgerError) in try ledger.resolve(recordReference: trailer) }) {
+            case .success(let found): index = found
+            case .failure(let error) where error.code == .entryNotFound: return .unknownRecord(trailer: trailer)
+            case .failure(let error): throw error
             }
         }
         let record = try ledger.view(index).effective

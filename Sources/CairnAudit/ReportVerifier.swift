@@ -102,13 +102,22 @@ public enum ReportVerifier {
         guard let ledger else { return ReportVerification(manifest: parsed, recomputed: false) }
 
         let size = parsed.treeSize
-        let current = try ledger.treeSize()
+        return try ledger.read { snapshot in
+            try recompute(parsed, report: report, snapshot: snapshot, size: size)
+        }
+    }
+
+    private static func recompute(
+        _ parsed: ReportManifest, report: some ReportSource, snapshot: LedgerSnapshot, size: UInt64
+    ) throws -> ReportVerification {
+        let ledger = snapshot.ledger
+        let current = snapshot.treeSize
         guard size <= current else {
             throw LedgerError(
                 .sizeOutOfRange,
                 "the ledger at \(ledger.directory) has \(current) entries; the report was computed at size \(size)")
         }
-        guard try ledger.rootHash(size: size) == parsed.checkpoint.checkpoint.rootHash else {
+        guard try snapshot.rootHash(size: size) == parsed.checkpoint.checkpoint.rootHash else {
             throw ReportVerificationError(
                 .ledgerMismatch,
                 "the ledger at \(ledger.directory) has another root at size \(size) than the manifest's checkpoint: "
@@ -117,7 +126,7 @@ public enum ReportVerifier {
         try report.rewind()
         let comparer = StreamComparer(report)
         do {
-            _ = try ComplianceReport.write(parsed.query, ledger: ledger, asOf: size) { try comparer.compare($0) }
+            _ = try ComplianceReport.write(parsed.query, snapshot: snapshot, asOf: size) { try comparer.compare($0) }
             try comparer.finish()
         } catch let difference as StreamComparer.Difference {
             throw ReportVerificationError(

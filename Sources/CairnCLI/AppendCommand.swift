@@ -123,7 +123,7 @@ struct AppendCommand: AsyncParsableCommand {
             let ledger = try location.open()
             let recordFormat = RecordFormat(rawValue: format)!
             let preparer = RecordPreparer(
-                ledger: ledger, rules: ledger.recordRules(strictFields: strictFields), extractOver: extractOver)
+                rules: ledger.recordRules(strictFields: strictFields, extractOver: extractOver))
             var records: [InputRecord] = []
             for file in files.isEmpty ? ["-"] : files {
                 let bytes = try readInput(file, what: "input file")
@@ -181,7 +181,7 @@ struct AppendCommand: AsyncParsableCommand {
                 let added = results.filter { !$0.duplicate }.count
                 Console.error(
                     "appended \(added) record\(added == 1 ? "" : "s"), \(results.count - added) duplicate; "
-                        + "tree size \(try ledger.treeSize())")
+                        + "tree size \(try await ledger.read { $0.treeSize })")
             }
         }
     }

@@ -262,7 +262,7 @@ struct AuditCompleteness: ParsableCommand {
                 throw CLIError(.usage, "--since must be before --until")
             }
             let ledger = try location.open(readOnly: true)
-            let treeSize = try size ?? ledger.treeSize()
+            let treeSize = try size ?? ledger.read { $0.treeSize }
             let audit = CompletenessAudit(policy: policy, since: sinceMS, until: untilMS, asOf: treeSize)
             // Findings are printed as they are found, so memory does not grow with their number.
             let summary: CompletenessSummary

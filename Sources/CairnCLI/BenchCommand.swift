@@ -178,7 +178,9 @@ struct BenchIngest: AsyncParsableCommand {
             }
 
             // The machine's limit on the same bytes.
-            let canonical: [[UInt8]] = try (0..<min(records, 200_000)).map { try ledger.entry(at: UInt64($0)) }
+            let canonical: [[UInt8]] = try await ledger.read { snapshot in
+                try (0..<min(records, 200_000)).map { try snapshot.entry(at: UInt64($0)) }
+            }
             let baseline = try Baseline.measure(canonical, directory: path + "-baseline")
             let rate = Double(records) / elapsed
             let bytesPerRecord = Double(stats.bytes) / Double(records)
@@ -389,16 +391,21 @@ struct BenchProofs: AsyncParsableCommand {
             _ = try await pipeline.finish()
             engine.shutdown()
             let buildSeconds = Double(nanoseconds() - buildStart) / 1e9
-            let size = try ledger.treeSize()
-            let root = try ledger.rootHash(size: size)
+            let (size, root) = try await ledger.read { snapshot in
+                (snapshot.treeSize, try snapshot.rootHash(size: snapshot.treeSize))
+            }
 
             // Inclusion proofs.
             var rng = SystemRandomNumberGenerator()
             let indexes = (0..<samples).map { _ in UInt64.random(in: 0..<size, using: &rng) }
-            let (inclusionSeconds, inclusion) = try timeParallel(indexes) { try ledger.inclusionProof(index: $0) }
+            let (inclusionSeconds, inclusion) = try timeParallel(indexes) { index in
+                try ledger.read { try $0.inclusionProof(index: index) }
+            }
             // Consistency proofs.
             let olds = (0..<samples).map { _ in UInt64.random(in: 1..<size, using: &rng) }
-            let (consistencySeconds, consistency) = try timeParallel(olds) { try ledger.consistencyProof(oldSize: $0) }
+            let (consistencySeconds, consistency) = try timeParallel(olds) { old in
+                try ledger.read { try $0.consistencyProof(oldSize: old) }
+            }
             // Verification (no signature check), one thread.
             // Verification cost: 2,000 proofs verified repeatedly (the hashing, not memory traffic
             // over hundreds of thousands of proof objects, is what is measured).
@@ -483,7 +490,7 @@ struct BenchProofs: AsyncParsableCommand {
     private func verifyConsistencies(
         _ proofs: [ConsistencyProof], ledger: Ledger, size: UInt64, root: SHA256Digest, repeats: Int
     ) throws -> Double {
-        let oldRoots = try proofs.map { try ledger.rootHash(size: $0.oldSize) }
+        let oldRoots = try ledger.read { snapshot in try proofs.map { try snapshot.rootHash(size: $0.oldSize) } }
         let hashes = proofs.map(\.hashes)
         let olds = proofs.map(\.oldSize)
         let start = nanoseconds()

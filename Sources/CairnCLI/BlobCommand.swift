@@ -42,7 +42,7 @@ func blobJSON(_ metadata: BlobMetadata) -> JSONValue {
     return .object(object)
 }
 
-struct BlobPut: ParsableCommand {
+struct BlobPut: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "put",
         abstract: "Store a file as a blob and print the reference to put in a record.",
@@ -65,11 +65,15 @@ struct BlobPut: ParsableCommand {
     @Option(help: ArgumentHelp("The payload's media type.", valueName: "type/subtype"))
     var mediaType = "application/octet-stream"
 
-    func run() throws {
-        try runReportingErrors {
+    func run() async throws {
+        try await runReportingErrors {
             let ledger = try location.open()
-            let metadata = try ledger.putBlob(try readInput(file, what: "blob file"), mediaType: mediaType)
-            printJSON(metadata.reference)
+            let payload = BlobPayload(bytes: try readInput(file, what: "blob file"), mediaType: mediaType)
+            guard BlobPayload.isValidMediaType(mediaType) else {
+                throw CLIError(.usage, "--media-type \(mediaType.debugDescription) is not of the form type/subtype")
+            }
+            let stored = try await withEngine(ledger) { engine in try await engine.store([payload], whenBusy: .wait) }
+            printJSON(stored[0].reference)
         }
     }
 }
@@ -97,7 +101,8 @@ struct BlobGet: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let ledger = try location.open(readOnly: true)
-            let (_, bytes) = try ledger.blob(try parseDigest(digest))
+            let parsed = try parseDigest(digest)
+            let bytes = try ledger.read { try $0.blob(parsed).bytes }
             if let output {
                 do {
                     try Data(bytes).write(to: URL(fileURLWithPath: output))
@@ -126,7 +131,7 @@ struct BlobInfo: ParsableCommand {
         try runReportingErrors {
             let ledger = try location.open(readOnly: true)
             let parsed = try parseDigest(digest)
-            guard let metadata = try ledger.blobMetadata(parsed) else {
+            guard let metadata = try ledger.read({ try $0.blobMetadata(parsed) }) else {
                 throw CLIError(.notFound, "no blob \(digest) in this ledger")
             }
             printJSON(blobJSON(metadata))
@@ -134,7 +139,7 @@ struct BlobInfo: ParsableCommand {
     }
 }
 
-struct BlobErase: ParsableCommand {
+struct BlobErase: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "erase",
         abstract: "Delete a blob's bytes and record why, as an erasure entry.",
@@ -171,13 +176,29 @@ struct BlobErase: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try runReportingErrors {
+    func run() async throws {
+        try await runReportingErrors {
             let ledger = try location.open()
             let who = author ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-            let (metadata, commit) = try ledger.eraseBlob(
-                try parseDigest(digest), reason: reason, author: who, at: Timestamps.now())
-            let result = commit.results[0]
+            let blob = try parseDigest(digest)
+            guard let known = try await ledger.read({ try $0.blobMetadata(blob) }) else {
+                throw CLIError(.notFound, "no blob \(blob) in this ledger")
+            }
+            if let erasure = known.erasure {
+                // Finish an erasure interrupted between its commit and the deletion of the bytes.
+                let leftover = ledger.blobStore.hasBytes(of: blob)
+                try ledger.blobStore.remove(blob)
+                throw LedgerError(
+                    .blobErased,
+                    "blob \(blob) was already erased at \(erasure.at) by entry \(erasure.entry)"
+                        + (leftover ? "; its leftover bytes have now been deleted" : ""))
+            }
+            let record = try ledger.erasureRecord(of: blob, reason: reason, author: who, at: Timestamps.now())
+            // The engine deletes the bytes once the erasure is committed.
+            let result = try await withEngine(ledger) { engine in try await engine.append(record, whenBusy: .wait) }
+            guard let metadata = try await ledger.read({ try $0.blobMetadata(blob) }) else {
+                throw LedgerError(.corrupt, "blob \(blob) metadata vanished during erasure")
+            }
             if json {
                 printJSON(
                     .object([

@@ -34,8 +34,9 @@ struct CheckpointCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let ledger = try location.open()
-            let signed = try ledger.checkpoint(size: size)
+            // A read: never signs, so it works on a read-only copy without the signing key.
+            let ledger = try location.open(readOnly: true)
+            let signed = try ledger.read { try $0.checkpoint(size: size) }
             if json {
                 printJSON(checkpointJSON(signed))
             } else {

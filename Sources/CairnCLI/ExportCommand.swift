@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnJSON
 import CairnLedger
+import CairnTileExport
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -64,7 +65,7 @@ struct ExportTilesCommand: ParsableCommand {
             let ledger = try location.open(readOnly: true)
             var options = TileExportOptions()
             options.rescan = rescan
-            let summary = try ledger.exportTiles(to: directory, options: options)
+            let summary = try TileExporter.export(ledger, to: directory, options: options)
             for skipped in summary.unservableBundles {
                 Console.error("warning: \(skipped.path) not written: \(skipped.reason)")
             }

@@ -48,8 +48,10 @@ struct GetCommand: ParsableCommand {
         try runReportingErrors {
             let reference = try parseReference(entry)
             let ledger = try location.open(readOnly: true)
-            let index = try ledger.resolve(reference)
-            let bytes = try ledger.entry(at: index)
+            let (index, bytes) = try ledger.read { snapshot in
+                let index = try snapshot.resolve(reference)
+                return (index, try snapshot.entry(at: index))
+            }
             if raw {
                 Console.write(bytes)
                 return

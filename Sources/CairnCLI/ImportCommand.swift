@@ -74,7 +74,7 @@ struct ImportCommand: AsyncParsableCommand {
                 Console.error("resuming \(file) at line \(resumed.line) (\(resumed.records) records already imported)")
             }
 
-            let preparer = RecordPreparer(ledger: ledger, rules: ledger.recordRules(), extractOver: extractOver)
+            let preparer = RecordPreparer(rules: ledger.recordRules(extractOver: extractOver))
             var reader = try LineChunkReader(
                 handle: handle, offset: start.offset, line: start.line, linesPerChunk: chunkSize)
             let engine = IngestEngine(ledger: ledger, configuration: .bulk)
@@ -159,7 +159,7 @@ struct ImportCommand: AsyncParsableCommand {
             display.finish()
             progressFile.remove()
             summary.seconds = display.elapsed
-            summary.treeSize = try ledger.treeSize()
+            summary.treeSize = try await ledger.read { $0.treeSize }
             summary.batches = engine.statistics.batches
             if json {
                 printJSON(summary.json)
@@ -211,7 +211,7 @@ struct ImportProgressFile {
         func resumable(in ledger: Ledger, fileSize: UInt64) throws -> State? {
             guard origin == ledger.origin, self.fileSize == fileSize, offset <= fileSize else { return nil }
             if let lastDigest, let digest = SHA256Digest(hex: lastDigest.dropFirst(7)) {
-                guard try ledger.index(of: digest) != nil else { return nil }
+                guard try ledger.read({ try $0.index(of: digest) }) != nil else { return nil }
             }
             return self
         }

@@ -82,7 +82,7 @@ struct InitCommand: ParsableCommand {
             let ledger = try Ledger.create(at: directory, origin: origin, options: options)
             let vkey = ledger.verifierKey.description
             if json {
-                let checkpoint = try ledger.checkpoint()
+                let checkpoint = try ledger.read { try $0.checkpoint() }
                 printJSON(
                     .object([
                         "ledger": .string(directory),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnJSON
 import CairnLedger
+import CairnNote
 import CairnProofs
 
 struct ProveCommand: ParsableCommand {
@@ -18,7 +19,10 @@ struct ProveInclusion: ParsableCommand {
         discussion: prose(
             """
             Prints a c2sp.org/tlog-proof@v1 proof that the entry (by leaf index or content address)
-            is in the tree of the current size, or of --size N:
+            is in the tree of the current size, of --size N (a size with a published checkpoint: every
+            append publishes one for the size it commits), or of the checkpoint in --checkpoint FILE
+            (one of this log's, held by you). Proving is a read: it never signs or stores anything,
+            so a read-only copy of the ledger without its signing key answers every proof:
 
               c2sp.org/tlog-proof@v1
               index <n>
@@ -37,8 +41,17 @@ struct ProveInclusion: ParsableCommand {
     @Argument(help: ArgumentHelp("A leaf index or sha256:<64 hex digits>.", valueName: "entry"))
     var entry: String
 
-    @Option(help: ArgumentHelp("The tree size to prove against (default: current).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "The tree size to prove against (default: current); it must have a published checkpoint.",
+            valueName: "n"))
     var size: UInt64?
+
+    @Option(
+        help: ArgumentHelp(
+            "Prove against this signed checkpoint of the log (a file, - for stdin) instead of a published size.",
+            valueName: "file"))
+    var checkpoint: String?
 
     @Option(name: [.short, .long], help: ArgumentHelp("Write the proof to this file.", valueName: "file"))
     var output: String?
@@ -46,12 +59,21 @@ struct ProveInclusion: ParsableCommand {
     @Flag(help: "Print a JSON object (index, tree_size, leaf_hash, proof, checkpoint, tlog_proof).")
     var json = false
 
+    func validate() throws {
+        if size != nil && checkpoint != nil { throw ValidationError("--size and --checkpoint cannot be combined") }
+    }
+
     func run() throws {
         try runReportingErrors {
             let reference = try parseReference(entry)
-            let ledger = try location.open()
-            let index = try ledger.resolve(reference)
-            let proof = try ledger.inclusionProof(index: index, size: size)
+            // A read: never signs, so it works on a read-only copy without the signing key.
+            let ledger = try location.open(readOnly: true)
+            let held = try checkpoint.map { try readCheckpointFile($0) }
+            let proof = try ledger.read { snapshot in
+                let index = try snapshot.resolve(reference)
+                if let held { return try snapshot.inclusionProof(index: index, in: held) }
+                return try snapshot.inclusionProof(index: index, size: size)
+            }
             let text = TlogProof(index: proof.index, hashes: proof.hashes, checkpoint: proof.checkpoint).serialized
             if json {
                 printJSON(
@@ -77,8 +99,9 @@ struct ProveConsistency: ParsableCommand {
         discussion: prose(
             """
             Prints the body of a C2SP tlog-witness add-checkpoint request: the old size, the RFC 9162
-            consistency proof from it to the current size (or --size M), and the signed checkpoint
-            of the new size. It can be posted to a witness unchanged:
+            consistency proof from it to the current size (or --size M, a size with a published
+            checkpoint, or the checkpoint in --checkpoint FILE), and the signed checkpoint of the new
+            size. It can be posted to a witness unchanged:
 
               old <n>
               <base64 hash, one per line>
@@ -95,8 +118,16 @@ struct ProveConsistency: ParsableCommand {
     @Option(help: ArgumentHelp("The older tree size.", valueName: "n"))
     var old: UInt64
 
-    @Option(help: ArgumentHelp("The newer tree size (default: current).", valueName: "m"))
+    @Option(
+        help: ArgumentHelp(
+            "The newer tree size (default: current); it must have a published checkpoint.", valueName: "m"))
     var size: UInt64?
+
+    @Option(
+        help: ArgumentHelp(
+            "Prove up to this signed checkpoint of the log (a file, - for stdin) instead of a published size.",
+            valueName: "file"))
+    var checkpoint: String?
 
     @Option(name: [.short, .long], help: ArgumentHelp("Write the proof to this file.", valueName: "file"))
     var output: String?
@@ -104,10 +135,19 @@ struct ProveConsistency: ParsableCommand {
     @Flag(help: "Print a JSON object (old, size, proof, checkpoint, body).")
     var json = false
 
+    func validate() throws {
+        if size != nil && checkpoint != nil { throw ValidationError("--size and --checkpoint cannot be combined") }
+    }
+
     func run() throws {
         try runReportingErrors {
-            let ledger = try location.open()
-            let proof = try ledger.consistencyProof(oldSize: old, size: size)
+            // A read: never signs, so it works on a read-only copy without the signing key.
+            let ledger = try location.open(readOnly: true)
+            let held = try checkpoint.map { try readCheckpointFile($0) }
+            let proof = try ledger.read { snapshot in
+                if let held { return try snapshot.consistencyProof(oldSize: old, to: held) }
+                return try snapshot.consistencyProof(oldSize: old, size: size)
+            }
             let text = ConsistencyProofRequest(
                 oldSize: proof.oldSize, hashes: proof.hashes, checkpoint: proof.checkpoint
             ).serialized
@@ -124,5 +164,15 @@ struct ProveConsistency: ParsableCommand {
                 try emit(text, to: output)
             }
         }
+    }
+}
+
+/// A signed checkpoint read from a file (or stdin for "-"), for `--checkpoint`.
+func readCheckpointFile(_ path: String) throws -> SignedCheckpoint {
+    let bytes = try readInput(path, what: "checkpoint file")
+    do {
+        return try SignedCheckpoint(parsing: bytes)
+    } catch {
+        throw CLIError(.dataError, "\(path) is not a signed checkpoint: \(error)")
     }
 }

@@ -94,7 +94,8 @@ struct QueryCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let ledger = try location.open(readOnly: true)
-            let matches = try ledger.query(try buildQuery())
+            let query = try buildQuery()
+            let matches = try ledger.read { try $0.query(query) }
             if json {
                 printJSON(.array(matches.map(\.json)))
             } else if jsonl {

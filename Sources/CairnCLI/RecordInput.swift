@@ -87,19 +87,15 @@ enum RecordSplitter {
     }
 }
 
-/// Turns record texts into prepared entries under a ledger's rules, moving large payloads to
-/// blobs first when asked.
+/// Turns record texts into prepared entries under a ledger's rules (which say whether large
+/// payloads are split off into blobs: `RecordRules.extractOver`). Pure: the ingest engine
+/// writes the payloads.
 struct RecordPreparer {
-    let ledger: Ledger
     let rules: RecordRules
-    /// Payload fields over this many bytes go to blobs (0: never).
-    let extractOver: Int
 
     func prepare(_ text: RecordText, source: String) -> InputRecord {
         let result = text.bytes.withUnsafeBytes { raw in
-            Result { () throws(RecordError) -> PreparedEntry in
-                try ledger.prepareRecord(json: raw, rules: rules, extractOver: extractOver)
-            }
+            Result { () throws(RecordError) -> PreparedEntry in try PreparedEntry.prepare(json: raw, rules: rules) }
         }
         // Whole-document parse errors carry the document's own line numbers.
         let line = text.isDocument && result.isParseError ? 1 : text.line

@@ -37,7 +37,7 @@ struct ShowCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let ledger = try location.open(readOnly: true)
-            let view = try ledger.view(try ledger.resolve(recordReference: record))
+            let view = try ledger.read { snapshot in try snapshot.view(try snapshot.resolve(recordReference: record)) }
             if json {
                 printJSON(view.json(history: history))
                 return

@@ -38,14 +38,15 @@ extension CLIError {
         case let error as LedgerError:
             let status: ExitStatus =
                 switch error.code {
-                case .notALedger, .entryNotFound, .sizeOutOfRange: .notFound
+                case .notALedger, .entryNotFound, .sizeOutOfRange, .checkpointNotPublished: .notFound
                 case .alreadyExists: .cannotCreate
                 case .unsupportedFormat, .corrupt: .software
                 case .invalidOrigin: .usage
                 case .signingKeyUnavailable, .readOnly: .noPermission
-                case .storage: .ioError
+                case .storage, .writerFailed: .ioError
                 case .invalidArgument: .usage
                 case .blobErased: .notFound
+                case .entryTooLarge: .dataError
                 }
             self.init(status, error.message)
         case let error as StorageError:

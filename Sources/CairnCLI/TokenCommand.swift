@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnJSON
 import CairnLedger
+import CairnServer
 
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,7 +35,7 @@ func tokenJSON(_ token: APIToken) -> JSONValue {
     return .object(object)
 }
 
-struct TokenCreate: ParsableCommand {
+struct TokenCreate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
         abstract: "Create a token and print it (once).",
@@ -80,10 +81,14 @@ struct TokenCreate: ParsableCommand {
         return parsed
     }
 
-    func run() throws {
-        try runReportingErrors {
+    func run() async throws {
+        try await runReportingErrors {
             let ledger = try location.open()
-            let created = try ledger.createToken(name: name, roles: try parsedRoles(), at: Timestamps.now())
+            let roles = try parsedRoles()
+            let created = try await withEngine(ledger) { engine in
+                try await TokenStore(ledger: ledger).create(
+                    name: name, roles: roles, at: Timestamps.now(), using: engine)
+            }
             if json {
                 guard case .object(var object) = tokenJSON(created.token) else { return }
                 object["token"] = .string(created.secret)
@@ -112,7 +117,7 @@ struct TokenList: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let tokens = try location.open(readOnly: true).tokens()
+            let tokens = try TokenStore(ledger: try location.open(readOnly: true)).tokens()
             if json {
                 printJSON(.array(tokens.map(tokenJSON)))
                 return
@@ -129,7 +134,7 @@ struct TokenList: ParsableCommand {
     }
 }
 
-struct TokenRevoke: ParsableCommand {
+struct TokenRevoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
         abstract: "Revoke a token by id; requests with it are refused from now on.",
@@ -151,9 +156,12 @@ struct TokenRevoke: ParsableCommand {
     @Flag(help: "Print the revoked token as JSON.")
     var json = false
 
-    func run() throws {
-        try runReportingErrors {
-            let token = try location.open().revokeToken(id: id, at: Timestamps.now())
+    func run() async throws {
+        try await runReportingErrors {
+            let ledger = try location.open()
+            let token = try await withEngine(ledger) { engine in
+                try await TokenStore(ledger: ledger).revoke(id: id, at: Timestamps.now(), using: engine)
+            }
             if json {
                 printJSON(tokenJSON(token))
             } else {

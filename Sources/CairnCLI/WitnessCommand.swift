@@ -4,6 +4,7 @@ import CairnJSON
 import CairnLedger
 import CairnNote
 import CairnProofs
+import CairnServer
 import CairnWitness
 import Foundation
 
@@ -278,10 +279,12 @@ struct WitnessCosign: AsyncParsableCommand {
             let ledger = try location.open()
             var options = WitnessCoordinator.Options()
             options.requestTimeout = .seconds(timeout)
-            let coordinator = WitnessCoordinator(
-                ledger: ledger, witnesses: endpoints,
-                logger: WitnessLogging.standardError(label: "cairn.witness-cosign"), options: options)
-            let outcomes = await coordinator.cosignCurrentCheckpoint()
+            let outcomes = try await withEngine(ledger) { engine in
+                let coordinator = WitnessCoordinator(
+                    engine: engine, witnesses: endpoints,
+                    logger: WitnessLogging.standardError(label: "cairn.witness-cosign"), options: options)
+                return await coordinator.cosignCurrentCheckpoint()
+            }
 
             var lines: [String] = []
             var results: [JSONValue] = []
@@ -308,7 +311,7 @@ struct WitnessCosign: AsyncParsableCommand {
                 }
             }
 
-            let checkpoint = try ledger.checkpoint()
+            let checkpoint = try await ledger.read { try $0.checkpoint() }
             var quorumError: ProofError?
             do throws(ProofError) {
                 _ = try parsed.verify(checkpoint, logKeys: parsed.logs.isEmpty ? [ledger.verifierKey] : nil)

@@ -1,4 +1,6 @@
+import CairnStorage
 import DequeModule
+import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -24,19 +26,31 @@ public struct IngestShutdownError: Error, Sendable, Hashable, CustomStringConver
     public var description: String { "the ingest engine is shut down" }
 }
 
-/// Group-commit ingest: the ledger's write path for many concurrent producers.
+/// Group-commit ingest: the ledger's one write path, for any number of concurrent producers.
 ///
 /// Thread-safe; call from any task. Records are prepared (parsed, validated, canonicalized,
-/// hashed) by the producers, in parallel, before they are submitted; one writer thread gathers
-/// whatever has been submitted while the previous commit was in flight into the next batch and
-/// commits it as one durable LMDB transaction with one signed checkpoint. Every producer is
-/// resumed only once its records are durable. The queue is bounded: when it is full, submitting
-/// fails fast with `IngestBusyError` (or waits, if the producer asks to).
+/// hashed, large payloads split off) by the producers, in parallel, before they are submitted;
+/// the payloads' blob files are written (durably, on the ledger I/O pool) before the records
+/// enter the queue. One writer thread gathers whatever has been submitted while the previous
+/// commit was in flight into the next batch and commits it as one durable LMDB transaction with
+/// one signed checkpoint: the records, the metadata of their blobs, and blobs stored on their
+/// own. Storage operations of sibling modules (tokens, cosignatures) run on the same thread, each
+/// in a transaction of its own. Every producer is resumed only once its writes are durable. The
+/// queue is bounded: when it is full, submitting fails fast with `IngestBusyError` (or waits, if
+/// the producer asks to).
+///
+/// A failed commit stops the writer for good (`LedgerError.Code.writerFailed`): after a failed
+/// fsync the process cannot know what reached the disk, so it must not acknowledge anything more
+/// (PostgreSQL learnt this the hard way). LMDB's copy-on-write keeps the file consistent: restart
+/// the process, and `cairn fsck` confirms it.
+///
+/// A swift-service-lifecycle `Service`: `run()` returns once graceful shutdown has drained the
+/// queue, or throws when the writer failed, which brings its `ServiceGroup` down.
 ///
 /// ```swift
 /// let engine = IngestEngine(ledger: ledger)
 /// let result = try await engine.append(try PreparedEntry.prepare(json: bytes, rules: ledger.recordRules()))
-/// engine.shutdown()
+/// await engine.shutdownGracefully()
 /// ```
 public final class IngestEngine: Sendable {
     /// Tuning knobs; the defaults suit a 2-core machine with a few hundred producers.
@@ -116,14 +130,22 @@ public final class IngestEngine: Sendable {
     private let lock = ConditionLock()
     private let state: UnsafeState
     private let stats = Mutex(Statistics())
+    private let thread: WriterThread
+    /// Tasks waiting for the writer to finish (graceful shutdown, `run()`).
+    private let finishWaiters = Mutex<FinishWaiters>(FinishWaiters())
+
+    private struct FinishWaiters {
+        var finished = false
+        var continuations: [CheckedContinuation<Void, Never>] = []
+    }
 
     /// Starts the writer thread.
     public init(ledger: Ledger, configuration: Configuration = Configuration()) {
         self.ledger = ledger
         self.configuration = configuration
         self.state = UnsafeState()
-        let thread = WriterThread(engine: self)
-        thread.start()
+        self.thread = WriterThread()
+        thread.start(self)
     }
 
     /// The engine's counters.
@@ -132,11 +154,14 @@ public final class IngestEngine: Sendable {
     /// Records waiting for a batch right now.
     public var queuedRecords: Int { lock.withLock { state.queuedRecords } }
 
-    // MARK: - Submitting
+    /// The failure that stopped the writer, if one did.
+    public var failure: LedgerError? { lock.withLock { state.failure } }
+
+    // MARK: - Submitting records
 
     /// Appends one record and returns once it is durable.
     public func append(_ entry: PreparedEntry, whenBusy policy: BusyPolicy = .fail) async throws -> AppendResult {
-        let outcomes = try await submit([entry], atomic: false, policy: policy)
+        let outcomes = try await append(contentsOf: [entry], atomic: false, whenBusy: policy)
         switch outcomes[0] {
         case .appended(let result): return result
         case .rejected(let rejection): throw rejection
@@ -149,44 +174,117 @@ public final class IngestEngine: Sendable {
     /// `atomic`, they are all committed in the same transaction and a rejected record refuses them
     /// all (the rejection is thrown, its `position` counting from the first of `entries`) without
     /// holding back the rest of the batch; otherwise a rejected record is reported in its outcome.
+    /// The blob files of the entries' payloads are written first, on the ledger I/O pool; a
+    /// storage failure there is thrown as a `LedgerError` and nothing is queued.
     public func append(
         contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail
     ) async throws -> [AppendOutcome] {
         guard !entries.isEmpty else { return [] }
-        return try await submit(entries, atomic: atomic, policy: policy)
-    }
-
-    /// Stops accepting records, commits what is queued, and stops the writer thread. Waiting
-    /// producers are resumed with their results; later submissions fail with
-    /// `IngestShutdownError`. Returns once the writer has finished.
-    public func shutdown() {
-        lock.withLock {
-            state.closed = true
-            lock.broadcast()
+        if entries.contains(where: { !$0.payloads.isEmpty }) {
+            let ledger = self.ledger
+            try await LedgerIO.run { try ledger.blobStore.writePayloads(of: entries) }
         }
-        lock.withLock {
-            while !state.writerFinished { lock.wait() }
-        }
+        let completion = try await submit(.records(entries, atomic: atomic), policy: policy)
+        guard case .records(let outcomes) = completion else { preconditionFailure("records answered otherwise") }
+        return outcomes
     }
 
     /// Queues `entries` (in order, behind everything queued before) without waiting for the
     /// commit, and returns a handle to await their outcomes. This lets one producer keep several
     /// submissions in flight while it prepares the next ones (bulk import). With `.fail`, a full
     /// queue throws `IngestBusyError`; with `.wait`, the submission waits in line for room —
-    /// the caller bounds its memory by awaiting older handles.
+    /// the caller bounds its memory by awaiting older handles. Blocks while it writes the blob
+    /// files of the entries' payloads: call it from a thread of your own.
     public func enqueue(
         contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail
     ) throws -> PendingAppend {
+        if entries.contains(where: { !$0.payloads.isEmpty }) {
+            try ledger.blobStore.writePayloads(of: entries)
+        }
         let pending = PendingAppend()
-        try enqueue(entries, atomic: atomic, policy: policy, id: nil) { pending.fulfil($0) }
+        try enqueue(.records(entries, atomic: atomic), policy: policy, id: nil) { result in
+            pending.fulfil(
+                result.map { completion in
+                    guard case .records(let outcomes) = completion else { return [] }
+                    return outcomes
+                })
+        }
         return pending
     }
 
-    private func submit(
-        _ entries: [PreparedEntry], atomic: Bool, policy: BusyPolicy
-    ) async throws
-        -> [AppendOutcome]
-    {
+    // MARK: - Blobs and storage operations
+
+    /// Stores blobs that no record brings along (`cairn blob put`, `POST /v1/blobs`): writes
+    /// their files durably, then commits their metadata with the next batch. Returns the stored
+    /// metadata of each (an existing blob's, if it was already stored). Refuses content that was
+    /// erased (`.blobErased`): erased payloads stay erased.
+    public func store(_ payloads: [BlobPayload], whenBusy policy: BusyPolicy = .fail) async throws -> [BlobMetadata] {
+        guard !payloads.isEmpty else { return [] }
+        let ledger = self.ledger
+        try await LedgerIO.run { try ledger.blobStore.write(payloads, refusingErased: true) }
+        let completion = try await submit(.blobs(payloads.map(\.metadata)), policy: policy)
+        guard case .blobs(let stored) = completion else { preconditionFailure("blobs answered otherwise") }
+        return stored
+    }
+
+    /// Runs `operation` on the writer thread in a durable write transaction of its own, between
+    /// batches, and returns its result once committed. For sibling modules that keep state in the
+    /// ledger's environment (the server's tokens, witnesses' cosignatures): the ledger has one
+    /// writer, and this is its door. `operation` must only change state through the transaction,
+    /// and may run more than once (if the map has to grow).
+    package func perform<R: Sendable>(
+        _ operation: @escaping @Sendable (WriteTransaction) throws -> R, whenBusy policy: BusyPolicy = .wait
+    ) async throws -> R {
+        let box = Mutex<R?>(nil)
+        _ = try await submit(
+            .operation { txn in
+                let result = try operation(txn)
+                box.withLock { $0 = result }
+            }, policy: policy)
+        guard let result = box.withLock({ $0 }) else { preconditionFailure("operation completed without a result") }
+        return result
+    }
+
+    // MARK: - Lifecycle
+
+    /// Stops accepting work, commits what is queued, and stops the writer thread. Waiting
+    /// producers are resumed with their results; later submissions fail with
+    /// `IngestShutdownError`. Returns once the writer thread has exited. Blocks the calling
+    /// thread: from Swift concurrency, call `shutdownGracefully()`.
+    public func shutdown() {
+        beginShutdown()
+        thread.join()
+    }
+
+    /// `shutdown()` for Swift concurrency: suspends (rather than blocks) until the writer has
+    /// drained the queue and exited.
+    public func shutdownGracefully() async {
+        beginShutdown()
+        await waitForWriter()
+        thread.join()  // the writer has left its loop: this only reaps the thread
+    }
+
+    private func beginShutdown() {
+        lock.withLock {
+            state.closed = true
+            lock.broadcast()
+        }
+    }
+
+    private func waitForWriter() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let finished = finishWaiters.withLock { waiters -> Bool in
+                if waiters.finished { return true }
+                waiters.continuations.append(continuation)
+                return false
+            }
+            if finished { continuation.resume() }
+        }
+    }
+
+    // MARK: - Queue
+
+    private func submit(_ work: Work, policy: BusyPolicy) async throws -> Completion {
         let id = lock.withLock { () -> UInt64 in
             state.nextID += 1
             return state.nextID
@@ -196,9 +294,9 @@ public final class IngestEngine: Sendable {
             lock.withLock { _ = state.cancelledBeforeEnqueue.remove(id) }
         }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[AppendOutcome], Error>) in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Completion, Error>) in
                 do {
-                    try enqueue(entries, atomic: atomic, policy: policy, id: id) { continuation.resume(with: $0) }
+                    try enqueue(work, policy: policy, id: id) { continuation.resume(with: $0) }
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -218,10 +316,9 @@ public final class IngestEngine: Sendable {
     }
 
     private func enqueue(
-        _ entries: [PreparedEntry], atomic: Bool, policy: BusyPolicy, id: UInt64?,
-        complete: @escaping @Sendable (Result<[AppendOutcome], Error>) -> Void
+        _ work: Work, policy: BusyPolicy, id: UInt64?,
+        complete: @escaping @Sendable (Result<Completion, Error>) -> Void
     ) throws {
-        let bytes = entries.reduce(0) { $0 + $1.bytes.count }
         try lock.withLock {
             let id =
                 id
@@ -230,10 +327,13 @@ public final class IngestEngine: Sendable {
                     return state.nextID
                 }()
             if state.cancelledBeforeEnqueue.remove(id) != nil { throw CancellationError() }
+            if let failure = state.failure { throw failure }
             if state.closed { throw IngestShutdownError() }
-            let item = Item(id: id, entries: entries, bytes: bytes, atomic: atomic, complete: complete)
+            let item = Item(id: id, work: work, complete: complete)
             // Nobody overtakes a producer already waiting for room: order is first come, first served.
-            if state.waitingForRoom.isEmpty && state.hasRoom(for: entries.count, bytes: bytes, configuration) {
+            if state.waitingForRoom.isEmpty
+                && state.hasRoom(for: item.records, bytes: item.bytes, configuration)
+            {
                 state.enqueue(item)
                 lock.broadcast()
             } else if policy == .wait {
@@ -255,13 +355,30 @@ public final class IngestEngine: Sendable {
             state.writerFinished = true
             lock.broadcast()
         }
+        let waiters = finishWaiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
+            waiters.finished = true
+            defer { waiters.continuations.removeAll() }
+            return waiters.continuations
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
-    /// Blocks until there is work; returns the next batch, or nil once closed and drained.
+    /// Blocks until there is work; returns the next batch, or nil once closed and drained (or
+    /// failed). An operation is always a batch of its own.
     private func nextBatch() -> [Item]? {
         lock.lock()
         defer { lock.unlock() }
-        while state.queue.isEmpty {
+        while state.queue.isEmpty || state.failure != nil {
+            if let failure = state.failure {
+                // The writer is gone for good: nothing queued or waiting can be committed.
+                for item in state.queue { item.complete(.failure(failure)) }
+                for item in state.waitingForRoom { item.complete(.failure(failure)) }
+                state.queue.removeAll()
+                state.waitingForRoom.removeAll()
+                state.queuedRecords = 0
+                state.queuedBytes = 0
+                return nil
+            }
             if state.closed {
                 // Producers waiting for room can no longer be served.
                 for item in state.waitingForRoom { item.complete(.failure(IngestShutdownError())) }
@@ -269,6 +386,11 @@ public final class IngestEngine: Sendable {
                 return nil
             }
             lock.wait()
+        }
+        if case .operation = state.queue.first?.work {
+            let item = state.dequeue()
+            admitWaitingProducers()
+            return [item]
         }
         // Linger briefly for more records, unless the batch is already full.
         if configuration.maxBatchDelay > .zero && !state.closed {
@@ -283,31 +405,39 @@ public final class IngestEngine: Sendable {
         var batch: [Item] = []
         var records = 0
         var bytes = 0
-        while let next = state.queue.first,
+        while let next = state.queue.first, !next.isOperation,
             batch.isEmpty
-                || (records + next.entries.count <= configuration.maxBatchRecords
+                || (records + next.records <= configuration.maxBatchRecords
                     && bytes + next.bytes <= configuration.maxBatchBytes)
         {
             let item = state.dequeue()
-            records += item.entries.count
+            records += item.records
             bytes += item.bytes
             batch.append(item)
         }
-        if batch.isEmpty { batch.append(state.dequeue()) }
         admitWaitingProducers()
         return batch
     }
 
     /// Moves producers that were waiting for room into the queue, in order, while they fit.
     private func admitWaitingProducers() {
-        while let next = state.waitingForRoom.first,
-            state.hasRoom(for: next.entries.count, bytes: next.bytes, configuration)
+        while let next = state.waitingForRoom.first, state.hasRoom(for: next.records, bytes: next.bytes, configuration)
         {
             state.enqueue(state.waitingForRoom.removeFirst())
         }
     }
 
     private func commit(_ batch: [Item]) {
+        if batch.count == 1, case .operation(let operation) = batch[0].work {
+            do {
+                try ledger.performWrite(operation)
+                batch[0].complete(.success(.done))
+            } catch {
+                batch[0].complete(.failure(fail(error)))
+            }
+            lock.withLock { state.removeInFlight(batch) }
+            return
+        }
         var batch = batch
         while !batch.isEmpty {
             // Each atomic submission is a group that a rejection refuses as a whole: the
@@ -315,19 +445,26 @@ public final class IngestEngine: Sendable {
             // are committed again without it. (Rejections are rare: only provenance references.)
             var groups: [Range<Int>] = []
             var groupItems: [Int] = []
-            var offset = 0
+            var entries: [PreparedEntry] = []
+            var blobs: [BlobMetadata] = []
             for (position, item) in batch.enumerated() {
-                if item.atomic {
-                    groups.append(offset..<(offset + item.entries.count))
-                    groupItems.append(position)
+                switch item.work {
+                case .records(let itemEntries, let atomic):
+                    if atomic {
+                        groups.append(entries.count..<(entries.count + itemEntries.count))
+                        groupItems.append(position)
+                    }
+                    entries += itemEntries
+                case .blobs(let metadata):
+                    blobs += metadata
+                case .operation:
+                    preconditionFailure("an operation inside a batch")
                 }
-                offset += item.entries.count
             }
-            let entries = batch.count == 1 ? batch[0].entries : batch.flatMap(\.entries)
             let started = ConditionLock.now()
             do {
-                let commit = try ledger.append(entries, rejecting: .skipRecord, atomicGroups: groups)
-                completeCommitted(batch, entries: entries, commit: commit, nanoseconds: ConditionLock.now() - started)
+                let commit = try ledger.append(entries, blobs: blobs, rejecting: .skipRecord, atomicGroups: groups)
+                completeCommitted(batch, commit: commit, nanoseconds: ConditionLock.now() - started)
             } catch let refused as AtomicGroupRejection {
                 let item = batch.remove(at: groupItems[refused.group])
                 let rejection = refused.rejection
@@ -340,30 +477,64 @@ public final class IngestEngine: Sendable {
                 lock.withLock { state.removeInFlight([item]) }
                 continue
             } catch {
-                for item in batch { item.complete(.failure(error)) }
+                let failure = fail(error)
+                for item in batch { item.complete(.failure(failure)) }
             }
             break
         }
         lock.withLock { state.removeInFlight(batch) }
     }
 
-    private func completeCommitted(_ batch: [Item], entries: [PreparedEntry], commit: CommitResult, nanoseconds: UInt64)
-    {
+    /// Classifies a failed commit: a failure of the commit itself (the write or fsync of LMDB's
+    /// pages) stops the writer for good; anything else fails this batch only. Returns the error
+    /// to give the producers.
+    private func fail(_ error: any Error) -> any Error {
+        let storage = (error as? StorageError) ?? (error as? LedgerError)?.storage
+        guard let storage, storage.code == .commitFailed else {
+            if let storage, !(error is LedgerError) { return LedgerError(wrapping: storage) }
+            return error
+        }
+        let failure = LedgerError(
+            .writerFailed,
+            "the ledger's storage failed to commit (\(storage.message)); the writer has stopped and acknowledges "
+                + "nothing more: restart the process, then run `cairn fsck`",
+            storage: storage)
+        lock.withLock {
+            if state.failure == nil { state.failure = failure }
+            lock.broadcast()
+        }
+        return failure
+    }
+
+    private func completeCommitted(_ batch: [Item], commit: CommitResult, nanoseconds: UInt64) {
         // Before the producers resume, so that what they see next (metrics) includes this commit.
         configuration.commitObserver?(
             CommitObservation(
-                records: entries.count, duration: .nanoseconds(Int64(nanoseconds)), treeSize: commit.treeSize))
+                records: commit.outcomes.count, duration: .nanoseconds(Int64(nanoseconds)),
+                treeSize: commit.treeSize))
         var offset = 0
+        var blobOffset = 0
+        var bytes = 0
         for item in batch {
-            let outcomes = Array(commit.outcomes[offset..<(offset + item.entries.count)])
-            offset += item.entries.count
-            item.complete(.success(outcomes))
+            switch item.work {
+            case .records(let entries, _):
+                let outcomes = Array(commit.outcomes[offset..<(offset + entries.count)])
+                offset += entries.count
+                bytes += item.bytes
+                item.complete(.success(.records(outcomes)))
+            case .blobs(let metadata):
+                let stored = Array(commit.storedBlobs[blobOffset..<(blobOffset + metadata.count)])
+                blobOffset += metadata.count
+                item.complete(.success(.blobs(stored)))
+            case .operation:
+                break
+            }
         }
         stats.withLock { s in
             s.batches += 1
-            s.records += UInt64(entries.count)
-            s.bytes += UInt64(entries.reduce(0) { $0 + $1.bytes.count })
-            s.largestBatch = max(s.largestBatch, entries.count)
+            s.records += UInt64(commit.outcomes.count)
+            s.bytes += UInt64(bytes)
+            s.largestBatch = max(s.largestBatch, commit.outcomes.count)
             s.commitNanoseconds += nanoseconds
             for outcome in commit.outcomes {
                 switch outcome {
@@ -377,13 +548,50 @@ public final class IngestEngine: Sendable {
 
     // MARK: - State
 
+    /// What a submission asks the writer to do.
+    fileprivate enum Work: Sendable {
+        case records([PreparedEntry], atomic: Bool)
+        case blobs([BlobMetadata])
+        case operation(@Sendable (WriteTransaction) throws -> Void)
+    }
+
+    /// What the writer answers.
+    fileprivate enum Completion: Sendable {
+        case records([AppendOutcome])
+        case blobs([BlobMetadata])
+        case done
+    }
+
     fileprivate struct Item {
         let id: UInt64
-        let entries: [PreparedEntry]
+        let work: Work
+        /// Records it counts for in the queue's bounds (an operation or a blob counts as one).
+        let records: Int
         let bytes: Int
-        let atomic: Bool
         /// Called exactly once, by whoever removes the item: the writer, a cancellation or shutdown.
-        let complete: @Sendable (Result<[AppendOutcome], Error>) -> Void
+        let complete: @Sendable (Result<Completion, Error>) -> Void
+
+        init(id: UInt64, work: Work, complete: @escaping @Sendable (Result<Completion, Error>) -> Void) {
+            self.id = id
+            self.work = work
+            self.complete = complete
+            switch work {
+            case .records(let entries, _):
+                records = entries.count
+                bytes = entries.reduce(0) { $0 + $1.bytes.count }
+            case .blobs(let metadata):
+                records = metadata.count
+                bytes = 0
+            case .operation:
+                records = 1
+                bytes = 0
+            }
+        }
+
+        var isOperation: Bool {
+            if case .operation = work { return true }
+            return false
+        }
     }
 
     /// Guarded by `lock`.
@@ -397,6 +605,8 @@ public final class IngestEngine: Sendable {
         var nextID: UInt64 = 0
         var closed = false
         var writerFinished = false
+        /// Set once a commit failed: the writer stops and refuses everything.
+        var failure: LedgerError?
 
         /// An empty queue always takes a submission, however large.
         func hasRoom(for records: Int, bytes: Int, _ configuration: Configuration) -> Bool {
@@ -407,13 +617,13 @@ public final class IngestEngine: Sendable {
 
         func enqueue(_ item: Item) {
             queue.append(item)
-            queuedRecords += item.entries.count
+            queuedRecords += item.records
             queuedBytes += item.bytes
         }
 
         func dequeue() -> Item {
             let item = queue.removeFirst()
-            queuedRecords -= item.entries.count
+            queuedRecords -= item.records
             queuedBytes -= item.bytes
             inFlight.insert(item.id)
             return item
@@ -427,7 +637,7 @@ public final class IngestEngine: Sendable {
         func remove(id: UInt64) -> Item? {
             if let i = queue.firstIndex(where: { $0.id == id }) {
                 let item = queue.remove(at: i)
-                queuedRecords -= item.entries.count
+                queuedRecords -= item.records
                 queuedBytes -= item.bytes
                 return item
             }
@@ -443,23 +653,62 @@ public final class IngestEngine: Sendable {
         }
     }
 
+    /// The writer's OS thread (LMDB write transactions belong to one thread). Joinable: shutdown
+    /// returns only after the thread has let go of everything it held, so nothing of the engine
+    /// is torn down on it while the process exits.
     private final class WriterThread: @unchecked Sendable {
-        let engine: IngestEngine
-        init(engine: IngestEngine) { self.engine = engine }
+        private let handle = Mutex<pthread_t?>(nil)
 
-        func start() {
+        func start(_ engine: IngestEngine) {
+            let box = Unmanaged.passRetained(engine).toOpaque()
             var thread = pthread_t()
-            let box = Unmanaged.passRetained(self).toOpaque()
             let rc = pthread_create(
                 &thread, nil,
                 { raw in
-                    let writer = Unmanaged<WriterThread>.fromOpaque(raw!).takeRetainedValue()
-                    writer.engine.writerLoop()
+                    // Released before the thread exits, so a join sees the engine let go.
+                    let engine = Unmanaged<IngestEngine>.fromOpaque(raw!).takeRetainedValue()
+                    engine.writerLoop()
                     return nil
                 }, box)
             precondition(rc == 0, "cannot start the ingest writer thread: \(rc)")
-            pthread_detach(thread)
+            handle.withLock { $0 = thread }
         }
+
+        /// Waits for the thread to exit (once; later calls return at once).
+        func join() {
+            guard
+                let thread = handle.withLock({ value -> pthread_t? in
+                    defer { value = nil }
+                    return value
+                })
+            else { return }
+            if pthread_equal(thread, pthread_self()) != 0 {
+                // Called on the writer itself (a commit observer shutting its engine down): it
+                // exits on its own; detach so its resources are reclaimed.
+                pthread_detach(thread)
+                return
+            }
+            pthread_join(thread, nil)
+        }
+    }
+}
+
+extension IngestEngine: Service {
+    /// Runs until graceful shutdown (or cancellation), then drains the queue and stops the
+    /// writer. Throws the writer's failure if it stopped on one, at once — so a `ServiceGroup`
+    /// holding this engine shuts everything down rather than serve without a writer.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await self.waitForWriter()
+            } onGracefulShutdown: {
+                self.beginShutdown()
+            }
+        } onCancel: {
+            self.beginShutdown()
+        }
+        thread.join()
+        if let failure { throw failure }
     }
 }
 

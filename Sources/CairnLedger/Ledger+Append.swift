@@ -62,30 +62,36 @@ public struct CommitResult: Sendable, Hashable {
     public let treeSize: UInt64
     /// The checkpoint signed for the new size, or `nil` when every entry was a duplicate.
     public let checkpoint: SignedCheckpoint?
+    /// The stored metadata of each blob committed on its own (`IngestEngine.store`), in order:
+    /// an existing blob's when it was already stored.
+    public let storedBlobs: [BlobMetadata]
+
+    init(outcomes: [AppendOutcome], treeSize: UInt64, checkpoint: SignedCheckpoint?, storedBlobs: [BlobMetadata] = []) {
+        self.outcomes = outcomes
+        self.treeSize = treeSize
+        self.checkpoint = checkpoint
+        self.storedBlobs = storedBlobs
+    }
 }
 
 extension Ledger {
     /// Appends `entries` in one durable LMDB write transaction, in order, and signs the
-    /// checkpoint of the new size in the same transaction.
+    /// checkpoint of the new size in the same transaction: the ingest engine's commit, and the
+    /// only code that appends leaves. Not for other callers: appends go through `IngestEngine`
+    /// (which also writes the blob files of the entries' payloads before they get here).
     ///
-    /// Entries whose content address is already in the log (or earlier in the same batch) are
-    /// not appended; their result points at the existing index with `duplicate == true`.
-    /// Either the whole batch is committed or nothing is. This is the ledger's only write path
-    /// for records. Each entry costs O(log n): one leaf, its new tree hashes, one index entry.
-    public func append(
-        _ entries: [PreparedEntry], rejecting policy: RejectionPolicy = .wholeBatch
-    ) throws
-        -> CommitResult
-    {
-        try append(entries, rejecting: policy, atomicGroups: [])
-    }
-
-    /// `append(_:rejecting:)` for the ingest engine's shared batches: with `.skipRecord`, a
-    /// rejected record inside one of `atomicGroups` (ranges of positions in `entries`) aborts the
-    /// whole transaction with `AtomicGroupRejection`, so that the engine can drop that group and
-    /// commit the rest again. Outside the groups a rejected record is skipped.
-    func append(
-        _ entries: [PreparedEntry], rejecting policy: RejectionPolicy, atomicGroups: [Range<Int>]
+    /// `blobs` (blobs stored on their own) and the metadata of each entry's payloads are written
+    /// in the same transaction, before the entries. Entries whose content address is already in
+    /// the log (or earlier in the same batch) are not appended; their result points at the
+    /// existing index with `duplicate == true`. With `.wholeBatch`, either the whole batch is
+    /// committed or nothing is; with `.skipRecord`, a rejected record inside one of
+    /// `atomicGroups` (ranges of positions in `entries`) aborts the whole transaction with
+    /// `AtomicGroupRejection`, so that the engine can drop that group and commit the rest again,
+    /// and outside the groups a rejected record is skipped. Each entry costs O(log n): one leaf,
+    /// its new tree hashes, one index entry.
+    package func append(
+        _ entries: [PreparedEntry], blobs: [BlobMetadata] = [], rejecting policy: RejectionPolicy = .wholeBatch,
+        atomicGroups: [Range<Int>] = []
     ) throws -> CommitResult {
         let signer = try loadSigner()
         let result = try writer.withLock { state in
@@ -98,7 +104,8 @@ extension Ledger {
                     activeDigestCache.withLock { $0 = current.digests }
                     defer { activeDigestCache.withLock { $0 = nil } }
                     return try commit(
-                        entries, policy: policy, atomicGroups: atomicGroups, txn: txn, state: current, signer: signer)
+                        entries, blobs: blobs, policy: policy, atomicGroups: atomicGroups, txn: txn, state: current,
+                        signer: signer)
                 }
                 newState.digests.commit(treeSize: newState.frontier.treeSize)
                 state = newState
@@ -109,11 +116,27 @@ extension Ledger {
                 throw error
             }
         }
-        // An erasure entry, however it arrived, means the blob's bytes must go.
-        for (entry, outcome) in zip(entries, result.outcomes) where outcome.result?.duplicate == false {
-            if let blob = entry.facts?.erasedBlob { try FileSystem.removeDurably(blobPath(blob)) }
+        // An erasure entry, however it arrived, means the blob's bytes must go; and so must the
+        // bytes of a payload that was erased while its record was on its way (the record was
+        // refused, but its producer had already written the file).
+        for (entry, outcome) in zip(entries, result.outcomes) {
+            switch outcome {
+            case .appended(let appended) where !appended.duplicate:
+                if let blob = entry.facts?.erasedBlob { try blobStore.remove(blob) }
+            case .rejected(let rejection) where rejection.problems.contains(where: { $0.code == "blobErased" }):
+                for payload in entry.payloads { try blobStore.removeIfErased(payload.digest) }
+            default:
+                break
+            }
         }
         return result
+    }
+
+    /// Runs a storage operation of the ingest engine (`IngestEngine.perform`) in a durable write
+    /// transaction of its own, under the writer lock.
+    func performWrite(_ operation: (WriteTransaction) throws -> Void) throws {
+        guard !isReadOnly else { throw LedgerError(.readOnly, "the ledger at \(directory) is open read-only") }
+        try writer.withLock { _ in try env.write { txn in try operation(txn) } }
     }
 
     /// The cached writer state if it describes `txn`'s tree, else a fresh one read from storage
@@ -130,9 +153,10 @@ extension Ledger {
     // only changes state through `txn` (and the digest cache's pending changes, which are rolled
     // back) and returns the new frontier instead of storing it.
     private func commit(
-        _ entries: [PreparedEntry], policy: RejectionPolicy, atomicGroups: [Range<Int>], txn: WriteTransaction,
-        state: WriterState, signer: NoteSigner
+        _ entries: [PreparedEntry], blobs: [BlobMetadata], policy: RejectionPolicy, atomicGroups: [Range<Int>],
+        txn: WriteTransaction, state: WriterState, signer: NoteSigner
     ) throws -> (CommitResult, WriterState) {
+        let storedBlobs = try blobs.map { try storeBlobMetadata(txn, $0) }
         let startSize = state.frontier.treeSize
         var frontier = state.frontier
         let cache = state.digests
@@ -173,7 +197,9 @@ extension Ledger {
         let newSize = frontier.treeSize
         let newState = WriterState(frontier: frontier, digests: cache)
         guard newSize > startSize else {
-            return (CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: nil), newState)
+            return (
+                CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: nil, storedBlobs: storedBlobs), newState
+            )
         }
         let checkpoint = try SignedCheckpoint.sign(
             Checkpoint(origin: origin, size: newSize, rootHash: frontier.root), with: signer)
@@ -181,7 +207,10 @@ extension Ledger {
         // so the new size has none yet.
         try txn.put(tables.checkpoints, key: newSize, value: Array(checkpoint.serialized.utf8), mode: .noOverwrite)
         try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(newSize))
-        return (CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint), newState)
+        return (
+            CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint, storedBlobs: storedBlobs),
+            newState
+        )
     }
 
     /// Returns why the entry is not appended — a duplicate's earlier index, or a rejection
@@ -191,6 +220,20 @@ extension Ledger {
     ) throws -> AppendOutcome? {
         if let earlier = try tables.digests.lookup(txn, entry.digest, cache: cache) {
             return .appended(AppendResult(index: earlier, digest: entry.digest, duplicate: true))
+        }
+        // The entry's payloads are stored with it (their files were written by its producer).
+        var erasedPayloads: [RecordProblem] = []
+        for payload in entry.payloads {
+            if let erasure = try storeBlobMetadata(txn, payload.metadata).erasure {
+                erasedPayloads.append(
+                    RecordProblem(
+                        path: "$", code: "blobErased",
+                        message: "the record's payload \(payload.digest) was erased at \(erasure.at) (entry "
+                            + "\(erasure.entry)); erased content cannot be stored again"))
+            }
+        }
+        if !erasedPayloads.isEmpty {
+            return .rejected(AppendRejection(position: position, digest: entry.digest, problems: erasedPayloads))
         }
         if profile == .provenance {
             guard let facts = entry.facts else {

@@ -65,114 +65,164 @@ public struct BlobMetadata: Sendable, Hashable {
     }
 }
 
-extension Ledger {
-    /// Fields of a checkpoint that `extractPayloads` moves to blobs when they are large.
-    public static let extractableFields = ["prompt", "raw_output", "turns"]
+/// A payload split off a record to be stored as a blob: its bytes, address and media type.
+/// Computed purely while a record is prepared (`PayloadExtraction`); written by the ingest
+/// engine before the record is committed.
+public struct BlobPayload: Sendable, Hashable {
+    public let digest: SHA256Digest
+    public let bytes: [UInt8]
+    public let mediaType: String
 
-    // MARK: - Put and get
+    public init(bytes: [UInt8], mediaType: String) {
+        self.bytes = bytes
+        self.digest = SHA256.hash(bytes)
+        self.mediaType = mediaType
+    }
 
-    /// Stores `bytes` as a content-addressed blob and returns its metadata (existing bytes are
-    /// not stored twice). Refuses content that was erased: erased payloads stay erased.
-    public func putBlob(_ bytes: [UInt8], mediaType: String) throws -> BlobMetadata {
-        guard !isReadOnly else { throw LedgerError(.readOnly, "the ledger at \(directory) is open read-only") }
-        guard Self.isValidMediaType(mediaType) else {
+    /// The metadata the ledger stores for it.
+    public var metadata: BlobMetadata {
+        BlobMetadata(digest: digest, size: bytes.count, mediaType: mediaType, erasure: nil)
+    }
+
+    /// Whether `text` is a media type of the form `type/subtype` (parameters allowed).
+    public static func isValidMediaType(_ text: String) -> Bool {
+        let main = text.split(separator: ";", maxSplits: 1).first?.trimmingSpaces ?? ""
+        let parts = main.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 2
+            && parts.allSatisfy { part in
+                !part.isEmpty && part.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f }
+            }
+    }
+}
+
+/// The blob files of one ledger: `blobs/ab/cdef…` under its directory (specs/storage.md,
+/// "Blobs"). Their metadata lives in LMDB and is written only by the ingest engine; this type
+/// does the file I/O, which blocks: call it from a thread of your own or the ledger I/O pool.
+public struct BlobStore: Sendable {
+    let ledger: Ledger
+
+    /// The ledger directory.
+    public var directory: String { ledger.directory }
+
+    /// Where the bytes of `digest` are (or were) stored.
+    public func path(for digest: SHA256Digest) -> String {
+        let hex = digest.hex
+        return Ledger.path(directory, LedgerLayout.blobDirectory) + "/" + hex.prefix(2) + "/" + hex.dropFirst(2)
+    }
+
+    /// The stored bytes of a blob, checked against its address.
+    public func bytes(of digest: SHA256Digest) throws(LedgerError) -> [UInt8] {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readFile(path(for: digest))
+        } catch {
             throw LedgerError(
-                .invalidArgument, "media type \(mediaType.debugDescription) is not of the form type/subtype")
+                .corrupt,
+                "the bytes of blob \(digest) are missing from \(path(for: digest)): \(error) (run `cairn fsck`)")
         }
-        let digest = SHA256.hash(bytes)
-        if let existing = try env.read({ txn in try blobMetadata(txn, digest) }) {
-            if let erasure = existing.erasure {
+        guard SHA256.hash(bytes) == digest else {
+            throw LedgerError(.corrupt, "blob \(digest) is corrupted: its stored bytes hash to \(SHA256.hash(bytes))")
+        }
+        return bytes
+    }
+
+    /// Writes the files of every payload of `entries` that is not stored yet (durably: file and
+    /// directory synced), skipping payloads that were erased (their records will be refused).
+    func writePayloads(of entries: [PreparedEntry]) throws(LedgerError) {
+        try write(entries.flatMap(\.payloads), refusingErased: false)
+    }
+
+    /// Writes the files of `payloads` that are not stored yet, durably. An erased payload is
+    /// skipped, or refused with `.blobErased` when `refusingErased`.
+    func write(_ payloads: [BlobPayload], refusingErased: Bool) throws(LedgerError) {
+        for payload in payloads {
+            guard BlobPayload.isValidMediaType(payload.mediaType) else {
+                throw LedgerError(
+                    .invalidArgument,
+                    "media type \(payload.mediaType.debugDescription) is not of the form type/subtype")
+            }
+        }
+        let known: [BlobMetadata?]
+        do {
+            known = try ledger.read { snapshot in try payloads.map { try snapshot.blobMetadata($0.digest) } }
+        } catch {
+            throw error as? LedgerError ?? LedgerError(.storage, "\(error)")
+        }
+        for (payload, metadata) in zip(payloads, known) {
+            if let erasure = metadata?.erasure {
+                guard refusingErased else { continue }
                 throw LedgerError(
                     .blobErased,
-                    "blob \(digest) was erased at \(erasure.at) (entry \(erasure.entry)): \(erasure.reason); "
+                    "blob \(payload.digest) was erased at \(erasure.at) (entry \(erasure.entry)): \(erasure.reason); "
                         + "erased content cannot be stored again")
             }
-            if FileSystem.fileExists(blobPath(digest)) { return existing }
-        }
-        try writeBlobFile(digest, bytes)
-        let metadata = BlobMetadata(digest: digest, size: bytes.count, mediaType: mediaType, erasure: nil)
-        return try env.write { txn in
-            let stored = try digest.withUnsafeBytes { key in
-                try metadata.encoded.withUnsafeBytes { try txn.insertIfAbsent(tables.blobs, key: key, value: $0) }
+            let path = path(for: payload.digest)
+            if metadata != nil && FileSystem.fileExists(path) { continue }
+            let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+            try LedgerError.wrapping(fallback: .storage) {
+                try FileSystem.createDirectories(directory)
+                try FileSystem.writeAtomically(path, contents: payload.bytes, mode: 0o640)
             }
-            return try stored.map { try BlobMetadata(digest: digest, decoding: $0) } ?? metadata
         }
     }
 
-    /// The blob's metadata, or `nil` if the ledger never stored it.
-    public func blobMetadata(_ digest: SHA256Digest) throws -> BlobMetadata? {
-        try env.read { txn in try blobMetadata(txn, digest) }
+    /// Deletes a blob's bytes for good (zeroed, synced, unlinked; the directory synced). A
+    /// missing file is fine: the removal may be a retry.
+    public func remove(_ digest: SHA256Digest) throws(LedgerError) {
+        try LedgerError.wrapping(fallback: .storage) { try FileSystem.removeDurably(path(for: digest)) }
+    }
+
+    /// Removes the bytes of `digest` if the ledger records it as erased.
+    func removeIfErased(_ digest: SHA256Digest) throws(LedgerError) {
+        let erased: Bool
+        do {
+            erased = try ledger.read { try $0.blobMetadata(digest)?.erasure != nil }
+        } catch {
+            throw error as? LedgerError ?? LedgerError(.storage, "\(error)")
+        }
+        if erased { try remove(digest) }
+    }
+
+    /// Whether bytes of `digest` are on disk.
+    public func hasBytes(of digest: SHA256Digest) -> Bool {
+        FileSystem.fileExists(path(for: digest))
+    }
+}
+
+extension Ledger {
+    /// The ledger's blob files.
+    public var blobStore: BlobStore { BlobStore(ledger: self) }
+
+    /// The record of an erasure: appending it (through the ingest engine) deletes the blob's bytes
+    /// once committed and records when, why and by whom. The entries that reference the blob stay,
+    /// so every proof still verifies; reading the blob afterwards reports the erasure.
+    public func erasureRecord(
+        of digest: SHA256Digest, reason: String, author: String, at timestamp: String
+    ) throws(LedgerError) -> PreparedEntry {
+        let record: JSONValue = .object([
+            "type": "erasure", "schema": 1, "blob": .string(digest.description), "reason": .string(reason),
+            "at": .string(timestamp), "author": .string(author),
+        ])
+        do {
+            return try PreparedEntry.prepare(record: record, rules: recordRules())
+        } catch {
+            throw LedgerError(.invalidArgument, "cannot record the erasure: \(error.message)")
+        }
+    }
+
+    // MARK: - Inside write transactions
+
+    /// Stores `metadata` unless the blob is already known; returns what is stored.
+    func storeBlobMetadata(_ txn: WriteTransaction, _ metadata: BlobMetadata) throws -> BlobMetadata {
+        let stored = try metadata.digest.withUnsafeBytes { key in
+            try metadata.encoded.withUnsafeBytes { try txn.insertIfAbsent(tables.blobs, key: key, value: $0) }
+        }
+        return try stored.map { try BlobMetadata(digest: metadata.digest, decoding: $0) } ?? metadata
     }
 
     func blobMetadata(_ txn: some TransactionReading, _ digest: SHA256Digest) throws -> BlobMetadata? {
         let raw = try digest.withUnsafeBytes { key in try txn.rawValue(tables.blobs, key: key).map { Array($0) } }
         return try raw.map { try BlobMetadata(digest: digest, decoding: $0) }
-    }
-
-    /// The blob's bytes, checked against its digest. Throws `.blobErased` (saying when, why and
-    /// in which entry) for an erased blob, `.entryNotFound` for an unknown one and `.corrupt`
-    /// when the stored bytes do not hash to the digest.
-    public func blob(_ digest: SHA256Digest) throws -> (metadata: BlobMetadata, bytes: [UInt8]) {
-        guard let metadata = try blobMetadata(digest) else {
-            throw LedgerError(.entryNotFound, "no blob \(digest) in this ledger")
-        }
-        if let erasure = metadata.erasure {
-            throw LedgerError(
-                .blobErased,
-                "blob \(digest) was erased at \(erasure.at) by entry \(erasure.entry)"
-                    + (erasure.author.map { " (\($0))" } ?? "") + ": \(erasure.reason)")
-        }
-        let bytes: [UInt8]
-        do {
-            bytes = try FileSystem.readFile(blobPath(digest))
-        } catch {
-            throw LedgerError(
-                .corrupt,
-                "the bytes of blob \(digest) are missing from \(blobPath(digest)): \(error) (run `cairn fsck`)")
-        }
-        guard SHA256.hash(bytes) == digest else {
-            throw LedgerError(.corrupt, "blob \(digest) is corrupted: its stored bytes hash to \(SHA256.hash(bytes))")
-        }
-        return (metadata, bytes)
-    }
-
-    // MARK: - Erase
-
-    /// Deletes a blob's bytes and appends an `erasure` entry saying when, why and by whom. The
-    /// entries that reference the blob stay, so every proof still verifies; reading the blob
-    /// afterwards reports the erasure. Safe to run again after a crash: the bytes are deleted
-    /// first, then the erasure is committed.
-    public func eraseBlob(
-        _ digest: SHA256Digest, reason: String, author: String, at timestamp: String
-    ) throws -> (metadata: BlobMetadata, commit: CommitResult) {
-        guard let metadata = try blobMetadata(digest) else {
-            throw LedgerError(.entryNotFound, "no blob \(digest) in this ledger")
-        }
-        if let erasure = metadata.erasure {
-            // Finish an erasure interrupted between its commit and the deletion of the bytes.
-            let leftover = FileSystem.fileExists(blobPath(digest))
-            try FileSystem.removeDurably(blobPath(digest))
-            throw LedgerError(
-                .blobErased,
-                "blob \(digest) was already erased at \(erasure.at) by entry \(erasure.entry)"
-                    + (leftover ? "; its leftover bytes have now been deleted" : ""))
-        }
-        let record: JSONValue = .object([
-            "type": "erasure", "schema": 1, "blob": .string(digest.description), "reason": .string(reason),
-            "at": .string(timestamp), "author": .string(author),
-        ])
-        let entry: PreparedEntry
-        do {
-            entry = try PreparedEntry.prepare(record: record, rules: recordRules())
-        } catch {
-            throw LedgerError(.invalidArgument, "cannot record the erasure: \(error.message)")
-        }
-        try FileSystem.removeDurably(blobPath(digest))
-        let commit = try append([entry])
-        guard let erased = try blobMetadata(digest) else {
-            throw LedgerError(.corrupt, "blob \(digest) metadata vanished during erasure")
-        }
-        return (erased, commit)
     }
 
     func markErased(_ txn: WriteTransaction, blob: SHA256Digest, by index: UInt64, record: JSONValue) throws {
@@ -198,81 +248,28 @@ extension Ledger {
                 value: Array(RecordType.erasure.rawValue.utf8))
         }
     }
+}
 
-    // MARK: - Extraction
-
-    /// Moves large payload fields of a checkpoint (`prompt`, `raw_output`: strings; `turns`:
-    /// any JSON) into blobs when their size exceeds `threshold` bytes, replacing each with a blob
-    /// reference. Other records are returned unchanged. Deterministic: the same input always
-    /// yields the same record, so retries stay idempotent.
-    public func extractPayloads(_ record: JSONValue, over threshold: Int) throws -> JSONValue {
-        guard threshold > 0, case .object(var object) = record, object["type"]?.stringValue == "checkpoint" else {
-            return record
-        }
-        for field in Self.extractableFields {
-            guard let value = object[field] else { continue }
-            let bytes: [UInt8]
-            let mediaType: String
-            switch value {
-            case .string(let text):
-                bytes = Array(text.utf8)
-                mediaType = "text/plain; charset=utf-8"
-            case .object(let inner) where inner["blob"] != nil:
-                continue  // already a reference
-            default:
-                guard let canonical = try? JCS.canonicalize(value) else { continue }
-                bytes = canonical
-                mediaType = "application/json"
-            }
-            guard bytes.count > threshold else { continue }
-            object[field] = try putBlob(bytes, mediaType: mediaType).reference
-        }
-        return .object(object)
+extension LedgerSnapshot {
+    /// The blob's metadata, or `nil` if the ledger never stored it.
+    public func blobMetadata(_ digest: SHA256Digest) throws(LedgerError) -> BlobMetadata? {
+        try run { try ledger.blobMetadata(txn, digest) }
     }
 
-    /// Prepares one record given as JSON text under `rules`, first moving its large payloads to
-    /// blobs (`extractPayloads`) when `extractOver > 0` — what `cairn append`, `cairn import` and
-    /// `POST /v1/entries` do. The prepared entry is the record as stored: with blob references.
-    public func prepareRecord(
-        json raw: UnsafeRawBufferPointer, rules: RecordRules, extractOver: Int
-    ) throws(RecordError) -> PreparedEntry {
-        guard rules.profile == .provenance, extractOver > 0 else {
-            return try PreparedEntry.prepare(json: raw, rules: rules)
+    /// The blob's metadata and bytes, checked against its digest. Throws `.blobErased` (saying
+    /// when, why and in which entry) for an erased blob, `.entryNotFound` for an unknown one and
+    /// `.corrupt` when the stored bytes do not hash to the digest. Reads the blob's file.
+    public func blob(_ digest: SHA256Digest) throws(LedgerError) -> (metadata: BlobMetadata, bytes: [UInt8]) {
+        guard let metadata = try blobMetadata(digest) else {
+            throw LedgerError(.entryNotFound, "no blob \(digest) in this ledger")
         }
-        let value: JSONValue
-        switch Result(catching: { () throws(JSONParseError) in try JSONParser.parse(raw) }) {
-        case .success(let parsed): value = parsed
-        case .failure(let error): throw RecordError(.invalidJSON, error.description, parseError: error)
+        if let erasure = metadata.erasure {
+            throw LedgerError(
+                .blobErased,
+                "blob \(digest) was erased at \(erasure.at) by entry \(erasure.entry)"
+                    + (erasure.author.map { " (\($0))" } ?? "") + ": \(erasure.reason)")
         }
-        // Validate first, so that an invalid record leaves no blob behind.
-        let entry = try PreparedEntry.prepare(record: value, rules: rules)
-        let extracted: JSONValue
-        do {
-            extracted = try extractPayloads(value, over: extractOver)
-        } catch {
-            throw RecordError(.invalidJSON, "cannot move a large payload to a blob: \(error)")
-        }
-        return extracted == value ? entry : try PreparedEntry.prepare(record: extracted, rules: rules)
-    }
-
-    // MARK: - Files
-
-    func blobPath(_ digest: SHA256Digest) -> String {
-        let hex = digest.hex
-        return Ledger.path(directory, LedgerLayout.blobDirectory) + "/" + hex.prefix(2) + "/" + hex.dropFirst(2)
-    }
-
-    private func writeBlobFile(_ digest: SHA256Digest, _ bytes: [UInt8]) throws {
-        let path = blobPath(digest)
-        let dir = String(path[..<path.lastIndex(of: "/")!])
-        try FileSystem.createDirectories(dir)
-        try FileSystem.writeAtomically(path, contents: bytes, mode: 0o640)
-    }
-
-    static func isValidMediaType(_ text: String) -> Bool {
-        let main = text.split(separator: ";", maxSplits: 1)[0].trimmingSpaces
-        let parts = main.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && !$0.contains(" ") }
+        return (metadata, try ledger.blobStore.bytes(of: digest))
     }
 }
 

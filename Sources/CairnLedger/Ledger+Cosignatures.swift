@@ -1,7 +1,7 @@
 import CairnNote
 import CairnStorage
 
-extension Ledger {
+extension IngestEngine {
     /// Adds signature lines — witness cosignatures — to the stored checkpoint of tree size `size`,
     /// so that ``checkpoint(size:)``, proofs and everything served from the stored note carry them.
     ///
@@ -12,38 +12,48 @@ extension Ledger {
     /// first (``WitnessCoordinator`` does, with each witness's vkey); this method only refuses a
     /// line that would replace the log's own signature.
     ///
-    /// One short write transaction (read, add, write): concurrent callers adding different
-    /// witnesses' lines to the same checkpoint all keep theirs. Throws `.sizeOutOfRange` when
-    /// no checkpoint is stored for `size`, and `.invalidArgument` when a line is the log key's or
-    /// the note would exceed ``SignedNote/maxSignatures`` lines.
-    public func addCosignatures(_ signatures: [NoteSignature], size: UInt64) throws {
+    /// One short write transaction of its own on the writer thread (read, add, write):
+    /// concurrent callers adding different witnesses' lines to the same checkpoint all keep
+    /// theirs. Throws `.sizeOutOfRange` when no checkpoint is stored for `size`, and
+    /// `.invalidArgument` when a line is the log key's or the note would exceed
+    /// ``SignedNote/maxSignatures`` lines.
+    public func addCosignatures(_ signatures: [NoteSignature], size: UInt64) async throws {
         guard !signatures.isEmpty else { return }
-        guard !isReadOnly else { throw LedgerError(.readOnly, "the ledger at \(directory) is open read-only") }
-        if let own = signatures.first(where: { $0.name == verifierKey.name && $0.keyID == verifierKey.keyID }) {
+        let ledger = self.ledger
+        guard !ledger.isReadOnly else {
+            throw LedgerError(.readOnly, "the ledger at \(ledger.directory) is open read-only")
+        }
+        let key = ledger.verifierKey
+        if let own = signatures.first(where: {
+            $0.name.utf8.elementsEqual(key.name.utf8) && $0.keyID == key.keyID
+        }) {
             throw LedgerError(
                 .invalidArgument,
                 "refusing to add a signature line by the log's own key \(own.nameAndID) as a cosignature")
         }
-        try env.write { txn in
-            guard let bytes = try txn.value(tables.checkpoints, key: size) else {
-                let current = try storedTreeSize(txn)
-                throw LedgerError(
-                    .sizeOutOfRange,
-                    size > current
-                        ? "tree size \(size) is beyond the current size \(current)"
-                        : "no checkpoint is stored for tree size \(size); ask for it with checkpoint(size:) first")
-            }
-            var signed = try parseStoredCheckpoint(bytes, size: size)
-            do {
-                for signature in signatures { signed = try signed.adding(signature) }
-            } catch {
-                throw LedgerError(
-                    .invalidArgument, "cannot add cosignatures to the checkpoint for size \(size): \(error)")
-            }
-            let updated = Array(signed.serialized.utf8)
-            if updated != bytes { try txn.put(tables.checkpoints, key: size, value: updated) }
+        try await perform { txn in try ledger.addCosignatures(txn, signatures, size: size) }
+    }
+}
+
+extension Ledger {
+    func addCosignatures(_ txn: WriteTransaction, _ signatures: [NoteSignature], size: UInt64) throws {
+        guard let bytes = try txn.value(tables.checkpoints, key: size) else {
+            let current = try storedTreeSize(txn)
+            throw LedgerError(
+                .sizeOutOfRange,
+                size > current
+                    ? "tree size \(size) is beyond the current size \(current)"
+                    : "no checkpoint was published for tree size \(size): witnesses cosign published checkpoints")
         }
-        // Stored checkpoints are cached parsed; this one changed.
-        _ = checkpointCache.withLock { $0.removeValue(forKey: size) }
+        var signed = try parseStoredCheckpoint(bytes, size: size)
+        do {
+            for signature in signatures { signed = try signed.adding(signature) }
+        } catch {
+            throw LedgerError(
+                .invalidArgument, "cannot add cosignatures to the checkpoint for size \(size): \(error)")
+        }
+        let updated = Array(signed.serialized.utf8)
+        if updated != bytes { try txn.put(tables.checkpoints, key: size, value: updated) }
+        // (Cached parses of stored checkpoints are keyed by their bytes: this one no longer matches.)
     }
 }

@@ -27,8 +27,10 @@ extension Ledger {
     /// content index, and verifies every stored checkpoint's signature with the ledger's
     /// verifier key, all in one read snapshot. Throws a `.corrupt` error naming the first
     /// inconsistency. Streams: memory stays flat whatever the ledger's size.
-    public func fsck(progressEvery: UInt64 = 100_000, progress: FsckProgress? = nil) throws -> FsckReport {
-        try env.read { txn in try fsck(txn, progressEvery: progressEvery, progress: progress) }
+    public func fsck(progressEvery: UInt64 = 100_000, progress: FsckProgress? = nil) throws(LedgerError) -> FsckReport {
+        try LedgerError.wrapping {
+            try env.read { txn in try fsck(txn, progressEvery: progressEvery, progress: progress) }
+        }
     }
 
     private func fsck(_ txn: ReadTransaction, progressEvery: UInt64, progress: FsckProgress?) throws -> FsckReport {
@@ -138,7 +140,7 @@ extension Ledger {
                 throw LedgerError(.corrupt, "blob table key \(Hex.encode(key)) is not a SHA-256 digest")
             }
             let metadata = try BlobMetadata(digest: digest, decoding: Array(value))
-            let path = blobPath(digest)
+            let path = blobStore.path(for: digest)
             if let erasure = metadata.erasure {
                 guard !FileSystem.fileExists(path) else {
                     throw LedgerError(

@@ -27,37 +27,41 @@ public struct HistoryItem: Sendable, Hashable {
     public let record: JSONValue
 }
 
-extension Ledger {
+extension LedgerSnapshot {
     /// Resolves a checkpoint id, `sha256:` content address or leaf index (in that order of
     /// preference for plain strings) to a leaf index.
-    public func resolve(recordReference text: String) throws -> UInt64 {
-        try env.read { txn in
-            if !text.hasPrefix("sha256:"), let index = try resolveSubject(txn, .id(text)) { return index }
+    public func resolve(recordReference text: String) throws(LedgerError) -> UInt64 {
+        try run {
+            if !text.hasPrefix("sha256:"), let index = try ledger.resolveSubject(txn, .id(text)) { return index }
             guard let reference = EntryReference(text) else {
                 throw LedgerError(.entryNotFound, "no checkpoint has id \(text.debugDescription)")
             }
-            return try resolve(txn, reference)
+            return try ledger.resolve(txn, reference)
         }
     }
 
     /// The record at `index` with its effective view and history.
-    public func view(_ index: UInt64) throws -> RecordView {
-        try env.read { txn in
-            let bytes = try entry(txn, index)
-            let original = try JSONParser.parse(bytes)
-            let effective = profile == .provenance ? try effectiveRecord(txn, index) : original
-            var history: [HistoryItem] = []
-            if profile == .provenance {
-                for source in try references(txn, to: index) {
-                    history.append(
-                        HistoryItem(
-                            index: source.index, digest: SHA256.hash(try entry(txn, source.index)), type: source.type,
-                            record: try effectiveRecord(txn, source.index)))
-                }
+    public func view(_ index: UInt64) throws(LedgerError) -> RecordView {
+        try run { try ledger.view(txn, index) }
+    }
+}
+
+extension Ledger {
+    func view(_ txn: some TransactionReading, _ index: UInt64) throws -> RecordView {
+        let bytes = try entry(txn, index)
+        let original = try JSONParser.parse(bytes)
+        let effective = profile == .provenance ? try effectiveRecord(txn, index) : original
+        var history: [HistoryItem] = []
+        if profile == .provenance {
+            for source in try references(txn, to: index) {
+                history.append(
+                    HistoryItem(
+                        index: source.index, digest: SHA256.hash(try entry(txn, source.index)), type: source.type,
+                        record: try effectiveRecord(txn, source.index)))
             }
-            return RecordView(
-                index: index, digest: SHA256.hash(bytes), original: original, effective: effective, history: history)
         }
+        return RecordView(
+            index: index, digest: SHA256.hash(bytes), original: original, effective: effective, history: history)
     }
 }
 

@@ -66,19 +66,21 @@ public struct QueryMatch: Sendable, Hashable {
     }
 }
 
-extension Ledger {
-    /// Runs `query` in one read snapshot and returns the matches in log order.
-    public func query(_ query: RecordQuery) throws -> [QueryMatch] {
-        guard profile == .provenance else {
+extension LedgerSnapshot {
+    /// Runs `query` on this snapshot and returns the matches in log order.
+    public func query(_ query: RecordQuery) throws(LedgerError) -> [QueryMatch] {
+        guard ledger.profile == .provenance else {
             throw LedgerError(.invalidArgument, "queries need a ledger created with the provenance profile")
         }
         if query.lines != nil && query.path == nil {
             throw LedgerError(.invalidArgument, "a line filter needs a path filter")
         }
-        return try env.read { txn in try run(query, txn) }
+        return try run { try ledger.run(query, txn) }
     }
+}
 
-    private func run(_ query: RecordQuery, _ txn: ReadTransaction) throws -> [QueryMatch] {
+extension Ledger {
+    fileprivate func run(_ query: RecordQuery, _ txn: ReadTransaction) throws -> [QueryMatch] {
         let limit = query.limit ?? .max
         var matches: [QueryMatch] = []
         func inTime(_ facts: RecordFacts) -> Bool {

@@ -71,22 +71,12 @@ public enum EntryReference: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Ledger {
-    /// The number of committed leaves.
-    public func treeSize() throws -> UInt64 {
-        try env.read { txn in try storedTreeSize(txn) }
-    }
-
     func storedTreeSize(_ txn: some TransactionReading) throws -> UInt64 {
         let raw = try txn.value(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8))
         guard let raw, let size = raw.withUnsafeBytes({ BigEndianKey.decode($0) }) else {
             throw LedgerError(.corrupt, "stored tree size is missing or malformed (run `cairn fsck`)")
         }
         return size
-    }
-
-    /// The entry bytes at `index`.
-    public func entry(at index: UInt64) throws -> [UInt8] {
-        try env.read { txn in try entry(txn, index) }
     }
 
     func entry(_ txn: some TransactionReading, _ index: UInt64) throws -> [UInt8] {
@@ -97,22 +87,12 @@ extension Ledger {
         return bytes
     }
 
-    /// The index of the entry whose content address is `digest`, or `nil`.
-    public func index(of digest: SHA256Digest) throws -> UInt64? {
-        try env.read { txn in try index(txn, of: digest) }
-    }
-
     func index(_ txn: some TransactionReading, of digest: SHA256Digest) throws -> UInt64? {
         // Inside the writer's transaction, its hash map stands in for a scan of the log.
         if txn is WriteTransaction, let cache = activeDigestCache.withLock({ $0 }) {
             return try tables.digests.lookup(txn, digest, cache: cache)
         }
         return try tables.digests.lookup(txn, digest, readers: txn is WriteTransaction ? nil : digestReaders)
-    }
-
-    /// Resolves an index or content address to an index, or throws `.entryNotFound`.
-    public func resolve(_ reference: EntryReference) throws -> UInt64 {
-        try env.read { txn in try resolve(txn, reference) }
     }
 
     func resolve(_ txn: some TransactionReading, _ reference: EntryReference) throws -> UInt64 {
@@ -131,14 +111,6 @@ extension Ledger {
         }
     }
 
-    /// The root hash of the tree of the first `size` leaves (O(log n) reads).
-    public func rootHash(size: UInt64) throws -> SHA256Digest {
-        try env.read { txn in
-            try checkSize(size, current: try storedTreeSize(txn))
-            return try MerkleTree.root(treeSize: size, reader: StoredHashReader(txn: txn, table: tables.hashes))
-        }
-    }
-
     static func describe(size: UInt64) -> String {
         switch size {
         case 0: "the log is empty"
@@ -150,43 +122,6 @@ extension Ledger {
     func checkSize(_ size: UInt64, current: UInt64) throws {
         guard size <= current else {
             throw LedgerError(.sizeOutOfRange, "tree size \(size) is beyond the current size \(current)")
-        }
-    }
-
-    /// The signed checkpoint for tree size `size` (default: the current size).
-    ///
-    /// Every committed size has a stored checkpoint. For an intermediate size that was never a
-    /// commit boundary, a checkpoint is signed now (it is consistent with every other one, being
-    /// a prefix of the same log) and recorded, so that every note the key signs is on record.
-    public func checkpoint(size: UInt64? = nil) throws -> SignedCheckpoint {
-        let (stored, root, resolvedSize): (SignedCheckpoint?, SHA256Digest?, UInt64) = try env.read { txn in
-            let current = try storedTreeSize(txn)
-            let size = size ?? current
-            try checkSize(size, current: current)
-            if let stored = try storedCheckpoint(txn, size: size) { return (stored, nil, size) }
-            let root = try MerkleTree.root(treeSize: size, reader: StoredHashReader(txn: txn, table: tables.hashes))
-            return (nil, root, size)
-        }
-        if let stored { return stored }
-        return try issueCheckpoint(size: resolvedSize, root: root!)
-    }
-
-    /// Whether a signed checkpoint of `size` has been issued (every commit issues one for its new
-    /// size; `checkpoint(size:)` issues one on request). Never signs or writes anything.
-    public func hasIssuedCheckpoint(size: UInt64) throws -> Bool {
-        try env.read { txn in try txn.withValue(tables.checkpoints, key: size) { $0 != nil } }
-    }
-
-    private func issueCheckpoint(size: UInt64, root: SHA256Digest) throws -> SignedCheckpoint {
-        let signed = try SignedCheckpoint.sign(
-            Checkpoint(origin: origin, size: size, rootHash: root), with: try loadSigner())
-        return try env.write { txn in
-            // Another process may have issued it meanwhile: the first one stays.
-            if let bytes = try txn.value(tables.checkpoints, key: size) {
-                return try parseStoredCheckpoint(bytes, size: size)
-            }
-            try txn.put(tables.checkpoints, key: size, value: Array(signed.serialized.utf8), mode: .noOverwrite)
-            return signed
         }
     }
 
@@ -217,34 +152,117 @@ extension Ledger {
         }
     }
 
-    /// An inclusion proof for `index` in the tree of size `size` (default: current size).
-    public func inclusionProof(index: UInt64, size: UInt64? = nil) throws -> InclusionProof {
-        let (treeSize, leafHash, hashes, checkpoint) = try env.read {
-            txn -> (UInt64, SHA256Digest, [SHA256Digest], SignedCheckpoint?) in
-            let current = try storedTreeSize(txn)
-            let size = size ?? current
-            try checkSize(size, current: current)
+    /// The published sizes nearest to `size`: the largest below it and the smallest above it.
+    func publishedSizes(_ txn: some TransactionReading, around size: UInt64) throws -> (below: UInt64?, above: UInt64?)
+    {
+        try txn.withCursor(tables.checkpoints) { cursor in
+            var above: UInt64?
+            var below: UInt64?
+            if let (key, _) = try cursor.seek(atLeast: size) {
+                above = BigEndianKey.decode(key)
+                if let (previous, _) = try cursor.previous() { below = BigEndianKey.decode(previous) }
+            } else if let (last, _) = try cursor.last() {
+                below = BigEndianKey.decode(last)
+            }
+            return (below, above)
+        }
+    }
+}
+
+extension LedgerSnapshot {
+    /// The entry bytes at `index`.
+    public func entry(at index: UInt64) throws(LedgerError) -> [UInt8] {
+        try run { try ledger.entry(txn, index) }
+    }
+
+    /// The index of the entry whose content address is `digest`, or `nil`.
+    public func index(of digest: SHA256Digest) throws(LedgerError) -> UInt64? {
+        try run { try ledger.index(txn, of: digest) }
+    }
+
+    /// Resolves an index or content address to an index, or throws `.entryNotFound`.
+    public func resolve(_ reference: EntryReference) throws(LedgerError) -> UInt64 {
+        try run { try ledger.resolve(txn, reference) }
+    }
+
+    /// The root hash of the tree of the first `size` leaves (O(log n) reads).
+    public func rootHash(size: UInt64) throws(LedgerError) -> SHA256Digest {
+        try run {
+            try ledger.checkSize(size, current: treeSize)
+            return try MerkleTree.root(treeSize: size, reader: StoredHashReader(txn: txn, table: ledger.tables.hashes))
+        }
+    }
+
+    /// The signed checkpoint published for tree size `size` (default: this snapshot's size).
+    ///
+    /// Every commit publishes the checkpoint of its new size; sizes inside a commit have none,
+    /// and a read never signs one (`.checkpointNotPublished`, naming the nearest published
+    /// sizes).
+    public func checkpoint(size: UInt64? = nil) throws(LedgerError) -> SignedCheckpoint {
+        let size = size ?? treeSize
+        return try run {
+            try ledger.checkSize(size, current: treeSize)
+            if let stored = try ledger.storedCheckpoint(txn, size: size) { return stored }
+            throw try notPublished(size)
+        }
+    }
+
+    /// Whether a signed checkpoint was published for `size`.
+    public func hasCheckpoint(size: UInt64) throws(LedgerError) -> Bool {
+        try run { try size <= treeSize && txn.withValue(ledger.tables.checkpoints, key: size) { $0 != nil } }
+    }
+
+    private func notPublished(_ size: UInt64) throws -> LedgerError {
+        let (below, above) = try ledger.publishedSizes(txn, around: size)
+        let near = [below, above].compactMap { $0 }.map(String.init).joined(separator: " and ")
+        return LedgerError(
+            .checkpointNotPublished,
+            "no checkpoint was published for tree size \(size) (each append publishes one for the size it "
+                + "commits; the nearest published sizes are \(near.isEmpty ? "none" : near)); ask for a "
+                + "published size, or prove against a checkpoint you hold")
+    }
+
+    /// An inclusion proof for `index` in the tree of the published checkpoint of size `size`
+    /// (default: this snapshot's size).
+    public func inclusionProof(index: UInt64, size: UInt64? = nil) throws(LedgerError) -> InclusionProof {
+        let checkpoint = try checkpoint(size: size)
+        return try inclusionProof(index: index, in: checkpoint)
+    }
+
+    /// An inclusion proof for `index` relative to `checkpoint`, a checkpoint of this log that
+    /// the caller holds (for a size that was never published on its own, say): it must verify
+    /// with the log's key and its root must be this log's root at its size.
+    public func inclusionProof(index: UInt64, in checkpoint: SignedCheckpoint) throws(LedgerError) -> InclusionProof {
+        try run {
+            let size = try checkOwn(checkpoint)
             guard index < size else {
                 throw LedgerError(
                     .sizeOutOfRange,
                     "index \(index) is not in the tree of size \(size) (\(Ledger.describe(size: size)))")
             }
-            let reader = StoredHashReader(txn: txn, table: tables.hashes)
+            let reader = StoredHashReader(txn: txn, table: ledger.tables.hashes)
             let leaf = try reader.readHashes(at: [StoredHashIndex.index(level: 0, n: index)])[0]
             let proof = try MerkleTree.inclusionProof(index: index, treeSize: size, reader: reader)
-            return (size, leaf, proof, try storedCheckpoint(txn, size: size))
+            return InclusionProof(index: index, leafHash: leaf, hashes: proof, checkpoint: checkpoint)
         }
-        return InclusionProof(
-            index: index, leafHash: leafHash, hashes: hashes,
-            checkpoint: try checkpoint ?? self.checkpoint(size: treeSize))
     }
 
-    /// A consistency proof from `oldSize` to `size` (default: current size).
-    public func consistencyProof(oldSize: UInt64, size: UInt64? = nil) throws -> ConsistencyProof {
-        let (newSize, hashes, checkpoint) = try env.read { txn -> (UInt64, [SHA256Digest], SignedCheckpoint?) in
-            let current = try storedTreeSize(txn)
-            let size = size ?? current
-            try checkSize(size, current: current)
+    /// A consistency proof from `oldSize` to the published checkpoint of size `size` (default:
+    /// this snapshot's size).
+    public func consistencyProof(oldSize: UInt64, size: UInt64? = nil) throws(LedgerError) -> ConsistencyProof {
+        let checkpoint = try checkpoint(size: size)
+        return try consistencyProof(oldSize: oldSize, to: checkpoint)
+    }
+
+    /// A consistency proof from `oldSize` to `checkpoint`, a checkpoint of this log the caller
+    /// holds (checked as for `inclusionProof(index:in:)`).
+    public func consistencyProof(
+        oldSize: UInt64, to checkpoint: SignedCheckpoint
+    ) throws(LedgerError)
+        -> ConsistencyProof
+    {
+        try run {
+            let size = try checkOwn(checkpoint)
             guard oldSize <= size else {
                 throw LedgerError(.sizeOutOfRange, "old size \(oldSize) is larger than the new size \(size)")
             }
@@ -253,10 +271,29 @@ extension Ledger {
                 oldSize == 0 || oldSize == size
                 ? []
                 : try MerkleTree.consistencyProof(
-                    oldSize: oldSize, newSize: size, reader: StoredHashReader(txn: txn, table: tables.hashes))
-            return (size, proof, try storedCheckpoint(txn, size: size))
+                    oldSize: oldSize, newSize: size, reader: StoredHashReader(txn: txn, table: ledger.tables.hashes))
+            return ConsistencyProof(oldSize: oldSize, hashes: proof, checkpoint: checkpoint)
         }
-        return ConsistencyProof(
-            oldSize: oldSize, hashes: hashes, checkpoint: try checkpoint ?? self.checkpoint(size: newSize))
+    }
+
+    /// The size of `checkpoint` once it is known to be this log's: signed by its key, for its
+    /// origin, within this tree, and with this tree's root at that size.
+    private func checkOwn(_ checkpoint: SignedCheckpoint) throws -> UInt64 {
+        let body: Checkpoint
+        do {
+            body = try checkpoint.verify(logKey: ledger.verifierKey, origin: ledger.origin)
+        } catch {
+            throw LedgerError(.invalidArgument, "the checkpoint is not one of this log's: \(error)")
+        }
+        try ledger.checkSize(body.size, current: treeSize)
+        let root = try MerkleTree.root(
+            treeSize: body.size, reader: StoredHashReader(txn: txn, table: ledger.tables.hashes))
+        guard root == body.rootHash else {
+            throw LedgerError(
+                .invalidArgument,
+                "the checkpoint for size \(body.size) has root \(body.rootHash.hex), but this log's root at that "
+                    + "size is \(root.hex): it belongs to a fork of the log")
+        }
+        return body.size
     }
 }

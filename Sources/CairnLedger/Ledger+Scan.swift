@@ -22,10 +22,10 @@ public struct ScannedEntry: Sendable, Hashable {
     }
 }
 
-extension Ledger {
+extension LedgerSnapshot {
     /// Streams every entry of `type` whose own timestamp is in `[since, until)` (all entries of
     /// the type when both are nil), in log order, as the ledger stood at tree size `size`
-    /// (default: now), from one read snapshot. Corrections and references appended at or after
+    /// (default: this snapshot's size). Corrections and references appended at or after
     /// `size` are ignored, so the same call with the same `size` always sees the same data —
     /// which is what makes a report reproducible. Memory stays bounded: one entry at a time.
     ///
@@ -35,13 +35,23 @@ extension Ledger {
         type: RecordType, since: Int64? = nil, until: Int64? = nil, asOf size: UInt64? = nil,
         _ body: (ScannedEntry) throws -> Bool
     ) throws -> UInt64 {
-        guard profile == .provenance else {
+        guard ledger.profile == .provenance else {
             throw LedgerError(.invalidArgument, "scans need a ledger created with the provenance profile")
         }
-        return try env.read { txn in
-            let current = try storedTreeSize(txn)
-            let size = size ?? current
-            try checkSize(size, current: current)
+        // Errors thrown by `body` pass through unchanged; the ledger's own are wrapped.
+        let current = treeSize
+        let size = size ?? current
+        try run { try ledger.checkSize(size, current: current) }
+        return try ledger.scan(txn, type: type, since: since, until: until, size: size, body)
+    }
+}
+
+extension Ledger {
+    func scan(
+        _ txn: ReadTransaction, type: RecordType, since: Int64?, until: Int64?, size: UInt64,
+        _ body: (ScannedEntry) throws -> Bool
+    ) throws -> UInt64 {
+        do {
             let prefix = IndexKey(.type, type.rawValue).bytes
             var stop = false
             try txn.forEach(tables.index, prefix: prefix) { key, _ in
@@ -67,6 +77,8 @@ extension Ledger {
                 return !stop
             }
             return size
+        } catch let error as StorageError {
+            throw LedgerError(wrapping: error)
         }
     }
 

@@ -13,14 +13,18 @@ import Darwin
 /// A Cairn ledger: an append-only RFC 6962 Merkle log of canonical JSON records in one LMDB
 /// environment, with a C2SP signed checkpoint for every committed size.
 ///
-/// Thread-safe. Reads run concurrently on any thread; appends are serialized (one writer at a
-/// time in this process, and LMDB's write lock across processes). Several processes may open
-/// the same ledger: a `cairn prove` can run while another process appends.
+/// Thread-safe. The core is small: create or open a ledger, read it through one door
+/// (`read { snapshot in … }`, async on the ledger I/O pool or synchronous), write it through its
+/// ingest engine (`IngestEngine`: records, blobs, and sibling modules' storage operations), and
+/// check it (`fsck`). Several processes may open the same ledger: a `cairn prove` can run while
+/// another process appends (LMDB's write lock serializes writers across processes).
 ///
 /// ```swift
 /// let ledger = try Ledger.create(at: "/tmp/ledger", origin: "example.com/cairn")
-/// let results = try ledger.append([try PreparedEntry.prepare(json: Array(#"{"a":1}"#.utf8), maxEntryBytes: 1 << 20)])
-/// let proof = try ledger.inclusionProof(index: results[0].index)
+/// let engine = IngestEngine(ledger: ledger)
+/// let result = try await engine.append(try PreparedEntry.prepare(json: Array(#"{"a":1}"#.utf8), maxEntryBytes: 1 << 20))
+/// let proof = try await ledger.read { try $0.inclusionProof(index: result.index) }
+/// await engine.shutdownGracefully()
 /// ```
 public final class Ledger: Sendable {
     /// Options for creating a ledger.
@@ -106,7 +110,21 @@ public final class Ledger: Sendable {
             effective = try env.openTable(LedgerLayout.TableName.effective)
             index = try env.openTable(LedgerLayout.TableName.index)
             blobs = try env.openTable(LedgerLayout.TableName.blobs)
-            tokens = try Ledger.openTokenTable(env)
+            tokens = try Ledger.openOptionalTable(env, LedgerLayout.TableName.tokens)
+        }
+    }
+
+    /// The server's token table (kept in this environment so that tokens are backed up, copied
+    /// and locked with the ledger); nil in a read-only ledger that never had one.
+    package var tokensTable: Table? { tables.tokens }
+
+    /// Opens a table that a ledger may lack: nil when the ledger is open read-only and was never
+    /// opened for writing since the table was introduced.
+    static func openOptionalTable(_ env: LMDBEnvironment, _ name: String) throws -> Table? {
+        do {
+            return try env.openTable(name)
+        } catch let error as StorageError where env.options.readOnly && error.resultCode == .notFound {
+            return nil
         }
     }
 
@@ -132,7 +150,11 @@ public final class Ledger: Sendable {
     /// signing key, writes the verifier key file, and signs the checkpoint of the empty tree.
     public static func create(
         at directory: String, origin: String, options: CreateOptions = CreateOptions()
-    ) throws -> Ledger {
+    ) throws(LedgerError) -> Ledger {
+        try LedgerError.wrapping(fallback: .storage) { try makeLedger(at: directory, origin: origin, options: options) }
+    }
+
+    private static func makeLedger(at directory: String, origin: String, options: CreateOptions) throws -> Ledger {
         try validateOrigin(origin)
         guard options.maxEntryBytes > 0 else {
             throw LedgerError(.invalidArgument, "maximum entry size must be positive, got \(options.maxEntryBytes)")
@@ -179,7 +201,11 @@ public final class Ledger: Sendable {
 
     /// Opens an existing ledger. The signing key is loaded (and checked against the stored
     /// verifier key) on first use, so read-only tools work without access to it.
-    public static func open(at directory: String, options: OpenOptions = OpenOptions()) throws -> Ledger {
+    public static func open(at directory: String, options: OpenOptions = OpenOptions()) throws(LedgerError) -> Ledger {
+        try LedgerError.wrapping(fallback: .storage) { try openLedger(at: directory, options: options) }
+    }
+
+    private static func openLedger(at directory: String, options: OpenOptions) throws -> Ledger {
         var isDirectory = false
         guard FileSystem.exists(directory, isDirectory: &isDirectory), isDirectory else {
             throw LedgerError(.notALedger, "no ledger at \(directory) (run `cairn init` first, or pass --ledger)")
@@ -237,9 +263,12 @@ public final class Ledger: Sendable {
 
     // MARK: - Helpers
 
-    /// The rules records must meet to be appended to this ledger.
-    public func recordRules(strictFields: Bool = false) -> RecordRules {
-        RecordRules(profile: profile, maxEntryBytes: maxEntryBytes, strictFields: strictFields)
+    /// The rules records must meet to be appended to this ledger; with `extractOver`, checkpoint
+    /// payloads larger than that many bytes are moved to blobs (see `PayloadExtraction`).
+    public func recordRules(strictFields: Bool = false, extractOver: Int = 0) -> RecordRules {
+        RecordRules(
+            profile: profile, maxEntryBytes: maxEntryBytes, strictFields: strictFields,
+            extractOver: profile == .provenance ? extractOver : 0)
     }
 
     /// The signer, loading `signing-key.pem` on first use and checking it matches the ledger.

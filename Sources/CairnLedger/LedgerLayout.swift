@@ -31,6 +31,9 @@ public enum LedgerLayout {
         static let index = "index"
         /// Blob digest (32 bytes) → blob metadata (specs/storage.md, "Blobs").
         static let blobs = "blobs"
+        /// SHA-256 of an API token's secret (32 bytes) → the token's metadata (JSON; the server's
+        /// `TokenStore`, specs/storage.md "Tokens").
+        static let tokens = "tokens"
     }
 
     enum MetaKey {

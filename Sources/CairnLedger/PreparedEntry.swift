@@ -17,6 +17,9 @@ public struct PreparedEntry: Sendable, Hashable {
     /// What the provenance profile needs to cross-check and index the record; `nil` for
     /// entries prepared without a schema (the generic profile).
     public var facts: RecordFacts? { factsBox?.facts }
+    /// Large payloads moved out of the record into blobs (`RecordRules.extractOver`): the record
+    /// holds references to them, and the ingest engine stores them with it.
+    public let payloads: [BlobPayload]
 
     // Boxed: `RecordFacts` is ~500 bytes, and batches of entries are copied between queues.
     private let factsBox: FactsBox?
@@ -27,11 +30,12 @@ public struct PreparedEntry: Sendable, Hashable {
     }
 
     /// Wraps already-canonical entry bytes, hashing them.
-    public init(canonicalBytes bytes: [UInt8], facts: RecordFacts? = nil) {
+    public init(canonicalBytes bytes: [UInt8], facts: RecordFacts? = nil, payloads: [BlobPayload] = []) {
         self.bytes = bytes
         self.digest = SHA256.hash(bytes)
         self.leafHash = bytes.withUnsafeBytes { RFC6962.leafHash($0) }
         self.factsBox = facts.map(FactsBox.init)
+        self.payloads = payloads
     }
 
     public static func == (lhs: PreparedEntry, rhs: PreparedEntry) -> Bool {
@@ -66,23 +70,35 @@ public struct PreparedEntry: Sendable, Hashable {
     }
 
     /// Prepares an already parsed record under `rules`.
+    ///
+    /// Pure: with `rules.extractOver`, the large payloads of a valid checkpoint are moved into
+    /// `payloads` and replaced by blob references before the size limit applies (so a 50 MB
+    /// prompt fits a 1 MiB entry); writing them is the ingest engine's job.
     public static func prepare(record value: JSONValue, rules: RecordRules) throws(RecordError) -> PreparedEntry {
         guard case .object = value else {
             throw RecordError(.notAnObject, "expected a JSON object, found \(value.kindName)")
         }
         var facts: RecordFacts?
+        var record = value
+        var payloads: [BlobPayload] = []
         if rules.profile == .provenance {
             do {
                 if rules.strictFields { try RecordValidator.validate(value, options: .init(strictFields: true)) }
                 facts = try RecordFacts(value)  // validates with the default options
-
+                if rules.extractOver > 0,
+                    let extracted = PayloadExtraction.extract(from: value, over: rules.extractOver)
+                {
+                    record = extracted.record
+                    payloads = extracted.payloads
+                    facts = try RecordFacts(record)
+                }
             } catch {
                 throw RecordError(.schemaViolation, error.description, issues: error.issues)
             }
         }
         let canonical: [UInt8]
         do {
-            canonical = try JCS.canonicalize(value)
+            canonical = try JCS.canonicalize(record)
         } catch {
             throw RecordError(.invalidJSON, error.description)
         }
@@ -91,7 +107,7 @@ public struct PreparedEntry: Sendable, Hashable {
                 .tooLarge,
                 "canonical entry is \(canonical.count) bytes, over the ledger's limit of \(rules.maxEntryBytes) bytes")
         }
-        return PreparedEntry(canonicalBytes: canonical, facts: facts)
+        return PreparedEntry(canonicalBytes: canonical, facts: facts, payloads: payloads)
     }
 
     /// Parses a JSON text, requires an object, canonicalizes it (RFC 8785) and checks its size.
@@ -163,11 +179,15 @@ public struct RecordRules: Sendable, Hashable {
     public var maxEntryBytes: Int
     /// Treat fields the schema does not define as errors instead of keeping them.
     public var strictFields: Bool
+    /// Move checkpoint payloads (`prompt`, `raw_output`, `turns`) larger than this many bytes
+    /// into blobs (`PayloadExtraction`); 0 keeps every payload in the record.
+    public var extractOver: Int
 
-    public init(profile: LedgerProfile, maxEntryBytes: Int, strictFields: Bool = false) {
+    public init(profile: LedgerProfile, maxEntryBytes: Int, strictFields: Bool = false, extractOver: Int = 0) {
         self.profile = profile
         self.maxEntryBytes = maxEntryBytes
         self.strictFields = strictFields
+        self.extractOver = extractOver
     }
 }
 

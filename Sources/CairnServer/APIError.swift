@@ -153,12 +153,19 @@ extension APIError {
     init(_ error: LedgerError) {
         switch error.code {
         case .entryNotFound: self.init(.notFound, error.message)
-        case .sizeOutOfRange: self.init(.invalidParameter, error.message)
+        case .sizeOutOfRange, .checkpointNotPublished: self.init(.invalidParameter, error.message)
         case .invalidArgument: self.init(.invalidParameter, error.message)
         case .blobErased: self.init(.gone, error.message)
+        case .entryTooLarge: self.init(.tooLarge, error.message)
         case .readOnly, .signingKeyUnavailable:
             self.init(.unavailable, "the ledger cannot write: \(error.message)", retryAfter: 60)
-        case .notALedger, .alreadyExists, .unsupportedFormat, .invalidOrigin, .corrupt, .storage:
+        case .storage:
+            // A storage failure is the server's, not the record's: the client keeps its records
+            // and retries (the spool never dead-letters on a 503).
+            self.init(.unavailable, "the ledger's storage failed: \(error.message)", retryAfter: 30)
+        case .writerFailed:
+            self.init(.unavailable, error.message, retryAfter: 60)
+        case .notALedger, .alreadyExists, .unsupportedFormat, .invalidOrigin, .corrupt:
             self.init(.internalError, error.message)
         }
     }

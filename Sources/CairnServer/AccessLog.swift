@@ -16,7 +16,8 @@ public final class AccessLog: Sendable {
     public static let originSuffix = "/access-log"
 
     public let ledger: Ledger
-    let engine: IngestEngine
+    /// The access log's own ingest engine (a `Service` of `cairn serve`'s group).
+    public let engine: IngestEngine
 
     /// Opens the access log of `main`, creating it (with a new key) if it does not exist yet.
     public static func openOrCreate(for main: Ledger) throws -> Ledger {
@@ -57,7 +58,8 @@ public final class AccessLog: Sendable {
         return try await engine.append(entry, whenBusy: .wait)
     }
 
-    /// Commits what is queued and stops the engine; later reads fail closed.
+    /// Commits what is queued and stops the engine, blocking the calling thread; later reads fail
+    /// closed.
     public func shutdown() {
         engine.shutdown()
     }

@@ -22,7 +22,7 @@ struct AccessLogRoutes {
         routes.get("/v1/access-log/entries/{entry}", access: audit) { request, context in
             let parameters = try request.parameters(["raw"])
             let raw = try parameters.bool("raw") ?? request.prefersOctetStream
-            return try EntryRoutes.entryResponse(ledger, try context.entryReference("entry"), raw: raw)
+            return try await EntryRoutes.entryResponse(ledger, try context.entryReference("entry"), raw: raw)
         }
         routes.get("/v1/access-log/query", access: audit) { request, _ in
             let parameters = try request.parameters(["since", "until", "token", "limit"])
@@ -32,7 +32,11 @@ struct AccessLogRoutes {
             let limit =
                 try parameters.int("limit", in: 1...services.configuration.maxQueryResults)
                 ?? services.configuration.defaultQueryResults
-            let matches = try Self.query(ledger, since: since, until: until, token: token, limit: limit)
+            let matches = try await services.expensiveRead {
+                try await ledger.read { snapshot in
+                    try Self.query(snapshot, since: since, until: until, token: token, limit: limit)
+                }
+            }
             return .json(
                 [
                     "count": .int(matches.count),
@@ -45,7 +49,7 @@ struct AccessLogRoutes {
         }
     }
 
-    struct Match {
+    struct Match: Sendable {
         let index: UInt64
         let digest: SHA256Digest
         let record: JSONValue
@@ -53,8 +57,10 @@ struct AccessLogRoutes {
 
     /// Entries with `since ≤ at < until` (ms) and the token id, in log order: a binary search for
     /// the start, then a forward scan.
-    static func query(_ ledger: Ledger, since: Int64?, until: Int64?, token: String?, limit: Int) throws -> [Match] {
-        let size = try ledger.treeSize()
+    static func query(
+        _ ledger: LedgerSnapshot, since: Int64?, until: Int64?, token: String?, limit: Int
+    ) throws -> [Match] {
+        let size = ledger.treeSize
         func read(_ index: UInt64) throws -> (bytes: [UInt8], record: JSONValue, at: Int64?) {
             let bytes = try ledger.entry(at: index)
             let record = try JSONParser.parse(bytes)

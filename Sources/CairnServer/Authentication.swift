@@ -1,14 +1,14 @@
 import CairnLedger
 import Hummingbird
 
-/// Authenticates `Authorization: Bearer <token>` against the ledger's token table (by the
-/// token's SHA-256) and puts the token in the context. A request without the header passes on
+/// Authenticates `Authorization: Bearer <token>` against the token store (by the token's
+/// SHA-256, from memory) and puts the token in the context. A request without the header passes on
 /// anonymous — the route's `RequireRole` decides whether that is enough — but a header that does
 /// not name a live token is refused here with 401, on every route.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = CairnRequestContext
 
-    let ledger: Ledger
+    let tokens: TokenStore
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -23,7 +23,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 headers: [.wwwAuthenticate: #"Bearer realm="cairn", error="invalid_request""#])
         }
         let secret = parts[1].trimmingSpaces
-        guard let token = try ledger.authenticate(secret: String(secret)) else {
+        guard let token = try await tokens.authenticate(secret: String(secret)) else {
             throw APIError(
                 .unauthorized, "the token is unknown or revoked",
                 headers: [.wwwAuthenticate: #"Bearer realm="cairn", error="invalid_token""#])

@@ -14,16 +14,25 @@ struct BlobRoutes {
                 throw APIError(.unsupportedMediaType, "Content-Type is required: it is stored as the blob's media type")
             }
             let bytes = try await request.collectBody(limit: services.configuration.maxBlobBytes, what: "the blob")
-            let metadata: BlobMetadata
-            do {
-                metadata = try services.ledger.putBlob(bytes, mediaType: mediaType)
-            } catch let error as LedgerError where error.code == .invalidArgument {
-                throw APIError(.unsupportedMediaType, error.message)
-            } catch let error as LedgerError where error.code == .blobErased {
-                let erasure = try services.ledger.blobMetadata(SHA256.hash(bytes))?.erasure
-                throw APIError(.gone, error.message, extra: erasure.map { ["erasure": Self.erasureJSON($0)] } ?? [:])
+            let payload = BlobPayload(bytes: bytes, mediaType: mediaType)
+            guard BlobPayload.isValidMediaType(mediaType) else {
+                throw APIError(
+                    .unsupportedMediaType, "media type \(mediaType.debugDescription) is not of the form type/subtype")
             }
-            return .json(Self.json(metadata))
+            let stored: [BlobMetadata]
+            do {
+                stored = try await services.engine.store([payload])
+            } catch let error as LedgerError {
+                guard error.code == .blobErased else { throw error }
+                let digest = payload.digest
+                let erasure = try await services.ledger.read { try $0.blobMetadata(digest)?.erasure }
+                throw APIError(.gone, error.message, extra: erasure.map { ["erasure": Self.erasureJSON($0)] } ?? [:])
+            } catch let busy as IngestBusyError {
+                throw APIError(
+                    .busy, "the ingest queue is full (\(busy.queuedRecords) records waiting); retry later",
+                    retryAfter: services.configuration.busyRetryAfterSeconds)
+            }
+            return .json(Self.json(stored[0]))
         }
         routes.get("/v1/blobs/{digest}", access: ServerServices.private_(.read)) { request, context in
             _ = try request.parameters([])
@@ -32,16 +41,20 @@ struct BlobRoutes {
                 throw APIError.parameter("digest", "expected sha256:<64 hex digits>, got \(text.debugDescription)")
             }
             return try await services.recordedRead(request, context, target: ["blob": .string(digest.description)]) {
-                guard let metadata = try services.ledger.blobMetadata(digest) else {
-                    throw APIError.notFound("no blob \(digest) in this ledger")
+                let (metadata, bytes) = try await services.ledger.read { snapshot -> (BlobMetadata, [UInt8]?) in
+                    guard let metadata = try snapshot.blobMetadata(digest) else {
+                        throw APIError.notFound("no blob \(digest) in this ledger")
+                    }
+                    if metadata.erasure != nil { return (metadata, nil) }
+                    return (metadata, try snapshot.blob(digest).bytes)
                 }
-                if let erasure = metadata.erasure {
+                guard let bytes else {
+                    let erasure = metadata.erasure!
                     throw APIError(
                         .gone,
                         "blob \(digest) was erased at \(erasure.at) by entry \(erasure.entry): \(erasure.reason)",
                         extra: ["erasure": Self.erasureJSON(erasure)])
                 }
-                let (_, bytes) = try services.ledger.blob(digest)
                 return .bytes(bytes, contentType: metadata.mediaType, cache: .noStore)
             }
         }

@@ -9,9 +9,11 @@ import Synchronization
 
 /// `cairn serve`: the HTTP write/query API over one ledger (specs/http-api.md).
 ///
-/// Owns the ledger's group-commit `IngestEngine` (the only writer of records while it runs),
-/// the access log and its engine, and the metrics. Build it, then `run()` it (until SIGTERM or
-/// SIGINT), or hand `makeApplication()` to HummingbirdTesting.
+/// Owns the ledger's group-commit `IngestEngine` (the only writer while it runs: records, blobs,
+/// tokens and cosignatures), the access log and its engine, the token store and the metrics.
+/// Build it, then `run()` it (until SIGTERM or SIGINT), or hand `makeApplication()` to
+/// HummingbirdTesting. Handlers never block the cooperative pool: reads go through the
+/// ledger's snapshot door (its I/O pool), writes through the engines.
 ///
 /// ```swift
 /// let server = try CairnServer(ledger: try Ledger.open(at: dir), configuration: ServerConfiguration())
@@ -24,6 +26,7 @@ public final class CairnServer: Sendable {
     public let ledger: Ledger
     public let engine: IngestEngine
     public let accessLog: AccessLog
+    public let tokens: TokenStore
     public let metrics: ServerMetrics
     public let logger: Logger
     /// Every route, with its method and access rule.
@@ -50,11 +53,12 @@ public final class CairnServer: Sendable {
         let accessLedger = try AccessLog.openOrCreate(for: ledger)
         engine = IngestEngine(ledger: ledger, configuration: ingest)
         accessLog = AccessLog(ledger: accessLedger, configuration: accessIngest)
-        metrics.setTreeSize(try ledger.treeSize())
-        metrics.setAccessLogTreeSize(try accessLedger.treeSize())
+        tokens = TokenStore(ledger: ledger)
+        metrics.setTreeSize(try ledger.read { $0.treeSize })
+        metrics.setAccessLogTreeSize(try accessLedger.read { $0.treeSize })
         let services = ServerServices(
-            ledger: ledger, engine: engine, accessLog: accessLog, metrics: metrics, configuration: configuration,
-            logger: logger)
+            ledger: ledger, engine: engine, accessLog: accessLog, tokens: tokens, metrics: metrics,
+            configuration: configuration, logger: logger)
         (responder, routeTable) = Self.makeResponder(services)
     }
 
@@ -67,7 +71,7 @@ public final class CairnServer: Sendable {
         let table = RouteTableBox()
         router.add(middleware: RequestLogMiddleware(metrics: services.metrics, routes: table, logger: services.logger))
         router.add(middleware: RequestTimeoutMiddleware(timeout: services.configuration.requestTimeout))
-        router.add(middleware: AuthenticationMiddleware(ledger: services.ledger))
+        router.add(middleware: AuthenticationMiddleware(tokens: services.tokens))
         if let limit = services.configuration.rateLimit {
             router.add(
                 middleware: RateLimitMiddleware(
@@ -87,7 +91,7 @@ public final class CairnServer: Sendable {
         builder.get("/tile/entries/**", access: ServerServices.private_(.read)) { request, context in
             let path = String(request.uri.path.dropFirst())
             return try await services.recordedRead(request, context, target: ["tile": .string(path)]) {
-                var response = tiles.response(forPath: path)
+                var response = await tiles.response(forPath: path)
                 response.headers[.cacheControl] = CachePolicy.noStore.headerValue
                 return response
             }
@@ -117,22 +121,37 @@ public final class CairnServer: Sendable {
             logger: logger)
     }
 
-    /// Serves until SIGTERM or SIGINT, then shuts down gracefully: stops accepting connections,
-    /// lets in-flight requests finish (appends waiting for their commit get their response),
-    /// then drains and stops the ingest engines.
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully in a declared order, as one
+    /// `ServiceGroup` (services stop in the reverse of the order they are listed in):
+    ///
+    /// 1. the HTTP server stops accepting connections and lets in-flight requests finish
+    ///    (appends waiting for their commit get their response);
+    /// 2. the witness coordinator stops;
+    /// 3. the access log's engine drains and commits (reads in flight were recorded by then);
+    /// 4. the ledger's engine drains and commits; then `run()` returns.
+    ///
+    /// If an engine's writer fails (a failed commit), the group shuts down and `run()` throws:
+    /// a server that can no longer make records durable must not keep answering.
     public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
-        var services: [any Service] = [makeApplication(onServerRunning: onServerRunning)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: engine, failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: accessLog.engine, failureTerminationBehavior: .gracefullyShutdownGroup),
+        ]
         if !configuration.witnesses.isEmpty {
-            services.append(try makeWitnessService())
+            services.append(.init(service: makeWitnessService()))
         }
+        services.append(
+            .init(
+                service: makeApplication(onServerRunning: onServerRunning),
+                successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        defer { shutdown() }
         try await group.run()
     }
 
-    /// Commits whatever is queued and stops both engines. Call once the HTTP server has stopped
-    /// (`run()` does).
+    /// Commits whatever is queued and stops both engines, blocking the calling thread: for tests
+    /// and tools that used the server without `run()` (which stops them itself).
     public func shutdown() {
         engine.shutdown()
         accessLog.shutdown()
@@ -162,15 +181,17 @@ extension CairnServer {
         try await server.run { channel in
             let address = channel.localAddress.map(describe) ?? configuration.listen.description
             onListening(address)
+            let size = (try? await ledger.read { $0.treeSize }) ?? 0
             logger.info(
                 "listening",
                 metadata: [
                     "address": .string(address), "ledger": .string(ledger.directory),
-                    "tree_size": .stringConvertible((try? ledger.treeSize()) ?? 0),
+                    "tree_size": .stringConvertible(size),
                     "public_reads": .stringConvertible(configuration.publicReads),
                 ])
         }
-        logger.info("stopped", metadata: ["tree_size": .stringConvertible((try? ledger.treeSize()) ?? 0)])
+        let size = (try? await ledger.read { $0.treeSize }) ?? 0
+        logger.info("stopped", metadata: ["tree_size": .stringConvertible(size)])
     }
 
     /// `http://127.0.0.1:8080`, `http://[::1]:8080` or `unix:/run/cairn.sock`.
@@ -193,11 +214,11 @@ final class RouteTableBox: Sendable {
 extension CairnServer {
     /// The witness coordinator of the configured witnesses, as a service that stops with the
     /// server.
-    func makeWitnessService() throws -> any Service {
+    func makeWitnessService() -> any Service {
         let endpoints = configuration.witnesses.map { WitnessEndpoint(name: $0.name, vkey: $0.vkey, url: $0.url) }
         return WitnessService(
             coordinator: WitnessCoordinator(
-                ledger: ledger, witnesses: endpoints, logger: Logger(label: "cairn.witness")))
+                engine: engine, witnesses: endpoints, logger: Logger(label: "cairn.witness")))
     }
 }
 

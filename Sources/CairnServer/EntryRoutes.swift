@@ -16,15 +16,17 @@ struct EntryRoutes {
             let raw = try parameters.bool("raw") ?? request.prefersOctetStream
             return try await services.recordedRead(request, context, target: ["entry": .string(reference.description)])
             {
-                try Self.entryResponse(services.ledger, reference, raw: raw)
+                try await Self.entryResponse(services.ledger, reference, raw: raw)
             }
         }
     }
 
     /// One entry as JSON (`index`, `digest`, `leaf_hash`, `record`) or as its exact bytes.
-    static func entryResponse(_ ledger: Ledger, _ reference: EntryReference, raw: Bool) throws -> Response {
-        let index = try ledger.resolve(reference)
-        let bytes = try ledger.entry(at: index)
+    static func entryResponse(_ ledger: Ledger, _ reference: EntryReference, raw: Bool) async throws -> Response {
+        let (index, bytes) = try await ledger.read { snapshot in
+            let index = try snapshot.resolve(reference)
+            return (index, try snapshot.entry(at: index))
+        }
         if raw { return .bytes(bytes, contentType: MediaTypes.octetStream, cache: .noStore) }
         let record: JSONValue
         do {
@@ -55,10 +57,9 @@ struct EntryRoutes {
                     + (other ?? "none"))
         }
         let body = try await request.collectBody(limit: services.configuration.maxBodyBytes, what: "the body")
-        let rules = services.ledger.recordRules(strictFields: strict)
-        let submission = try EntrySubmission.prepare(
-            body, format: format, rules: rules, ledger: services.ledger,
-            extractOver: services.configuration.extractOverBytes)
+        let rules = services.ledger.recordRules(
+            strictFields: strict, extractOver: services.configuration.extractOverBytes)
+        let submission = try EntrySubmission.prepare(body, format: format, rules: rules)
         let atomic = submission.entries.count > 1
         let outcomes: [AppendOutcome]
         do {

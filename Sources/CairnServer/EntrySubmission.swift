@@ -17,13 +17,11 @@ struct EntrySubmission: Sendable {
     /// The 1-based body line of each entry.
     let lines: [Int]
 
-    /// Prepares every record of `body`. Throws an `APIError` listing every problem of every
-    /// record when any is refused (specs/http-api.md §3.1: 400 before 413 before 422). With
-    /// `ledger` and `extractOver > 0`, large checkpoint payloads of valid records are moved to the
-    /// ledger's blobs first (as `cairn append` does).
-    static func prepare(
-        _ body: [UInt8], format: Format, rules: RecordRules, ledger: Ledger? = nil, extractOver: Int = 0
-    ) throws(APIError) -> EntrySubmission {
+    /// Prepares every record of `body` (pure: no I/O). Throws an `APIError` listing every problem
+    /// of every record when any is refused (specs/http-api.md §3.1: 400 before 413 before 422).
+    /// With `rules.extractOver`, large checkpoint payloads are split off into the entries'
+    /// `payloads` (the ingest engine stores them), as `cairn append` does.
+    static func prepare(_ body: [UInt8], format: Format, rules: RecordRules) throws(APIError) -> EntrySubmission {
         let texts: [(line: Int, bytes: ArraySlice<UInt8>)]
         switch format {
         case .json:
@@ -44,10 +42,7 @@ struct EntrySubmission: Sendable {
         var invalid = 0
         for text in texts {
             let result = text.bytes.withUnsafeBytes { raw in
-                Result { () throws(RecordError) in
-                    guard let ledger else { return try PreparedEntry.prepare(json: raw, rules: rules) }
-                    return try ledger.prepareRecord(json: raw, rules: rules, extractOver: extractOver)
-                }
+                Result { () throws(RecordError) in try PreparedEntry.prepare(json: raw, rules: rules) }
             }
             switch result {
             case .success(let entry):

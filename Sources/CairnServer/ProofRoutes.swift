@@ -15,36 +15,45 @@ struct ProofRoutes {
     func register(on routes: RouteBuilder) {
         routes.get(checkpointPath, access: access) { request, _ in
             _ = try request.parameters([])
-            return TileRoutes.checkpointResponse(try ledger.checkpoint())
+            return TileRoutes.checkpointResponse(try await ledger.read { try $0.checkpoint() })
         }
+        // One request, one snapshot: the proof and its checkpoint come from the same tree. Proofs
+        // are given only for published checkpoints (reads never sign).
         routes.get(proofPrefix + "/inclusion", access: access) { request, _ in
             let parameters = try request.parameters(["entry", "size"])
             guard let reference = try parameters.entryReference("entry") else {
                 throw APIError.parameter("entry", "is required (a leaf index or sha256:…)", code: "missingParameter")
             }
-            let size = try issuedSize(try parameters.uint64("size"))
-            let index = try ledger.resolve(reference)
-            let proof = try ledger.inclusionProof(index: index, size: size)
-            return .text(TlogProof(index: proof.index, hashes: proof.hashes, checkpoint: proof.checkpoint).serialized)
+            let size = try parameters.uint64("size")
+            return .text(
+                try await ledger.read { snapshot in
+                    let proof = try snapshot.inclusionProof(
+                        index: try snapshot.resolve(reference), size: try Self.published(size, in: snapshot))
+                    return TlogProof(index: proof.index, hashes: proof.hashes, checkpoint: proof.checkpoint).serialized
+                })
         }
         routes.get(proofPrefix + "/consistency", access: access) { request, _ in
             let parameters = try request.parameters(["old", "size"])
             guard let old = try parameters.uint64("old") else {
                 throw APIError.parameter("old", "is required (the older tree size)", code: "missingParameter")
             }
-            let proof = try ledger.consistencyProof(oldSize: old, size: try issuedSize(try parameters.uint64("size")))
+            let size = try parameters.uint64("size")
             return .text(
-                ConsistencyProofRequest(oldSize: proof.oldSize, hashes: proof.hashes, checkpoint: proof.checkpoint)
-                    .serialized)
+                try await ledger.read { snapshot in
+                    let proof = try snapshot.consistencyProof(
+                        oldSize: old, size: try Self.published(size, in: snapshot))
+                    return ConsistencyProofRequest(
+                        oldSize: proof.oldSize, hashes: proof.hashes, checkpoint: proof.checkpoint
+                    ).serialized
+                })
         }
     }
 
-    /// A requested tree size must have a published checkpoint: over HTTP, nobody may make the
-    /// log sign (and store) a checkpoint for an arbitrary size.
-    private func issuedSize(_ size: UInt64?) throws -> UInt64? {
-        // The current size and sizes beyond it are left to the ledger (which refuses the latter).
-        guard let size, size < (try ledger.treeSize()) else { return size }
-        guard try ledger.hasIssuedCheckpoint(size: size) else {
+    /// A requested tree size must be one with a published checkpoint (a 400 naming `size`
+    /// otherwise); sizes beyond the tree are left to the snapshot, which refuses them.
+    private static func published(_ size: UInt64?, in snapshot: LedgerSnapshot) throws -> UInt64? {
+        guard let size, size < snapshot.treeSize else { return size }
+        guard try snapshot.hasCheckpoint(size: size) else {
             throw APIError.parameter(
                 "size",
                 "has no published checkpoint: ask for a size the log has published (every append publishes one) "

@@ -13,7 +13,9 @@ struct RecordRoutes {
             let history = try parameters.bool("history") ?? false
             let reference = try context.pathParameter("record")
             return try await services.recordedRead(request, context, target: ["record": .string(reference)]) {
-                let view = try services.ledger.view(try services.ledger.resolve(recordReference: reference))
+                let view = try await services.ledger.read { snapshot in
+                    try snapshot.view(try snapshot.resolve(recordReference: reference))
+                }
                 return .json(view.json(history: history), cache: .noStore)
             }
         }
@@ -23,7 +25,9 @@ struct RecordRoutes {
                 defaultLimit: services.configuration.defaultQueryResults,
                 maxLimit: services.configuration.maxQueryResults)
             return try await services.recordedRead(request, context, target: ["query": parameters.json]) {
-                let matches = try services.ledger.query(query)
+                let matches = try await services.expensiveRead {
+                    try await services.ledger.read { try $0.query(query) }
+                }
                 return .json(
                     ["count": .int(matches.count), "matches": .array(matches.map(\.json))], cache: .noStore)
             }

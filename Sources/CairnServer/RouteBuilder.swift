@@ -43,9 +43,31 @@ struct ServerServices: Sendable {
     let ledger: Ledger
     let engine: IngestEngine
     let accessLog: AccessLog
+    let tokens: TokenStore
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
     let logger: Logger
+    /// Bounds the expensive reads running at once (`maxConcurrentExpensiveReads`).
+    let expensiveReads: ReadGate
+
+    init(
+        ledger: Ledger, engine: IngestEngine, accessLog: AccessLog, tokens: TokenStore, metrics: ServerMetrics,
+        configuration: ServerConfiguration, logger: Logger
+    ) {
+        self.ledger = ledger
+        self.engine = engine
+        self.accessLog = accessLog
+        self.tokens = tokens
+        self.metrics = metrics
+        self.configuration = configuration
+        self.logger = logger
+        self.expensiveReads = ReadGate(limit: configuration.maxConcurrentExpensiveReads)
+    }
+
+    /// Runs an expensive read (a query, an access-log search) behind the gate.
+    func expensiveRead<R: Sendable>(_ body: () async throws -> R) async throws -> R {
+        try await expensiveReads.run(body)
+    }
 
     /// Access rule of routes that need `role` and are never public.
     static func private_(_ role: TokenRole) -> RouteAccess { .role(role, allowAnonymous: false) }

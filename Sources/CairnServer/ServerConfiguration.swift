@@ -115,6 +115,9 @@ public struct ServerConfiguration: Sendable {
     public var defaultQueryResults = 1_000
     /// `Retry-After` seconds when the ingest queue is full.
     public var busyRetryAfterSeconds = 1
+    /// Expensive reads (queries, access-log searches) running at once; more wait their turn, so
+    /// that a burst of them never starves appends of CPU.
+    public var maxConcurrentExpensiveReads = 2
     /// Checkpoint payloads (`prompt`, `raw_output`, `turns`) over this many bytes are moved to
     /// blobs before the record is appended, as `cairn append --extract-over` does; 0: never.
     public var extractOverBytes = 16_384

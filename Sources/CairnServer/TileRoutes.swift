@@ -4,7 +4,7 @@
 //
 //     let router = Router(context: YourContext.self)
 //     TileRoutes(ledger: ledger).register(on: router)      // GET /tile/<L>/<N>[.p/<W>], GET /tile/entries/<N>[.p/<W>]
-//     router.get("/checkpoint") { _, _ in TileRoutes.checkpointResponse(try ledger.checkpoint()) }
+//     router.get("/checkpoint") { _, _ in TileRoutes.checkpointResponse(try await ledger.read { try $0.checkpoint() }) }
 //
 // - `register(on:)` adds `GET /tile/**` (one recursive route; the raw request path is parsed strictly, so a
 //   non-canonical spelling is a 400, never a second name for a tile). It checks no token: the caller applies the
@@ -13,7 +13,8 @@
 //   Register it on the router itself (not on a `group`): the log's URL prefix is the server root.
 // - `/checkpoint` stays the server's: `TileRoutes.checkpointResponse(_:)` builds the response the spec asks for
 //   (`text/plain; charset=utf-8`, `Cache-Control: no-cache`); use it, or set the same headers yourself.
-// - Requests are answered from LMDB read transactions (one per request, ≤ 256 reads); they never block appends.
+// - Requests are answered from ledger snapshots on the ledger I/O pool (one per request, ≤ 256 reads); they never
+//   block appends or the cooperative pool.
 
 import CairnLedger
 import CairnMerkle
@@ -53,12 +54,12 @@ public struct TileRoutes: Sendable {
             guard path.hasPrefix("/tile/") else {
                 return Self.error(.badRequest, "not a tile path: \(path)")
             }
-            return self.response(forPath: String(path.dropFirst()))
+            return await self.response(forPath: String(path.dropFirst()))
         }
     }
 
     /// The response to `GET /<path>` for a path relative to the log prefix, such as `tile/0/x001/234.p/7`.
-    public func response(forPath path: String) -> Response {
+    public func response(forPath path: String) async -> Response {
         let resource: TileResource
         do {
             resource = try TileResource(path: path)
@@ -67,11 +68,13 @@ public struct TileRoutes: Sendable {
         }
         let bytes: [UInt8]
         do {
-            bytes = try ledger.tileData(resource)
-        } catch let error as LedgerError where error.code == .sizeOutOfRange {
-            return Self.error(.notFound, error.message)
-        } catch let error as EntryBundleError where error.code == .entryTooLarge {
-            return Self.error(.notImplemented, error.message)
+            bytes = try await ledger.read { try $0.tileData(resource) }
+        } catch let error as LedgerError {
+            switch error.code {
+            case .sizeOutOfRange: return Self.error(.notFound, error.message)
+            case .entryTooLarge: return Self.error(.notImplemented, error.message)
+            default: return Self.error(.internalServerError, "cannot read \(resource.path): \(error)")
+            }
         } catch {
             return Self.error(.internalServerError, "cannot read \(resource.path): \(error)")
         }

@@ -188,7 +188,12 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 try grow()
                 continue
             }
-            try check(commit, "committing write transaction")
+            guard commit == MDB_SUCCESS else {
+                let code = LMDBResultCode(rawValue: commit)
+                throw StorageError(
+                    code: .commitFailed, resultCode: code,
+                    message: "committing a write transaction in \(directory): \(code)")
+            }
             return result
         }
     }

@@ -30,6 +30,9 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         case corruptValue
         /// A key or value is larger than LMDB allows.
         case tooLarge
+        /// Committing a write transaction failed (writing or syncing its pages or meta page):
+        /// the caller cannot know what reached the disk, and must not retry as if nothing had.
+        case commitFailed
     }
 
     public let code: Code

@@ -6,11 +6,11 @@ import FoundationNetworking
 
 /// The log side's HTTP client for add-checkpoint requests (URLSession; one session per
 /// coordinator, so connections are kept alive between requests to the same witness).
-final class WitnessHTTPClient: Sendable {
-    struct Response: Sendable {
-        let status: Int
-        let contentType: String?
-        let body: [UInt8]
+package final class WitnessHTTPClient: Sendable {
+    package struct Response: Sendable {
+        package let status: Int
+        package let contentType: String?
+        package let body: [UInt8]
     }
 
     /// The largest response accepted: a few cosignature lines, or an error message.
@@ -18,7 +18,7 @@ final class WitnessHTTPClient: Sendable {
 
     private let session: URLSession
 
-    init(timeout: Duration) {
+    package init(timeout: Duration) {
         let configuration = URLSessionConfiguration.ephemeral
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         configuration.timeoutIntervalForRequest = seconds
@@ -33,7 +33,7 @@ final class WitnessHTTPClient: Sendable {
     }
 
     /// `<prefix>/add-checkpoint` for a witness's submission prefix.
-    static func addCheckpointURL(prefix: String) -> URL? {
+    package static func addCheckpointURL(prefix: String) -> URL? {
         var base = prefix
         while base.hasSuffix("/") { base.removeLast() }
         guard let url = URL(string: base + "/add-checkpoint"), let scheme = url.scheme?.lowercased(),
@@ -43,7 +43,7 @@ final class WitnessHTTPClient: Sendable {
     }
 
     /// POSTs `body` to `url`. Throws on transport failure, timeout or cancellation.
-    func post(_ url: URL, body: [UInt8]) async throws -> Response {
+    package func post(_ url: URL, body: [UInt8]) async throws -> Response {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.httpBody = Data(body)

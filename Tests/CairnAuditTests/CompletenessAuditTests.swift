@@ -3,6 +3,7 @@ import CairnCrypto
 import CairnJSON
 import CairnLedger
 import CairnRecords
+import CairnTestSupport
 import Testing
 
 @Suite("audit completeness: the checklist and the policy")

@@ -2,6 +2,7 @@ import CairnAudit
 import CairnCrypto
 import CairnJSON
 import CairnLedger
+import CairnTestSupport
 import Foundation
 import Testing
 

@@ -4,6 +4,7 @@ import CairnJSON
 import CairnLedger
 import CairnNote
 import CairnRecords
+import CairnTestSupport
 import Foundation
 import Testing
 

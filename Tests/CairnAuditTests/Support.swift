@@ -3,22 +3,9 @@ import CairnCrypto
 import CairnJSON
 import CairnLedger
 import CairnRecords
+import CairnTestSupport
 import Foundation
 import Testing
-
-/// A fresh temporary directory, removed when the value is dropped.
-final class TemporaryDirectory: @unchecked Sendable {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "cairn-audit-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// A provenance ledger in a temporary directory, filled through the library API.
 struct TestLedger {

@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -51,68 +52,15 @@ struct CLI {
         return out
     }
 
-    /// Runs any program, collecting its output.
+    /// Runs any program, collecting its output (through the shared `ProcessRunner`).
     static func exec(
         _ program: String, _ args: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:],
         directory: String? = nil
     ) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let outPipe = Pipe()
-        let errPipe = Pipe()
-        let inPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        process.standardInput = inPipe
-        try process.run()
-        // Drain stderr and feed stdin on other threads so a chatty child never blocks.
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var errData = Data()
-        Thread.detachNewThread {
-            errData = errPipe.fileHandleForReading.readDataToEndOfFile()
-            done.signal()
-        }
-        Thread.detachNewThread {
-            if let stdin { try? inPipe.fileHandleForWriting.write(contentsOf: Data(stdin)) }
-            try? inPipe.fileHandleForWriting.close()
-        }
-        let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        done.wait()
-        return Output(
-            status: process.terminationStatus, stdout: Array(outData), stderr: String(decoding: errData, as: UTF8.self))
+        let out = try ProcessRunner.run(
+            program, args, stdin: stdin, environment: environment, directory: directory)
+        return Output(status: out.status, stdout: out.stdout, stderr: out.stderr)
     }
-}
-
-/// A fresh temporary directory, removed when the value is dropped.
-final class TemporaryDirectory: @unchecked Sendable {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "cairn-cli-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        try write(name, Array(text.utf8))
-    }
-
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let p = file(name)
-        try FileManager.default.createDirectory(
-            atPath: URL(fileURLWithPath: p).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: p))
-        return p
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// A temporary directory with an initialized ledger in it.

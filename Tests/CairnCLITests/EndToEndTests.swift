@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -111,8 +112,8 @@ struct EndToEndTests {
             let records = (0..<(batch + 2)).map { "{\"batch\":\(batch),\"i\":\($0)}" }.joined(separator: "\n")
             try f.cli.ok("append", stdin: records)
         }
-        // Sizes 2, 5, 9 were committed.
-        for (index, size) in [(0, nil), (4, nil), (8, nil), (0, "2"), (1, "2"), (3, "5"), (2, "7")] as [(Int, String?)]
+        // Sizes 2, 5, 9 were committed, each publishing its checkpoint.
+        for (index, size) in [(0, nil), (4, nil), (8, nil), (0, "2"), (1, "2"), (3, "5"), (2, "5")] as [(Int, String?)]
         {
             var args = ["prove", "inclusion", String(index)]
             if let size { args += ["--size", size] }
@@ -127,6 +128,64 @@ struct EndToEndTests {
             #expect(verified.status == 0, "index \(index) size \(size ?? "current"): \(verified.stderr)")
             #expect(verified.text.hasPrefix("valid: sha256:"))
         }
+    }
+
+    @Test(
+        "Reads never write: a size inside a commit has no checkpoint and none is signed; a held one is proved against")
+    func readsNeverSign() throws {
+        let f = try LedgerFixture()
+        try f.cli.ok("append", stdin: "{\"i\":0}\n{\"i\":1}")
+        let held = try f.dir.write("size2.checkpoint", try f.cli.ok("checkpoint").stdout)
+        try f.cli.ok("append", stdin: "{\"i\":2}\n{\"i\":3}\n{\"i\":4}")
+        // Size 3 was never published: every read refuses it (66), naming the nearest published sizes.
+        for args in [
+            ["checkpoint", "--size", "3"], ["prove", "inclusion", "1", "--size", "3"],
+            ["prove", "consistency", "--old", "1", "--size", "3"],
+        ] {
+            let out = try f.cli.run(args)
+            #expect(out.status == 66, "\(args): \(out.stderr)")
+            #expect(out.stderr.contains("no checkpoint was published for tree size 3"), "\(out.stderr)")
+            #expect(out.stderr.contains("2 and 5"), "\(out.stderr)")
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: f.cli.ledger + "/data.mdb"))
+        // ... and nothing was signed or stored by asking: the ledger file is unchanged by reads.
+        for args in [["checkpoint"], ["prove", "inclusion", "1"], ["prove", "consistency", "--old", "1"]] {
+            #expect(try f.cli.run(args).status == 0, "\(args)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: f.cli.ledger + "/data.mdb")) == data)
+        // A checkpoint the auditor holds (of size 2) is proved against, and verifies.
+        let proof = try f.dir.write("p", try f.cli.ok("prove", "inclusion", "1", "--checkpoint", held).stdout)
+        let entry = try f.dir.write("e", try f.cli.ok("get", "1", "--raw").stdout)
+        try f.cli.ok("verify", "inclusion", "--vkey", f.vkeyFile, "--proof", proof, "--entry", entry)
+        #expect(try String(contentsOfFile: proof, encoding: .utf8).contains("\n2\n"))
+        // A checkpoint of another log is refused.
+        let other = try LedgerFixture(origin: "example.com/other")
+        try other.cli.ok("append", stdin: "{\"i\":0}\n{\"i\":1}")
+        let foreign = try f.dir.write("foreign.checkpoint", try other.cli.ok("checkpoint").stdout)
+        let refused = try f.cli.run(["prove", "inclusion", "1", "--checkpoint", foreign])
+        #expect(refused.status == 64, "\(refused.stderr)")
+        #expect(refused.stderr.contains("not one of this log's"), "\(refused.stderr)")
+    }
+
+    @Test("A read-only copy without the signing key answers every read and proof")
+    func readOnlyCopy() throws {
+        let f = try LedgerFixture()
+        try f.cli.ok("append", stdin: "{\"i\":0}\n{\"i\":1}")
+        try f.cli.ok("append", stdin: "{\"i\":2}")
+        let copy = f.dir.file("copy")
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        for name in ["data.mdb", "ledger.vkey"] {
+            try FileManager.default.copyItem(atPath: f.cli.ledger + "/" + name, toPath: copy + "/" + name)
+        }
+        let auditor = CLI(ledger: copy)
+        try auditor.ok("checkpoint")
+        try auditor.ok("checkpoint", "--size", "2")
+        try auditor.ok("prove", "inclusion", "1")
+        try auditor.ok("prove", "inclusion", "1", "--size", "2")
+        try auditor.ok("prove", "consistency", "--old", "2")
+        try auditor.ok("get", "2")
+        try auditor.ok("fsck")
+        #expect(!FileManager.default.fileExists(atPath: copy + "/signing-key.pem"))
     }
 
     @Test("The entry for verify inclusion may be the record as submitted; --raw-entry hashes exact bytes")
@@ -173,20 +232,27 @@ struct EndToEndTests {
         #expect(fromEmpty.text.hasPrefix("old 0\n\n"))
     }
 
-    @Test("checkpoint --size returns the stored checkpoint of a committed size and signs an intermediate one")
+    @Test("checkpoint --size returns the published checkpoint of a committed size and never signs another")
     func checkpointSizes() throws {
         let f = try LedgerFixture()
-        try f.cli.ok("append", stdin: "{\"i\":1}\n{\"i\":2}\n{\"i\":3}\n")
+        try f.cli.ok("append", stdin: "{\"i\":1}\n{\"i\":2}\n")
+        let atTwo = try f.dir.write("cp2", try f.cli.ok("checkpoint").stdout)
+        try f.cli.ok("append", stdin: "{\"i\":3}\n")
         let atThree = try f.cli.ok("checkpoint", "--size", "3")
         #expect(atThree.text == (try f.cli.ok("checkpoint")).text)
-        let atTwo = try f.dir.write("cp2", try f.cli.ok("checkpoint", "--size", "2").stdout)
+        #expect(
+            try f.cli.ok("checkpoint", "--size", "2").stdout == Array(try Data(contentsOf: URL(fileURLWithPath: atTwo)))
+        )
         let verified = try f.cli.run(["verify", "checkpoint", "--vkey", f.vkey, atTwo])
         #expect(verified.status == 0)
         #expect(verified.text.contains("size 2"))
         let beyond = try f.cli.run("checkpoint", "--size", "4")
         #expect(beyond.status == 66)
         #expect(beyond.stderr.contains("beyond the current size 3"))
-        #expect(try f.cli.ok("fsck").text.contains("3 signed checkpoints"))
+        let inside = try f.cli.run("checkpoint", "--size", "1")
+        #expect(inside.status == 66)
+        #expect(inside.stderr.contains("no checkpoint was published for tree size 1"))
+        #expect(try f.cli.ok("fsck").text.contains("3 signed checkpoints"))  // sizes 0, 2, 3
     }
 
     @Test("fsck passes on a healthy ledger and reports counts with --json")

@@ -22,8 +22,14 @@ struct PythonVerifierTests {
     func pythonVerifies() throws {
         let python = try #require(Self.python, "python3 with pyca/cryptography is required")
         let f = try LedgerFixture()
-        try f.cli.ok(
-            "append", stdin: (0..<37).map { "{\"i\":\($0),\"text\":\"é \\\"quoted\\\"\"}" }.joined(separator: "\n"))
+        // One append per size, so that each size is published.
+        var appended = 0
+        for size in [1, 2, 5, 16, 37] {
+            try f.cli.ok(
+                "append",
+                stdin: (appended..<size).map { "{\"i\":\($0),\"text\":\"é \\\"quoted\\\"\"}" }.joined(separator: "\n"))
+            appended = size
+        }
         for size in [1, 2, 5, 16, 37] {
             for index in Set([0, size / 2, size - 1]) {
                 let proof = try f.dir.write(

@@ -1,3 +1,4 @@
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -22,12 +23,10 @@ struct SpecExampleTests {
             "init", "--origin", "example.com/cairn-demo", "--profile", "generic", "--signing-key", key
         ).text
         #expect(spec.contains("# " + vkey))
-        try cli.ok(
-            "append",
-            stdin:
-                "{\"type\":\"note\",\"text\":\"one\"}\n{\"type\":\"note\",\"text\":\"two\"}\n{\"type\":\"note\",\"text\":\"three\"}\n"
-        )
-        let checkpoint = try cli.ok("checkpoint", "--size", "2").text
+        try cli.ok("append", stdin: "{\"type\":\"note\",\"text\":\"one\"}\n{\"type\":\"note\",\"text\":\"two\"}\n")
+        let checkpoint = try cli.ok("checkpoint").text
+        try cli.ok("append", stdin: "{\"type\":\"note\",\"text\":\"three\"}\n")
+        #expect(try cli.ok("checkpoint", "--size", "2").text == checkpoint)
         try cli.ok("append", stdin: "{\"type\":\"note\",\"text\":\"four\"}\n{\"type\":\"note\",\"text\":\"five\"}\n")
         let inclusion = try cli.ok("prove", "inclusion", "2").text
         let consistency = try cli.ok("prove", "consistency", "--old", "2").text

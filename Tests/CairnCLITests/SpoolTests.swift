@@ -1,4 +1,5 @@
 import CairnCrypto
+import CairnTestSupport
 import Foundation
 import Testing
 

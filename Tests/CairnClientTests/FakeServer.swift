@@ -1,4 +1,5 @@
 import CairnLedger
+import CairnTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -242,16 +243,4 @@ final class FakeLedger: @unchecked Sendable {
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A fresh temporary directory, removed when the value is dropped.
-final class TemporaryDirectory: @unchecked Sendable {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "cairn-client-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

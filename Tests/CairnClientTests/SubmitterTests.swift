@@ -1,4 +1,5 @@
 import CairnJSON
+import CairnTestSupport
 import Foundation
 import Testing
 

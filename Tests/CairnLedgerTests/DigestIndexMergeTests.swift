@@ -1,5 +1,6 @@
 import CairnCrypto
 import CairnStorage
+import CairnTestSupport
 import Testing
 
 @testable import CairnLedger

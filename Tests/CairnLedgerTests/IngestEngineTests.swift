@@ -1,5 +1,6 @@
 import CairnCrypto
 import CairnLedger
+import CairnTestSupport
 import Foundation
 import Testing
 

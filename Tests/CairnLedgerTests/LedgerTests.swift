@@ -3,18 +3,9 @@ import CairnLedger
 import CairnMerkle
 import CairnNote
 import CairnStorage
+import CairnTestSupport
 import Foundation
 import Testing
-
-final class TemporaryDirectory: @unchecked Sendable {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "cairn-ledger-test-" + UUID().uuidString
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Creates a generic-profile ledger (any JSON object), for tests of the log itself.
 func makeLedger(_ dir: TemporaryDirectory, options: Ledger.CreateOptions = Ledger.CreateOptions()) throws -> Ledger {
@@ -79,16 +70,31 @@ struct LedgerTests {
         for n in 0...size {
             #expect(try ledger.rootHash(size: n) == roots[Int(n)], "root at size \(n)")
         }
+        // Sizes 1, 2, 7 and the last were published by their commits; 8 and 50 were not: proofs for
+        // them are given against a checkpoint the caller holds (signed here with the ledger's key).
+        let key = try Ed25519PrivateKey(
+            pemRepresentation: String(contentsOfFile: dir.path + "/signing-key.pem", encoding: .utf8))
+        let signer = try NoteSigner(name: ledger.origin, privateKey: key)
         for n in [UInt64(1), 2, 7, 8, 50, size] {
+            let held = try SignedCheckpoint.sign(
+                Checkpoint(origin: ledger.origin, size: n, rootHash: roots[Int(n)]), with: signer)
+            let published = try ledger.read { try $0.hasCheckpoint(size: n) }
+            #expect(published == ![8, 50].contains(n))
             for i in 0..<n {
-                let proof = try ledger.inclusionProof(index: i, size: n)
+                let proof =
+                    try published
+                    ? ledger.inclusionProof(index: i, size: n)
+                    : ledger.read { try $0.inclusionProof(index: i, in: held) }
                 #expect(proof.hashes == (try MerkleTree.inclusionProof(index: i, treeSize: n, reader: reference)))
                 try MerkleVerifier.verifyInclusion(
                     leafHash: proof.leafHash, index: i, treeSize: n, proof: proof.hashes, root: roots[Int(n)])
                 #expect(proof.checkpoint.checkpoint.rootHash == roots[Int(n)])
             }
             for m in 1...n {
-                let proof = try ledger.consistencyProof(oldSize: m, size: n)
+                let proof =
+                    try published
+                    ? ledger.consistencyProof(oldSize: m, size: n)
+                    : ledger.read { try $0.consistencyProof(oldSize: m, to: held) }
                 try MerkleVerifier.verifyConsistency(
                     oldSize: m, newSize: n, oldRoot: roots[Int(m)], newRoot: roots[Int(n)], proof: proof.hashes)
             }
@@ -121,8 +127,13 @@ struct LedgerTests {
         #expect(error?.code == .entryNotFound)
         let proofError = #expect(throws: LedgerError.self) { try ledger.inclusionProof(index: 3, size: 3) }
         #expect(proofError?.code == .sizeOutOfRange)
-        let consistency = #expect(throws: LedgerError.self) { try ledger.consistencyProof(oldSize: 3, size: 2) }
+        let consistency = #expect(throws: LedgerError.self) { try ledger.consistencyProof(oldSize: 4, size: 3) }
         #expect(consistency?.code == .sizeOutOfRange)
+        // Size 2 is inside the commit of size 3: never published, and a read never signs it.
+        let unpublished = #expect(throws: LedgerError.self) { try ledger.consistencyProof(oldSize: 1, size: 2) }
+        #expect(unpublished?.code == .checkpointNotPublished)
+        #expect(unpublished?.message.contains("nearest published sizes are 0 and 3") == true)
+        #expect(try !ledger.read { try $0.hasCheckpoint(size: 2) })
     }
 
     @Test("A ledger opened read-only reads and proves but refuses to append")

@@ -3,6 +3,7 @@ import CairnJSON
 import CairnLedger
 import CairnMerkle
 import CairnRecords
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -217,17 +218,21 @@ struct CorrectionLedgerTests {
         try f.append(correction(of: try f.digest(0), patch: ["work_item": "PAY-9"]))
         try f.append(review("c1", by: "late@example.com"))
         var seen: [(String?, Int)] = []
-        try f.ledger.scan(type: .checkpoint, asOf: size) { entry in
-            seen.append((entry.facts.workItem, entry.references.count))
-            return true
+        try f.ledger.read { snapshot in
+            try snapshot.scan(type: .checkpoint, asOf: size) { entry in
+                seen.append((entry.facts.workItem, entry.references.count))
+                return true
+            }
         }
         #expect(seen.count == 1)
         #expect(seen[0].0 == "PAY-1")
         #expect(seen[0].1 == 1)
         var now: [String?] = []
-        try f.ledger.scan(type: .checkpoint) { entry in
-            now.append(entry.facts.workItem)
-            return true
+        try f.ledger.read { snapshot in
+            try snapshot.scan(type: .checkpoint) { entry in
+                now.append(entry.facts.workItem)
+                return true
+            }
         }
         #expect(now == ["PAY-9"])
     }
@@ -413,15 +418,15 @@ struct QueryTests {
 @Suite("Provenance ledger: blobs and erasure")
 struct BlobTests {
     @Test("Blobs are content-addressed, deduplicated and checked on read")
-    func putGet() throws {
+    func putGet() async throws {
         let f = try ProvenanceFixture()
         let bytes = Array("the full prompt".utf8)
-        let first = try f.ledger.putBlob(bytes, mediaType: "text/plain")
-        let second = try f.ledger.putBlob(bytes, mediaType: "text/plain")
+        let first = try await f.ledger.putBlob(bytes, mediaType: "text/plain")
+        let second = try await f.ledger.putBlob(bytes, mediaType: "text/plain")
         #expect(first == second)
         #expect(first.digest == SHA256.hash(bytes))
         #expect(try f.ledger.blob(first.digest).bytes == bytes)
-        #expect(throws: LedgerError.self) { try f.ledger.putBlob(bytes, mediaType: "not a type") }
+        await #expect(throws: LedgerError.self) { try await f.ledger.putBlob(bytes, mediaType: "not a type") }
         // A corrupted file is detected.
         let path = f.dir.path + "/blobs/" + first.digest.hex.prefix(2) + "/" + first.digest.hex.dropFirst(2)
         try Data("tampered".utf8).write(to: URL(fileURLWithPath: String(path)))
@@ -443,26 +448,25 @@ struct BlobTests {
     }
 
     @Test("Erasing a blob keeps the leaf and its proofs, records why, and fsck still passes")
-    func erase() throws {
+    func erase() async throws {
         let f = try ProvenanceFixture()
-        let secret = try f.ledger.putBlob(Array("password=hunter2".utf8), mediaType: "text/plain")
+        let secret = try await f.ledger.putBlob(Array("password=hunter2".utf8), mediaType: "text/plain")
         try f.append(checkpoint(id: "c1", extra: ["raw_output": secret.reference]))
         try f.append(review("c1"))
         let leafBefore = try f.ledger.entry(at: 0)
-        let (erased, commit) = try f.ledger.eraseBlob(
-            secret.digest, reason: "secret in the raw output (SEC-1)", author: "sec@example.com",
+        let erasure = try f.ledger.erasureRecord(
+            of: secret.digest, reason: "secret in the raw output (SEC-1)", author: "sec@example.com",
             at: "2026-11-22T08:00:00Z")
-        #expect(erased.erasure?.entry == 2)
-        #expect(commit.results[0].index == 2)
+        let outcomes = try await f.ledger.appendThroughEngine([erasure])
+        #expect(outcomes[0].result?.index == 2)
+        #expect(try f.ledger.blobMetadata(secret.digest)?.erasure?.entry == 2)
         // The bytes are gone, and reading says when and why.
         let error = #expect(throws: LedgerError.self) { try f.ledger.blob(secret.digest) }
         #expect(error?.code == .blobErased)
         #expect(error?.message.contains("secret in the raw output (SEC-1)") == true)
         #expect(error?.message.contains("2026-11-22T08:00:00Z") == true)
         #expect(error?.message.contains("entry 2") == true)
-        #expect(
-            !FileManager.default.fileExists(
-                atPath: f.dir.path + "/blobs/" + secret.digest.hex.prefix(2) + "/" + secret.digest.hex.dropFirst(2)))
+        #expect(!f.ledger.blobStore.hasBytes(of: secret.digest))
         // The leaf is unchanged and still provably in the log.
         #expect(try f.ledger.entry(at: 0) == leafBefore)
         let proof = try f.ledger.inclusionProof(index: 0)
@@ -470,32 +474,65 @@ struct BlobTests {
             leafHash: RFC6962.leafHash(leafBefore), index: 0, treeSize: proof.checkpoint.checkpoint.size,
             proof: proof.hashes, root: proof.checkpoint.checkpoint.rootHash)
         #expect(try f.ledger.fsck().leaves == 3)
-        // The checkpoint's history shows the erasure; erased content cannot come back.
+        // The checkpoint's history shows the erasure; erased content cannot come back, neither on
+        // its own nor as a record's payload (whose file is not written).
         #expect(try f.ledger.view(0).history.map(\.type) == [.review, .erasure])
-        #expect(throws: LedgerError.self) {
-            try f.ledger.putBlob(Array("password=hunter2".utf8), mediaType: "text/plain")
+        let refused = await #expect(throws: LedgerError.self) {
+            try await f.ledger.putBlob(Array("password=hunter2".utf8), mediaType: "text/plain")
         }
-        let again = #expect(throws: LedgerError.self) {
-            try f.ledger.eraseBlob(secret.digest, reason: "again", author: "x", at: "2026-11-22T09:00:00Z")
+        #expect(refused?.code == .blobErased)
+        let again = try PreparedEntry.prepare(
+            record: checkpoint(id: "c3", extra: ["prompt": .string("password=hunter2")]),
+            rules: f.ledger.recordRules(extractOver: 4))
+        #expect(again.payloads.map(\.digest) == [secret.digest])
+        let engine = IngestEngine(ledger: f.ledger)
+        let outcome = try await engine.append(contentsOf: [again], atomic: false, whenBusy: .wait)
+        await engine.shutdownGracefully()
+        guard case .rejected(let rejection) = outcome[0] else {
+            Issue.record("a record whose payload was erased was appended: \(outcome)")
+            return
         }
-        #expect(again?.code == .blobErased)
+        #expect(rejection.problems.map(\.code) == ["blobErased"])
+        #expect(!f.ledger.blobStore.hasBytes(of: secret.digest))
         #expect(try f.indexes { $0.type = .erasure } == [2])
+        #expect(try f.ledger.fsck().leaves == 3)
     }
 
-    @Test("Large payloads are moved to blobs on request, deterministically")
-    func extraction() throws {
+    @Test(
+        "Large payloads are moved to blobs while records are prepared: purely, deterministically, before the size limit"
+    )
+    func extraction() async throws {
         let f = try ProvenanceFixture()
         let long = String(repeating: "please retry ", count: 100)
         let record = checkpoint(id: "c1", extra: ["prompt": .string(long)])
-        let extracted = try f.ledger.extractPayloads(record, over: 1000)
-        let reference = try #require(extracted["prompt"]?["blob"]?.stringValue)
-        #expect(extracted["prompt"]?["size"]?.intValue == long.utf8.count)
-        let digest = try #require(SHA256Digest(hex: reference.dropFirst(7)))
-        #expect(try f.ledger.blob(digest).bytes == Array(long.utf8))
-        #expect(try f.ledger.extractPayloads(record, over: 1000) == extracted)
-        #expect(try f.ledger.extractPayloads(record, over: 10_000) == record)
-        let first = try f.append(extracted)
-        let second = try f.append(try f.ledger.extractPayloads(record, over: 1000))
-        #expect(second[0].duplicate && second[0].index == first[0].index)
+        let rules = f.ledger.recordRules(extractOver: 1000)
+        let prepared = try PreparedEntry.prepare(record: record, rules: rules)
+        let stored = try JSONParser.parse(prepared.bytes)
+        let reference = try #require(stored["prompt"]?["blob"]?.stringValue)
+        #expect(stored["prompt"]?["size"]?.intValue == long.utf8.count)
+        #expect(prepared.payloads.map(\.bytes) == [Array(long.utf8)])
+        #expect(reference == prepared.payloads[0].digest.description)
+        // Pure and deterministic: the same record prepares to the same entry, nothing is written yet.
+        #expect(try PreparedEntry.prepare(record: record, rules: rules) == prepared)
+        #expect(!f.ledger.blobStore.hasBytes(of: prepared.payloads[0].digest))
+        #expect(
+            try PreparedEntry.prepare(record: record, rules: f.ledger.recordRules(extractOver: 10_000)).payloads.isEmpty
+        )
+        // The engine stores the payload with its record.
+        let first = try await f.ledger.appendThroughEngine([prepared])
+        #expect(try f.ledger.blob(prepared.payloads[0].digest).bytes == Array(long.utf8))
+        let second = try await f.ledger.appendThroughEngine([try PreparedEntry.prepare(record: record, rules: rules)])
+        #expect(second[0].result?.duplicate == true && second[0].result?.index == first[0].result?.index)
+        // Extraction comes before the size limit: a payload far over the entry limit fits.
+        var small = f.ledger.recordRules(extractOver: 1000)
+        small.maxEntryBytes = 2048
+        let huge = checkpoint(id: "c2", extra: ["prompt": .string(String(repeating: "x", count: 3 << 20))])
+        let hugeEntry = try PreparedEntry.prepare(record: huge, rules: small)
+        #expect(hugeEntry.bytes.count < 2048)
+        #expect(throws: RecordError.self) {
+            try PreparedEntry.prepare(record: huge, rules: f.ledger.recordRules())
+        }
+        // Every stored form of the original is known to verifiers (cairn verify --entry original.json).
+        #expect(PayloadExtraction.storedForms(of: record).contains { $0.record == stored })
     }
 }

@@ -4,6 +4,7 @@ import CairnLedger
 import CairnNote
 import CairnProofs
 import CairnServer
+import CairnTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -15,7 +16,7 @@ import Testing
 struct AccessLogTests {
     @Test("content reads are recorded (who, what, when, from where, status) and provable; other requests are not")
     func recorded() async throws {
-        let fixture = try ServerFixture(profile: .provenance)
+        let fixture = try await ServerFixture(profile: .provenance)
         let records = ServerFixture.provenanceRecords
         try await fixture.live { client in
             try await client.append(records)
@@ -114,7 +115,7 @@ struct AccessLogTests {
 
     @Test("fail closed: when the access log cannot record, content reads are 503 and nothing is served")
     func failClosed() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         try await fixture.inProcess { client in
             try await client.append([note("secret")])
             fixture.server.accessLog.shutdown()  // the access log's engine refuses everything from now on
@@ -132,7 +133,7 @@ struct AccessLogTests {
 
     @Test("the access log is reopened on restart, and refused if it belongs to another log")
     func reopen() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         try await fixture.inProcess { client in
             try await client.append([note("x")])
             _ = try await client.get("/v1/entries/0", as: "read")

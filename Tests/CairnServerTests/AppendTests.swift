@@ -2,6 +2,7 @@ import CairnCrypto
 import CairnJSON
 import CairnLedger
 import CairnServer
+import CairnTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -13,7 +14,7 @@ import Testing
 struct AppendTests {
     @Test("one record (application/json) and many (ndjson): indexes, digests, duplicates, in order")
     func appends() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         try await fixture.live { client in
             let single = try await client.post("/v1/entries", json: note("a"))
             #expect(single.code == 200)
@@ -75,7 +76,7 @@ struct AppendTests {
             with: #""prompt":"\#(large)""#)
         #expect(original.contains(large))
         for threshold in [16_384, 0] {
-            let fixture = try ServerFixture(profile: .provenance) { $0.extractOverBytes = threshold }
+            let fixture = try await ServerFixture(profile: .provenance) { $0.extractOverBytes = threshold }
             try await fixture.live { client in
                 let receipt = try #require(try await client.append([original]).first)
                 let stored = try fixture.ledger.entry(at: 0)
@@ -97,7 +98,7 @@ struct AppendTests {
 
     @Test("malformed bodies are 400 with the line and column of each problem; nothing is appended")
     func malformed() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         let ledger = fixture.ledger
         try await fixture.live { client in
             try await client.append([note("existing")])
@@ -155,7 +156,7 @@ struct AppendTests {
 
     @Test("413 over the body limit and over the ledger's maximum entry size; nothing is appended")
     func tooLarge() async throws {
-        let fixture = try ServerFixture(maxEntryBytes: 200) { $0.maxBodyBytes = 4096 }
+        let fixture = try await ServerFixture(maxEntryBytes: 200) { $0.maxBodyBytes = 4096 }
         let ledger = fixture.ledger
         try await fixture.live { client in
             let big = #"{"type":"note","text":""# + String(repeating: "x", count: 5000) + #""}"#
@@ -180,7 +181,7 @@ struct AppendTests {
 
     @Test("schema problems are 422 invalid_record with the JSON path of each; reference problems 422 rejected")
     func provenance() async throws {
-        let fixture = try ServerFixture(profile: .provenance)
+        let fixture = try await ServerFixture(profile: .provenance)
         let ledger = fixture.ledger
         let records = ServerFixture.provenanceRecords
         try await fixture.live { client in

@@ -1,5 +1,6 @@
 import CairnLedger
 import CairnServer
+import CairnTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -77,7 +78,7 @@ struct AuthorizationTests {
         "every route: 401 without a token or with a bad one, 403 with the wrong role, let in with the right one",
         arguments: [false, true])
     func matrix(publicReads: Bool) async throws {
-        let fixture = try ServerFixture { $0.publicReads = publicReads }
+        let fixture = try await ServerFixture { $0.publicReads = publicReads }
         try await fixture.live { client in
             try await client.append([note("zero")])
             // The access log needs an entry for /v1/access-log/entries/0 and its proofs.
@@ -127,13 +128,14 @@ struct AuthorizationTests {
 
     @Test("a malformed Authorization header is 401, a revoked token is refused at its next request")
     func revocation() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         try await fixture.live { client in
             let malformed = try await client.get("/checkpoint", headers: [.authorization: "Basic dXNlcjpwYXNz"])
             #expect(malformed.code == 401)
             #expect(malformed.error == "unauthorized")
             #expect(try await client.get("/checkpoint", as: "read").code == 200)
-            try fixture.ledger.revokeToken(id: fixture.tokenIDs["read"]!, at: "2026-01-02T00:00:00Z")
+            try await fixture.server.tokens.revoke(
+                id: fixture.tokenIDs["read"]!, at: "2026-01-02T00:00:00Z", using: fixture.server.engine)
             let revoked = try await client.get("/checkpoint", as: "read")
             #expect(revoked.code == 401)
             #expect(revoked.error == "unauthorized")
@@ -142,7 +144,7 @@ struct AuthorizationTests {
 
     @Test("/metrics is public only with public_metrics")
     func publicMetrics() async throws {
-        let fixture = try ServerFixture { $0.publicMetrics = true }
+        let fixture = try await ServerFixture { $0.publicMetrics = true }
         try await fixture.live { client in
             let reply = try await client.get("/metrics")
             #expect(reply.code == 200)

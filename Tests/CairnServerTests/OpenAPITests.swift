@@ -1,6 +1,7 @@
 import CairnCrypto
 import CairnJSON
 import CairnLedger
+import CairnTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -57,7 +58,7 @@ struct OpenAPITests {
     }
 
     @Test("the document's paths and methods are exactly the server's routes", .enabled(if: pythonAvailable || required))
-    func sameRoutes() throws {
+    func sameRoutes() async throws {
         guard try Self.requirePython() else { return }
         let listing = try Self.run([
             "python3", "-c",
@@ -68,7 +69,7 @@ struct OpenAPITests {
         ])
         #expect(listing.status == 0, "\(listing.output)")
         let documented = Set(listing.output.split(separator: "\n").map(String.init))
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         defer { fixture.server.shutdown() }
         let served = Set(
             fixture.server.routeTable.routes.map { route in
@@ -84,7 +85,7 @@ struct OpenAPITests {
         guard try Self.requirePython() else { return }
         let log = ResponseLog()
         let records = ServerFixture.provenanceRecords
-        let main = try ServerFixture(profile: .provenance, maxEntryBytes: 4096) { $0.maxBodyBytes = 64 << 10 }
+        let main = try await ServerFixture(profile: .provenance, maxEntryBytes: 4096) { $0.maxBodyBytes = 64 << 10 }
         try await main.live(log: log) { client in
             // Writes: 200, 400, 413, 415, 422 (both kinds), 401, 403.
             _ = try await client.post("/v1/entries", ndjson: records)
@@ -137,7 +138,7 @@ struct OpenAPITests {
             _ = try await client.send(.put, "/v1/entries/0", as: "admin")
         }
         // 410, 429 and 503, which need a state of their own.
-        let edge = try ServerFixture(profile: .provenance) {
+        let edge = try await ServerFixture(profile: .provenance) {
             $0.rateLimit = .init(requestsPerSecond: 0.01, burst: 6)
             $0.ingest.maxQueuedRecords = 1
         }
@@ -145,9 +146,9 @@ struct OpenAPITests {
             let blob = try await client.send(
                 .post, "/v1/blobs", as: "append", body: Array("secret".utf8), contentType: "text/plain")
             let address = try #require(blob.json["blob"]?.stringValue)
-            _ = try edge.ledger.eraseBlob(
+            try await edge.ledger.eraseBlob(
                 try #require(SHA256Digest(hex: address.dropFirst(7))), reason: "leak", author: "sec",
-                at: "2026-01-01T00:00:00Z")
+                at: "2026-01-01T00:00:00Z", using: edge.server.engine)
             _ = try await client.get("/v1/blobs/\(address)", as: "read")
             _ = try await client.send(
                 .post, "/v1/blobs", as: "append", body: Array("secret".utf8), contentType: "text/plain")

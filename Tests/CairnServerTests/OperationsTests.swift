@@ -1,5 +1,6 @@
 import CairnJSON
 import CairnLedger
+import CairnTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -14,7 +15,7 @@ import Testing
 struct OperationsTests {
     @Test("a flood against a tiny ingest queue: 503 busy with Retry-After, the rest durable, the ledger consistent")
     func backPressure() async throws {
-        let fixture = try ServerFixture {
+        let fixture = try await ServerFixture {
             $0.ingest.maxQueuedRecords = 1
             $0.ingest.maxBatchDelay = .milliseconds(20)
             $0.busyRetryAfterSeconds = 2
@@ -54,7 +55,7 @@ struct OperationsTests {
 
     @Test("per-token rate limit: 429 with Retry-After once the burst is spent, other tokens unaffected")
     func rateLimit() async throws {
-        let fixture = try ServerFixture { $0.rateLimit = .init(requestsPerSecond: 0.1, burst: 3) }
+        let fixture = try await ServerFixture { $0.rateLimit = .init(requestsPerSecond: 0.1, burst: 3) }
         try await fixture.live { client in
             for _ in 0..<3 { #expect(try await client.get("/checkpoint", as: "read").code == 200) }
             let limited = try await client.get("/checkpoint", as: "read")
@@ -74,7 +75,7 @@ struct OperationsTests {
     @Test(
         "behind a trusted proxy, X-Forwarded-For names the client: its own bucket, and forwarded_for in the access log")
     func trustedProxy() async throws {
-        let fixture = try ServerFixture {
+        let fixture = try await ServerFixture {
             $0.rateLimit = .init(requestsPerSecond: 0.1, burst: 2)
             $0.trustedProxies = ["127.0.0.1"]
         }
@@ -119,7 +120,7 @@ struct OperationsTests {
 
     @Test("/metrics exposes the appends, batches, commit latency, tree sizes, errors and HTTP requests")
     func metrics() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         try await fixture.live { client in
             try await client.append([note("m1"), note("m2")])
             try await client.append([note("m1")])

@@ -5,6 +5,7 @@ import CairnMerkle
 import CairnNote
 import CairnProofs
 import CairnServer
+import CairnTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -15,7 +16,7 @@ import Testing
 struct ReadTests {
     @Test("GET /v1/entries: JSON by index and by address, exact bytes with Accept or raw=true, 404, 400")
     func entries() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         try await fixture.live { client in
             let results = try await client.append([note("zero"), #"{"type":"note","text":"é \"q\"","n":1.50}"#])
             let digest = try #require(results[1]["digest"]?.stringValue)
@@ -63,7 +64,7 @@ struct ReadTests {
 
     @Test("checkpoint and proofs: C2SP text that verifies with the vkey; bad sizes are 400, unknown entries 404")
     func proofs() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         try await fixture.live { client in
             try await client.append((0..<9).map { note("n\($0)") })
             let checkpointReply = try await client.get("/checkpoint", as: "read")
@@ -94,18 +95,19 @@ struct ReadTests {
             let request = try ConsistencyProofRequest(parsing: consistency.body)
             #expect(try request.verify(oldCheckpoint: oldNote, logKey: fixture.ledger.verifierKey).size == 20)
             // Size 15 was never published (the 11 records were one commit): the server does not sign it on
-            // request. Once the operator issues it (`cairn prove --size 15`), it is served.
+            // request, and nothing was stored by asking.
             let unpublished = try await client.get("/v1/proof/consistency?old=9&size=15", as: "read")
             #expect(unpublished.code == 400, "\(unpublished.text)")
             #expect(unpublished.problems.first?["parameter"]?.stringValue == "size")
-            #expect(try !fixture.ledger.hasIssuedCheckpoint(size: 15))
-            _ = try fixture.ledger.checkpoint(size: 15)
-            let explicit = try await client.get("/v1/proof/consistency?old=9&size=15", as: "read")
-            #expect(try ConsistencyProofRequest(parsing: explicit.body).checkpoint.checkpoint.size == 15)
+            #expect(try await !fixture.ledger.read { try $0.hasCheckpoint(size: 15) })
+            let inclusionAt15 = try await client.get("/v1/proof/inclusion?entry=3&size=15", as: "read")
+            #expect(inclusionAt15.code == 400, "\(inclusionAt15.text)")
+            #expect(try await !fixture.ledger.read { try $0.hasCheckpoint(size: 15) })
             // The same bytes `cairn prove` would print.
-            let proof = try fixture.ledger.consistencyProof(oldSize: 9, size: 15)
+            let current = try await client.get("/v1/proof/consistency?old=9", as: "read")
+            let proof = try fixture.ledger.consistencyProof(oldSize: 9)
             #expect(
-                explicit.text
+                current.text
                     == ConsistencyProofRequest(oldSize: 9, hashes: proof.hashes, checkpoint: proof.checkpoint)
                     .serialized)
 
@@ -127,7 +129,7 @@ struct ReadTests {
 
     @Test("records: effective view, history; queries with the CLI's filters; bad filters are 400")
     func recordsAndQueries() async throws {
-        let fixture = try ServerFixture(profile: .provenance)
+        let fixture = try await ServerFixture(profile: .provenance)
         let records = ServerFixture.provenanceRecords
         try await fixture.live { client in
             try await client.append(records)
@@ -181,7 +183,7 @@ struct ReadTests {
 
     @Test("queries need a provenance ledger")
     func genericQuery() async throws {
-        let fixture = try ServerFixture()
+        let fixture = try await ServerFixture()
         try await fixture.live { client in
             let reply = try await client.get("/v1/query?model=x", as: "read")
             #expect(reply.code == 400)
@@ -191,7 +193,7 @@ struct ReadTests {
 
     @Test("blobs: store with a media type, read back with it, 404 unknown, 410 erased with when and why")
     func blobs() async throws {
-        let fixture = try ServerFixture(profile: .provenance)
+        let fixture = try await ServerFixture(profile: .provenance)
         try await fixture.live { client in
             let payload = Array("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n".utf8)
             let put = try await client.send(
@@ -220,10 +222,9 @@ struct ReadTests {
                 .post, "/v1/blobs", as: "append", body: payload, contentType: "nonsense")
             #expect(badType.code == 415)
 
-            _ = try fixture.ledger.eraseBlob(
+            try await fixture.ledger.eraseBlob(
                 try #require(SHA256Digest(hex: address.dropFirst(7))), reason: "secret pasted",
-                author: "sec@example.com",
-                at: "2026-11-23T00:00:00Z")
+                author: "sec@example.com", at: "2026-11-23T00:00:00Z", using: fixture.server.engine)
             let gone = try await client.get("/v1/blobs/\(address)", as: "read")
             #expect(gone.code == 410)
             #expect(gone.error == "gone")
@@ -238,7 +239,7 @@ struct ReadTests {
 
     @Test("blob uploads over max_blob_bytes are 413")
     func blobLimit() async throws {
-        let fixture = try ServerFixture { $0.maxBlobBytes = 1000 }
+        let fixture = try await ServerFixture { $0.maxBlobBytes = 1000 }
         try await fixture.live { client in
             let reply = try await client.send(
                 .post, "/v1/blobs", as: "append", body: Array(repeating: 7, count: 1001),

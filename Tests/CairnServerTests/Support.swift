@@ -1,26 +1,13 @@
 import CairnJSON
 import CairnLedger
 import CairnServer
+import CairnTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
-
-/// A temporary directory, removed when dropped.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "cairn-server-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// A ledger with one token per role, and a server over it.
 struct ServerFixture: Sendable {
@@ -42,7 +29,7 @@ struct ServerFixture: Sendable {
     init(
         profile: LedgerProfile = .generic, maxEntryBytes: Int = 1 << 20,
         configure: (inout ServerConfiguration) -> Void = { _ in }
-    ) throws {
+    ) async throws {
         dir = try TemporaryDirectory()
         var options = Ledger.CreateOptions()
         options.profile = profile
@@ -50,12 +37,15 @@ struct ServerFixture: Sendable {
         ledger = try Ledger.create(at: dir.file("ledger"), origin: "example.com/cairn-server-test", options: options)
         var tokens: [String: String] = [:]
         var ids: [String: String] = [:]
+        let store = TokenStore(ledger: ledger)
+        let engine = IngestEngine(ledger: ledger)
         for role in TokenRole.allCases {
-            let created = try ledger.createToken(
-                name: "\(role.rawValue)-token", roles: [role], at: "2026-01-01T00:00:00Z")
+            let created = try await store.create(
+                name: "\(role.rawValue)-token", roles: [role], at: "2026-01-01T00:00:00Z", using: engine)
             tokens[role.rawValue] = created.secret
             ids[role.rawValue] = created.token.id
         }
+        await engine.shutdownGracefully()
         self.tokens = tokens
         self.tokenIDs = ids
         var configuration = ServerConfiguration()

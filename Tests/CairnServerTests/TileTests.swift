@@ -2,6 +2,8 @@ import CairnCrypto
 import CairnLedger
 import CairnMerkle
 import CairnServer
+import CairnTestSupport
+import CairnTileExport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -158,7 +160,8 @@ struct TileTests {
         let big = Array("{\"big\":\"".utf8) + [UInt8](repeating: 0x61, count: 70_000) + Array("\"}".utf8)
         try f.append([big])
         try f.grow(to: 3)
-        #expect(throws: EntryBundleError.self) { try f.ledger.entryBundle(index: 0, width: 3) }
+        let error = #expect(throws: LedgerError.self) { try f.ledger.entryBundle(index: 0, width: 3) }
+        #expect(error?.code == .entryTooLarge)
         let app = Application(router: f.router())
         try await app.test(.router) { client in
             try await client.execute(uri: "/tile/entries/000.p/3", method: .get) { response in
@@ -225,7 +228,7 @@ struct TileTests {
         let expectFile = try out.write("expect.txt", Array(expect.utf8))
 
         let export = out.file("export")
-        let summary = try f.ledger.exportTiles(to: export)
+        let summary = try TileExporter.export(f.ledger, to: export)
         #expect(summary.treeSize == 70_000 && summary.tilesWritten == 273 + 1 && summary.partialTilesWritten == 3)
         #expect(summary.bundlesWritten == 273 && summary.partialBundlesWritten == 1)
 

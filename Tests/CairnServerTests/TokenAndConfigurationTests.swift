@@ -1,28 +1,34 @@
 import CairnCrypto
 import CairnLedger
 import CairnServer
+import CairnTestSupport
 import Foundation
 import Testing
 
 @Suite("Tokens in the ledger")
 struct TokenTests {
     @Test("create, authenticate, list, revoke; only the SHA-256 of a token is stored")
-    func lifecycle() throws {
+    func lifecycle() async throws {
         let dir = try TemporaryDirectory()
         let ledger = try Ledger.create(at: dir.file("l"), origin: "example.com/tokens")
-        let created = try ledger.createToken(name: "ci", roles: [.append, .read], at: "2026-01-01T00:00:00Z")
+        let engine = IngestEngine(ledger: ledger)
+        defer { engine.shutdown() }
+        let store = TokenStore(ledger: ledger)
+        let created = try await store.create(
+            name: "ci", roles: [.append, .read], at: "2026-01-01T00:00:00Z", using: engine)
         #expect(created.secret.hasPrefix("cairn_"))
         #expect(created.secret.count == 6 + 43)
         #expect(created.token.id.hasPrefix("tok_") && created.token.id.count == 20)
         #expect(created.token.roles == [.append, .read])
-        let other = try ledger.createToken(name: "auditor", roles: [.audit], at: "2026-01-02T00:00:00Z")
+        let other = try await store.create(
+            name: "auditor", roles: [.audit], at: "2026-01-02T00:00:00Z", using: engine)
         #expect(other.secret != created.secret)
 
-        #expect(try ledger.authenticate(secret: created.secret) == created.token)
-        #expect(try ledger.authenticate(secret: created.secret + "x") == nil)
-        #expect(try ledger.authenticate(secret: "not-a-cairn-token") == nil)
-        #expect(try ledger.authenticate(secret: "") == nil)
-        #expect(try ledger.tokens().map(\.name) == ["ci", "auditor"])
+        #expect(try await store.authenticate(secret: created.secret) == created.token)
+        #expect(try await store.authenticate(secret: created.secret + "x") == nil)
+        #expect(try await store.authenticate(secret: "not-a-cairn-token") == nil)
+        #expect(try await store.authenticate(secret: "") == nil)
+        #expect(try store.tokens().map(\.name) == ["ci", "auditor"])
 
         // The secret never reaches the disk; its hash does.
         let data = try Data(contentsOf: URL(fileURLWithPath: dir.file("l/data.mdb")))
@@ -31,44 +37,72 @@ struct TokenTests {
         let hash = sha256Bytes(created.secret)
         #expect(data.range(of: Data(hash)) != nil)
 
-        let revoked = try ledger.revokeToken(id: created.token.id, at: "2026-01-03T00:00:00Z")
+        let revoked = try await store.revoke(id: created.token.id, at: "2026-01-03T00:00:00Z", using: engine)
         #expect(revoked.revoked == "2026-01-03T00:00:00Z")
-        #expect(try ledger.authenticate(secret: created.secret) == nil)
+        #expect(try await store.authenticate(secret: created.secret) == nil)
         #expect(
-            try ledger.revokeToken(id: created.token.id, at: "2026-01-04T00:00:00Z").revoked == "2026-01-03T00:00:00Z")
-        #expect(try ledger.tokens().first?.isRevoked == true)
-        #expect(throws: LedgerError.self) { try ledger.revokeToken(id: "tok_0000000000000000", at: "x") }
-        #expect(throws: LedgerError.self) { try ledger.createToken(name: "", roles: [.read], at: "x") }
-        #expect(throws: LedgerError.self) { try ledger.createToken(name: "n", roles: [], at: "x") }
-        #expect(throws: LedgerError.self) { try ledger.createToken(name: "a\nb", roles: [.read], at: "x") }
+            try await store.revoke(id: created.token.id, at: "2026-01-04T00:00:00Z", using: engine).revoked
+                == "2026-01-03T00:00:00Z")
+        #expect(try store.tokens().first?.isRevoked == true)
+        await #expect(throws: LedgerError.self) {
+            try await store.revoke(id: "tok_0000000000000000", at: "x", using: engine)
+        }
+        await #expect(throws: LedgerError.self) {
+            try await store.create(name: "", roles: [.read], at: "x", using: engine)
+        }
+        await #expect(throws: LedgerError.self) { try await store.create(name: "n", roles: [], at: "x", using: engine) }
+        await #expect(throws: LedgerError.self) {
+            try await store.create(name: "a\nb", roles: [.read], at: "x", using: engine)
+        }
+    }
+
+    @Test("a token created or revoked by another process takes effect within the store's refresh interval")
+    func otherProcess() async throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger.create(at: dir.file("l"), origin: "example.com/tokens")
+        let serving = TokenStore(ledger: ledger, refreshInterval: .milliseconds(50))
+        #expect(try await serving.authenticate(secret: "cairn_unknown") == nil)  // the map is loaded, empty
+        // "Another process": a second store and engine on the same ledger.
+        let engine = IngestEngine(ledger: ledger)
+        defer { engine.shutdown() }
+        let created = try await TokenStore(ledger: ledger).create(
+            name: "late", roles: [.read], at: "2026-01-01T00:00:00Z", using: engine)
+        try await poll("the new token is accepted") { try await serving.authenticate(secret: created.secret) != nil }
+        _ = try await TokenStore(ledger: ledger).revoke(id: created.token.id, at: "2026-01-02T00:00:00Z", using: engine)
+        try await poll("the revoked token is refused") { try await serving.authenticate(secret: created.secret) == nil }
     }
 
     @Test("role grants: admin everything, audit includes read, nothing else implies anything")
     func grants() throws {
-        let dir = try TemporaryDirectory()
-        let ledger = try Ledger.create(at: dir.file("l"), origin: "example.com/tokens")
-        func token(_ roles: Set<TokenRole>) throws -> APIToken {
-            try ledger.createToken(name: "t", roles: roles, at: "2026-01-01T00:00:00Z").token
+        func token(_ roles: Set<TokenRole>) -> APIToken {
+            APIToken(id: "tok_0", name: "t", roles: roles.sorted(), created: "2026-01-01T00:00:00Z", revoked: nil)
         }
-        #expect(try TokenRole.allCases.allSatisfy { try token([.admin]).grants($0) })
-        #expect(try token([.audit]).grants(.read))
-        #expect(try !token([.audit]).grants(.append))
-        #expect(try !token([.read]).grants(.audit))
-        #expect(try !token([.append]).grants(.read))
-        #expect(try !token([.metrics]).grants(.read))
-        #expect(try token([.append, .metrics]).grants(.metrics))
+        #expect(TokenRole.allCases.allSatisfy { token([.admin]).grants($0) })
+        #expect(token([.audit]).grants(.read))
+        #expect(!token([.audit]).grants(.append))
+        #expect(!token([.read]).grants(.audit))
+        #expect(!token([.append]).grants(.read))
+        #expect(!token([.metrics]).grants(.read))
+        #expect(token([.append, .metrics]).grants(.metrics))
     }
 
     @Test("a ledger opened read-only before it ever had a tokens table has no tokens, and still opens")
-    func readOnlyWithoutTable() throws {
+    func readOnlyWithoutTable() async throws {
         let dir = try TemporaryDirectory()
         let ledger = try Ledger.create(at: dir.file("l"), origin: "example.com/tokens")
-        _ = try ledger.createToken(name: "t", roles: [.read], at: "2026-01-01T00:00:00Z")
+        let engine = IngestEngine(ledger: ledger)
+        _ = try await TokenStore(ledger: ledger).create(
+            name: "t", roles: [.read], at: "2026-01-01T00:00:00Z", using: engine)
+        await engine.shutdownGracefully()
         var options = Ledger.OpenOptions()
         options.readOnly = true
         let readOnly = try Ledger.open(at: dir.file("l"), options: options)
-        #expect(try readOnly.tokens().count == 1)
-        #expect(throws: LedgerError.self) { try readOnly.createToken(name: "x", roles: [.read], at: "x") }
+        #expect(try TokenStore(ledger: readOnly).tokens().count == 1)
+        let readOnlyEngine = IngestEngine(ledger: readOnly)
+        defer { readOnlyEngine.shutdown() }
+        await #expect(throws: LedgerError.self) {
+            try await TokenStore(ledger: readOnly).create(name: "x", roles: [.read], at: "x", using: readOnlyEngine)
+        }
     }
 }
 

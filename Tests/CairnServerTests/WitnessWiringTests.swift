@@ -1,5 +1,6 @@
 import CairnLedger
 import CairnNote
+import CairnTestSupport
 import CairnWitness
 import Foundation
 import Hummingbird
@@ -20,7 +21,7 @@ struct WitnessWiringTests {
         let port = PortBox()
         // The ledger first, so the witness can follow its key.
         var configuration = ServerConfiguration()
-        let fixture = try ServerFixture { configuration = $0 }
+        let fixture = try await ServerFixture { configuration = $0 }
         let witnessVKey = try Witness.create(at: dir.file("witness"), name: "witness.example/w1")
         let witness = try Witness(directory: dir.file("witness"), logs: [fixture.ledger.verifierKey], logger: logger)
         let witnessApp = WitnessServer.application(

@@ -1,18 +1,7 @@
 import CairnStorage
+import CairnTestSupport
 import Foundation
 import Testing
-
-/// A fresh temporary directory, removed when the value is dropped.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "cairn-storage-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 struct Boom: Error {}
 

@@ -3,6 +3,7 @@ import CairnLedger
 import CairnMerkle
 import CairnNote
 import CairnProofs
+import CairnTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting

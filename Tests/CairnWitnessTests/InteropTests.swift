@@ -2,9 +2,11 @@ import CairnCrypto
 import CairnLedger
 import CairnNote
 import CairnProofs
+import CairnTestSupport
 import Foundation
 import Testing
 
+@testable import CairnServer
 @testable import CairnWitness
 
 /// Cosignatures checked by something other than Cairn's own verifier.

@@ -2,10 +2,11 @@ import CairnCrypto
 import CairnLedger
 import CairnNote
 import CairnProofs
+import CairnTestSupport
 import Foundation
 import Testing
 
-/// `Ledger.addCosignatures(_:size:)`: cosignatures stored with the checkpoint they sign.
+/// `IngestEngine.addCosignatures(_:size:)`: cosignatures stored with the checkpoint they sign.
 @Suite("Ledger: stored cosignatures")
 struct LedgerCosignatureTests {
     static func cosignature(
@@ -19,13 +20,13 @@ struct LedgerCosignatureTests {
     }
 
     @Test("The stored note gains the lines; checkpoint(size:), proofs and fsck see the cosigned checkpoint")
-    func addAndServe() throws {
+    func addAndServe() async throws {
         let log = try TestLedger()
         try log.append(5)
         let before = try log.ledger.checkpoint(size: 3)  // now cached
         let line1 = try Self.cosignature(log.ledger, size: 3, seed: 0x21)
         let line2 = try Self.cosignature(log.ledger, size: 3, seed: 0x22)
-        try log.ledger.addCosignatures([line1, line2], size: 3)
+        try await log.ledger.addCosignatures([line1, line2], size: 3)
 
         let after = try log.ledger.checkpoint(size: 3)
         #expect(after.checkpoint == before.checkpoint)
@@ -46,12 +47,12 @@ struct LedgerCosignatureTests {
     }
 
     @Test("A newer cosignature by the same witness key replaces the older one")
-    func replacesSameKey() throws {
+    func replacesSameKey() async throws {
         let log = try TestLedger()
         try log.append(2)
-        try log.ledger.addCosignatures([try Self.cosignature(log.ledger, size: 2, timestamp: 100)], size: 2)
+        try await log.ledger.addCosignatures([try Self.cosignature(log.ledger, size: 2, timestamp: 100)], size: 2)
         let newer = try Self.cosignature(log.ledger, size: 2, timestamp: 200)
-        try log.ledger.addCosignatures([newer], size: 2)
+        try await log.ledger.addCosignatures([newer], size: 2)
         let signed = try log.ledger.checkpoint(size: 2)
         #expect(signed.note.signatures.count == 2)
         #expect(signed.note.signatures.last == newer)
@@ -67,7 +68,7 @@ struct LedgerCosignatureTests {
         let lines = try (0x30..<0x38).map { try Self.cosignature(ledger, size: 3, seed: UInt8($0)) }
         await withTaskGroup(of: Void.self) { group in
             for line in lines {
-                group.addTask { try? ledger.addCosignatures([line], size: 3) }
+                group.addTask { try? await ledger.addCosignatures([line], size: 3) }
             }
         }
         #expect(Set(try ledger.checkpoint(size: 3).note.signatures.dropFirst()) == Set(lines))
@@ -75,13 +76,13 @@ struct LedgerCosignatureTests {
     }
 
     @Test("Refused: the log's own key, a size without a checkpoint, more than 100 lines, a read-only ledger")
-    func refusals() throws {
+    func refusals() async throws {
         let log = try TestLedger()
         try log.append(2)
         let own = try log.ledger.checkpoint(size: 2).note.signatures[0]
-        #expect(throws: LedgerError.self) { try log.ledger.addCosignatures([own], size: 2) }
+        await #expect(throws: LedgerError.self) { try await log.ledger.addCosignatures([own], size: 2) }
         do {
-            try log.ledger.addCosignatures([try Self.cosignature(log.ledger, size: 2)], size: 9)
+            try await log.ledger.addCosignatures([try Self.cosignature(log.ledger, size: 2)], size: 9)
             Issue.record("size 9 accepted")
         } catch let error as LedgerError {
             #expect(error.code == .sizeOutOfRange)
@@ -90,7 +91,7 @@ struct LedgerCosignatureTests {
             try NoteSignature(name: "w\(i).example", keyID: UInt32(i), signature: [UInt8](repeating: 1, count: 72))
         }
         do {
-            try log.ledger.addCosignatures(many, size: 2)
+            try await log.ledger.addCosignatures(many, size: 2)
             Issue.record("101 signature lines accepted")
         } catch let error as LedgerError {
             #expect(error.code == .invalidArgument)
@@ -104,7 +105,7 @@ struct LedgerCosignatureTests {
         let line = try Self.cosignature(other.ledger, size: 1)
         let readOnly = try Ledger.open(at: other.dir.file("ledger"), options: options)
         do {
-            try readOnly.addCosignatures([line], size: 1)
+            try await readOnly.addCosignatures([line], size: 1)
             Issue.record("read-only ledger written")
         } catch let error as LedgerError {
             #expect(error.code == .readOnly)

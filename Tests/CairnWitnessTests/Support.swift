@@ -2,12 +2,14 @@ import CairnCrypto
 import CairnLedger
 import CairnNote
 import CairnProofs
+import CairnTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
 
+@testable import CairnServer
 @testable import CairnWitness
 
 /// A fresh temporary directory, removed when the value is dropped.
@@ -143,4 +145,11 @@ func verifiedCosignature(
     let line = try NoteSignature(parsingLine: String(lines[0]))
     let timestamp = try CosignatureV1.verify(checkpoint.adding(line), cosigner: witness)
     return (line, timestamp)
+}
+
+extension WitnessCoordinator {
+    /// A coordinator writing through an engine of its own (tests only: the engine is never stopped).
+    convenience init(ledger: Ledger, witnesses: [WitnessEndpoint], logger: Logger, options: Options = Options()) {
+        self.init(engine: IngestEngine(ledger: ledger), witnesses: witnesses, logger: logger, options: options)
+    }
 }

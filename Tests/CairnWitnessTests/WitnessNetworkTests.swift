@@ -2,12 +2,14 @@ import CairnCrypto
 import CairnLedger
 import CairnNote
 import CairnProofs
+import CairnTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Synchronization
 import Testing
 
+@testable import CairnServer
 @testable import CairnWitness
 
 /// Runs `body` with each witness served by a real Hummingbird server on a loopback port; passes

@@ -2,7 +2,7 @@ import CairnCrypto
 import CairnLedger
 import CairnNote
 import CairnProofs
-import Dispatch
+import CairnWitness
 import Foundation
 import Logging
 import Synchronization
@@ -71,17 +71,18 @@ public struct WitnessStatus: Sendable, Hashable {
 
 /// The log side of c2sp.org/tlog-witness: watches a ledger's tree size, submits each new
 /// checkpoint with a consistency proof to every witness, verifies the cosignatures they return
-/// with their vkeys, and stores them with the checkpoint (``Ledger/addCosignatures(_:size:)``),
-/// so every checkpoint and proof the ledger serves afterwards carries them.
+/// with their vkeys, and stores them with the checkpoint through the ledger's ingest engine
+/// (``IngestEngine/addCosignatures(_:size:)``), so every checkpoint and proof the ledger serves
+/// afterwards carries them.
 ///
 /// Each witness is followed by its own task, with requests to it strictly sequential. A
 /// submission starts from old size 0; a 409 answer gives the witness's latest cosigned size,
 /// which is adopted before retrying. Failures are logged and retried with exponential backoff.
-/// Ledger reads and the short cosignature writes run on a dispatch queue, never holding the
-/// ledger's writer across network I/O.
+/// Ledger reads go through the ledger's snapshot door (on its I/O pool) and the cosignature
+/// writes through its engine, never holding the writer across network I/O.
 ///
 /// ```swift
-/// let coordinator = WitnessCoordinator(ledger: ledger, witnesses: endpoints, logger: logger)
+/// let coordinator = WitnessCoordinator(engine: engine, witnesses: endpoints, logger: logger)
 /// let task = Task { await coordinator.run() }   // until cancelled
 /// ```
 public final class WitnessCoordinator: Sendable {
@@ -105,20 +106,21 @@ public final class WitnessCoordinator: Sendable {
         public init() {}
     }
 
-    public let ledger: Ledger
+    /// The engine the cosignatures are written through; its ledger is the log.
+    public let engine: IngestEngine
+    public var ledger: Ledger { engine.ledger }
     public let witnesses: [WitnessEndpoint]
     let logger: Logger
     let options: Options
     let client: WitnessHTTPClient
     let states: Mutex<[WitnessStatus]>
-    let ledgerQueue = DispatchQueue(label: "cairn.witness.coordinator", attributes: .concurrent)
 
-    public convenience init(ledger: Ledger, witnesses: [WitnessEndpoint], logger: Logger) {
-        self.init(ledger: ledger, witnesses: witnesses, logger: logger, options: Options())
+    public convenience init(engine: IngestEngine, witnesses: [WitnessEndpoint], logger: Logger) {
+        self.init(engine: engine, witnesses: witnesses, logger: logger, options: Options())
     }
 
-    public init(ledger: Ledger, witnesses: [WitnessEndpoint], logger: Logger, options: Options) {
-        self.ledger = ledger
+    public init(engine: IngestEngine, witnesses: [WitnessEndpoint], logger: Logger, options: Options) {
+        self.engine = engine
         self.witnesses = witnesses
         self.logger = logger
         self.options = options
@@ -144,7 +146,7 @@ public final class WitnessCoordinator: Sendable {
     public func cosignCurrentCheckpoint() async -> [WitnessSubmissionOutcome] {
         let size: UInt64
         do {
-            size = try await onLedgerQueue { try self.ledger.treeSize() }
+            size = try await ledger.read { $0.treeSize }
         } catch {
             return witnesses.map { _ in .failed("cannot read the ledger's tree size: \(error)") }
         }
@@ -167,7 +169,7 @@ public final class WitnessCoordinator: Sendable {
         while !Task.isCancelled {
             var delay = options.pollInterval
             do {
-                let size = try await onLedgerQueue { try self.ledger.treeSize() }
+                let size = try await ledger.read { $0.treeSize }
                 if size != cosigned {
                     let outcome = await submit(index, size: size, logger: logger)
                     if case .cosigned = outcome {
@@ -242,7 +244,7 @@ public final class WitnessCoordinator: Sendable {
             }
             let proof: ConsistencyProof
             do {
-                proof = try await onLedgerQueue { try self.ledger.consistencyProof(oldSize: old, size: size) }
+                proof = try await ledger.read { try $0.consistencyProof(oldSize: old, size: size) }
             } catch {
                 return .failed("cannot build the consistency proof from \(old) to \(size): \(error)")
             }
@@ -289,7 +291,7 @@ public final class WitnessCoordinator: Sendable {
             return .failed("invalid cosignature response: \(error.message)")
         }
         do {
-            try await onLedgerQueue { try self.ledger.addCosignatures([signature], size: size) }
+            try await engine.addCosignatures([signature], size: size)
         } catch {
             return .failed("cannot store the cosignature: \(error)")
         }
@@ -317,7 +319,9 @@ public final class WitnessCoordinator: Sendable {
         var ours: [NoteSignature] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
             let signature = try NoteSignature(parsingLine: String(line))
-            if signature.name == witness.name && signature.keyID == witness.keyID { ours.append(signature) }
+            if signature.name.utf8.elementsEqual(witness.name.utf8) && signature.keyID == witness.keyID {
+                ours.append(signature)
+            }
         }
         guard !ours.isEmpty else {
             throw NoteError(
@@ -344,11 +348,5 @@ public final class WitnessCoordinator: Sendable {
             digits.count == 1 || digits.first != 0x30
         else { return nil }
         return UInt64(String(decoding: digits, as: UTF8.self))
-    }
-
-    private func onLedgerQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            ledgerQueue.async { continuation.resume(with: Result { try body() }) }
-        }
     }
 }

@@ -1,6 +1,8 @@
 import CairnCrypto
 import CairnJSON
+import CairnLedger
 import CairnStorage
+import Synchronization
 
 /// What an API token may do on `cairn serve` (specs/http-api.md, section 2).
 public enum TokenRole: String, Sendable, Hashable, CaseIterable, Comparable {
@@ -49,7 +51,7 @@ public struct APIToken: Sendable, Hashable {
         return JSONWriter.compactBytes(.object(object))
     }
 
-    init(id: String, name: String, roles: [TokenRole], created: String, revoked: String?) {
+    package init(id: String, name: String, roles: [TokenRole], created: String, revoked: String?) {
         self.id = id
         self.name = name
         self.roles = roles
@@ -62,7 +64,7 @@ public struct APIToken: Sendable, Hashable {
             let name = value["name"]?.stringValue, case .array(let roleValues)? = value["roles"],
             let created = value["created"]?.stringValue
         else {
-            throw LedgerError(.corrupt, "a row of the tokens table is malformed")
+            throw LedgerError(.corrupt, "a row of the tokens table is malformed (run `cairn fsck`)")
         }
         let roles = roleValues.compactMap { $0.stringValue.flatMap(TokenRole.init(rawValue:)) }
         guard roles.count == roleValues.count else {
@@ -79,33 +81,107 @@ public struct CreatedToken: Sendable {
     public let secret: String
 }
 
-extension LedgerLayout.TableName {
-    /// SHA-256 of a token's secret (32 bytes) → the token's metadata (JSON, see `APIToken`).
-    static let tokens = "tokens"
-}
+/// The API tokens of `cairn serve` (specs/http-api.md, section 2), kept in the ledger's
+/// environment (table `tokens`: SHA-256 of a secret → the token's metadata) and written only
+/// through the ledger's ingest engine.
+///
+/// Thread-safe. Authentication is answered from memory: the table is read into a map at most
+/// once per `refreshInterval` (on the ledger I/O pool, one refresh at a time), so no request
+/// reads LMDB on the cooperative pool and a flood of bad tokens costs one read per interval.
+/// A token created or revoked by another process (`cairn token create|revoke`) takes effect
+/// within that interval; one revoked through this store takes effect at once.
+public final class TokenStore: Sendable {
+    /// The prefix of every token secret.
+    public static let secretPrefix = "cairn_"
+    /// How stale the in-memory map may get before a lookup refreshes it.
+    public static let defaultRefreshInterval: Duration = .seconds(1)
 
-extension Ledger {
-    /// Opens the tokens table; nil when the ledger is open read-only and was never opened for
-    /// writing since tokens were introduced (it then has no tokens).
-    static func openTokenTable(_ env: LMDBEnvironment) throws -> Table? {
-        do {
-            return try env.openTable(LedgerLayout.TableName.tokens)
-        } catch let error as StorageError where env.options.readOnly && error.resultCode == .notFound {
-            return nil
+    public let ledger: Ledger
+    let refreshInterval: Duration
+    private let cache = Mutex<Cache?>(nil)
+    private let refreshing = Mutex<Task<Cache, any Error>?>(nil)
+
+    struct Cache: Sendable {
+        let tokens: [SHA256Digest: APIToken]
+        let loaded: ContinuousClock.Instant
+    }
+
+    public init(ledger: Ledger, refreshInterval: Duration = TokenStore.defaultRefreshInterval) {
+        self.ledger = ledger
+        self.refreshInterval = refreshInterval
+    }
+
+    // MARK: - Reading
+
+    /// Every token ever created, revoked ones included, oldest first.
+    public func tokens() throws -> [APIToken] {
+        try ledger.read { snapshot in try Self.rows(snapshot) }.values.sorted {
+            ($0.created, $0.id) < ($1.created, $1.id)
         }
     }
 
-    /// The prefix of every token secret.
-    public static let tokenPrefix = "cairn_"
+    /// The live token whose secret is `secret`, looked up by the secret's SHA-256; nil when the
+    /// secret is unknown or the token was revoked.
+    public func authenticate(secret: String) async throws -> APIToken? {
+        guard secret.hasPrefix(Self.secretPrefix), secret.utf8.count <= 256 else { return nil }
+        let hash = SHA256.hash(Array(secret.utf8))
+        let token = try await current().tokens[hash]
+        return token?.isRevoked == false ? token : nil
+    }
+
+    /// The in-memory map, refreshed if it is older than `refreshInterval`.
+    private func current() async throws -> Cache {
+        if let cached = cache.withLock({ $0 }), cached.loaded.duration(to: .now) < refreshInterval { return cached }
+        let task = refreshing.withLock { running -> Task<Cache, any Error> in
+            if let running { return running }
+            let ledger = self.ledger
+            let task = Task {
+                let started = ContinuousClock.now
+                let rows = try await ledger.read { snapshot in try Self.rows(snapshot) }
+                return Cache(tokens: rows, loaded: started)
+            }
+            running = task
+            return task
+        }
+        defer { refreshing.withLock { if $0 == task { $0 = nil } } }
+        let fresh = try await task.value
+        cache.withLock { $0 = fresh }
+        return fresh
+    }
+
+    /// Forgets the in-memory map, so the next lookup reads the table.
+    func invalidate() {
+        cache.withLock { $0 = nil }
+    }
+
+    static func rows(_ snapshot: LedgerSnapshot) throws -> [SHA256Digest: APIToken] {
+        guard let table = snapshot.ledger.tokensTable else { return [:] }
+        var rows: [SHA256Digest: APIToken] = [:]
+        try snapshot.transaction.withCursor(table) { cursor in
+            var entry = try cursor.first()
+            while let current = entry {
+                guard let hash = SHA256Digest(bytes: current.key) else {
+                    throw LedgerError(.corrupt, "a key of the tokens table is not a SHA-256 digest (run `cairn fsck`)")
+                }
+                rows[hash] = try APIToken(decoding: Array(current.value))
+                entry = try cursor.next()
+            }
+        }
+        return rows
+    }
+
+    // MARK: - Writing (through the ingest engine)
 
     /// Creates a token with `roles`, stores its SHA-256 hash, and returns it with its secret.
-    public func createToken(name: String, roles: Set<TokenRole>, at timestamp: String) throws -> CreatedToken {
-        guard !isReadOnly, let table = tables.tokens else {
-            throw LedgerError(.readOnly, "the ledger at \(directory) is open read-only")
+    public func create(
+        name: String, roles: Set<TokenRole>, at timestamp: String, using engine: IngestEngine
+    ) async throws -> CreatedToken {
+        guard !ledger.isReadOnly, let table = ledger.tokensTable else {
+            throw LedgerError(.readOnly, "the ledger at \(ledger.directory) is open read-only")
         }
         guard !roles.isEmpty else { throw LedgerError(.invalidArgument, "a token needs at least one role") }
         guard !name.isEmpty, name.utf8.count <= 128,
-            !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f })
+            !name.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) })
         else {
             throw LedgerError(
                 .invalidArgument,
@@ -114,12 +190,12 @@ extension Ledger {
         var generator = SystemRandomNumberGenerator()  // getrandom(2) / arc4random: cryptographically secure
         let secretBytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let idBytes = (0..<8).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let secret = Self.tokenPrefix + Self.base64URL(secretBytes)
+        let secret = Self.secretPrefix + Self.base64URL(secretBytes)
         let token = APIToken(
             id: "tok_" + idBytes.withUnsafeBytes { Hex.encode($0) }, name: name, roles: roles.sorted(),
             created: timestamp, revoked: nil)
         let hash = SHA256.hash(Array(secret.utf8))
-        try env.write { txn in
+        try await engine.perform { txn in
             try hash.withUnsafeBytes { key in
                 try token.encoded.withUnsafeBytes { value in
                     guard try txn.insertIfAbsent(table, key: key, value: value) == nil else {
@@ -128,40 +204,24 @@ extension Ledger {
                 }
             }
         }
+        invalidate()
         return CreatedToken(token: token, secret: secret)
-    }
-
-    /// Every token ever created, revoked ones included, oldest first.
-    public func tokens() throws -> [APIToken] {
-        guard let table = tables.tokens else { return [] }
-        let tokens = try env.read { txn in
-            var rows: [[UInt8]] = []
-            try txn.withCursor(table) { cursor in
-                var entry = try cursor.first()
-                while let current = entry {
-                    rows.append(Array(current.value))
-                    entry = try cursor.next()
-                }
-            }
-            return rows
-        }.map { try APIToken(decoding: $0) }
-        return tokens.sorted { ($0.created, $0.id) < ($1.created, $1.id) }
     }
 
     /// Revokes the token with `id`; later requests with it are refused. Revoking a revoked token
     /// changes nothing. Throws `.entryNotFound` for an unknown id.
     @discardableResult
-    public func revokeToken(id: String, at timestamp: String) throws -> APIToken {
-        guard !isReadOnly, let table = tables.tokens else {
-            throw LedgerError(.readOnly, "the ledger at \(directory) is open read-only")
+    public func revoke(id: String, at timestamp: String, using engine: IngestEngine) async throws -> APIToken {
+        guard !ledger.isReadOnly, let table = ledger.tokensTable else {
+            throw LedgerError(.readOnly, "the ledger at \(ledger.directory) is open read-only")
         }
-        return try env.write { txn in
+        let revoked = try await engine.perform { txn -> APIToken in
             var found: (key: [UInt8], token: APIToken)?
             try txn.withCursor(table) { cursor in
                 var entry = try cursor.first()
                 while let current = entry {
                     let token = try APIToken(decoding: Array(current.value))
-                    if token.id == id {
+                    if token.id.utf8.elementsEqual(id.utf8) {
                         found = (Array(current.key), token)
                         return
                     }
@@ -176,21 +236,8 @@ extension Ledger {
             try txn.put(table, key: found.key, value: revoked.encoded)
             return revoked
         }
-    }
-
-    /// The live token whose secret is `secret`, looked up by the secret's SHA-256; nil when the
-    /// secret is unknown or the token was revoked.
-    public func authenticate(secret: String) throws -> APIToken? {
-        guard let table = tables.tokens, secret.hasPrefix(Self.tokenPrefix), secret.utf8.count <= 256 else {
-            return nil
-        }
-        let hash = SHA256.hash(Array(secret.utf8))
-        let row = try env.read { txn in
-            try hash.withUnsafeBytes { key in try txn.rawValue(table, key: key).map { Array($0) } }
-        }
-        guard let row else { return nil }
-        let token = try APIToken(decoding: row)
-        return token.isRevoked ? nil : token
+        invalidate()
+        return revoked
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {

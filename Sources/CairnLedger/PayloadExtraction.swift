@@ -1,0 +1,77 @@
+import CairnJSON
+
+/// Moving large checkpoint payloads out of records into blobs — a pure computation: the same
+/// record and threshold always give the same stored record and payloads, so retries stay
+/// idempotent, and anyone holding the original can recompute the stored form
+/// (specs/record-schema.md, "Payload blobs").
+public enum PayloadExtraction {
+    /// Fields of a checkpoint that may be moved to blobs.
+    public static let fields = ["prompt", "raw_output", "turns"]
+
+    /// The media type of a string payload's blob.
+    public static let textMediaType = "text/plain; charset=utf-8"
+    /// The media type of a JSON payload's blob (RFC 8785 canonical form).
+    public static let jsonMediaType = "application/json"
+
+    /// `record` with every extractable field larger than `threshold` bytes replaced by a blob
+    /// reference (`{"blob": "sha256:…", "size": N, "media_type": "…"}`), and the payloads; `nil`
+    /// when nothing is that large (or the record is not a checkpoint). Strings are stored as their
+    /// UTF-8 bytes, other JSON values as their canonical form; references stay as they are.
+    public static func extract(
+        from record: JSONValue, over threshold: Int
+    ) -> (record: JSONValue, payloads: [BlobPayload])? {
+        guard threshold > 0, case .object(var object) = record, object["type"]?.stringValue == "checkpoint" else {
+            return nil
+        }
+        var payloads: [BlobPayload] = []
+        for field in fields {
+            guard let value = object[field], let payload = payload(of: value), payload.bytes.count > threshold else {
+                continue
+            }
+            object[field] = reference(to: payload)
+            payloads.append(payload)
+        }
+        return payloads.isEmpty ? nil : (.object(object), payloads)
+    }
+
+    /// Every stored form `original` may have been appended as, whatever threshold was used: the
+    /// record with each subset of its extractable fields moved to blobs (at most 8 forms, the
+    /// original first). For `cairn verify inclusion --entry original.json`.
+    public static func storedForms(of original: JSONValue) -> [(record: JSONValue, moved: [String])] {
+        guard case .object(let object) = original, object["type"]?.stringValue == "checkpoint" else {
+            return [(original, [])]
+        }
+        let candidates = fields.compactMap { field in object[field].flatMap(payload(of:)).map { (field, $0) } }
+        var forms: [(JSONValue, [String])] = []
+        for mask in 0..<(1 << candidates.count) {
+            var copy = object
+            var moved: [String] = []
+            for (bit, (field, payload)) in candidates.enumerated() where mask & (1 << bit) != 0 {
+                copy[field] = reference(to: payload)
+                moved.append(field)
+            }
+            forms.append((.object(copy), moved))
+        }
+        return forms
+    }
+
+    /// The blob a field's value would be stored as; `nil` for a value that already is a reference.
+    static func payload(of value: JSONValue) -> BlobPayload? {
+        switch value {
+        case .string(let text):
+            return BlobPayload(bytes: Array(text.utf8), mediaType: textMediaType)
+        case .object(let inner) where inner["blob"] != nil:
+            return nil
+        default:
+            guard let canonical = try? JCS.canonicalize(value) else { return nil }
+            return BlobPayload(bytes: canonical, mediaType: jsonMediaType)
+        }
+    }
+
+    static func reference(to payload: BlobPayload) -> JSONValue {
+        .object([
+            "blob": .string(payload.digest.description), "size": .number(Double(payload.bytes.count)),
+            "media_type": .string(payload.mediaType),
+        ])
+    }
+}
