@@ -91,6 +91,7 @@ let package = Package(
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnStorage", "CairnWitness",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

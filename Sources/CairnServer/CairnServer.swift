@@ -169,6 +169,8 @@ extension CairnServer {
         let format = configuration.logFormat
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
+        // Log lines are written by a thread of their own; let them all out before the process exits.
+        defer { LogSink.drainStandardError() }
         let logger = Logger(label: "cairn.serve")
         let metrics = ServerMetrics()
         MetricsSystem.bootstrap(metrics.metricsFactory)

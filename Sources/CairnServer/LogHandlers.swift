@@ -1,4 +1,6 @@
 import CairnJSON
+import DequeModule
+import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -76,21 +78,99 @@ public final class LogSink: Sendable {
 
     func write(_ line: String) { write(line) }
 
-    /// Standard error, one `write(2)` per line.
-    public static let standardError = LogSink { line in
-        lock.withLock { _ in
-            var bytes = Array(line.utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { raw in
-                    Foundation.write(2, raw.baseAddress! + offset, raw.count - offset)
-                }
-                if n <= 0 { break }
-                offset += n
+    /// Standard error, written by a thread of its own: logging never blocks a request, however
+    /// slow the reader of stderr (journald, a full pipe). Lines beyond a bounded backlog are
+    /// dropped and counted (`droppedLines`), and the count is reported in the next line written.
+    public static let standardError = LogSink { line in standardErrorWriter.enqueue(line) }
+
+    /// Lines dropped so far because stderr could not keep up.
+    public static var droppedLines: UInt64 { standardErrorWriter.dropped }
+
+    /// Waits (up to two seconds) until every queued line reached stderr: call before exiting.
+    public static func drainStandardError() {
+        standardErrorWriter.drain(timeout: .seconds(2))
+    }
+
+    private static let standardErrorWriter = LineWriter(fd: 2, maxBacklog: 10_000)
+}
+
+/// A bounded queue of lines and the thread that writes them to a file descriptor.
+final class LineWriter: Sendable {
+    private struct State {
+        var lines = Deque<String>()
+        var dropped: UInt64 = 0
+        var unreported: UInt64 = 0
+        /// A line taken off the queue and not yet written.
+        var writing = false
+    }
+
+    private let state = Mutex(State())
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let fd: Int32
+    private let maxBacklog: Int
+
+    init(fd: Int32, maxBacklog: Int) {
+        self.fd = fd
+        self.maxBacklog = maxBacklog
+        let thread = Thread { [self] in self.run() }
+        thread.name = "cairn-log-writer"
+        thread.start()
+    }
+
+    var dropped: UInt64 { state.withLock { $0.dropped } }
+
+    func enqueue(_ line: String) {
+        let queued = state.withLock { state -> Bool in
+            guard state.lines.count < maxBacklog else {
+                state.dropped += 1
+                state.unreported += 1
+                return false
             }
-            bytes.removeAll()
+            state.lines.append(line)
+            return true
+        }
+        if queued { wakeUp.signal() }
+    }
+
+    private func run() {
+        while true {
+            wakeUp.wait()
+            let (line, unreported) = state.withLock { state -> (String?, UInt64) in
+                defer { state.unreported = 0 }
+                state.writing = true
+                return (state.lines.popFirst(), state.unreported)
+            }
+            if unreported > 0 {
+                writeAll(
+                    "{\"level\":\"warning\",\"msg\":\"log lines dropped: stderr is not keeping up\","
+                        + "\"dropped\":\(unreported)}\n")
+            }
+            if let line { writeAll(line) }
+            state.withLock { $0.writing = false }
         }
     }
 
-    private static let lock = Mutex(())
+    /// Waits (up to `timeout`) until every queued line is written: before the process exits.
+    func drain(timeout: Duration) {
+        let deadline = ContinuousClock.now + timeout
+        while state.withLock({ !$0.lines.isEmpty || $0.writing }) && ContinuousClock.now < deadline {
+            usleep(1000)
+        }
+    }
+
+    /// Writes the whole line, retrying interrupted and partial writes; gives up on an error
+    /// (a closed or full stderr must not stop the server).
+    private func writeAll(_ line: String) {
+        var bytes = Array(line.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { raw in
+                Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+        bytes.removeAll()
+    }
 }

@@ -96,6 +96,32 @@ struct AppendTests {
         }
     }
 
+    @Test("a disk failure while a payload is stored is 503 (retry), never a refused record; nothing is appended")
+    func payloadStorageFailure() async throws {
+        let large = String(repeating: "retry with backoff; ", count: 1_000)
+        let original = ServerFixture.provenanceRecords[0].replacingOccurrences(
+            of: #""prompt":"Add retry with exponential backoff to the payment client""#,
+            with: #""prompt":"\#(large)""#)
+        let fixture = try await ServerFixture(profile: .provenance) { $0.extractOverBytes = 1024 }
+        // An injected I/O failure: the blob directory cannot be created (a file is in its way).
+        let blobs = fixture.ledger.directory + "/blobs"
+        try? FileManager.default.removeItem(atPath: blobs)
+        #expect(FileManager.default.createFile(atPath: blobs, contents: Data("in the way".utf8)))
+        try await fixture.live { client in
+            let reply = try await client.post("/v1/entries", ndjson: [original])
+            #expect(reply.code == 503, "\(reply.text)")
+            #expect(reply.error == "unavailable", "\(reply.text)")
+            #expect(reply.headers[.retryAfter] != nil)
+            #expect(try fixture.ledger.treeSize() == 0)
+            // Once the disk is healthy again, the same request succeeds.
+            try FileManager.default.removeItem(atPath: blobs)
+            let retried = try await client.post("/v1/entries", ndjson: [original])
+            #expect(retried.code == 200, "\(retried.text)")
+            #expect(try fixture.ledger.treeSize() == 1)
+            #expect(try fixture.ledger.fsck().blobs == 1)
+        }
+    }
+
     @Test("malformed bodies are 400 with the line and column of each problem; nothing is appended")
     func malformed() async throws {
         let fixture = try await ServerFixture()
