@@ -159,9 +159,11 @@ public final class IngestEngine: Sendable {
 
     // MARK: - Submitting records
 
-    /// Appends one record and returns once it is durable.
-    public func append(_ entry: PreparedEntry, whenBusy policy: BusyPolicy = .fail) async throws -> AppendResult {
-        let outcomes = try await append(contentsOf: [entry], atomic: false, whenBusy: policy)
+    /// Appends one record and returns once it is durable; `principal` is recorded as its appender.
+    public func append(
+        _ entry: PreparedEntry, whenBusy policy: BusyPolicy = .fail, as principal: Principal = .currentUser
+    ) async throws -> AppendResult {
+        let outcomes = try await append(contentsOf: [entry], atomic: false, whenBusy: policy, as: principal)
         switch outcomes[0] {
         case .appended(let result): return result
         case .rejected(let rejection): throw rejection
@@ -175,16 +177,18 @@ public final class IngestEngine: Sendable {
     /// all (the rejection is thrown, its `position` counting from the first of `entries`) without
     /// holding back the rest of the batch; otherwise a rejected record is reported in its outcome.
     /// The blob files of the entries' payloads are written first, on the ledger I/O pool; a
-    /// storage failure there is thrown as a `LedgerError` and nothing is queued.
+    /// storage failure there is thrown as a `LedgerError` and nothing is queued. `principal` is
+    /// recorded as the appender of every entry appended (see `Principal`).
     public func append(
-        contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail
+        contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail,
+        as principal: Principal = .currentUser
     ) async throws -> [AppendOutcome] {
         guard !entries.isEmpty else { return [] }
         if entries.contains(where: { !$0.payloads.isEmpty }) {
             let ledger = self.ledger
             try await LedgerIO.run { try ledger.blobStore.writePayloads(of: entries) }
         }
-        let completion = try await submit(.records(entries, atomic: atomic), policy: policy)
+        let completion = try await submit(.records(entries, atomic: atomic, principal: principal), policy: policy)
         guard case .records(let outcomes) = completion else { preconditionFailure("records answered otherwise") }
         return outcomes
     }
@@ -196,13 +200,14 @@ public final class IngestEngine: Sendable {
     /// the caller bounds its memory by awaiting older handles. Blocks while it writes the blob
     /// files of the entries' payloads: call it from a thread of your own.
     public func enqueue(
-        contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail
+        contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail,
+        as principal: Principal = .currentUser
     ) throws -> PendingAppend {
         if entries.contains(where: { !$0.payloads.isEmpty }) {
             try ledger.blobStore.writePayloads(of: entries)
         }
         let pending = PendingAppend()
-        try enqueue(.records(entries, atomic: atomic), policy: policy, id: nil) { result in
+        try enqueue(.records(entries, atomic: atomic, principal: principal), policy: policy, id: nil) { result in
             pending.fulfil(
                 result.map { completion in
                     guard case .records(let outcomes) = completion else { return [] }
@@ -446,15 +451,17 @@ public final class IngestEngine: Sendable {
             var groups: [Range<Int>] = []
             var groupItems: [Int] = []
             var entries: [PreparedEntry] = []
+            var principals: [Principal] = []
             var blobs: [BlobMetadata] = []
             for (position, item) in batch.enumerated() {
                 switch item.work {
-                case .records(let itemEntries, let atomic):
+                case .records(let itemEntries, let atomic, let principal):
                     if atomic {
                         groups.append(entries.count..<(entries.count + itemEntries.count))
                         groupItems.append(position)
                     }
                     entries += itemEntries
+                    principals += repeatElement(principal, count: itemEntries.count)
                 case .blobs(let metadata):
                     blobs += metadata
                 case .operation:
@@ -463,7 +470,8 @@ public final class IngestEngine: Sendable {
             }
             let started = ConditionLock.now()
             do {
-                let commit = try ledger.append(entries, blobs: blobs, rejecting: .skipRecord, atomicGroups: groups)
+                let commit = try ledger.append(
+                    entries, principals: principals, blobs: blobs, rejecting: .skipRecord, atomicGroups: groups)
                 completeCommitted(batch, commit: commit, nanoseconds: ConditionLock.now() - started)
             } catch let refused as AtomicGroupRejection {
                 let item = batch.remove(at: groupItems[refused.group])
@@ -517,7 +525,7 @@ public final class IngestEngine: Sendable {
         var bytes = 0
         for item in batch {
             switch item.work {
-            case .records(let entries, _):
+            case .records(let entries, _, _):
                 let outcomes = Array(commit.outcomes[offset..<(offset + entries.count)])
                 offset += entries.count
                 bytes += item.bytes
@@ -550,7 +558,7 @@ public final class IngestEngine: Sendable {
 
     /// What a submission asks the writer to do.
     fileprivate enum Work: Sendable {
-        case records([PreparedEntry], atomic: Bool)
+        case records([PreparedEntry], atomic: Bool, principal: Principal)
         case blobs([BlobMetadata])
         case operation(@Sendable (WriteTransaction) throws -> Void)
     }
@@ -576,7 +584,7 @@ public final class IngestEngine: Sendable {
             self.work = work
             self.complete = complete
             switch work {
-            case .records(let entries, _):
+            case .records(let entries, _, _):
                 records = entries.count
                 bytes = entries.reduce(0) { $0 + $1.bytes.count }
             case .blobs(let metadata):

@@ -89,10 +89,15 @@ extension Ledger {
     /// `AtomicGroupRejection`, so that the engine can drop that group and commit the rest again,
     /// and outside the groups a rejected record is skipped. Each entry costs O(log n): one leaf,
     /// its new tree hashes, one index entry.
+    ///
+    /// `principals` (one per entry; default: the user running this process) are recorded as the
+    /// entries' appenders, and checked when an entry corrects another (see `Principal`).
     package func append(
-        _ entries: [PreparedEntry], blobs: [BlobMetadata] = [], rejecting policy: RejectionPolicy = .wholeBatch,
-        atomicGroups: [Range<Int>] = []
+        _ entries: [PreparedEntry], principals: [Principal]? = nil, blobs: [BlobMetadata] = [],
+        rejecting policy: RejectionPolicy = .wholeBatch, atomicGroups: [Range<Int>] = []
     ) throws -> CommitResult {
+        let principals = principals ?? Array(repeating: .currentUser, count: entries.count)
+        precondition(principals.count == entries.count, "one principal per entry")
         let signer = try loadSigner()
         let result = try writer.withLock { state in
             var attempt: WriterState?
@@ -104,8 +109,8 @@ extension Ledger {
                     activeDigestCache.withLock { $0 = current.digests }
                     defer { activeDigestCache.withLock { $0 = nil } }
                     return try commit(
-                        entries, blobs: blobs, policy: policy, atomicGroups: atomicGroups, txn: txn, state: current,
-                        signer: signer)
+                        entries, principals: principals, blobs: blobs, policy: policy, atomicGroups: atomicGroups,
+                        txn: txn, state: current, signer: signer)
                 }
                 newState.digests.commit(treeSize: newState.frontier.treeSize)
                 state = newState
@@ -153,11 +158,13 @@ extension Ledger {
     // only changes state through `txn` (and the digest cache's pending changes, which are rolled
     // back) and returns the new frontier instead of storing it.
     private func commit(
-        _ entries: [PreparedEntry], blobs: [BlobMetadata], policy: RejectionPolicy, atomicGroups: [Range<Int>],
-        txn: WriteTransaction, state: WriterState, signer: NoteSigner
+        _ entries: [PreparedEntry], principals: [Principal], blobs: [BlobMetadata], policy: RejectionPolicy,
+        atomicGroups: [Range<Int>], txn: WriteTransaction, state: WriterState, signer: NoteSigner
     ) throws -> (CommitResult, WriterState) {
         let storedBlobs = try blobs.map { try storeBlobMetadata(txn, $0) }
         let startSize = state.frontier.treeSize
+        // The appender of the last entry so far: a new run is recorded when it changes.
+        var lastAppender = startSize > 0 ? try appender(txn, of: startSize - 1) : nil
         var frontier = state.frontier
         let cache = state.digests
         var outcomes: [AppendOutcome] = []
@@ -169,8 +176,9 @@ extension Ledger {
                 try tables.digests.withLogAppender(txn) { digestLog in
                     for (position, entry) in entries.enumerated() {
                         let index = frontier.treeSize
+                        let principal = principals[position]
                         if let earlier = try admitOrFindDuplicate(
-                            entry, index: index, position: position, txn: txn, cache: cache)
+                            entry, principal: principal, index: index, position: position, txn: txn, cache: cache)
                         {
                             outcomes.append(earlier)
                             if case .rejected(let rejection) = earlier {
@@ -180,6 +188,11 @@ extension Ledger {
                                 }
                             }
                             continue
+                        }
+                        if !(lastAppender.map { $0.isSameAppender(as: principal) && $0.name == principal.name } ?? false)
+                        {
+                            try recordAppender(txn, principal, from: index)
+                            lastAppender = principal
                         }
                         try tables.digests.insert(entry.digest, index: index, log: digestLog, cache: cache)
                         try entry.bytes.withUnsafeBytes { try leaves.append(index, $0) }
@@ -216,7 +229,8 @@ extension Ledger {
     /// Returns why the entry is not appended — a duplicate's earlier index, or a rejection
     /// (nothing written for it) — or nil after checking and indexing a provenance record.
     private func admitOrFindDuplicate(
-        _ entry: PreparedEntry, index: UInt64, position: Int, txn: WriteTransaction, cache: DigestIndex.WriterCache
+        _ entry: PreparedEntry, principal: Principal, index: UInt64, position: Int, txn: WriteTransaction,
+        cache: DigestIndex.WriterCache
     ) throws -> AppendOutcome? {
         if let earlier = try tables.digests.lookup(txn, entry.digest, cache: cache) {
             return .appended(AppendResult(index: earlier, digest: entry.digest, duplicate: true))
@@ -242,7 +256,7 @@ extension Ledger {
                     "record \(position + 1) was not prepared with the ledger's rules (use recordRules())")
             }
             do {
-                try admit(entry, facts: facts, index: index, position: position, txn: txn)
+                try admit(entry, facts: facts, principal: principal, index: index, position: position, txn: txn)
             } catch let rejection as AppendRejection {
                 return .rejected(rejection)
             }

@@ -14,6 +14,8 @@ public struct RecordView: Sendable, Hashable {
     /// Entries that refer to this one (corrections, reviews, tests, deploys, rollbacks, rewrites,
     /// erasures of blobs it references), in log order.
     public let history: [HistoryItem]
+    /// Who the ledger saw append the entry (nil for entries from before appenders were recorded).
+    public let appendedBy: Principal?
 
     public var isCorrected: Bool { original != effective }
 }
@@ -25,6 +27,8 @@ public struct HistoryItem: Sendable, Hashable {
     public let type: RecordType
     /// The entry's effective record.
     public let record: JSONValue
+    /// Who the ledger saw append it.
+    public let appendedBy: Principal?
 }
 
 extension LedgerSnapshot {
@@ -57,11 +61,13 @@ extension Ledger {
                 history.append(
                     HistoryItem(
                         index: source.index, digest: SHA256.hash(try entry(txn, source.index)), type: source.type,
-                        record: try effectiveRecord(txn, source.index)))
+                        record: try effectiveRecord(txn, source.index), appendedBy: try appender(txn, of: source.index))
+                )
             }
         }
         return RecordView(
-            index: index, digest: SHA256.hash(bytes), original: original, effective: effective, history: history)
+            index: index, digest: SHA256.hash(bytes), original: original, effective: effective, history: history,
+            appendedBy: try appender(txn, of: index))
     }
 }
 
@@ -74,14 +80,17 @@ extension RecordView {
             "index": .uint(index), "digest": .string(digest.description),
             "corrected": .bool(isCorrected), "record": effective,
         ]
+        if let appendedBy { object["appended_by"] = appendedBy.json }
         if isCorrected { object["original"] = original }
         if history {
             object["history"] = .array(
                 self.history.map { item in
-                    [
+                    var entry: JSONObject = [
                         "index": .uint(item.index), "digest": .string(item.digest.description),
                         "type": .string(item.type.rawValue), "record": item.record,
                     ]
+                    if let appendedBy = item.appendedBy { entry["appended_by"] = appendedBy.json }
+                    return .object(entry)
                 })
         }
         return .object(object)

@@ -56,7 +56,8 @@ extension Ledger {
     /// Checks a provenance record against the ledger and writes its derived rows. Throws
     /// `AppendRejection` (before writing anything) when a reference does not resolve.
     func admit(
-        _ entry: PreparedEntry, facts: RecordFacts, index: UInt64, position: Int, txn: WriteTransaction
+        _ entry: PreparedEntry, facts: RecordFacts, principal: Principal, index: UInt64, position: Int,
+        txn: WriteTransaction
     ) throws {
         var problems: [RecordProblem] = []
         func problem(_ path: String, _ code: String, _ message: String) {
@@ -88,6 +89,18 @@ extension Ledger {
             if target == entry.digest {
                 problem("$.corrects", "selfCorrection", "a correction cannot correct itself")
             } else if let targetIndex = try self.index(txn, of: target) {
+                // Only the principal that appended a record, or one trusted to correct others'
+                // records, may correct it: another producer must not rewrite its history.
+                if !principal.mayCorrectOthers {
+                    let owner = try appender(txn, of: targetIndex)
+                    if !(owner.map { $0.isSameAppender(as: principal) } ?? false) {
+                        problem(
+                            "$.corrects", "notPermitted",
+                            "entry \(targetIndex) was appended by "
+                                + (owner.map { "\($0)" } ?? "an unrecorded principal")
+                                + "; only that principal, or a token with the correct role, may correct it")
+                    }
+                }
                 do {
                     let record = try JSONParser.parse(entry.bytes)
                     let current = try effectiveRecord(txn, targetIndex)

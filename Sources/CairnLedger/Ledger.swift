@@ -98,6 +98,7 @@ public final class Ledger: Sendable {
         let index: Table
         let blobs: Table
         let tokens: Table?
+        let appenders: Table?
 
         init(env: LMDBEnvironment) throws {
             leaves = try env.openTable(LedgerLayout.TableName.leaves)
@@ -111,6 +112,7 @@ public final class Ledger: Sendable {
             index = try env.openTable(LedgerLayout.TableName.index)
             blobs = try env.openTable(LedgerLayout.TableName.blobs)
             tokens = try Ledger.openOptionalTable(env, LedgerLayout.TableName.tokens)
+            appenders = try Ledger.openOptionalTable(env, LedgerLayout.TableName.appenders)
         }
     }
 

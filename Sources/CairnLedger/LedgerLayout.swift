@@ -34,6 +34,9 @@ public enum LedgerLayout {
         /// SHA-256 of an API token's secret (32 bytes) → the token's metadata (JSON; the server's
         /// `TokenStore`, specs/storage.md "Tokens").
         static let tokens = "tokens"
+        /// Big-endian uint64 first leaf index of a run → the principal (JSON) that appended every
+        /// entry from it up to the next run (specs/storage.md, "Appenders").
+        static let appenders = "appenders"
     }
 
     enum MetaKey {
