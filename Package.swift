@@ -120,7 +120,9 @@ let package = Package(
                 "CairnLedger", "CairnMerkle", "CairnNote", "CairnJSON", "CairnCrypto", "CairnRecords", "CairnStorage",
             ]
         ),
-        .testTarget(name: "CairnCLITests", dependencies: ["CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto"]),
+        .testTarget(
+            name: "CairnCLITests",
+            dependencies: ["CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto", "CairnRecords"]),
         .testTarget(
             name: "CairnServerTests",
             dependencies: [

@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnClient
 import CairnJSON
 import CairnLedger
+import CairnRecords
 import Foundation
 
 struct AppendCommand: AsyncParsableCommand {
@@ -161,7 +162,7 @@ struct AppendCommand: AsyncParsableCommand {
             } catch let rejection as AppendRejection {
                 let record = records.filter { (try? $0.result.get()) != nil }[rejection.position]
                 for problem in rejection.problems.dropLast() {
-                    Console.error("error: \(record.source):\(record.line): \(problem)")
+                    Console.error(DisplayText.escape("error: \(record.source):\(record.line): \(problem)"))
                 }
                 throw CLIError(
                     .dataError,
@@ -241,7 +242,7 @@ extension AppendCommand {
                         ? ["\(record.source):\(record.line): \(error.message)"]
                         : problems.map { "\(record.source):\(record.line): \($0)" }
                     if skipInvalid {
-                        Console.error("skipped " + lines.joined(separator: "; "))
+                        Console.error("skipped " + DisplayText.escape(lines.joined(separator: "; ")))
                     } else {
                         refusedLines += lines
                         refusedRecords += 1
@@ -297,7 +298,8 @@ extension AppendCommand {
         if records == 1 && lines.count == 1 {
             throw CLIError(.dataError, lines[0] + " (\(outcome))")
         }
-        for line in lines.prefix(maxErrors) { Console.error("error: " + line) }
+        // The lines quote the server's replies and file names.
+        for line in lines.prefix(maxErrors) { Console.error("error: " + DisplayText.escape(line)) }
         if lines.count > maxErrors { Console.error("error: … and \(lines.count - maxErrors) more") }
         throw CLIError(
             .dataError,

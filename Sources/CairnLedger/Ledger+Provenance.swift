@@ -255,7 +255,7 @@ extension Ledger {
     /// The facts of the effective record at `index`.
     func facts(_ txn: some TransactionReading, _ index: UInt64) throws -> RecordFacts {
         do {
-            return try RecordFacts(try effectiveRecord(txn, index))
+            return try RecordFacts(try effectiveRecord(txn, index), options: .stored)
         } catch let error as RecordValidationError {
             throw LedgerError(.corrupt, "entry \(index) does not match the record schema: \(error)")
         }

@@ -94,6 +94,7 @@ public final class Ledger: Sendable {
         let index: Table
         let blobs: Table
         let tokens: Table?
+        let commitTimes: Table?
 
         init(env: LMDBEnvironment) throws {
             leaves = try env.openTable(LedgerLayout.TableName.leaves)
@@ -107,6 +108,7 @@ public final class Ledger: Sendable {
             index = try env.openTable(LedgerLayout.TableName.index)
             blobs = try env.openTable(LedgerLayout.TableName.blobs)
             tokens = try Ledger.openTokenTable(env)
+            commitTimes = try Ledger.openCommitTimesTable(env)
         }
     }
 
