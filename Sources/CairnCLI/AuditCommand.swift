@@ -286,7 +286,7 @@ struct AuditCompleteness: ParsableCommand {
                 Console.write("{\"tree_size\":\(treeSize),\"findings\":[")
                 var first = true
                 summary = try audit.run(on: ledger) { finding in
-                    Console.write((first ? "" : ",") + JSONWriter.compact(findingJSON(finding)))
+                    Console.write((first ? "" : ",") + DisplayText.escapeJSON(JSONWriter.compact(findingJSON(finding))))
                     first = false
                 }
                 Console.line("]," + JSONWriter.compact(summaryJSON(summary)).dropFirst())

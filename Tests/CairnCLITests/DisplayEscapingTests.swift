@@ -132,6 +132,33 @@ struct DisplayEscapingTests {
         #expect(try f.cli.ok("checkpoint").text.split(separator: "\n")[1] == "0")
     }
 
+    @Test("Messages that quote a file name, and the audit missing table that quotes git, are escaped")
+    func messagesAndGit() throws {
+        let f = try LedgerFixture(origin: "example.com/escape", profile: "provenance")
+        let missing = try f.cli.run("append", f.dir.file("records\u{1B}[2K\r.jsonl"))
+        #expect(missing.status == 66)
+        #expect(Self.dangerous(Array(missing.stderr.utf8)) == [], "\(missing.stderr)")
+        #expect(missing.stderr.contains(#"records\u{1B}[2K\u{0D}.jsonl"#), "\(missing.stderr)")
+
+        let repo = try TemporaryDirectory()
+        func git(_ args: String...) throws {
+            let out = try CLI.exec("/usr/bin/env", ["git", "-C", repo.path] + args)
+            guard out.status == 0 else { throw LedgerFixture.FixtureError(message: "git \(args): \(out.stderr)") }
+        }
+        try git("init", "-q", "-b", "main")
+        try git("config", "user.name", "Eve\u{202E}evE")
+        try git("config", "user.email", "eve@example.com")
+        try Data("a\n".utf8).write(to: URL(fileURLWithPath: repo.file("a.txt")))
+        try git("add", "a.txt")
+        try git("commit", "-q", "-m", "Add a\u{1B}[2K\rAll commits covered\n\nCairn-Checkpoint: cp-\u{1B}[1m")
+        let out = try f.cli.run("audit", "missing", "--repo", repo.path)
+        #expect(out.status == 1)
+        #expect(Self.dangerous(out.stdout) == [], "\(out.text)")
+        #expect(out.text.contains(#"Add a\u{1B}[2K\u{0D}All commits covered"#), "\(out.text)")
+        #expect(out.text.contains(#"Eve\u{202E}evE"#), "\(out.text)")
+        #expect(out.text.contains(#"Cairn-Checkpoint: cp-\u{1B}[1m names no record"#), "\(out.text)")
+    }
+
     @Test("show and query give the time the ledger appended each entry")
     func appendedAt() throws {
         let f = try LedgerFixture(origin: "example.com/escape", profile: "provenance")
@@ -192,5 +219,18 @@ struct DisplayEscapingTests {
             #"{"format":"cairn-audit-policy/v1","max_findings":{"self_review":1,"dated_before_subject":1},"#
                 + #""max_clock_skew_seconds":315360000000}"#)
         try f.cli.ok("audit", "completeness", "--policy", policy)
+
+        // A well-dated change reviewed by someone else passes the strict default policy.
+        let clean = try LedgerFixture(origin: "example.com/escape", profile: "provenance")
+        let cleanRecords = [
+            AuditCLITests.checkpoint("cp-1", commit: a), AuditCLITests.review("cp-1", at: "2026-11-20T10:00:00Z"),
+            AuditCLITests.test("cp-1", at: "2026-11-20T10:30:00Z"),
+            AuditCLITests.deploy("cp-1", commit: a, at: "2026-11-20T11:00:00Z"),
+        ]
+        try clean.cli.ok("append", stdin: cleanRecords.joined(separator: "\n") + "\n")
+        let passed = try clean.cli.ok("audit", "completeness")
+        #expect(
+            passed.text.contains("passed: within the policy (1 checkpoint, 1 deploy, 0 corrections at tree size 4)"))
+        #expect(!passed.text.contains("note:"))
     }
 }
