@@ -146,9 +146,11 @@ public struct CompletenessAudit: Sendable {
                 withoutAppendTime += 1
                 return nil
             }
+            // Both come from storage: a damaged commit time must not overflow the arithmetic.
             let skew = Int64(clamping: policy.maxClockSkewSeconds).multipliedReportingOverflow(by: 1000)
-            guard !skew.overflow, claimed - appended > skew.partialValue else { return nil }
-            return "\(what) is dated \(time(claimed)), \(duration(claimed - appended)) after the ledger appended it "
+            let ahead = claimed.subtractingReportingOverflow(appended)
+            guard !skew.overflow, !ahead.overflow, ahead.partialValue > skew.partialValue else { return nil }
+            return "\(what) is dated \(time(claimed)), \(duration(ahead.partialValue)) after the ledger appended it "
                 + "at \(time(appended)) (the policy allows \(policy.maxClockSkewSeconds) s of clock skew)"
         }
         try ledger.scan(type: .checkpoint, since: since, until: until, asOf: size) { entry in

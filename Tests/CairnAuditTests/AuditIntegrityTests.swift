@@ -144,6 +144,23 @@ struct AuditIntegrityTests {
         #expect(result.count(.selfReview) == 1 && result.count(.datedBeforeSubject) == 3)
     }
 
+    @Test("A damaged commit time cannot make the audit overflow")
+    func damagedCommitTime() throws {
+        let t = try TestLedger()
+        try t.append(
+            Records.checkpoint("cp-old", at: "0000-01-01T00:00:00Z"),
+            Records.review("cp-old", "bob@example.com", "approved", at: "0000-01-01T01:00:00Z"))
+        try t.ledger.env.write { txn in
+            // Int64.max milliseconds, big-endian.
+            try txn.put(
+                try #require(t.ledger.tables.commitTimes), key: 2,
+                value: [0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+        }
+        let result = try CompletenessAudit().run(on: t.ledger)
+        #expect(result.count(.datedAfterAppend) == 0)
+        #expect(result.withoutAppendTime == 0)
+    }
+
     @Test("Explanations show record text escaped, even from entries appended before names were checked")
     func escapedExplanations() throws {
         let t = try TestLedger()
