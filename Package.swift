@@ -139,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnCLITests",
-            dependencies: ["CairnTestSupport", "CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto"]),
+            dependencies: ["CairnTestSupport", "CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto", "CairnRecords"]),
         .testTarget(
             name: "CairnServerTests",
             dependencies: [

@@ -12,6 +12,14 @@ public enum FindingKind: String, Sendable, Hashable, CaseIterable, Comparable {
     case missingModelVersion = "missing_model_version"
     /// A correction whose reason is shorter than the policy's minimum.
     case shortCorrectionReason = "short_correction_reason"
+    /// A review by the person who requested the change (`reviewer` equal, byte for byte, to the
+    /// checkpoint's `requested_by`).
+    case selfReview = "self_review"
+    /// A review, test, deploy or rollback dated (`at`) before the checkpoint it is about (`timestamp`).
+    case datedBeforeSubject = "dated_before_subject"
+    /// An entry dated (`timestamp` or `at`) further after the time the ledger appended it than the
+    /// policy's clock skew allows: a claim about the future.
+    case datedAfterAppend = "dated_after_append"
 
     public static func < (a: FindingKind, b: FindingKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -32,15 +40,26 @@ public struct AuditPolicy: Sendable, Hashable {
     public var minCorrectionReasonLength: Int
     /// When non-nil, only deploys to these environments are checked for approval and tests.
     public var deployEnvironments: Set<String>?
+    /// How many seconds an entry's claimed time (`timestamp` or `at`) may be after the time the
+    /// ledger appended it before it is a `dated_after_append` finding: the producers' clocks may run
+    /// this much ahead of the ledger's.
+    public var maxClockSkewSeconds: Int
+
+    /// The default `maxClockSkewSeconds`: five minutes.
+    public static let defaultMaxClockSkewSeconds = 300
 
     /// The built-in policy: zero tolerance for every kind, reasons of at least 10 characters,
-    /// every environment checked.
+    /// every environment checked, five minutes of clock skew.
     public static let strict = AuditPolicy(maxFindings: [:], minCorrectionReasonLength: 10, deployEnvironments: nil)
 
-    public init(maxFindings: [FindingKind: Int?], minCorrectionReasonLength: Int, deployEnvironments: Set<String>?) {
+    public init(
+        maxFindings: [FindingKind: Int?], minCorrectionReasonLength: Int, deployEnvironments: Set<String>?,
+        maxClockSkewSeconds: Int = AuditPolicy.defaultMaxClockSkewSeconds
+    ) {
         self.maxFindings = maxFindings
         self.minCorrectionReasonLength = minCorrectionReasonLength
         self.deployEnvironments = deployEnvironments
+        self.maxClockSkewSeconds = maxClockSkewSeconds
     }
 
     /// How many findings of `kind` pass: `nil` for any number.
@@ -70,7 +89,9 @@ public struct AuditPolicy: Sendable, Hashable {
             throw fail("not JSON: \(error.description)")
         }
         guard let object = value.objectValue else { throw fail("expected a JSON object") }
-        let known = ["format", "max_findings", "min_correction_reason_length", "deploy_environments"]
+        let known = [
+            "format", "max_findings", "min_correction_reason_length", "deploy_environments", "max_clock_skew_seconds",
+        ]
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw fail("unknown member \(unknown.debugDescription) (known: \(known.joined(separator: ", ")))")
         }
@@ -112,7 +133,16 @@ public struct AuditPolicy: Sendable, Hashable {
             }
             environments = Set(names)
         }
-        self.init(maxFindings: maxFindings, minCorrectionReasonLength: minimum, deployEnvironments: environments)
+        var skew = Self.defaultMaxClockSkewSeconds
+        if let value = object["max_clock_skew_seconds"] {
+            guard let count = Self.count(value) else {
+                throw fail("\"max_clock_skew_seconds\" must be a non-negative integer, found \(value)")
+            }
+            skew = count
+        }
+        self.init(
+            maxFindings: maxFindings, minCorrectionReasonLength: minimum, deployEnvironments: environments,
+            maxClockSkewSeconds: skew)
     }
 
     private static func count(_ value: JSONValue) -> Int? {

@@ -3,16 +3,31 @@ import CairnLedger
 import CairnNote
 import CairnRecords
 
-/// What a compliance report covers: its format and the time window of checkpoint timestamps.
+/// What a compliance report covers: its format, the time window of checkpoint timestamps, and the
+/// version of the report rules it is written with.
 public struct ReportQuery: Sendable, Hashable {
     public let format: ReportFormat
     /// Checkpoints whose `timestamp` is at or after this instant (ms since the epoch); nil: no bound.
     public let since: Int64?
     /// Checkpoints whose `timestamp` is before this instant (exclusive); nil: no bound.
     public let until: Int64?
+    /// The version of the rows, cells and formats (specs/report-manifest.md §7), named by the
+    /// manifest's first line: 2, the current one, writes control and bidirectional characters in
+    /// csv and md cells visibly escaped (`DisplayText.escape`); 1 wrote them raw, and is kept so
+    /// that reports made with it still recompute byte for byte.
+    public let version: Int
 
-    /// A query; `since` must be before `until` when both are given.
-    public init(format: ReportFormat, since: Int64? = nil, until: Int64? = nil) throws(AuditError) {
+    /// A query; `since` must be before `until` when both are given, and `version` one of
+    /// `ReportManifest.versions`.
+    public init(
+        format: ReportFormat, since: Int64? = nil, until: Int64? = nil, version: Int = ReportManifest.currentVersion
+    ) throws(AuditError) {
+        guard ReportManifest.versions.contains(version) else {
+            throw AuditError(
+                .invalidArgument,
+                "report version \(version) is not supported (this cairn writes versions "
+                    + "\(ReportManifest.versions.lowerBound) to \(ReportManifest.versions.upperBound))")
+        }
         if let since, let until, since >= until {
             throw AuditError(
                 .invalidArgument,
@@ -25,6 +40,7 @@ public struct ReportQuery: Sendable, Hashable {
         self.format = format
         self.since = since
         self.until = until
+        self.version = version
     }
 }
 
@@ -84,7 +100,7 @@ public enum ComplianceReport {
             var rows: UInt64 = 0
             let used = try snapshot.scan(type: .checkpoint, since: query.since, until: query.until, asOf: size) {
                 entry in
-                try output.write(try query.format.row(ReportRow(entry), first: rows == 0))
+                try output.write(try query.format.row(ReportRow(entry), first: rows == 0, version: query.version))
                 rows += 1
                 return true
             }

@@ -26,16 +26,18 @@ public enum MissingProblem: Sendable, Hashable {
         }
     }
 
-    /// One line for people.
+    /// One line for people (the trailer escaped with `DisplayText.escape`).
     public var explanation: String {
         switch self {
         case .noCheckpoint:
             return "no checkpoint covers this commit"
         case .unknownRecord(let trailer):
-            return "Cairn-Checkpoint: \(trailer) names no record in the ledger"
+            return "Cairn-Checkpoint: \(DisplayText.escape(trailer)) names no record in the ledger"
         case .notACheckpoint(let trailer, let index, let type):
-            return "Cairn-Checkpoint: \(trailer) names entry \(index), a \(type) record, not a checkpoint"
-        case .notCovering(let trailer, let index, let coveredBy):
+            return "Cairn-Checkpoint: \(DisplayText.escape(trailer)) names entry \(index), a \(type) record, "
+                + "not a checkpoint"
+        case .notCovering(let rawTrailer, let index, let coveredBy):
+            let trailer = DisplayText.escape(rawTrailer)
             let others =
                 coveredBy.isEmpty
                 ? "no checkpoint covers it"

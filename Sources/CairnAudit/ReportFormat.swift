@@ -1,9 +1,11 @@
 import CairnJSON
+import CairnRecords
 
 /// The compliance report's file formats. Each is specified byte for byte in
 /// specs/report-manifest.md ("Report formats"), so that anyone can recompute a report.
 public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
-    /// RFC 4180 CSV: CRLF line ends, a header row, formula-injection defense.
+    /// RFC 4180 CSV: CRLF line ends, a header row, control characters escaped (version 2),
+    /// formula-injection defense.
     case csv
     /// A JSON array of row objects, one canonical (RFC 8785) object per line.
     case json
@@ -16,7 +18,7 @@ public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
     /// The bytes written before the first row.
     func header() -> [UInt8] {
         switch self {
-        case .csv: return Array((ReportRow.columnTitles.map(CSV.cell).joined(separator: ",") + "\r\n").utf8)
+        case .csv: return Array((ReportRow.columnTitles.map { CSV.cell($0) }.joined(separator: ",") + "\r\n").utf8)
         case .json: return Array("[".utf8)
         case .md:
             let titles = "| " + ReportRow.columnTitles.joined(separator: " | ") + " |\n"
@@ -25,15 +27,17 @@ public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// The bytes of one row; `first` tells whether it is the first row.
-    func row(_ row: ReportRow, first: Bool) throws -> [UInt8] {
+    /// The bytes of one row under the rules of report `version`; `first` tells whether it is the
+    /// first row.
+    func row(_ row: ReportRow, first: Bool, version: Int) throws -> [UInt8] {
         switch self {
         case .csv:
-            return Array((row.cells.map(CSV.cell).joined(separator: ",") + "\r\n").utf8)
+            return Array((row.cells.map { CSV.cell($0, version: version) }.joined(separator: ",") + "\r\n").utf8)
         case .json:
             return Array((first ? "\n" : ",\n").utf8) + (try JCS.canonicalize(row.jsonValue))
         case .md:
-            return Array(("| " + row.cells.map(Markdown.cell).joined(separator: " | ") + " |\n").utf8)
+            return Array(
+                ("| " + row.cells.map { Markdown.cell($0, version: version) }.joined(separator: " | ") + " |\n").utf8)
         }
     }
 
@@ -60,11 +64,14 @@ extension ReportRow {
 
 /// RFC 4180 cells with a defense against formula injection.
 public enum CSV {
-    /// A cell as written: a value starting with `=`, `+`, `-`, `@`, TAB or CR gets a leading `'` so
-    /// that spreadsheet programs show it as text instead of evaluating it (OWASP "CSV Injection");
-    /// then a value containing `,`, `"`, CR or LF is enclosed in double quotes, with each `"` doubled.
-    public static func cell(_ value: String) -> String {
-        var text = value
+    /// A cell as written: from report version 2, control and bidirectional characters are first
+    /// written visibly escaped (`DisplayText.escape`: ESC is `\u{1B}`), so that a report shown on a
+    /// terminal or in an editor cannot hide or forge text; then a value starting with `=`, `+`,
+    /// `-`, `@`, TAB or CR gets a leading `'` so that spreadsheet programs show it as text instead of
+    /// evaluating it (OWASP "CSV Injection"); then a value containing `,`, `"`, CR or LF is enclosed
+    /// in double quotes, with each `"` doubled.
+    public static func cell(_ value: String, version: Int = ReportManifest.currentVersion) -> String {
+        var text = version >= 2 ? DisplayText.escape(value) : value
         if let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
             text = "'" + text
         }
@@ -82,13 +89,16 @@ public enum CSV {
 
 /// Markdown table cells.
 public enum Markdown {
-    /// A cell as written: `\` and `|` are escaped with a backslash (so a value cannot end its cell),
-    /// `&`, `<` and `>` become `&amp;`, `&lt;` and `&gt;` (so a value cannot inject HTML), and CR, LF
-    /// and TAB become spaces (a table row is one line).
-    public static func cell(_ value: String) -> String {
+    /// A cell as written: from report version 2, control and bidirectional characters are first
+    /// written visibly escaped (`DisplayText.escape`: ESC is `\u{1B}`); then `\` and `|` are escaped
+    /// with a backslash (so a value cannot end its cell), `&`, `<` and `>` become `&amp;`, `&lt;` and
+    /// `&gt;` (so a value cannot inject HTML), and CR, LF and TAB (left only by version 1) become
+    /// spaces (a table row is one line).
+    public static func cell(_ value: String, version: Int = ReportManifest.currentVersion) -> String {
+        let text = version >= 2 ? DisplayText.escape(value) : value
         var out = ""
-        out.reserveCapacity(value.utf8.count)
-        for scalar in value.unicodeScalars {
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
             switch scalar {
             case "\\": out += "\\\\"
             case "|": out += "\\|"

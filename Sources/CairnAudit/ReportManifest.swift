@@ -9,7 +9,7 @@ import CairnRecords
 /// The manifest's text (what the ledger key signs) is:
 ///
 /// ```
-/// cairn-report-manifest/v1
+/// cairn-report-manifest/v2
 /// format csv
 /// since 2026-11-01T00:00:00Z
 /// until -
@@ -24,9 +24,15 @@ import CairnRecords
 /// — example.com/ai-provenance Az3g…
 /// ```
 public struct ReportManifest: Sendable, Hashable {
-    /// The first line of every version-1 manifest; it also keeps a manifest from ever reading as
-    /// a checkpoint.
-    public static let formatLine = "cairn-report-manifest/v1"
+    /// The version of the report rules this cairn writes (specs/report-manifest.md §7).
+    public static let currentVersion = 2
+    /// The versions this cairn writes and verifies: 1 (cells as they are) and 2 (control and
+    /// bidirectional characters escaped in csv and md cells).
+    public static let versions = 1...2
+
+    /// The first line of a manifest of report `version`: `cairn-report-manifest/v2`. It also keeps
+    /// a manifest from ever reading as a checkpoint.
+    public static func formatLine(version: Int) -> String { "cairn-report-manifest/v\(version)" }
 
     public let query: ReportQuery
     /// The number of rows in the report.
@@ -52,7 +58,7 @@ public struct ReportManifest: Sendable, Hashable {
 
     /// The text the ledger key signs.
     public var text: String {
-        Self.formatLine + "\n"
+        Self.formatLine(version: query.version) + "\n"
             + "format \(query.format.rawValue)\n"
             + "since \(query.since.map(Timestamp.format) ?? "-")\n"
             + "until \(query.until.map(Timestamp.format) ?? "-")\n"
@@ -72,10 +78,12 @@ public struct ReportManifest: Sendable, Hashable {
     /// Signatures are not verified here.
     public init(parsing text: String) throws(ManifestError) {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.first == Substring(Self.formatLine) else {
+        guard let version = Self.versions.first(where: { lines.first == Substring(Self.formatLine(version: $0)) })
+        else {
             let first = lines.first.map { String($0.prefix(60)) } ?? ""
+            let known = Self.versions.map { Self.formatLine(version: $0).debugDescription }.joined(separator: " or ")
             throw ManifestError(
-                "line 1: expected \(Self.formatLine.debugDescription), found \(first.debugDescription) "
+                "line 1: expected \(known), found \(first.debugDescription) "
                     + "(not a Cairn report manifest, or a newer version)")
         }
         guard lines.count >= 2 + Self.keys.count else {
@@ -123,7 +131,7 @@ public struct ReportManifest: Sendable, Hashable {
         let until = try time(2)
         let query: ReportQuery
         do {
-            query = try ReportQuery(format: format, since: since, until: until)
+            query = try ReportQuery(format: format, since: since, until: until, version: version)
         } catch {
             throw ManifestError("lines 3-4: \(error.message)")
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnClient
 import CairnJSON
 import CairnLedger
+import CairnRecords
 import Foundation
 
 struct AppendCommand: AsyncParsableCommand {
@@ -89,6 +90,12 @@ struct AppendCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Print at most this many input errors.", valueName: "n"))
     var maxErrors: Int = 20
 
+    @Flag(
+        help:
+            "Allow erasure records: appending one destroys the bytes of the blob it names, for good (without this flag they are refused)."
+    )
+    var allowErasure = false
+
     @OptionGroup(title: "Appending to a server") var remote: RemoteAppendOptions
 
     func validate() throws {
@@ -152,6 +159,13 @@ struct AppendCommand: AsyncParsableCommand {
                 if Console.stderrIsTerminal { Console.error("no records to append") }
                 return
             }
+            // Destroying data needs a deliberate flag.
+            if !allowErasure, let erasure = records.first(where: { (try? $0.result.get())?.facts?.type == .erasure }) {
+                throw CLIError(
+                    .usage,
+                    "\(erasure.source):\(erasure.line): an erasure record destroys a blob's bytes for good; pass "
+                        + "--allow-erasure to append it (or use `cairn blob erase`); nothing was appended")
+            }
             // One submission through the ingest engine, committed as one transaction of its own.
             let engine = IngestEngine(ledger: ledger)
             defer { engine.shutdown() }
@@ -161,13 +175,14 @@ struct AppendCommand: AsyncParsableCommand {
             } catch let rejection as AppendRejection {
                 let record = records.filter { (try? $0.result.get()) != nil }[rejection.position]
                 for problem in rejection.problems.dropLast() {
-                    Console.error("error: \(record.source):\(record.line): \(problem)")
+                    Console.error(DisplayText.escape("error: \(record.source):\(record.line): \(problem)"))
                 }
                 throw CLIError(
                     .dataError,
                     "\(record.source):\(record.line): \(rejection.problems.last.map(\.description) ?? "rejected")"
                         + " (nothing was appended)")
             }
+            try await recordLocalAppend(ledger, outcomes, via: "cairn append")
             let results = outcomes.compactMap(\.result)
             for result in results {
                 printJSON(
@@ -241,7 +256,7 @@ extension AppendCommand {
                         ? ["\(record.source):\(record.line): \(error.message)"]
                         : problems.map { "\(record.source):\(record.line): \($0)" }
                     if skipInvalid {
-                        Console.error("skipped " + lines.joined(separator: "; "))
+                        Console.error("skipped " + DisplayText.escape(lines.joined(separator: "; ")))
                     } else {
                         refusedLines += lines
                         refusedRecords += 1
@@ -297,7 +312,8 @@ extension AppendCommand {
         if records == 1 && lines.count == 1 {
             throw CLIError(.dataError, lines[0] + " (\(outcome))")
         }
-        for line in lines.prefix(maxErrors) { Console.error("error: " + line) }
+        // The lines quote the server's replies and file names.
+        for line in lines.prefix(maxErrors) { Console.error("error: " + DisplayText.escape(line)) }
         if lines.count > maxErrors { Console.error("error: … and \(lines.count - maxErrors) more") }
         throw CLIError(
             .dataError,

@@ -161,7 +161,7 @@ struct AuditMissing: ParsableCommand {
     }
 
     private func printTable(_ result: MissingCheckpointResult) {
-        let scope = range ?? "HEAD"
+        let scope = DisplayText.escape(range ?? "HEAD")
         if !result.listed.isEmpty {
             var rows = [["COMMIT", "DATE", "AUTHOR", "SUBJECT", "PROBLEM"]]
             for item in result.listed {
@@ -171,10 +171,11 @@ struct AuditMissing: ParsableCommand {
                     rows.append(
                         n == 0
                             ? [
-                                String(item.commit.id.prefix(12)), item.commit.authorDate, item.commit.author,
-                                String(subject), problem.explanation,
+                                String(item.commit.id.prefix(12)), DisplayText.escape(item.commit.authorDate),
+                                DisplayText.escape(item.commit.author), DisplayText.escape(String(subject)),
+                                DisplayText.escape(problem.explanation),
                             ]
-                            : ["", "", "", "", problem.explanation])
+                            : ["", "", "", "", DisplayText.escape(problem.explanation)])
                 }
             }
             printColumns(rows)
@@ -213,11 +214,20 @@ struct AuditCompleteness: ParsableCommand {
               deploy_without_tests     a deploy with no passed test before it
               missing_model_version    a model with a release_date but no version
               short_correction_reason  a correction reason below the minimum
+              self_review              a review by the person who requested the change
+              dated_before_subject     a review, test, deploy or rollback dated before
+                                       its checkpoint
+              dated_after_append       an entry dated further after the time the
+                                       ledger appended it than the clock skew allows
 
             The policy (--policy FILE, format in specs/audit-policy.md) says how many
-            findings of each kind are tolerated, the minimum reason length, and which
-            deploy environments are checked. Without --policy: zero tolerance for every
-            kind, reasons of at least 10 characters, every environment.
+            findings of each kind are tolerated, the minimum reason length, which deploy
+            environments are checked and how far producers' clocks may run ahead of the
+            ledger's (--max-clock-skew overrides it). Without --policy: zero tolerance for
+            every kind, reasons of at least 10 characters, every environment, 300 seconds
+            of clock skew. Entries appended by a cairn that did not record commit times
+            have no append time and are not checked for dated_after_append (the summary
+            counts them).
 
             --since/--until (RFC 3339 UTC time, or YYYY-MM-DD for midnight UTC; --since
             inclusive, --until exclusive) choose checkpoints by their timestamp and
@@ -246,16 +256,22 @@ struct AuditCompleteness: ParsableCommand {
     @Option(help: ArgumentHelp("Checkpoints from this time (inclusive).", valueName: "time")) var since: String?
     @Option(help: ArgumentHelp("Checkpoints before this time (exclusive).", valueName: "time")) var until: String?
     @Option(help: ArgumentHelp("Audit the ledger as of this tree size.", valueName: "n")) var size: UInt64?
+    @Option(
+        help: ArgumentHelp(
+            "Seconds an entry may be dated after its append time (default: the policy's, else 300).",
+            valueName: "seconds"))
+    var maxClockSkew: UInt64?
 
     @Flag(help: "Print one JSON object with every finding and the per-kind summary.")
     var json = false
 
     func run() throws {
         try runReportingErrors {
-            let policy = try mappingAuditErrors {
+            var policy = try mappingAuditErrors {
                 guard let path = self.policy else { return AuditPolicy.strict }
                 return try AuditPolicy(json: try readInput(path, what: "policy file"), source: path)
             }
+            if let maxClockSkew { policy.maxClockSkewSeconds = Int(clamping: maxClockSkew) }
             let sinceMS = try since.map { try parseTime($0, option: "--since") }
             let untilMS = try until.map { try parseTime($0, option: "--until") }
             if let sinceMS, let untilMS, sinceMS >= untilMS {
@@ -270,7 +286,7 @@ struct AuditCompleteness: ParsableCommand {
                 Console.write("{\"tree_size\":\(treeSize),\"findings\":[")
                 var first = true
                 summary = try audit.run(on: ledger) { finding in
-                    Console.write((first ? "" : ",") + JSONWriter.compact(findingJSON(finding)))
+                    Console.write((first ? "" : ",") + DisplayText.escapeJSON(JSONWriter.compact(findingJSON(finding))))
                     first = false
                 }
                 Console.line("]," + JSONWriter.compact(summaryJSON(summary)).dropFirst())
@@ -321,8 +337,9 @@ struct AuditCompleteness: ParsableCommand {
         return .object([
             "examined": .object([
                 "checkpoints": .uint(result.checkpoints), "deploys": .uint(result.deploys),
-                "corrections": .uint(result.corrections),
+                "corrections": .uint(result.corrections), "without_append_time": .uint(result.withoutAppendTime),
             ]),
+            "max_clock_skew_seconds": .number(Double(result.policy.maxClockSkewSeconds)),
             "summary": .object(summary),
             "passed": .bool(result.passed),
         ])
@@ -343,6 +360,12 @@ struct AuditCompleteness: ParsableCommand {
             + "\(result.deploys) deploy\(result.deploys == 1 ? "" : "s"), "
             + "\(result.corrections) correction\(result.corrections == 1 ? "" : "s") at tree size \(result.treeSize)"
         let exceeded = result.exceeded.count
+        if result.withoutAppendTime > 0 {
+            Console.line(
+                "note: \(result.withoutAppendTime) entr\(result.withoutAppendTime == 1 ? "y has" : "ies have") "
+                    + "no recorded append time (appended by an older cairn) and were not checked for "
+                    + "dated_after_append")
+        }
         Console.line(
             result.passed
                 ? "passed: within the policy (\(examined))"

@@ -10,8 +10,9 @@ struct FsckCommand: ParsableCommand {
             """
             Re-reads every leaf, recomputes every stored tree hash and the root, checks that the
             content index maps every entry's sha256 to its leaf, verifies the signature, origin,
-            size and root of every stored checkpoint, re-hashes every stored blob and checks that
-            erased blobs are gone, all in one consistent snapshot (appends may
+            size and root of every stored checkpoint, checks that the recorded commit times never
+            decrease, re-hashes every stored blob and checks that erased blobs are gone, all in one
+            consistent snapshot (appends may
             continue meanwhile). Stops at the first inconsistency and names it. Exit status 0 only
             when everything holds; 1 when an inconsistency is found.
 

@@ -3,6 +3,7 @@ import CairnCrypto
 import CairnJSON
 import CairnLedger
 import CairnMerkle
+import CairnRecords
 
 /// Parses an `INDEX|sha256:HEX` argument.
 func parseReference(_ text: String) throws -> EntryReference {
@@ -71,7 +72,7 @@ struct GetCommand: ParsableCommand {
                         "record": record,
                     ]))
             } else {
-                Console.line(JSONWriter.pretty(record))
+                Console.line(DisplayText.escapeJSON(JSONWriter.pretty(record)))  // --raw has the exact bytes
             }
         }
     }

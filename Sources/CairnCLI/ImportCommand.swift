@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnCrypto
 import CairnJSON
 import CairnLedger
+import CairnServer
 import DequeModule
 import Foundation
 
@@ -89,9 +90,18 @@ struct ImportCommand: AsyncParsableCommand {
             let lookahead = max(2, ProcessInfo.processInfo.activeProcessorCount)
             var preparing = Deque<Task<(LineChunkReader.Chunk, [InputRecord]), Never>>()
             var exhausted = false
+            // Who appended each committed chunk goes to the access log as the import proceeds.
+            let accessLog = AccessLog(ledger: try AccessLog.openOrCreate(for: ledger))
+            defer { accessLog.shutdown() }
+            var unrecorded: [AppendAccessRecord] = []
+            func recordAccess() async throws {
+                for record in unrecorded where record.count > 0 { try await accessLog.record(record) }
+                unrecorded.removeAll()
+            }
 
             func finish(_ done: [((LineChunkReader.Chunk, [InputRecord]), [AppendOutcome])]) {
                 for ((chunk, records), outcomes) in done {
+                    unrecorded.append(AppendAccessRecord.of(outcomes, by: .currentUser, via: "cairn import"))
                     var lastDigest = state.lastDigest
                     let prepared = records.filter { (try? $0.result.get()) != nil }
                     for outcome in outcomes {
@@ -140,10 +150,12 @@ struct ImportCommand: AsyncParsableCommand {
                         let before = records.prefix { $0.line < first.line }.compactMap { try? $0.result.get() }
                         finish(try await pipeline.finish())
                         if !before.isEmpty {
-                            _ = try await engine.append(contentsOf: before, whenBusy: .wait)
+                            let outcomes = try await engine.append(contentsOf: before, whenBusy: .wait)
+                            unrecorded.append(AppendAccessRecord.of(outcomes, by: .currentUser, via: "cairn import"))
                             summary.records += before.count
                             summary.appended += before.count
                         }
+                        try await recordAccess()
                         display.finish()
                         for line in first.errorLines.dropLast() { Console.error("error: " + line) }
                         throw CLIError(
@@ -154,8 +166,10 @@ struct ImportCommand: AsyncParsableCommand {
                 }
                 let entries = records.compactMap { try? $0.result.get() }
                 finish(try await pipeline.submit(entries, context: (chunk, records)))
+                try await recordAccess()
             }
             finish(try await pipeline.finish())
+            try await recordAccess()
             display.finish()
             progressFile.remove()
             summary.seconds = display.elapsed

@@ -21,8 +21,10 @@ struct QueryCommand: ParsableCommand {
             RFC 3339 UTC timestamps or dates (2026-11-20 = midnight UTC); --since is inclusive,
             --until exclusive.
 
-            Output: a table for people; --json (one array) or --jsonl (one object per line) for
-            scripts; every row has the entry's index and content address.
+            Output: a table for people (text from records shown with control, C1 and
+            bidirectional characters escaped as \\u{1B}); --json (one array) or --jsonl (one
+            object per line) for scripts; every row has the entry's index and content address,
+            and the JSON objects the time the ledger appended the entry (appended_at, when known).
 
             EXAMPLES
               # Which AI changes touched line 42 of src/retry.ts, and who reviewed them?
@@ -126,10 +128,12 @@ struct QueryCommand: ParsableCommand {
                 default: match.record["reason"]?.stringValue ?? "-"
                 }
             let reviewed = match.reviews.map { "\($0.reviewer) (\($0.decision))" }.joined(separator: ", ")
-            rows.append([
-                String(match.index), time, f.type.rawValue, id, who, detail, reviewed.isEmpty ? "-" : reviewed,
-                String(match.digest.description.prefix(19)) + "…",
-            ])
+            // Every cell is escaped: ids, people and reasons come from records.
+            rows.append(
+                [
+                    String(match.index), time, f.type.rawValue, id, who, detail, reviewed.isEmpty ? "-" : reviewed,
+                    String(match.digest.description.prefix(19)) + "…",
+                ].map(DisplayText.escape))
         }
         printColumns(rows)
         if Console.stderrIsTerminal { Console.error("\(matches.count) match\(matches.count == 1 ? "" : "es")") }

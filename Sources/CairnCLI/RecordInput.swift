@@ -1,5 +1,6 @@
 import CairnJSON
 import CairnLedger
+import CairnRecords
 
 /// How an input file holds records.
 enum RecordFormat: String, CaseIterable, Sendable {
@@ -17,8 +18,11 @@ struct InputRecord {
     let line: Int
     let result: Result<PreparedEntry, RecordError>
 
-    /// `file:line[:column]: message` lines (one per schema problem).
-    var errorLines: [String] {
+    /// `file:line[:column]: message` lines (one per schema problem), escaped for display: they
+    /// quote file names and record content.
+    var errorLines: [String] { unescapedErrorLines.map(DisplayText.escape) }
+
+    private var unescapedErrorLines: [String] {
         guard case .failure(let error) = result else { return [] }
         if let parse = error.parseError {
             // For a JSON Lines record the parser saw only that line; its line is always 1.

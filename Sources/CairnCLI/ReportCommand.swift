@@ -44,7 +44,9 @@ struct ReportCreate: ParsableCommand {
             Formats: csv (RFC 4180, CRLF line ends; a cell starting with = + - @ TAB or CR
             gets a leading ' so spreadsheets do not run it as a formula), json (an array
             of row objects with index and digest, one canonical object per line), md (a
-            Markdown table; | and \\ are escaped).
+            Markdown table; | and \\ are escaped). In csv and md, control, C1 and
+            bidirectional characters from records are written as \\u{1B}-style escapes,
+            so a report cannot hide or forge text on a screen; json has the exact values.
 
             Alongside the report (default report.<format>) it writes a manifest (default
             <report>.manifest): a signed note, signed by the ledger's key, that holds the
@@ -155,8 +157,9 @@ struct ReportCreate: ParsableCommand {
                     ]))
             } else {
                 let line =
-                    "wrote \(reportPath == "-" ? "the report" : reportPath) (\(summary.rows) row\(summary.rows == 1 ? "" : "s"), "
-                    + "\(summary.byteCount) bytes, sha256 \(summary.sha256.hex)) and \(manifestPath) "
+                    "wrote \(reportPath == "-" ? "the report" : DisplayText.escape(reportPath)) "
+                    + "(\(summary.rows) row\(summary.rows == 1 ? "" : "s"), "
+                    + "\(summary.byteCount) bytes, sha256 \(summary.sha256.hex)) and \(DisplayText.escape(manifestPath)) "
                     + "(tree size \(summary.treeSize))"
                 if reportPath == "-" { Console.error(line) } else { Console.line(line) }
             }
@@ -171,7 +174,8 @@ struct ReportVerify: ParsableCommand {
         discussion: prose(
             """
             Checks, with only the vkey: that the manifest (default REPORT.manifest) is
-            signed by the vkey; that it is a cairn-report-manifest/v1; that the checkpoint
+            signed by the vkey; that it is a cairn-report-manifest/v2 (or v1, from an
+            earlier cairn, recomputed with its own rules); that the checkpoint
             inside it is signed by the vkey for the log the vkey names; and that REPORT
             has exactly the length and SHA-256 the manifest states.
 
@@ -238,7 +242,8 @@ struct ReportVerify: ParsableCommand {
                             "valid": false, "code": .string(failure.code.rawValue), "reason": .string(failure.message),
                         ]))
                 } else {
-                    Console.error("invalid: " + failure.message)
+                    // The reason may quote the manifest (signer names, lines), which anyone can write.
+                    Console.error("invalid: " + DisplayText.escape(failure.message))
                 }
                 throw ExitCode(ExitStatus.verificationFailed.rawValue)
             }
@@ -248,6 +253,7 @@ struct ReportVerify: ParsableCommand {
                 printJSON(
                     .object([
                         "valid": true, "format": .string(parsed.query.format.rawValue),
+                        "version": .number(Double(parsed.query.version)),
                         "since": parsed.query.since.map { .string(Timestamp.format($0)) } ?? .null,
                         "until": parsed.query.until.map { .string(Timestamp.format($0)) } ?? .null,
                         "rows": .uint(parsed.rows), "bytes": .uint(parsed.byteCount),
@@ -260,7 +266,8 @@ struct ReportVerify: ParsableCommand {
                     "since \(parsed.query.since.map(Timestamp.format) ?? "the start"), "
                     + "until \(parsed.query.until.map(Timestamp.format) ?? "the end")"
                 Console.line(
-                    "valid: \(report) is the \(parsed.query.format.rawValue) report of \(checkpoint.origin) at tree size "
+                    "valid: \(DisplayText.escape(report)) is the \(parsed.query.format.rawValue) report of "
+                        + "\(DisplayText.escape(checkpoint.origin)) at tree size "
                         + "\(checkpoint.size) (\(parsed.rows) row\(parsed.rows == 1 ? "" : "s"), \(window))"
                         + (verification.recomputed ? "; recomputed from the ledger: identical" : ""))
             }

@@ -15,7 +15,14 @@ struct ShowCommand: ParsableCommand {
 
             With --history, also lists every entry that touches the record — corrections, reviews,
             tests, deploys, rollbacks, rewrites, erasures of blobs it references — each with its
-            index, content address and the command that proves it is in the log.
+            index, content address, the time the ledger appended it and the command that proves it
+            is in the log.
+
+            Every entry shows when the ledger appended it, by the log's own clock (the record's
+            timestamp or "at" is what its producer claims); entries appended by a cairn that did
+            not record commit times show an unknown time. Text from records is shown escaped:
+            control, C1 and bidirectional characters appear as \\u{1B}-style escapes (\\u001b
+            inside JSON), so a record cannot rewrite the terminal; --json has the exact values.
 
             EXAMPLES
               cairn show 0f8e7a52-3c1d-4d7e-9a41-7f1c2b6e5d01 --history
@@ -31,7 +38,7 @@ struct ShowCommand: ParsableCommand {
     @Flag(help: "List every entry that touches the record.")
     var history = false
 
-    @Flag(help: "Print one JSON object (index, digest, corrected, record, original, history).")
+    @Flag(help: "Print one JSON object (index, digest, appended_at, corrected, record, original, history).")
     var json = false
 
     func run() throws {
@@ -44,18 +51,27 @@ struct ShowCommand: ParsableCommand {
             }
             let corrections = view.history.filter { $0.type == .correction }.count
             Console.line(
-                "# entry \(view.index)  \(view.digest)"
+                "# entry \(view.index)  \(view.digest)  appended \(appended(view.appendedAt))"
                     + (view.isCorrected
                         ? "  (effective: \(corrections) correction\(corrections == 1 ? "" : "s") applied)" : ""))
-            Console.line(JSONWriter.pretty(view.effective))
+            // Record text is shown escaped: JSON escapes control characters, `escapeJSON` the
+            // bidirectional and C1 ones, and each history line is one line of escaped text.
+            Console.line(DisplayText.escapeJSON(JSONWriter.pretty(view.effective)))
             guard history else { return }
             Console.line("")
             Console.line(view.history.isEmpty ? "# history: nothing refers to this entry" : "# history")
             for item in view.history {
-                Console.line("\(item.index)\t\(item.type.rawValue)\t\(summary(item.record))")
-                Console.line("\t\(item.digest)  (prove: cairn prove inclusion \(item.index))")
+                Console.line("\(item.index)\t\(item.type.rawValue)\t\(DisplayText.escape(summary(item.record)))")
+                Console.line(
+                    "\t\(item.digest)  appended \(appended(item.appendedAt))  "
+                        + "(prove: cairn prove inclusion \(item.index))")
             }
         }
+    }
+
+    /// When the ledger appended an entry, or why it cannot say.
+    private func appended(_ milliseconds: Int64?) -> String {
+        milliseconds.map(Timestamp.format) ?? "at an unknown time (before commit times were recorded)"
     }
 
     private func summary(_ record: JSONValue) -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnClient
 import CairnJSON
+import CairnRecords
 import CairnStorage
 import Foundation
 
@@ -99,15 +100,19 @@ struct ServerOptions: ParsableArguments {
         switch event {
         case .deadLettered(let spooled, let problems, let error):
             let status = [error.status.map { "HTTP \($0)" }, error.code].compactMap { $0 }.joined(separator: " ")
-            let reasons = problems.isEmpty ? error.message : problems.map(\.description).joined(separator: "; ")
+            // Server replies and record problems are shown escaped: they are text from elsewhere.
+            let reasons = DisplayText.escape(
+                problems.isEmpty ? error.message : problems.map(\.description).joined(separator: "; "))
             Console.error(
                 "warning: spooled record #\(spooled.sequence) (\(spooled.record.digest)) was refused"
                     + (status.isEmpty ? "" : " (\(status))")
                     + ": \(reasons); moved to the dead letters (cairn spool dead)")
         case .retrying(let seconds, let error):
-            if Console.stderrIsTerminal { Console.error("\(error.message); retrying in \(formatSeconds(seconds))") }
+            if Console.stderrIsTerminal {
+                Console.error("\(DisplayText.escape(error.message)); retrying in \(formatSeconds(seconds))")
+            }
         case .warning(let text):
-            Console.error("warning: " + text)
+            Console.error("warning: " + DisplayText.escape(text))
         case .appended, .rejected, .spooled, .flushed:
             break
         }
@@ -149,7 +154,9 @@ struct ServerOptions: ParsableArguments {
                 "the server refused the token: \(failure.message)\(kept)"
                     + (spooled > 0 ? "; fix the token, then run `cairn spool flush`" : ""))
         case .protocolViolation:
-            Console.error("error: \(failure.message)" + (flush ? kept : "; the records were neither sent nor spooled"))
+            Console.error(
+                "error: \(DisplayText.escape(failure.message))"
+                    + (flush ? kept : "; the records were neither sent nor spooled"))
             throw ExitCode(protocolErrorStatus)
         case .invalidArgument:
             throw CLIError(.usage, failure.message)
@@ -256,7 +263,7 @@ struct SpoolStatusCommand: AsyncParsableCommand {
                     ]))
                 return
             }
-            Console.line("spool: \(status.directory)\(status.exists ? "" : " (not created yet)")")
+            Console.line("spool: \(DisplayText.escape(status.directory))\(status.exists ? "" : " (not created yet)")")
             var waiting = "waiting: \(status.records) record\(status.records == 1 ? "" : "s")"
             if let oldest = status.oldest {
                 waiting +=
@@ -265,10 +272,12 @@ struct SpoolStatusCommand: AsyncParsableCommand {
             }
             Console.line(waiting)
             for server in status.servers {
-                var line = "  \(server.server): \(server.records) record\(server.records == 1 ? "" : "s")"
+                var line =
+                    "  \(DisplayText.escape(server.server.description)): \(server.records) "
+                    + "record\(server.records == 1 ? "" : "s")"
                 if let oldest = server.oldest { line += ", oldest \(formatSeconds(now.timeIntervalSince(oldest))) ago" }
                 if let error = server.lastError, let at = server.lastErrorAt {
-                    line += "; last error \(RFC3339.format(at)): \(error)"
+                    line += "; last error \(RFC3339.format(at)): \(DisplayText.escape(error))"
                 }
                 if let sent = server.lastSentAt { line += "; last sent \(RFC3339.format(sent))" }
                 Console.line(line)
@@ -444,11 +453,14 @@ struct SpoolDeadCommand: AsyncParsableCommand {
                                 "problems": .array(letter.problems.map(SpoolFlushCommand.json)), "record": record,
                             ]))
                     } else {
+                        // The server's message, the problems and the record are shown escaped.
                         Console.line(
-                            "#\(letter.sequence) \(letter.record.digest) for \(letter.server), refused \(RFC3339.format(letter.refusedAt)): \(letter.message)"
-                        )
-                        for problem in letter.problems { Console.line("    \(problem)") }
-                        Console.line("    " + JSONWriter.compact(record))
+                            "#\(letter.sequence) \(letter.record.digest) for \(DisplayText.escape(letter.server.description)), "
+                                + "refused \(RFC3339.format(letter.refusedAt)): \(DisplayText.escape(letter.message))")
+                        for problem in letter.problems {
+                            Console.line("    \(DisplayText.escape(problem.description))")
+                        }
+                        Console.line("    " + DisplayText.escapeJSON(JSONWriter.compact(record)))
                     }
                 }
                 if !json && letters.isEmpty { Console.line("no dead letters") }

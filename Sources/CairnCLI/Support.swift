@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnJSON
 import CairnLedger
 import CairnProofs
+import CairnRecords
 import CairnStorage
 import Foundation
 
@@ -25,7 +26,9 @@ struct CLIError: Error {
 
     init(_ status: ExitStatus, _ message: String) {
         self.status = status
-        self.message = message
+        // Messages quote file names, record content and server replies: shown escaped, a control
+        // or bidirectional character in them cannot rewrite the terminal.
+        self.message = DisplayText.escape(message)
     }
 }
 
@@ -192,9 +195,11 @@ func printColumns(_ rows: [[String]]) {
     }
 }
 
-/// Prints a JSON value on one line.
+/// Prints a JSON value on one line, with the characters JSON leaves raw that could reorder or
+/// break the text on a terminal (bidirectional controls, C1 controls, U+2028, U+2029, DEL) written
+/// as `\uXXXX` escapes: the same JSON value.
 func printJSON(_ value: JSONValue) {
-    Console.line(JSONWriter.compact(value))
+    Console.line(DisplayText.escapeJSON(JSONWriter.compact(value)))
 }
 
 /// Joins the hard-wrapped lines of each prose paragraph of a `discussion:` text into one line, so

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnJSON
 import CairnLedger
+import CairnRecords
 import CairnServer
 
 struct TokenCommand: ParsableCommand {
@@ -124,10 +125,12 @@ struct TokenList: ParsableCommand {
             }
             var rows = [["ID", "NAME", "ROLES", "CREATED", "REVOKED"]]
             for token in tokens {
-                rows.append([
-                    token.id, token.name, token.roles.map(\.rawValue).joined(separator: ","), token.created,
-                    token.revoked ?? "-",
-                ])
+                // Names are refused with control characters, but a ledger may hold older ones.
+                rows.append(
+                    [
+                        token.id, token.name, token.roles.map(\.rawValue).joined(separator: ","), token.created,
+                        token.revoked ?? "-",
+                    ].map(DisplayText.escape))
             }
             printColumns(rows)
         }
@@ -165,7 +168,7 @@ struct TokenRevoke: AsyncParsableCommand {
             if json {
                 printJSON(tokenJSON(token))
             } else {
-                Console.line("revoked \(token.id) (\(token.name)) at \(token.revoked ?? "?")")
+                Console.line("revoked \(token.id) (\(DisplayText.escape(token.name))) at \(token.revoked ?? "?")")
             }
         }
     }

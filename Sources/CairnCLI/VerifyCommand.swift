@@ -4,6 +4,7 @@ import CairnJSON
 import CairnMerkle
 import CairnNote
 import CairnProofs
+import CairnRecords
 import Foundation
 
 struct VerifyCommand: ParsableCommand {
@@ -95,7 +96,8 @@ struct VerifyOptions: ParsableArguments {
                     for (key, value) in details { object[key] = value }
                     printJSON(.object(object))
                 } else {
-                    Console.line("valid: " + summary)
+                    // Summaries and reasons quote checkpoints and proof files, which anyone can write.
+                    Console.line("valid: " + DisplayText.escape(summary))
                 }
             } catch let error as ProofError {
                 if json {
@@ -104,7 +106,7 @@ struct VerifyOptions: ParsableArguments {
                             "valid": false, "code": .string(error.code.rawValue), "reason": .string(error.message),
                         ]))
                 } else {
-                    Console.error("invalid: " + error.message)
+                    Console.error("invalid: " + DisplayText.escape(error.message))
                 }
                 throw ExitCode(ExitStatus.verificationFailed.rawValue)
             }

@@ -220,6 +220,7 @@ extension Ledger {
         // so the new size has none yet.
         try txn.put(tables.checkpoints, key: newSize, value: Array(checkpoint.serialized.utf8), mode: .noOverwrite)
         try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(newSize))
+        try recordCommitTime(txn, from: startSize, to: newSize)
         return (
             CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint, storedBlobs: storedBlobs),
             newState

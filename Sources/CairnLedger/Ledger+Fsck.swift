@@ -24,8 +24,8 @@ public typealias FsckProgress = (_ checked: UInt64, _ total: UInt64) -> Void
 
 extension Ledger {
     /// Re-reads every leaf, recomputes every stored hash and every checkpoint's root, checks the
-    /// content index, and verifies every stored checkpoint's signature with the ledger's
-    /// verifier key, all in one read snapshot. Throws a `.corrupt` error naming the first
+    /// content index, verifies every stored checkpoint's signature with the ledger's verifier key,
+    /// and checks that recorded commit times never decrease, all in one read snapshot. Throws a `.corrupt` error naming the first
     /// inconsistency. Streams: memory stays flat whatever the ledger's size.
     public func fsck(progressEvery: UInt64 = 100_000, progress: FsckProgress? = nil) throws(LedgerError) -> FsckReport {
         try LedgerError.wrapping {
@@ -121,6 +121,7 @@ extension Ledger {
                             .corrupt, "a checkpoint exists for size \(cpSize), beyond the tree size \(size)")
                     }
                     progress?(index, size)
+                    _ = try fsckCommitTimes(txn, treeSize: size)
                     let (blobs, erased) = try fsckBlobs(txn)
                     return FsckReport(
                         leaves: index, hashes: storedIndex, checkpoints: checkedCheckpoints, rootHash: frontier.root,

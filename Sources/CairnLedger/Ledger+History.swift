@@ -16,6 +16,9 @@ public struct RecordView: Sendable, Hashable {
     public let history: [HistoryItem]
     /// Who the ledger saw append the entry (nil for entries from before appenders were recorded).
     public let appendedBy: Principal?
+    /// When the ledger committed the entry (Unix milliseconds, the log's clock); nil for entries
+    /// committed by a cairn that did not record commit times.
+    public let appendedAt: Int64?
 
     public var isCorrected: Bool { original != effective }
 }
@@ -29,6 +32,8 @@ public struct HistoryItem: Sendable, Hashable {
     public let record: JSONValue
     /// Who the ledger saw append it.
     public let appendedBy: Principal?
+    /// When the ledger committed the entry (Unix milliseconds); nil when it holds no time for it.
+    public let appendedAt: Int64?
 }
 
 extension LedgerSnapshot {
@@ -61,35 +66,35 @@ extension Ledger {
                 history.append(
                     HistoryItem(
                         index: source.index, digest: SHA256.hash(try entry(txn, source.index)), type: source.type,
-                        record: try effectiveRecord(txn, source.index), appendedBy: try appender(txn, of: source.index))
-                )
+                        record: try effectiveRecord(txn, source.index), appendedBy: try appender(txn, of: source.index),
+                        appendedAt: try appendedAt(txn, source.index)))
             }
         }
         return RecordView(
             index: index, digest: SHA256.hash(bytes), original: original, effective: effective, history: history,
-            appendedBy: try appender(txn, of: index))
+            appendedBy: try appender(txn, of: index), appendedAt: try appendedAt(txn, index))
     }
 }
 
 extension RecordView {
-    /// The JSON of `cairn show --json` and `GET /v1/records/{id}`: index, digest, whether it was
-    /// corrected, the effective record (and the original, if corrected), and with `history` every
-    /// entry about the record in log order.
+    /// The JSON of `cairn show --json` and `GET /v1/records/{id}`: index, digest, when it was
+    /// appended (when the ledger knows), whether it was corrected, the effective record (and the
+    /// original, if corrected), and with `history` every entry about the record in log order.
     public func json(history: Bool) -> JSONValue {
-        var object: JSONObject = [
-            "index": .uint(index), "digest": .string(digest.description),
-            "corrected": .bool(isCorrected), "record": effective,
-        ]
+        var object: JSONObject = ["index": .uint(index), "digest": .string(digest.description)]
+        if let appendedAt { object["appended_at"] = .string(Timestamp.format(appendedAt)) }
         if let appendedBy { object["appended_by"] = appendedBy.json }
+        object["corrected"] = .bool(isCorrected)
+        object["record"] = effective
         if isCorrected { object["original"] = original }
         if history {
             object["history"] = .array(
                 self.history.map { item in
-                    var entry: JSONObject = [
-                        "index": .uint(item.index), "digest": .string(item.digest.description),
-                        "type": .string(item.type.rawValue), "record": item.record,
-                    ]
+                    var entry: JSONObject = ["index": .uint(item.index), "digest": .string(item.digest.description)]
+                    if let appendedAt = item.appendedAt { entry["appended_at"] = .string(Timestamp.format(appendedAt)) }
                     if let appendedBy = item.appendedBy { entry["appended_by"] = appendedBy.json }
+                    entry["type"] = .string(item.type.rawValue)
+                    entry["record"] = item.record
                     return .object(entry)
                 })
         }

@@ -51,6 +51,10 @@ struct DerivedRow: Hashable {
 }
 
 extension Ledger {
+    /// The longest chain of corrections from a correction down to the original record it
+    /// ultimately corrects (a correction of the original is depth 1).
+    public static let maxCorrectionDepth = 16
+
     // MARK: - Admission (inside the write transaction)
 
     /// Checks a provenance record against the ledger and writes its derived rows. Throws
@@ -89,6 +93,24 @@ extension Ledger {
             if target == entry.digest {
                 problem("$.corrects", "selfCorrection", "a correction cannot correct itself")
             } else if let targetIndex = try self.index(txn, of: target) {
+                // Corrections of corrections are refolded down to the original record on every
+                // append: bounding the depth keeps that cost bounded (a chain of n links would
+                // otherwise cost n² work while every other append waits).
+                var depth = 1
+                var link = targetIndex
+                while depth <= Ledger.maxCorrectionDepth, let next = try self.facts(txn, link).corrects,
+                    let nextIndex = try self.index(txn, of: next)
+                {
+                    depth += 1
+                    link = nextIndex
+                }
+                if depth > Ledger.maxCorrectionDepth {
+                    problem(
+                        "$.corrects", "correctionTooDeep",
+                        "entry \(targetIndex) is already a correction \(Ledger.maxCorrectionDepth - 1) levels deep; a "
+                            + "correction may be corrected at most \(Ledger.maxCorrectionDepth - 1) times over: correct "
+                            + "the original record instead")
+                }
                 // Only the principal that appended a record, or one trusted to correct others'
                 // records, may correct it: another producer must not rewrite its history.
                 if !principal.mayCorrectOthers {
@@ -268,7 +290,7 @@ extension Ledger {
     /// The facts of the effective record at `index`.
     func facts(_ txn: some TransactionReading, _ index: UInt64) throws -> RecordFacts {
         do {
-            return try RecordFacts(try effectiveRecord(txn, index))
+            return try RecordFacts(try effectiveRecord(txn, index), options: .stored)
         } catch let error as RecordValidationError {
             throw LedgerError(.corrupt, "entry \(index) does not match the record schema: \(error)")
         }

@@ -57,6 +57,8 @@ public struct QueryMatch: Sendable, Hashable {
     public let checkpoint: UInt64?
     /// For checkpoint matches: the reviews of the checkpoint, in log order.
     public let reviews: [Review]
+    /// When the ledger committed the entry (Unix milliseconds); nil when it holds no time for it.
+    public let appendedAt: Int64?
 
     /// A review of a matched checkpoint.
     public struct Review: Sendable, Hashable {
@@ -99,7 +101,7 @@ extension Ledger {
             }
             return QueryMatch(
                 index: index, digest: SHA256.hash(try entry(txn, index)), record: try effectiveRecord(txn, index),
-                facts: facts, checkpoint: checkpoint, reviews: reviews)
+                facts: facts, checkpoint: checkpoint, reviews: reviews, appendedAt: try appendedAt(txn, index))
         }
 
         guard query.hasCheckpointFilter || query.type == .checkpoint else {
@@ -243,12 +245,13 @@ extension Ledger {
 }
 
 extension QueryMatch {
-    /// One result of `cairn query --json` and `GET /v1/query`: index, digest, type, the
-    /// checkpoint it is about (when that is another entry), a checkpoint's reviews, the record.
+    /// One result of `cairn query --json` and `GET /v1/query`: index, digest, when it was appended
+    /// (when the ledger knows), type, the checkpoint it is about (when that is another entry), a
+    /// checkpoint's reviews, the record.
     public var json: JSONValue {
-        var object: JSONObject = [
-            "index": .uint(index), "digest": .string(digest.description), "type": .string(facts.type.rawValue),
-        ]
+        var object: JSONObject = ["index": .uint(index), "digest": .string(digest.description)]
+        if let appendedAt { object["appended_at"] = .string(Timestamp.format(appendedAt)) }
+        object["type"] = .string(facts.type.rawValue)
         if let checkpoint, checkpoint != index { object["checkpoint"] = .uint(checkpoint) }
         if facts.type == .checkpoint {
             object["reviews"] = .array(

@@ -13,12 +13,16 @@ public struct ScannedEntry: Sendable, Hashable {
     /// Entries referring to this one (reviews, tests, deploys, corrections…), in log order, each
     /// with its effective record as of the scan's tree size.
     public let references: [Reference]
+    /// When the ledger committed the entry (Unix milliseconds); nil when it holds no time for it.
+    public let appendedAt: Int64?
 
     public struct Reference: Sendable, Hashable {
         public let index: UInt64
         public let type: RecordType
         public let record: JSONValue
         public let facts: RecordFacts
+        /// When the ledger committed the referring entry (Unix milliseconds), if it knows.
+        public let appendedAt: Int64?
     }
 }
 
@@ -58,7 +62,7 @@ extension Ledger {
                 let index = readUInt64(key, at: prefix.count)
                 guard index < size else { return false }  // keys are in log order
                 let record = try effectiveRecord(txn, index, asOf: size)
-                let facts = try RecordFacts(record)
+                let facts = try RecordFacts(record, options: .stored)
                 if since != nil || until != nil {
                     guard let ms = facts.timestamp, ms >= (since ?? .min), ms < (until ?? .max) else { return true }
                 }
@@ -68,11 +72,12 @@ extension Ledger {
                     references.append(
                         .init(
                             index: source.index, type: source.type, record: sourceRecord,
-                            facts: try RecordFacts(sourceRecord)))
+                            facts: try RecordFacts(sourceRecord, options: .stored),
+                            appendedAt: try appendedAt(txn, source.index)))
                 }
                 let entry = ScannedEntry(
                     index: index, digest: SHA256.hash(try entry(txn, index)), record: record, facts: facts,
-                    references: references)
+                    references: references, appendedAt: try appendedAt(txn, index))
                 stop = !(try body(entry))
                 return !stop
             }
@@ -93,7 +98,7 @@ extension Ledger {
         }
         if corrections.isEmpty { return original }
         do {
-            return try Corrections.effective(original: original, corrections: corrections)
+            return try Corrections.effective(original: original, corrections: corrections, options: .stored)
         } catch {
             throw LedgerError(.corrupt, "entry \(index) cannot be corrected as of size \(size): \(error)")
         }

@@ -99,6 +99,7 @@ public final class Ledger: Sendable {
         let blobs: Table
         let tokens: Table?
         let appenders: Table?
+        let commitTimes: Table?
 
         init(env: LMDBEnvironment) throws {
             leaves = try env.openTable(LedgerLayout.TableName.leaves)
@@ -113,6 +114,7 @@ public final class Ledger: Sendable {
             blobs = try env.openTable(LedgerLayout.TableName.blobs)
             tokens = try Ledger.openOptionalTable(env, LedgerLayout.TableName.tokens)
             appenders = try Ledger.openOptionalTable(env, LedgerLayout.TableName.appenders)
+            commitTimes = try Ledger.openOptionalTable(env, LedgerLayout.TableName.commitTimes)
         }
     }
 

@@ -8,11 +8,13 @@ import CairnJSON
 /// groups.
 struct Checker {
     let strictFields: Bool
+    let acceptsControlCharacters: Bool
     private(set) var issues: [ValidationIssue] = []
     private var path: [RecordPath.Component] = []
 
-    init(strictFields: Bool) {
+    init(strictFields: Bool, acceptsControlCharacters: Bool = false) {
         self.strictFields = strictFields
+        self.acceptsControlCharacters = acceptsControlCharacters
         path.reserveCapacity(8)
     }
 
@@ -40,7 +42,11 @@ struct Checker {
         switch rule {
         case .text(let format):
             guard case .string(let text) = value else { return wrongType(rule, value) }
-            if let problem = TextFormats.problem(with: text, as: format) { report(problem.code, problem.message) }
+            if let problem = TextFormats.problem(
+                with: text, as: format, acceptsControlCharacters: acceptsControlCharacters)
+            {
+                report(problem.code, problem.message)
+            }
         case .enumeration(let allowed):
             guard case .string(let text) = value else { return wrongType(rule, value) }
             if !allowed.contains(where: { exactlyEqual($0, text) }) {

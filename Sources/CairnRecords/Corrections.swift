@@ -55,18 +55,20 @@ public enum Corrections {
     }
 
     /// The effective record: `original` with `corrections` applied in order, each through
-    /// `apply(_:to:options:)` (default options). Returns `original` unchanged when there are none.
+    /// `apply(_:to:options:)`. Returns `original` unchanged when there are none. Pass
+    /// `RecordValidator.Options.stored` to fold entries read back from a ledger.
     ///
     /// - Throws: the error of the first correction that cannot be applied, with `correctionIndex` set
     ///   to its position in `corrections`.
     public static func effective(
         original: JSONValue,
-        corrections: [JSONValue]
+        corrections: [JSONValue],
+        options: RecordValidator.Options = .init()
     ) throws(RecordValidationError) -> JSONValue {
         var record = original
         for (index, correction) in corrections.enumerated() {
             do {
-                record = try apply(correction, to: record)
+                record = try apply(correction, to: record, options: options)
             } catch {
                 throw RecordValidationError(issues: error.issues, correctionIndex: index)
             }

@@ -30,6 +30,8 @@ enum RecordSchemas {
     static let count = Rule.integer(min: 0, max: maxInteger)
     static let lineNumber = Rule.integer(min: 1, max: 4_294_967_295)
     static let nonEmpty = Rule.text(.nonEmpty)
+    /// Identifiers and people: no C0 control character, no DEL (`controlCharacter`).
+    static let identifier = Rule.text(.identifier)
     static let nonBlank = Rule.text(.nonBlank)
     static let timestamp = Rule.text(.timestamp)
     static let digest = Rule.text(.digest)
@@ -62,15 +64,15 @@ enum RecordSchemas {
     static let checkpoint = record([
         .required("id", .text(.checkpointID)),
         .required("timestamp", timestamp),
-        .required("requested_by", nonEmpty),
+        .required("requested_by", identifier),
         .required("tool_path", .oneOf("ide", "cli", "ci", "chat", "agent")),
         .required("model", .object(model)),
         .required("prompt", .orBlob(nonEmpty)),
         .required("outputs", .array(.object(output), nonEmpty: true)),
-        .optional("session_id", nonEmpty),
-        .optional("request_id", nonEmpty),
-        .optional("work_item", nonEmpty),
-        .optional("agent_role", nonEmpty),
+        .optional("session_id", identifier),
+        .optional("request_id", identifier),
+        .optional("work_item", identifier),
+        .optional("agent_role", identifier),
         .optional("turns", .orBlob(.array(.object(turn), nonEmpty: false))),
         .optional("raw_output", .orBlob(.text(.any))),
         .optional("constraints", strings),
@@ -83,14 +85,14 @@ enum RecordSchemas {
 
     static let model = Shape(
         [
-            .required("id", nonEmpty),
-            .optional("version", nonEmpty),
+            .required("id", identifier),
+            .optional("version", identifier),
             .optional("release_date", .text(.date)),
-            .required("provider", nonEmpty),
+            .required("provider", identifier),
         ], atLeastOneOf: [["version", "release_date"]])
 
     static let output = Shape([
-        .required("repo", nonEmpty),
+        .required("repo", identifier),
         .required("commit", commit),
         .required("path", .text(.repositoryPath)),
         .required("ranges", .array(.lineRange, nonEmpty: true)),
@@ -99,7 +101,7 @@ enum RecordSchemas {
     ])
 
     static let turn = Shape([
-        .required("role", nonEmpty),
+        .required("role", identifier),
         .optional("content", .orBlob(.text(.any))),
         .optional("at", timestamp),
     ])
@@ -131,7 +133,7 @@ enum RecordSchemas {
 
     static let dlpScan = Shape([
         .required("result", .oneOf("clean", "redacted", "blocked")),
-        .required("tool", nonEmpty),
+        .required("tool", identifier),
         .optional("at", timestamp),
     ])
 
@@ -148,7 +150,7 @@ enum RecordSchemas {
 
     static let review = record([
         .required("subject", subject),
-        .required("reviewer", nonEmpty),
+        .required("reviewer", identifier),
         .required("decision", .oneOf("approved", "changes_requested", "rejected")),
         .required("at", timestamp),
         .optional("feedback", strings),
@@ -173,15 +175,15 @@ enum RecordSchemas {
     static let deploy = record([
         .required("subject", subject),
         .required("git_commit", commit),
-        .required("branch", nonEmpty),
-        .required("environment", nonEmpty),
+        .required("branch", identifier),
+        .required("environment", identifier),
         .required("at", timestamp),
     ])
 
     static let rollback = record([
         .required("subject", subject),
         .required("at", timestamp),
-        .required("environment", nonEmpty),
+        .required("environment", identifier),
         .required("reason", nonBlank),
     ])
 
@@ -190,7 +192,7 @@ enum RecordSchemas {
         .required("new_commit", commit),
         .required("kind", .oneOf("rebase", "squash", "amend", "cherry_pick", "other")),
         .required("at", timestamp),
-        .optional("repo", nonEmpty),
+        .optional("repo", identifier),
         .optional("subject", subject),
     ])
 
@@ -198,7 +200,7 @@ enum RecordSchemas {
 
     static let correction = record([
         .required("corrects", digest),
-        .required("author", nonEmpty),
+        .required("author", identifier),
         .required("reason", nonBlank),
         .required("patch", .patch),
         .optional("at", timestamp),
@@ -208,6 +210,6 @@ enum RecordSchemas {
         .required("blob", digest),
         .required("reason", nonBlank),
         .required("at", timestamp),
-        .required("author", nonEmpty),
+        .required("author", identifier),
     ])
 }

@@ -19,17 +19,28 @@ public struct RecordValidator {
         /// Report every member the schema does not define as `unknownField`, with its path. Default:
         /// false (unknown members are kept, and only searched for blob references).
         public var strictFields = false
+        /// Accept C0 control characters and DEL in identifier and person fields (and DEL in
+        /// repository paths), which schema 1 accepted before it refused them (`controlCharacter`).
+        /// Only for reading records already in a ledger, so that older entries still read; never
+        /// for admitting new ones. Default: false.
+        public var acceptsControlCharacters = false
 
         /// Creates options; every parameter defaults to the value documented on its property.
-        public init(strictFields: Bool = false) {
+        public init(strictFields: Bool = false, acceptsControlCharacters: Bool = false) {
             self.strictFields = strictFields
+            self.acceptsControlCharacters = acceptsControlCharacters
         }
+
+        /// The options for records read back from a ledger: control characters in identifiers are
+        /// accepted, since entries appended before they were refused must stay readable.
+        public static let stored = Options(acceptsControlCharacters: true)
     }
 
     /// Every problem in `record`, in document order (see `specs/record-schema.md`, "Errors"); empty when
     /// the record is valid.
     public static func issues(in record: JSONValue, options: Options = .init()) -> [ValidationIssue] {
-        var checker = Checker(strictFields: options.strictFields)
+        var checker = Checker(
+            strictFields: options.strictFields, acceptsControlCharacters: options.acceptsControlCharacters)
         checker.checkRecord(record)
         return checker.issues
     }

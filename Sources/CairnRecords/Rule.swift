@@ -49,6 +49,9 @@ enum TextFormat: Sendable {
     case any
     /// At least one character.
     case nonEmpty
+    /// An identifier or a person: at least one character, none of them a C0 control character
+    /// (U+0000–U+001F) or DEL (U+007F).
+    case identifier
     /// At least one character other than whitespace (`Text.isBlank`).
     case nonBlank
     /// RFC 3339 UTC timestamp (`Timestamp`).
@@ -65,8 +68,17 @@ enum TextFormat: Sendable {
     case mediaType
     /// A content address, or a checkpoint id (which cannot start with `sha256:`).
     case subject
-    /// A checkpoint id: non-empty, not starting with `sha256:`.
+    /// A checkpoint id: an identifier not starting with `sha256:`.
     case checkpointID
+
+    /// Whether the format refuses C0 control characters and DEL (`controlCharacter`) unless the
+    /// validator accepts them (`RecordValidator.Options.acceptsControlCharacters`).
+    var refusesControlCharacters: Bool {
+        switch self {
+        case .identifier, .subject, .checkpointID: return true
+        case .any, .nonEmpty, .nonBlank, .timestamp, .date, .digest, .commit, .repositoryPath, .mediaType: return false
+        }
+    }
 }
 
 /// One member of an object shape.

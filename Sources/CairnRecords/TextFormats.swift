@@ -11,11 +11,24 @@ struct FormatProblem {
 
 enum TextFormats {
     /// The problem with `text` under `format`, or nil when it conforms.
-    static func problem(with text: String, as format: TextFormat) -> FormatProblem? {
+    ///
+    /// - Parameter acceptsControlCharacters: accept C0 control characters and DEL in identifiers,
+    ///   and DEL in repository paths, as schema 1 did before refusing them (for stored records).
+    static func problem(
+        with text: String, as format: TextFormat, acceptsControlCharacters: Bool = false
+    ) -> FormatProblem? {
         if format == .any { return nil }
         if text.isEmpty { return FormatProblem(code: .emptyString, message: "expected a non-empty string") }
+        if format.refusesControlCharacters && !acceptsControlCharacters,
+            let (position, scalar) = DisplayText.firstControlCharacter(in: text)
+        {
+            return FormatProblem(
+                code: .controlCharacter,
+                message: "expected no control character (U+0000–U+001F, U+007F) in an identifier or a name, "
+                    + "found \(scalar.codePointName) at position \(position) of \(quote(text))")
+        }
         switch format {
-        case .any, .nonEmpty:
+        case .any, .nonEmpty, .identifier:
             return nil
         case .nonBlank:
             guard isBlank(text) else { return nil }
@@ -42,7 +55,7 @@ enum TextFormats {
                 code: .invalidCommit,
                 message: "expected 40 or 64 lowercase hex digits (a git object id), found " + quote(text))
         case .repositoryPath:
-            guard let reason = pathProblem(text) else { return nil }
+            guard let reason = pathProblem(text, refusesDelete: !acceptsControlCharacters) else { return nil }
             return FormatProblem(
                 code: .invalidPath,
                 message: "expected a repository-relative path, found " + quote(text) + ": " + reason)
@@ -99,10 +112,16 @@ enum TextFormats {
     }
 
     /// Why `text` (non-empty) is not a repository-relative path, or nil when it is one: `/`-separated
-    /// segments, none empty, `.` or `..`, and no control character (U+0000–U+001F).
-    static func pathProblem(_ text: String) -> String? {
-        withUTF8Bytes(text) { bytes in
-            if bytes.contains(where: { $0 < 0x20 }) { return "control characters are not allowed" }
+    /// segments, none empty, `.` or `..`, and no control character (U+0000–U+001F, and U+007F when
+    /// `refusesDelete`).
+    static func pathProblem(_ text: String, refusesDelete: Bool = true) -> String? {
+        let control = text.unicodeScalars.enumerated().first { _, scalar in
+            scalar.value < 0x20 || (refusesDelete && scalar.value == 0x7F)
+        }
+        if let (offset, scalar) = control {
+            return "control characters are not allowed (\(scalar.codePointName) at position \(offset + 1))"
+        }
+        return withUTF8Bytes(text) { bytes in
             if bytes.first == UInt8(ascii: "/") { return "it starts with \"/\"" }
             for segment in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
                 if segment.isEmpty { return "it has an empty segment (\"//\" or a trailing \"/\")" }
@@ -223,10 +242,12 @@ func describe(_ value: JSONValue) -> String {
     }
 }
 
-/// `text` quoted as a JSON string; beyond 60 characters, its first 48 and the total count.
+/// `text` quoted as a JSON string; beyond 60 characters, its first 48 and the total count. Besides
+/// the C0 controls that JSON escapes, the characters `DisplayText.escapeJSON` names (DEL, C1
+/// controls, bidirectional controls, line separators) are escaped too: messages end up on terminals.
 func quote(_ text: String) -> String {
     let count = text.count
-    guard count > 60 else { return jsonQuoted(text) }
-    let head = jsonQuoted(String(text.prefix(48)))
+    guard count > 60 else { return DisplayText.escapeJSON(jsonQuoted(text)) }
+    let head = DisplayText.escapeJSON(jsonQuoted(String(text.prefix(48))))
     return head.dropLast() + "…\" (\(count) characters)"
 }

@@ -39,6 +39,10 @@ public struct ValidationIssue: Sendable, Hashable, CustomStringConvertible {
         case invalidMediaType
         /// A correction patch that names `type`, `schema` or `corrects`, which no correction may change.
         case immutableField
+        /// A C0 control character (U+0000–U+001F: tab and line feed included) or DEL (U+007F) in an
+        /// identifier or person field (an id, `requested_by`, `reviewer`, `author`, `model.id`, …); the
+        /// message names the character and its position, counting code points from 1.
+        case controlCharacter
     }
 
     /// Where the problem is, as JSON path text: `$.outputs[0].ranges[1][0]`, `$["x-team"]`.

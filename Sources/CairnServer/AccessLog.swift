@@ -58,10 +58,68 @@ public final class AccessLog: Sendable {
         return try await engine.append(entry, whenBusy: .wait)
     }
 
+    /// Appends the record of an append and returns once it is durable (waiting for room, like
+    /// reads' records).
+    @discardableResult
+    public func record(_ append: AppendAccessRecord) async throws -> AppendResult {
+        let entry = try PreparedEntry.prepare(
+            json: JSONWriter.compactBytes(append.json), maxEntryBytes: ledger.maxEntryBytes)
+        return try await engine.append(entry, whenBusy: .wait)
+    }
+
+    /// A random 128-bit id in hex.
+    public static func makeID() -> String { CairnRequestContext.makeRequestID() }
+
     /// Commits what is queued and stops the engine, blocking the calling thread; later reads fail
     /// closed.
     public func shutdown() {
         engine.shutdown()
+    }
+}
+
+/// One append recorded in the access log (specs/http-api.md §6): who appended which entries,
+/// so that the principal of every entry is provable, not only stored.
+public struct AppendAccessRecord: Sendable {
+    public var at: String
+    /// A random 128-bit id in hex (the request id over HTTP), which keeps every entry unique.
+    public var requestID: String
+    public var principal: Principal
+    public var peer: String?
+    /// The entries appended: the first index and how many (one submission's new entries are
+    /// consecutive), and SHA-256 of their 32-byte content addresses in order.
+    public var first: UInt64?
+    public var count: Int
+    public var digestsSHA256: SHA256Digest
+    public var duplicates: Int
+    /// `POST /v1/entries` or the local command (`cairn append`, `cairn import`).
+    public var via: String
+
+    /// The record of one submission's outcomes, or nil when nothing was appended.
+    public static func of(
+        _ outcomes: [AppendOutcome], by principal: Principal, via: String, requestID: String = AccessLog.makeID(),
+        peer: String? = nil, at: String = Clock.now()
+    ) -> AppendAccessRecord {
+        let appended = outcomes.compactMap(\.result).filter { !$0.duplicate }
+        var hasher = SHA256Hasher()
+        for result in appended { result.digest.withUnsafeBytes { hasher.update($0) } }
+        return AppendAccessRecord(
+            at: at, requestID: requestID, principal: principal, peer: peer, first: appended.first?.index,
+            count: appended.count, digestsSHA256: hasher.finalize(),
+            duplicates: outcomes.compactMap(\.result).count - appended.count, via: via)
+    }
+
+    var json: JSONValue {
+        var object: JSONObject = [
+            "type": "append", "schema": 1, "at": .string(at), "request_id": .string(requestID),
+            "via": .string(via), "count": .int(count), "duplicates": .int(duplicates),
+            "entries_sha256": .string(digestsSHA256.hex),
+        ]
+        object[principal.kind == .token ? "token" : "local"] = .object([
+            "id": .string(principal.id), "name": .string(principal.name),
+        ])
+        if let first { object["first"] = .uint(first) }
+        if let peer { object["peer"] = .string(peer) }
+        return .object(object)
     }
 }
 
@@ -90,8 +148,8 @@ struct AccessRecord: Sendable {
 }
 
 /// RFC 3339 UTC timestamps with milliseconds.
-enum Clock {
-    static func now() -> String { format(Date()) }
+public enum Clock {
+    public static func now() -> String { format(Date()) }
 
     static func format(_ date: Date) -> String {
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))

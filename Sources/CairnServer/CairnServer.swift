@@ -7,6 +7,12 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `cairn serve`: the HTTP write/query API over one ledger (specs/http-api.md).
 ///
 /// Owns the ledger's group-commit `IngestEngine` (the only writer while it runs: records, blobs,
@@ -116,9 +122,44 @@ public final class CairnServer: Sendable {
         return Application(
             responder: responder,
             server: .http1(configuration: .init(idleTimeout: .init(configuration.idleTimeout))),
-            configuration: ApplicationConfiguration(address: address, serverName: "cairn"),
+            configuration: ApplicationConfiguration(
+                address: address, serverName: "cairn",
+                availableConnectionsDelegate: .maximum(effectiveMaxConnections, logger: logger)),
             onServerRunning: onServerRunning,
             logger: logger)
+    }
+
+    /// The connection cap: the configured one, or one derived from the descriptor limit that
+    /// leaves room for everything else the process opens (the ledger, blobs, logs, threads).
+    public var effectiveMaxConnections: Int {
+        if let configured = configuration.maxConnections { return configured }
+        return Self.connectionsFitting(descriptorLimit: Self.descriptorLimit())
+    }
+
+    /// Connections that fit under a descriptor limit, keeping 256 descriptors (and a tenth of the
+    /// limit) for the rest of the process.
+    static func connectionsFitting(descriptorLimit: Int) -> Int {
+        max(16, min(16_384, descriptorLimit - max(256, descriptorLimit / 10)))
+    }
+
+    /// The soft limit on open descriptors.
+    static func descriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        return limit.rlim_cur >= rlim_t(Int32.max) ? 1 << 20 : Int(clamping: limit.rlim_cur)
+    }
+
+    /// Raises the soft descriptor limit to the hard one (`cairn serve` does this at start).
+    /// Returns the new soft limit.
+    @discardableResult
+    public static func raiseDescriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return descriptorLimit() }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        return descriptorLimit()
     }
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully in a declared order, as one
@@ -174,7 +215,14 @@ extension CairnServer {
         let logger = Logger(label: "cairn.serve")
         let metrics = ServerMetrics()
         MetricsSystem.bootstrap(metrics.metricsFactory)
+        let descriptors = raiseDescriptorLimit()
         let server = try CairnServer(ledger: ledger, configuration: configuration, logger: logger, metrics: metrics)
+        logger.info(
+            "limits",
+            metadata: [
+                "descriptors": .stringConvertible(descriptors),
+                "max_connections": .stringConvertible(server.effectiveMaxConnections),
+            ])
         if !configuration.listen.isLoopback {
             logger.warning(
                 "listening on a non-loopback address: terminate TLS in front of this server",

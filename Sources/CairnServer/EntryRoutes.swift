@@ -56,14 +56,31 @@ struct EntryRoutes {
                 "Content-Type must be application/json (one record) or application/x-ndjson (one per line), got "
                     + (other ?? "none"))
         }
-        let body = try await request.collectBody(limit: services.configuration.maxBodyBytes, what: "the body")
+        let body =
+            format == .ndjson
+            ? try await request.collectLines(
+                limit: services.configuration.maxBodyBytes, maxLines: services.configuration.maxRecordsPerRequest,
+                what: "the body")
+            : try await request.collectBody(limit: services.configuration.maxBodyBytes, what: "the body")
         let rules = services.ledger.recordRules(
             strictFields: strict, extractOver: services.configuration.extractOverBytes)
         let submission = try EntrySubmission.prepare(body, format: format, rules: rules)
+        // Least privilege: an erasure destroys a blob's bytes for good, so it needs a role of its own.
+        guard let token = context.token else { throw APIError(.unauthorized, "appends need a token") }
+        if let erasure = submission.entries.firstIndex(where: { $0.facts?.type == .erasure }), !token.grants(.erase) {
+            throw APIError(
+                .forbidden,
+                "line \(submission.lines[erasure]): an erasure record destroys a blob's bytes for good; token \(token.id) "
+                    + "lacks the erase role (nothing was appended)",
+                headers: [.wwwAuthenticate: #"Bearer realm="cairn", error="insufficient_scope""#])
+        }
+        let principal = Principal(
+            kind: .token, id: token.id, name: token.name, mayCorrectOthers: token.grants(.correct))
         let atomic = submission.entries.count > 1
         let outcomes: [AppendOutcome]
         do {
-            outcomes = try await services.engine.append(contentsOf: submission.entries, atomic: atomic, whenBusy: .fail)
+            outcomes = try await services.engine.append(
+                contentsOf: submission.entries, atomic: atomic, whenBusy: .fail, as: principal)
         } catch let rejection as AppendRejection {
             throw Self.rejected([(rejection, submission.lines[rejection.position])])
         } catch let busy as IngestBusyError {
@@ -78,6 +95,25 @@ struct EntryRoutes {
         }
         guard rejections.isEmpty else { throw Self.rejected(rejections) }
         let results = outcomes.compactMap(\.result)
+        // Who appended what, provably: the append is recorded in the access log before it is
+        // acknowledged. If that fails, the client gets 503 and retries (appends are idempotent).
+        do {
+            try await services.accessLog.record(
+                AppendAccessRecord.of(
+                    outcomes, by: principal, via: "POST /v1/entries", requestID: context.requestID,
+                    peer: context.peerAddress))
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            services.logger.error(
+                "access log failure: append not acknowledged",
+                metadata: ["request_id": .string(context.requestID), "error": .string(String(describing: error))])
+            throw APIError(
+                .unavailable,
+                "the records are durable, but the access log could not record who appended them; retry (appends are "
+                    + "idempotent)",
+                retryAfter: 5)
+        }
         services.metrics.recordAppends(results)
         return .json(
             .array(

@@ -123,6 +123,33 @@ struct ServerServices: Sendable {
 }
 
 extension Request {
+    /// The body of an ndjson request, refusing more than `limit` bytes and more than `maxLines`
+    /// lines, both checked while the body streams in: a request of millions of tiny records is
+    /// refused after its first `maxLines` lines, before anything of it is parsed.
+    func collectLines(limit: Int, maxLines: Int, what: String) async throws -> [UInt8] {
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError(.tooLarge, "\(what) of \(length) bytes is over the server's limit of \(limit) bytes")
+        }
+        var bytes: [UInt8] = []
+        var lines = 0
+        for try await buffer in body {
+            guard bytes.count + buffer.readableBytes <= limit else {
+                throw APIError(.tooLarge, "\(what) is over the server's limit of \(limit) bytes")
+            }
+            buffer.withUnsafeReadableBytes { raw in
+                for byte in raw where byte == UInt8(ascii: "\n") { lines += 1 }
+                bytes.append(contentsOf: raw)
+            }
+            guard lines <= maxLines else {
+                throw APIError(
+                    .tooLarge,
+                    "\(what) has more than \(maxLines) lines: one request holds at most \(maxLines) records "
+                        + "(limits.max_records_per_request); split it")
+            }
+        }
+        return bytes
+    }
+
     /// The body, refusing more than `limit` bytes (by `Content-Length` before reading anything).
     func collectBody(limit: Int, what: String) async throws -> [UInt8] {
         if let length = headers[.contentLength].flatMap(Int.init), length > limit {

@@ -107,7 +107,7 @@ public struct ServerConfiguration: Sendable {
     /// A request that takes longer is answered 503 `timeout`.
     public var requestTimeout: Duration = .seconds(30)
     /// A connection idle this long is closed.
-    public var idleTimeout: Duration = .seconds(60)
+    public var idleTimeout: Duration = .seconds(15)
     /// Per-token (per-address when anonymous) rate limit; nil: none.
     public var rateLimit: RateLimit? = RateLimit(requestsPerSecond: 50, burst: 100)
     /// The largest `limit` of a query, and its default.
@@ -117,7 +117,13 @@ public struct ServerConfiguration: Sendable {
     public var busyRetryAfterSeconds = 1
     /// Expensive reads (queries, access-log searches) running at once; more wait their turn, so
     /// that a burst of them never starves appends of CPU.
-    public var maxConcurrentExpensiveReads = 2
+    public var maxConcurrentExpensiveReads = 1
+    /// Lines (records) one `POST /v1/entries` may hold, counted as the body streams in.
+    public var maxRecordsPerRequest = 10_000
+    /// Connections open at once; nil: derived at start from the descriptor limit (which
+    /// `cairn serve` raises to its hard maximum), leaving room for the ledger's own files. Beyond
+    /// it new connections wait in the kernel's backlog instead of exhausting descriptors.
+    public var maxConnections: Int?
     /// Checkpoint payloads (`prompt`, `raw_output`, `turns`) over this many bytes are moved to
     /// blobs before the record is appended, as `cairn append --extract-over` does; 0: never.
     public var extractOverBytes = 16_384
@@ -173,6 +179,15 @@ public struct ServerConfiguration: Sendable {
         }
         guard ingest.maxQueuedRecords >= 1, ingest.maxQueuedBytes >= 1, ingest.maxBatchRecords >= 1 else {
             throw ConfigurationError("ingest: queue and batch limits must be positive")
+        }
+        guard maxRecordsPerRequest >= 1 else {
+            throw ConfigurationError("limits.max_records_per_request: must be at least 1")
+        }
+        guard (1...256).contains(maxConcurrentExpensiveReads) else {
+            throw ConfigurationError("limits.max_concurrent_queries: must be 1 to 256")
+        }
+        if let maxConnections, maxConnections < 1 || maxConnections > 1_000_000 {
+            throw ConfigurationError("limits.max_connections: must be 1 to 1000000")
         }
         guard extractOverBytes >= 0 else {
             throw ConfigurationError("ingest.extract_over_bytes: must be 0 (never) or a number of bytes")
@@ -233,6 +248,9 @@ extension ServerConfiguration {
             if let value = try limits.integer("max_query_results") { maxQueryResults = value }
             if let value = try limits.integer("default_query_results") { defaultQueryResults = value }
             if let value = try limits.integer("busy_retry_after_seconds") { busyRetryAfterSeconds = value }
+            if let value = try limits.integer("max_records_per_request") { maxRecordsPerRequest = value }
+            if let value = try limits.integer("max_concurrent_queries") { maxConcurrentExpensiveReads = value }
+            if let value = try limits.integer("max_connections") { maxConnections = value }
             if limits.has("rate_limit") {
                 if limits.isNull("rate_limit") {
                     rateLimit = nil

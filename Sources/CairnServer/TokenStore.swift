@@ -14,6 +14,11 @@ public enum TokenRole: String, Sendable, Hashable, CaseIterable, Comparable {
     case audit
     /// Scrape `/metrics`.
     case metrics
+    /// Append `erasure` records, which destroy a blob's bytes for good (with `append`).
+    case erase
+    /// Correct records that other principals appended (with `append`); without it, a token may
+    /// correct only what it appended itself.
+    case correct
     /// Everything.
     case admin
 
@@ -38,6 +43,7 @@ public struct APIToken: Sendable, Hashable {
     public var isRevoked: Bool { revoked != nil }
 
     /// Whether the token may act in `role`: `admin` may do everything, `audit` includes `read`.
+    /// Nothing else implies anything: `erase` and `correct` are granted only on purpose.
     public func grants(_ role: TokenRole) -> Bool {
         roles.contains(role) || roles.contains(.admin) || (role == .read && roles.contains(.audit))
     }

@@ -92,7 +92,11 @@ struct CompletenessAuditTests {
         )
         #expect(explanations[7].contains("\"typo\" (4 characters; the policy requires at least 10)"))
         #expect(!result.passed)
-        #expect(result.exceeded == FindingKind.allCases)
+        #expect(
+            result.exceeded == [
+                .unreviewedCheckpoint, .approvalAfterDeploy, .deployWithoutTests, .missingModelVersion,
+                .shortCorrectionReason,
+            ])
 
         // Streamed: checkpoint findings, then deploy findings, then corrections, each in log order.
         var streamed: [Finding] = []
@@ -103,8 +107,9 @@ struct CompletenessAuditTests {
         #expect(
             summary.counts == [
                 .unreviewedCheckpoint: 1, .approvalAfterDeploy: 3, .deployWithoutTests: 2, .missingModelVersion: 1,
-                .shortCorrectionReason: 1,
+                .shortCorrectionReason: 1, .selfReview: 0, .datedBeforeSubject: 0, .datedAfterAppend: 0,
             ])
+        #expect(summary.withoutAppendTime == 0)
     }
 
     @Test("A permissive policy passes the same ledger; limits are compared per kind")

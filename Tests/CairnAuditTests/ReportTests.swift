@@ -133,20 +133,70 @@ struct ReportTests {
         #expect(CSV.cell("plain text") == "plain text")
         #expect(CSV.cell("a,b") == "\"a,b\"")
         #expect(CSV.cell("say \"hi\"") == "\"say \"\"hi\"\"\"")
-        #expect(CSV.cell("two\nlines") == "\"two\nlines\"")
-        #expect(CSV.cell("cr\rhere") == "\"cr\rhere\"")
         #expect(CSV.cell("=1+1") == "'=1+1")
         #expect(CSV.cell("+1") == "'+1")
         #expect(CSV.cell("-1") == "'-1")
         #expect(CSV.cell("@SUM(A1)") == "'@SUM(A1)")
-        #expect(CSV.cell("\tx") == "'\tx")
         #expect(CSV.cell("=A1,B1") == "\"'=A1,B1\"")
+        #expect(CSV.cell("=HYPERLINK(\"http://x\")") == "\"'=HYPERLINK(\"\"http://x\"\")\"")
         #expect(CSV.cell("a=b") == "a=b")
         #expect(CSV.cell("") == "")
         #expect(Markdown.cell("a|b") == #"a\|b"#)
         #expect(Markdown.cell(#"a\|b"#) == #"a\\\|b"#)
         #expect(Markdown.cell("<script>&") == "&lt;script&gt;&amp;")
-        #expect(Markdown.cell("two\r\nlines\tx") == "two  lines x")
+        // Version 2 (the current rules): control and bidirectional characters are escaped visibly
+        // before anything else, so no cell holds a raw ESC, CR, LF, TAB or U+202E.
+        #expect(CSV.cell("two\nlines") == #"two\u{0A}lines"#)
+        #expect(CSV.cell("\tx") == #"\u{09}x"#)
+        #expect(CSV.cell("\r=1+1") == #"\u{0D}=1+1"#)
+        #expect(CSV.cell("mallory\u{1B}[2K\rbob") == #"mallory\u{1B}[2K\u{0D}bob"#)
+        #expect(CSV.cell("=1\u{202E}") == #"'=1\u{202E}"#)
+        #expect(CSV.cell("a,\u{9B}b") == #""a,\u{9B}b""#)
+        #expect(Markdown.cell("two\r\nlines\tx") == #"two\\u{0D}\\u{0A}lines\\u{09}x"#)
+        #expect(Markdown.cell("\u{2066}x|\u{1B}") == #"\\u{2066}x\|\\u{1B}"#)
+        // Version 1, kept for reports made with it: cells as they are.
+        #expect(CSV.cell("two\nlines", version: 1) == "\"two\nlines\"")
+        #expect(CSV.cell("cr\rhere", version: 1) == "\"cr\rhere\"")
+        #expect(CSV.cell("\tx", version: 1) == "'\tx")
+        #expect(CSV.cell("\u{1B}x", version: 1) == "\u{1B}x")
+        #expect(Markdown.cell("two\r\nlines\tx", version: 1) == "two  lines x")
+        #expect(Markdown.cell("\u{1B}x", version: 1) == "\u{1B}x")
+    }
+
+    @Test("Version 2 escapes control and bidirectional characters in csv and md; version 1 reports still verify")
+    func versions() throws {
+        let t = try TestLedger()
+        try t.append(
+            Records.checkpoint("cp-rtl", at: "2026-11-20T09:00:00Z", requestedBy: "eve\u{202E}moc.elpmaxe@"),
+            Records.review("cp-rtl", "mallory\u{9B}2K\u{2028}bob@example.com", "approved", at: "2026-11-20T10:00:00Z"))
+        for format in [ReportFormat.csv, .md] {
+            var current: [UInt8] = []
+            let v2 = try ComplianceReport.produce(try ReportQuery(format: format), ledger: t.ledger) { current += $0 }
+            #expect(v2.note.text.hasPrefix("cairn-report-manifest/v2\n"))
+            let text = Self.text(current)
+            #expect(!text.unicodeScalars.contains { $0.value >= 0x7F && DisplayText.needsEscaping($0) })
+            // Markdown doubles the backslash of the escape (it renders as one).
+            let slash = format == .md ? #"\\"# : #"\"#
+            #expect(text.contains(#"eve"# + slash + #"u{202E}moc.elpmaxe@"#))
+            #expect(text.contains(#"mallory"# + slash + #"u{9B}2K"# + slash + #"u{2028}bob@example.com"#))
+
+            var old: [UInt8] = []
+            let v1 = try ComplianceReport.produce(try ReportQuery(format: format, version: 1), ledger: t.ledger) {
+                old += $0
+            }
+            #expect(v1.note.text.hasPrefix("cairn-report-manifest/v1\n"))
+            #expect(try ReportManifest(parsing: v1.note.text).query.version == 1)
+            #expect(Self.text(old).contains("eve\u{202E}moc.elpmaxe@"))
+            #expect(old != current)
+            // Each recomputes with the rules its manifest names.
+            for (bytes, note) in [(current, v2.note), (old, v1.note)] {
+                let verified = try ReportVerifier.verify(
+                    report: ReportBytes(bytes), manifest: Array(note.serialized.utf8), key: t.ledger.verifierKey,
+                    ledger: t.ledger)
+                #expect(verified.recomputed)
+            }
+        }
+        #expect(throws: AuditError.self) { try ReportQuery(format: .csv, version: 3) }
     }
 
     @Test("The time window selects checkpoints by timestamp, since inclusive and until exclusive")
@@ -175,7 +225,7 @@ struct ReportTests {
             let checkpoint = try t.ledger.checkpoint(size: 23)
             #expect(
                 signed.note.text
-                    == "cairn-report-manifest/v1\nformat \(format.rawValue)\nsince 2026-11-01T00:00:00Z\nuntil -\nrows 7\n"
+                    == "cairn-report-manifest/v2\nformat \(format.rawValue)\nsince 2026-11-01T00:00:00Z\nuntil -\nrows 7\n"
                     + "bytes \(bytes.count)\nsha256 \(SHA256.hash(bytes).hex)\n\n" + checkpoint.serialized)
             #expect(signed.note.signatures.count == 1)
             #expect(try ReportManifest(parsing: signed.note.text) == signed.manifest)
@@ -374,9 +424,9 @@ struct ReportTests {
             query: try ReportQuery(format: .csv, until: Timestamp.parse("2026-12-01T00:00:00Z")), rows: 0,
             byteCount: 78, sha256: SHA256.hash([UInt8]()), checkpoint: checkpoint)
         #expect(try ReportManifest(parsing: good.text) == good)
-        #expect(good.text.hasPrefix("cairn-report-manifest/v1\nformat csv\nsince -\nuntil 2026-12-01T00:00:00Z\n"))
+        #expect(good.text.hasPrefix("cairn-report-manifest/v2\nformat csv\nsince -\nuntil 2026-12-01T00:00:00Z\n"))
         let cases: [(String, String, String)] = [
-            ("cairn-report-manifest/v1\n", "cairn-report-manifest/v2\n", "line 1:"),
+            ("cairn-report-manifest/v2\n", "cairn-report-manifest/v3\n", "line 1:"),
             ("format csv\n", "format xlsx\n", "line 2: format must be csv, json or md"),
             ("format csv\n", "fmt csv\n", "line 2: expected \"format <value>\""),
             ("since -\n", "since 2026-11-01\n", "line 3: since must be -"),

@@ -61,7 +61,7 @@ struct AuditCLITests {
         #expect(csv.hasPrefix("Date,Checkpoint,Requested by,Model,Reviewer,Approval,Testing,Deployed,Status\r\n"))
         #expect(csv.contains(",deployed\r\n") && csv.hasSuffix(",in review\r\n"))
         let manifest = try String(contentsOfFile: report + ".manifest", encoding: .utf8)
-        #expect(manifest.hasPrefix("cairn-report-manifest/v1\nformat csv\nsince -\nuntil -\nrows 2\n"))
+        #expect(manifest.hasPrefix("cairn-report-manifest/v2\nformat csv\nsince -\nuntil -\nrows 2\n"))
 
         let alone = try f.cli.ok("report", "verify", report, "--vkey", f.vkeyFile)
         #expect(alone.text.hasPrefix("valid: \(report) is the csv report of example.com/audit-cli at tree size 5"))

@@ -174,6 +174,29 @@ import Testing
             invalid(
                 .review, "$.attachment", ["blob": "sha256:1", "size": 1, "media_type": "text/plain"], .invalidDigest,
                 at: "$.attachment.blob"),
+            // Control characters (C0 and DEL) in identifiers and people (specs/record-schema.md §2).
+            invalid(.review, "$.reviewer", "mallory\u{1B}[2K\rbob@example.com", .controlCharacter),
+            invalid(.checkpoint, "$.id", "cp\u{0}1", .controlCharacter),
+            invalid(.checkpoint, "$.requested_by", "alice@example.com\n", .controlCharacter),
+            invalid(.checkpoint, "$.session_id", "sess\t1", .controlCharacter),
+            invalid(.checkpoint, "$.request_id", "req\u{7F}", .controlCharacter),
+            invalid(.checkpoint, "$.work_item", "PAY-\u{1F}1423", .controlCharacter),
+            invalid(.checkpoint, "$.agent_role", "\u{8}implementer", .controlCharacter),
+            invalid(.checkpoint, "$.model.id", "claude\u{1B}[31m", .controlCharacter),
+            invalid(.checkpoint, "$.model.version", "2025\r0929", .controlCharacter),
+            invalid(.checkpoint, "$.model.provider", "anthropic\u{7F}", .controlCharacter),
+            invalid(.checkpoint, "$.outputs[0].repo", "git@example.com:a\nb.git", .controlCharacter),
+            invalid(.checkpoint, "$.turns[0].role", "user\u{0}", .controlCharacter),
+            invalid(.checkpoint, "$.context.dlp_scan.tool", "gitleaks\u{1B}", .controlCharacter),
+            invalid(.checkpoint, "$.outputs[0].path", "src/retry\u{7F}.ts", .invalidPath),
+            invalid(.review, "$.subject", "checkpoint\u{1B}7", .controlCharacter),
+            invalid(.test, "$.subject", "checkpoint\n7", .controlCharacter),
+            invalid(.deploy, "$.branch", "main\u{1B}", .controlCharacter),
+            invalid(.deploy, "$.environment", "prod\tuction", .controlCharacter),
+            invalid(.rollback, "$.environment", "\rproduction", .controlCharacter),
+            invalid(.rewrite, "$.repo", "payments\u{0}", .controlCharacter),
+            invalid(.correction, "$.author", "alice\u{1B}[2K", .controlCharacter),
+            invalid(.erasure, "$.author", "security\u{7F}", .controlCharacter),
             // Correction patches.
             invalid(.correction, "$.patch", [:], .invalidValue),
             invalid(.correction, "$.patch.type", "review", .immutableField),
@@ -227,6 +250,16 @@ import Testing
             ),
             ("blob-shaped extension", .review, [("$.attachment", blob)]),
             ("integer written as 1.0 and schema 1.0", .review, [("$.schema", 1.0)]),
+            // Only C0 controls and DEL are refused, and only in identifiers and people.
+            (
+                "free text with line breaks, tabs and escapes", .rollback,
+                [("$.reason", "first line\nsecond line\t\u{1B}[1m")]
+            ),
+            ("prompt with control characters", .checkpoint, [("$.prompt", "diff:\n\t-a\r\n\t+b\u{7F}")]),
+            (
+                "people with non-ASCII, C1 and bidirectional characters", .review,
+                [("$.reviewer", "\u{202E}Zoë \u{85}\u{200F}"), ("$.feedback", ["line\none"])]
+            ),
         ]
         return variants.map { ($0.0, mutate($0.1, $0.2)) }
     }

@@ -45,6 +45,15 @@ struct ServerFixture: Sendable {
             tokens[role.rawValue] = created.secret
             ids[role.rawValue] = created.token.id
         }
+        // Tokens with more than one role, and a second producer.
+        for (name, roles) in [
+            ("append2", [TokenRole.append]), ("eraser", [.append, .erase]), ("corrector", [.append, .correct]),
+        ] as [(String, Set<TokenRole>)] {
+            let created = try await store.create(
+                name: "\(name)-token", roles: roles, at: "2026-01-01T00:00:00Z", using: engine)
+            tokens[name] = created.secret
+            ids[name] = created.token.id
+        }
         await engine.shutdownGracefully()
         self.tokens = tokens
         self.tokenIDs = ids
@@ -133,8 +142,10 @@ struct Client: Sendable {
 
     /// Appends records (ndjson) and requires 200.
     @discardableResult
-    func append(_ records: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> [JSONValue] {
-        let reply = try await post("/v1/entries", ndjson: records)
+    func append(
+        _ records: [String], as role: String = "append", sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [JSONValue] {
+        let reply = try await post("/v1/entries", as: role, ndjson: records)
         #expect(reply.code == 200, "append failed: \(reply.text)", sourceLocation: sourceLocation)
         return reply.json.arrayValue ?? []
     }
