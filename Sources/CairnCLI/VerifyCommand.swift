@@ -77,6 +77,10 @@ struct VerifyOptions: ParsableArguments {
                 throw CLIError(.usage, "--vkey file \(vkey): \(error.message)")
             }
         }
+        // A verifier key is name+id+key: without a '+' the value can only have meant a file.
+        guard vkey.contains("+") else {
+            throw CLIError(.notFound, "--vkey \(vkey): no such file (and not a verifier key name+id+key either)")
+        }
         do {
             _ = try NoteVerifierKey(parsing: vkey)
         } catch {

@@ -6,6 +6,7 @@ import CairnNote
 import CairnProofs
 import CairnWitness
 import Foundation
+import NIOCore
 
 struct WitnessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -192,7 +193,11 @@ struct WitnessServe: AsyncParsableCommand {
                             + "(following \(origins.joined(separator: ", ")))")
                     Console.flush()
                 })
-            try await app.runService()
+            do {
+                try await app.runService()
+            } catch let error as IOError {
+                throw listenFailure(error, address: listen)
+            }
         }
     }
 
@@ -200,6 +205,10 @@ struct WitnessServe: AsyncParsableCommand {
     static func logKeys(_ value: String) throws -> [NoteVerifierKey] {
         if let key = try? NoteVerifierKey(parsing: value) { return [key] }
         guard FileManager.default.fileExists(atPath: value) else {
+            // A verifier key is name+id+key: without a '+' the value can only have meant a file.
+            guard value.contains("+") else {
+                throw CLIError(.notFound, "--log \(value): no such file (and not a verifier key name+id+key either)")
+            }
             do throws(NoteError) {
                 _ = try NoteVerifierKey(parsing: value)
             } catch {

@@ -31,8 +31,13 @@ struct CLI {
 
     /// Runs `cairn ARGS` with `--ledger` set through CAIRN_LEDGER.
     @discardableResult
-    func run(_ args: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:]) throws -> Output {
-        try CLI.exec(CLI.binary, args, stdin: stdin, environment: ["CAIRN_LEDGER": ledger].merging(environment) { $1 })
+    func run(
+        _ args: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], stdinFile: String? = nil,
+        closeStdin: Bool = false, stdout: Target = .pipe, stderr: Target = .pipe
+    ) throws -> Output {
+        try CLI.exec(
+            CLI.binary, args, stdin: stdin, environment: ["CAIRN_LEDGER": ledger].merging(environment) { $1 },
+            stdinFile: stdinFile, closeStdin: closeStdin, stdout: stdout, stderr: stderr)
     }
 
     @discardableResult
@@ -51,14 +56,47 @@ struct CLI {
         return out
     }
 
-    /// Runs any program, collecting its output.
+    /// Where a child's standard output or error goes.
+    enum Target: Sendable {
+        /// A pipe the runner reads (the default): the bytes end up in `Output`.
+        case pipe
+        /// A file opened for writing, such as /dev/full (every write fails with ENOSPC).
+        case file(String)
+        /// Closed, as with `>&-` or `2>&-`.
+        case closed
+        /// A pipe whose reading end is closed before the child starts: every write fails with
+        /// EPIPE (a `| head` that has already exited).
+        case brokenPipe
+    }
+
+    /// Runs any program, collecting its output. `stdinFile` (a file or directory opened for
+    /// reading) replaces `stdin`; `stdout` and `stderr` can be redirected or closed.
     static func exec(
         _ program: String, _ args: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:],
-        directory: String? = nil
+        directory: String? = nil, stdinFile: String? = nil, closeStdin: Bool = false, stdout: Target = .pipe,
+        stderr: Target = .pipe
     ) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = args
+        // Redirections Foundation cannot express (closed descriptors, a directory as stdin) are
+        // made by a shell that then execs the program in its place.
+        var redirections: [String] = []
+        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        if let stdinFile { redirections.append("<" + quoted(stdinFile)) }
+        if closeStdin { redirections.append("<&-") }
+        for (descriptor, target) in [(1, stdout), (2, stderr)] {
+            switch target {
+            case .file(let path): redirections.append("\(descriptor)>" + quoted(path))
+            case .closed: redirections.append("\(descriptor)>&-")
+            case .pipe, .brokenPipe: break
+            }
+        }
+        if redirections.isEmpty {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = args
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "exec \"$0\" \"$@\" " + redirections.joined(separator: " "), program] + args
+        }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         process.environment = env
@@ -66,6 +104,10 @@ struct CLI {
         let outPipe = Pipe()
         let errPipe = Pipe()
         let inPipe = Pipe()
+        // Foundation closes every other descriptor in the child, so once the reading end is
+        // closed here, nobody can read the pipe.
+        if case .brokenPipe = stdout { try outPipe.fileHandleForReading.close() }
+        if case .brokenPipe = stderr { try errPipe.fileHandleForReading.close() }
         process.standardOutput = outPipe
         process.standardError = errPipe
         process.standardInput = inPipe
@@ -74,14 +116,15 @@ struct CLI {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var errData = Data()
         Thread.detachNewThread {
-            errData = errPipe.fileHandleForReading.readDataToEndOfFile()
+            if case .pipe = stderr { errData = errPipe.fileHandleForReading.readDataToEndOfFile() }
             done.signal()
         }
         Thread.detachNewThread {
             if let stdin { try? inPipe.fileHandleForWriting.write(contentsOf: Data(stdin)) }
             try? inPipe.fileHandleForWriting.close()
         }
-        let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+        var outData = Data()
+        if case .pipe = stdout { outData = outPipe.fileHandleForReading.readDataToEndOfFile() }
         process.waitUntilExit()
         done.wait()
         return Output(
