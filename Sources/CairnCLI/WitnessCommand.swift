@@ -205,8 +205,7 @@ struct WitnessServe: AsyncParsableCommand {
     static func logKeys(_ value: String) throws -> [NoteVerifierKey] {
         if let key = try? NoteVerifierKey(parsing: value) { return [key] }
         guard FileManager.default.fileExists(atPath: value) else {
-            // A verifier key is name+id+key: without a '+' the value can only have meant a file.
-            guard value.contains("+") else {
+            guard !VerifyOptions.namesFile(value) else {
                 throw CLIError(.notFound, "--log \(value): no such file (and not a verifier key name+id+key either)")
             }
             do throws(NoteError) {

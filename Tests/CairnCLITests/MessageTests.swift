@@ -90,9 +90,12 @@ struct MessageTests {
         #expect(out.status == 66)
         #expect(out.stderr.contains("missing.vkey: no such file"), "\(out.stderr)")
         #expect(!out.stderr.contains("found 0 '+'"))
+        let nested = try f.cli.run(["verify", "checkpoint", "--vkey", "keys/log", checkpoint])
+        #expect(nested.status == 66)
         // A malformed key text stays a usage error.
-        let text = try f.cli.run(["verify", "checkpoint", "--vkey", "a+b", checkpoint])
-        #expect(text.status == 64)
+        for malformed in ["a+b", "not-a-key"] {
+            #expect(try f.cli.run(["verify", "checkpoint", "--vkey", malformed, checkpoint]).status == 64)
+        }
     }
 
     @Test("query filters that can match nothing are usage errors naming the option and what was expected")
