@@ -14,7 +14,9 @@ struct AppendCommand: AsyncParsableCommand {
             Reads JSON objects from each FILE (standard input when none is given, or for -): either
             one object per file, or JSON Lines (one object per line, blank lines ignored). With the
             default --format auto, an input whose first non-blank line is a complete JSON value is
-            read as JSON Lines, otherwise as one JSON document.
+            read as JSON Lines, otherwise as one JSON document. The records must follow the
+            ledger's profile: provenance records (specs/record-schema.md) by default, any JSON
+            object in a ledger created with --profile generic.
 
             Each object is canonicalized with RFC 8785 (JCS); the canonical bytes are the leaf, and
             sha256 of them is the record's content address. For every record, one JSON line is
@@ -30,7 +32,10 @@ struct AppendCommand: AsyncParsableCommand {
             overflow, underflow), a non-object value or a record over the ledger's size limit
             rejects the whole invocation: every problem is listed as FILE:LINE[:COLUMN]: reason
             and the exit status is 65. With --skip-invalid, bad records are reported as
-            "skipped FILE:LINE…" on stderr and the rest are appended.
+            "skipped FILE:LINE…" on stderr and the rest are appended; the exit status is then 65
+            all the same, with a summary line (appended N, skipped M), because the input did not
+            arrive whole. An input without any record is also 65 ("no records in the input"):
+            appending nothing is almost always a mistake upstream.
 
             All records of one invocation are committed in one durable LMDB transaction, followed
             by a new signed checkpoint (see `cairn checkpoint`).
@@ -53,15 +58,27 @@ struct AppendCommand: AsyncParsableCommand {
             --extract-over applies to local ledgers; a server moves large payloads to blobs itself
             (its ingest.extract_over_bytes), and the digest it returns is that of the stored record.
 
-            Exit status with --server: 0 all appended (or already present); 65 invalid input, or
-            records the server refused (never spooled); 75 server unavailable: the records are in
-            the spool (with --no-spool: not sent, not spooled); 76 the URL does not answer like a
-            Cairn server (nothing spooled); 77 the token was refused (the records are in the
-            spool); 74 the spool cannot be written (the records were not kept).
+            EXIT STATUS
+              0   all appended (or already present)
+              64  usage error
+              65  invalid input, nothing appended; an input without records; with --skip-invalid,
+                  some records skipped (the others were appended); with --server, records the
+                  server refused (never spooled)
+              66  no such ledger, input file or token file
+              70  internal error (a bug in cairn: please report it)
+              74  the ledger or an input cannot be read or written; with --server, the spool
+                  cannot be written (the records were not kept); or standard output cannot be
+                  written, after the records were committed (appending them again is a no-op)
+              75  the ingest queue is full; with --server, the server is unavailable: the
+                  records are in the spool (with --no-spool: not sent, not spooled)
+              76  with --server, the URL does not answer like a Cairn server (nothing spooled)
+              77  the signing key is missing, unreadable or does not match the ledger; with
+                  --server, the token was refused (the records are in the spool)
+              141 standard output is a pipe whose reader has exited (no message)
 
             EXAMPLES
-              echo '{"type":"note","text":"hello"}' | cairn append
               cairn append records.jsonl more.jsonl
+              cairn append < review.json          # standard input; one object may span lines
               cairn append --skip-invalid < export.jsonl
               cairn append --server https://cairn.example.com --token-file ~/.config/cairn/token records.jsonl
             """)
@@ -138,6 +155,7 @@ struct AppendCommand: AsyncParsableCommand {
                 records += await preparer.prepareAll(
                     RecordSplitter.texts(in: bytes, format: recordFormat), source: source)
             }
+            guard !records.isEmpty else { throw Self.emptyInput }
             let invalid = records.filter { !$0.errorLines.isEmpty }
             if !invalid.isEmpty {
                 if skipInvalid {
@@ -155,10 +173,7 @@ struct AppendCommand: AsyncParsableCommand {
                 }
             }
             let entries = records.compactMap { try? $0.result.get() }
-            guard !entries.isEmpty else {
-                if Console.stderrIsTerminal { Console.error("no records to append") }
-                return
-            }
+            guard !entries.isEmpty else { throw Self.allSkipped(invalid.count) }
             // Destroying data needs a deliberate flag.
             if !allowErasure, let erasure = records.first(where: { (try? $0.result.get())?.facts?.type == .erasure }) {
                 throw CLIError(
@@ -192,13 +207,30 @@ struct AppendCommand: AsyncParsableCommand {
                         "duplicate": .bool(result.duplicate),
                     ]))
             }
-            if Console.stderrIsTerminal {
-                let added = results.filter { !$0.duplicate }.count
-                Console.error(
-                    "appended \(added) record\(added == 1 ? "" : "s"), \(results.count - added) duplicate; "
-                        + "tree size \(try await ledger.read { $0.treeSize })")
-            }
+            let added = results.filter { !$0.duplicate }.count
+            let summary =
+                "appended \(added) record\(added == 1 ? "" : "s"), \(results.count - added) duplicate; "
+                + "tree size \(try await ledger.read { $0.treeSize })"
+            if !invalid.isEmpty { throw Self.someSkipped(invalid.count, summary: summary) }
+            if Console.stderrIsTerminal { Console.error(summary) }
         }
+    }
+
+    /// An input without a single record (exit status 65): appending nothing is almost always a
+    /// mistake upstream — an empty export, a failed generator — that a script should hear about.
+    static let emptyInput = CLIError(.dataError, "no records in the input; nothing was appended")
+
+    /// --skip-invalid and every record was invalid (exit status 65).
+    static func allSkipped(_ count: Int) -> CLIError {
+        CLIError(
+            .dataError,
+            "\(count == 1 ? "the only record was" : "all \(count) records were") invalid; nothing was appended")
+    }
+
+    /// --skip-invalid dropped records (exit status 65): the valid ones are in the ledger, but the
+    /// input did not arrive whole, and a script must not take that for success.
+    static func someSkipped(_ count: Int, summary: String) -> CLIError {
+        CLIError(.dataError, "\(summary); skipped \(count) invalid record\(count == 1 ? "" : "s") (listed above)")
     }
 }
 
@@ -219,6 +251,7 @@ extension AppendCommand {
                 Self.prepareForServer($0, source: source)
             }
         }
+        guard !records.isEmpty else { throw Self.emptyInput }
         let invalid = records.filter { !$0.errorLines.isEmpty }
         if !invalid.isEmpty {
             if skipInvalid {
@@ -228,10 +261,8 @@ extension AppendCommand {
             }
         }
         let valid = records.filter { (try? $0.result.get()) != nil }
-        guard !valid.isEmpty else {
-            if Console.stderrIsTerminal { Console.error("no records to append") }
-            return
-        }
+        guard !valid.isEmpty else { throw Self.allSkipped(invalid.count) }
+        var skipped = invalid.count
         let outgoing = valid.map { OutgoingRecord(try! $0.result.get(), strict: strictFields) }
         let spoolDirectory = remote.noSpool ? nil : remote.connection.spoolDirectory
         let submitter = Submitter(
@@ -257,6 +288,7 @@ extension AppendCommand {
                         : problems.map { "\(record.source):\(record.line): \($0)" }
                     if skipInvalid {
                         Console.error("skipped " + DisplayText.escape(lines.joined(separator: "; ")))
+                        skipped += 1
                     } else {
                         refusedLines += lines
                         refusedRecords += 1
@@ -281,15 +313,14 @@ extension AppendCommand {
                 failure, spooled: outcome.spooled, notSent: outcome.notSent, spool: spoolDirectory,
                 flushed: outcome.flushed)
         }
-        if Console.stderrIsTerminal {
-            let added = outcome.appended - outcome.duplicates
-            var summary =
-                "appended \(added) record\(added == 1 ? "" : "s"), \(outcome.duplicates) duplicate to \(server)"
-            if let flushed = outcome.flushed, flushed.sent > 0 {
-                summary += "; first sent \(flushed.sent) spooled record\(flushed.sent == 1 ? "" : "s")"
-            }
-            Console.error(summary)
+        let added = outcome.appended - outcome.duplicates
+        var summary =
+            "appended \(added) record\(added == 1 ? "" : "s"), \(outcome.duplicates) duplicate to \(server)"
+        if let flushed = outcome.flushed, flushed.sent > 0 {
+            summary += "; first sent \(flushed.sent) spooled record\(flushed.sent == 1 ? "" : "s")"
         }
+        if skipped > 0 { throw Self.someSkipped(skipped, summary: summary) }
+        if Console.stderrIsTerminal { Console.error(summary) }
     }
 
     /// Syntax, object and canonical form only: the client does not know the server's profile.

@@ -87,6 +87,9 @@ struct AuditMissing: ParsableCommand {
               1   at least one commit listed
               64  usage error (for example a range git does not know)
               66  no such ledger or repository, or git is not installed
+              70  internal error (a bug in cairn: please report it)
+              74  the ledger cannot be read, or the output cannot be written
+              141 standard output is a pipe whose reader has exited (no message)
             """)
     )
 
@@ -245,6 +248,9 @@ struct AuditCompleteness: ParsableCommand {
               64  usage error
               65  the policy file is malformed
               66  no such ledger, policy file or tree size
+              70  internal error (a bug in cairn: please report it)
+              74  the ledger or the policy file cannot be read, or the output cannot be written
+              141 standard output is a pipe whose reader has exited (no message)
             """)
     )
 

@@ -152,7 +152,7 @@ struct BlobErase: AsyncParsableCommand {
             entry; `cairn show --history` lists the erasure. If interrupted, run it again.
 
             EXAMPLE
-              cairn blob erase sha256:9f… --reason "API key pasted into the prompt (INC-4411)"
+              cairn blob erase sha256:f9ad…cd37 --reason "API key pasted into the prompt (INC-4411)"
             """)
     )
 

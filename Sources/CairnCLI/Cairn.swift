@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Cairn: AsyncParsableCommand {
@@ -15,8 +16,12 @@ struct Cairn: AsyncParsableCommand {
 
             The ledger directory comes from --ledger, else $CAIRN_LEDGER, else ./cairn-ledger.
 
+            A ledger created with the default profile holds AI provenance records
+            (specs/record-schema.md; examples/records.jsonl has one of each kind); the quick start
+            below uses --profile generic, a plain transparency log that takes any JSON object.
+
             QUICK START
-              cairn init --origin example.com/cairn-demo
+              cairn init --origin example.com/cairn-demo --profile generic
               echo '{"type":"note","text":"hello"}' | cairn append
               cairn prove inclusion 0 > proof.tlog-proof
               cairn get 0 --raw > entry.json
@@ -28,12 +33,21 @@ struct Cairn: AsyncParsableCommand {
               64  usage error: bad arguments or options
               65  bad input data: a record or file is malformed (nothing was written)
               66  not found: no such ledger, file, entry or tree size
+              70  internal error: a bug in cairn (please report it with the message)
               73  cannot create: the ledger directory already exists and is not empty
-              74  storage or I/O error
+              74  storage or I/O error: a file cannot be read or written, a server address is in
+                  use, or standard output or error cannot be written (a full disk, a closed
+                  descriptor)
               75  temporarily unavailable: the ingest queue is full, or (append --server) the server is
                   unreachable and the records were spooled; retry later or `cairn spool flush`
               76  (append --server) the URL does not answer like a Cairn server
               77  the signing key is missing, unreadable or does not match the ledger
+              141 standard output or error is a pipe whose reader has exited (`cairn query | head`):
+                  cairn stops at once, without a message, as a process killed by SIGPIPE would
+
+            Output is checked: a command whose output could not be written never exits 0. When
+            standard error alone fails, the command finishes its work and exits 74 (141 for a
+            closed pipe) instead of 0; a command that fails anyway keeps its own status.
             """),
         version: "0.1.0",
         subcommands: [
@@ -44,4 +58,58 @@ struct Cairn: AsyncParsableCommand {
             WitnessCommand.self, SpoolCommand.self, BenchCommand.self, StressAppendCommand.self,
         ]
     )
+
+    /// Parses the arguments, runs the command and exits, writing every message — ArgumentParser's
+    /// help and usage errors included — through `Console`, whose writes are checked, instead of
+    /// ArgumentParser's `print`, whose are not (`cairn --help > /dev/full` exited 0).
+    static func main() async {
+        StandardStreams.prepare()
+        var status: Int32 = 0
+        do {
+            var command = try await asyncParseAsRoot()
+            let group = type(of: command)
+            // A command group alone (`cairn`, `cairn prove`) has nothing to do: a usage error.
+            guard group.configuration.subcommands.isEmpty else {
+                Console.error(helpMessage(for: group))
+                let names = group.configuration.subcommands.compactMap { $0.configuration.commandName }
+                Console.error("error: missing subcommand: one of " + names.joined(separator: ", "))
+                Console.exit(ExitStatus.usage.rawValue)
+            }
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as CLIError {
+            Console.error("error: " + error.message)
+            status = error.status.rawValue
+        } catch {
+            status = exitCode(for: error).rawValue
+            let message = fullMessage(for: error)
+            if status == 0 {
+                if !message.isEmpty { Console.line(message) }
+            } else if let negative = CommandLine.arguments.dropFirst().first(where: isNegativeNumber) {
+                // `cairn get -1` is parsed as an unknown option -1 and reported as a missing
+                // argument; say what was wrong instead.
+                Console.error(
+                    "error: \(negative): indexes and sizes are non-negative integers (an entry can also be given "
+                        + "as sha256:<64 hex digits>)")
+                for line in message.split(separator: "\n") where line.hasPrefix("Usage:") || line.hasPrefix("  See") {
+                    Console.error(String(line))
+                }
+            } else if !message.isEmpty {
+                Console.error(message)
+            }
+        }
+        Console.exit(status)
+    }
+
+    /// `-1`, `-42`: a negative integer, which no option of cairn's takes.
+    static func isNegativeNumber(_ argument: String) -> Bool {
+        argument.count > 1 && argument.first == "-" && argument.dropFirst().allSatisfy(\.isASCIIDigit)
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

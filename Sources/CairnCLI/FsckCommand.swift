@@ -30,11 +30,13 @@ struct FsckCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let ledger = try location.open(readOnly: true)
             let showProgress = progress || Console.stderrIsTerminal
             let terminal = Console.stderrIsTerminal
             let report: FsckReport
             do {
+                // Inside: a ledger whose files are damaged may fail to open (`.corrupt`), and that
+                // is fsck's finding (exit 1), not an error of fsck's.
+                let ledger = try location.open(readOnly: true)
                 report = try ledger.fsck(progressEvery: 100_000) { checked, total in
                     guard showProgress, total > 0 else { return }
                     let percent = Double(checked) / Double(total) * 100
@@ -45,9 +47,9 @@ struct FsckCommand: ParsableCommand {
                         Console.error(text)
                     }
                 }
-                if terminal && showProgress { Console.errorInline("", finish: true) }
+                if terminal && showProgress { Console.errorInline("") }
             } catch let error as LedgerError where error.code == .corrupt {
-                if terminal && showProgress { Console.errorInline("", finish: true) }
+                if terminal && showProgress { Console.errorInline("") }
                 if json {
                     printJSON(.object(["ok": false, "problem": .string(error.message)]))
                 }

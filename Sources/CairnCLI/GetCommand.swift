@@ -8,7 +8,10 @@ import CairnRecords
 /// Parses an `INDEX|sha256:HEX` argument.
 func parseReference(_ text: String) throws -> EntryReference {
     guard let reference = EntryReference(text) else {
-        throw CLIError(.usage, "\(text.debugDescription) is neither a leaf index nor sha256:<64 hex digits>")
+        throw CLIError(
+            .usage,
+            "\(text.debugDescription) is not an entry: an index is a non-negative integer, a content address "
+                + "sha256:<64 hex digits>")
     }
     return reference
 }
@@ -26,7 +29,7 @@ struct GetCommand: ParsableCommand {
 
             EXAMPLES
               cairn get 0
-              cairn get sha256:5f2b…e1 --raw > entry.json
+              cairn get sha256:1802…0cb1 --raw > entry.json
             """)
     )
 

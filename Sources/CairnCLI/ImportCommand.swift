@@ -60,11 +60,8 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let ledger = try location.open()
-            guard let handle = FileHandle(forReadingAtPath: file) else {
-                throw CLIError(.notFound, "input file \(file): no such file or not readable")
-            }
-            defer { try? handle.close() }
-            let fileSize = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? UInt64) ?? 0
+            let input = try InputFile.open(file, what: "input file")
+            let fileSize = input.regularFileSize ?? 0
             let progressFile = ImportProgressFile(path: file + ".cairn-import")
             var start = ImportProgressFile.State(
                 origin: ledger.origin, fileSize: fileSize, offset: 0, line: 1, records: 0, lastDigest: nil)
@@ -77,7 +74,7 @@ struct ImportCommand: AsyncParsableCommand {
 
             let preparer = RecordPreparer(rules: ledger.recordRules(extractOver: extractOver))
             var reader = try LineChunkReader(
-                handle: handle, offset: start.offset, line: start.line, linesPerChunk: chunkSize)
+                input: input, offset: start.offset, line: start.line, linesPerChunk: chunkSize)
             let engine = IngestEngine(ledger: ledger, configuration: .bulk)
             defer { engine.shutdown() }
             var pipeline = BulkPipeline<(LineChunkReader.Chunk, [InputRecord])>(engine: engine)
@@ -179,6 +176,13 @@ struct ImportCommand: AsyncParsableCommand {
                 printJSON(summary.json)
             } else {
                 Console.error(summary.text(file: file))
+            }
+            // --skip-invalid: the valid records are in; the input did not arrive whole.
+            if summary.skipped > 0 {
+                throw CLIError(
+                    .dataError,
+                    "\(summary.skipped) invalid record\(summary.skipped == 1 ? " was" : "s were") skipped (listed above)"
+                )
             }
         }
     }
@@ -296,6 +300,6 @@ final class ProgressDisplay: @unchecked Sendable {
     }
 
     func finish() {
-        if terminal && shown { Console.errorInline("", finish: true) }
+        if terminal && shown { Console.errorInline("") }
     }
 }

@@ -27,8 +27,9 @@ struct InitCommand: ParsableCommand {
 
             EXAMPLES
               cairn init --origin example.com/cairn-demo --ledger ./ledger
-              cairn init --origin example.com/cairn-demo --max-entry-bytes 65536 --json
-              openssl genpkey -algorithm ed25519 -out key.pem && cairn init --origin example.com/x --signing-key key.pem
+              cairn init --origin example.com/small --max-entry-bytes 65536 --json --ledger ./small
+              cairn init --origin example.com/notes --profile generic --ledger ./notes
+              openssl genpkey -algorithm ed25519 -out key.pem && cairn init --origin example.com/x --signing-key key.pem --ledger ./x
             """)
     )
 

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Reads a JSON Lines file in chunks of whole lines, remembering where each chunk ends, so an
 /// import can report lines and resume at a byte offset. Memory: one chunk at a time.
 struct LineChunkReader {
@@ -13,24 +11,24 @@ struct LineChunkReader {
         let nextLine: Int
     }
 
-    private let handle: FileHandle
+    private let input: InputFile
     private let linesPerChunk: Int
     private var buffer: [UInt8] = []
     private var bufferStart: UInt64
     private var nextLine: Int
     private var atEnd = false
 
-    /// Starts reading `handle` at `offset`, whose line number is `line`.
-    init(handle: FileHandle, offset: UInt64 = 0, line: Int = 1, linesPerChunk: Int = 2048) throws {
-        self.handle = handle
+    /// Starts reading `input` at `offset`, whose line number is `line`.
+    init(input: InputFile, offset: UInt64 = 0, line: Int = 1, linesPerChunk: Int = 2048) throws(CLIError) {
+        self.input = input
         self.linesPerChunk = linesPerChunk
         self.bufferStart = offset
         self.nextLine = line
-        if offset > 0 { try handle.seek(toOffset: offset) }
+        if offset > 0 { try input.seek(to: offset) }
     }
 
     /// The next chunk, or nil at the end of the file.
-    mutating func next() throws -> Chunk? {
+    mutating func next() throws(CLIError) -> Chunk? {
         var texts: [RecordText] = []
         var consumed = 0
         var lines = 0
@@ -53,7 +51,7 @@ struct LineChunkReader {
             buffer.removeFirst(consumed)
             bufferStart += UInt64(consumed)
             consumed = 0
-            let more = try handle.read(upToCount: 4 << 20) ?? Data()
+            let more = try input.read(upTo: 4 << 20)
             if more.isEmpty { atEnd = true } else { buffer.append(contentsOf: more) }
         }
         guard lines > 0 else { return nil }

@@ -31,7 +31,10 @@ struct ProveInclusion: ParsableCommand {
               <signed checkpoint>
 
             Anyone holding the ledger's vkey can check it offline, with the entry bytes
-            (`cairn get N --raw`):
+            (`cairn get N --raw`).
+
+            EXAMPLE
+              cairn prove inclusion 3 > p.tlog-proof && cairn get 3 --raw > entry.json
               cairn verify inclusion --vkey ledger.vkey --proof p.tlog-proof --entry entry.json
             """)
     )
@@ -108,7 +111,10 @@ struct ProveConsistency: ParsableCommand {
 
               <signed checkpoint of the new size>
 
-            Check it offline against the old checkpoint you saw earlier:
+            Check it offline against the old checkpoint you kept (here, one of size 6).
+
+            EXAMPLE
+              cairn prove consistency --old 6 > p.txt
               cairn verify consistency --vkey ledger.vkey --old old.checkpoint --proof p.txt
             """)
     )

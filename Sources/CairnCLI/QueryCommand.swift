@@ -90,6 +90,12 @@ struct QueryCommand: ParsableCommand {
         }
         query.since = try since.map { try parseTime($0, option: "--since") }
         query.until = try until.map { try parseTime($0, option: "--until") }
+        do {
+            try query.validate()
+        } catch {
+            let option = error.parameter == "lines" && line != nil ? "line" : error.parameter
+            throw CLIError(.usage, "--\(option.replacingOccurrences(of: "_", with: "-")): \(error.message)")
+        }
         return query
     }
 

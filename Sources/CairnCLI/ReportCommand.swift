@@ -69,8 +69,11 @@ struct ReportCreate: ParsableCommand {
               0   written
               64  usage error
               66  no such ledger
-              74  cannot write the report or the manifest
+              70  internal error (a bug in cairn: please report it)
+              74  the ledger cannot be read, the report or the manifest cannot be written, or
+                  the summary line cannot be written
               77  the signing key is missing, unreadable or does not match the ledger
+              141 standard output is a pipe whose reader has exited (no message)
             """)
     )
 
@@ -200,8 +203,11 @@ struct ReportVerify: ParsableCommand {
               0   valid
               1   invalid (the reason is on stderr, or in "reason" with --json)
               64  usage error (for example a malformed --vkey)
-              66  no such report, manifest or ledger, or the ledger is smaller than the
-                  manifest's tree size
+              66  no such report, manifest, vkey file or ledger, or the ledger is smaller
+                  than the manifest's tree size
+              70  internal error (a bug in cairn: please report it)
+              74  a file or the ledger cannot be read, or the result cannot be written
+              141 standard output is a pipe whose reader has exited (no message)
             """)
     )
 
@@ -221,14 +227,13 @@ struct ReportVerify: ParsableCommand {
             let key = try options.verifierKey()
             let manifestPath = manifest ?? report + ".manifest"
             let manifestBytes = try readInput(manifestPath, what: "manifest")
-            guard FileManager.default.fileExists(atPath: report) else {
-                throw CLIError(.notFound, "report \(report): no such file")
-            }
+            // Missing, a directory, unreadable: say so before the report is streamed.
+            _ = try InputFile.open(report, what: "report")
             let source = try mappingAuditErrors { try ReportFile(path: report) }
             let opened: Ledger? = try ledger.map { directory in
                 var openOptions = Ledger.OpenOptions()
                 openOptions.readOnly = true
-                return try Ledger.open(at: directory, options: openOptions)
+                return try LedgerLocation.open(directory, options: openOptions)
             }
             let verification: ReportVerification
             do {

@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnLedger
 import CairnServer
 import Foundation
+import NIOCore
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -129,11 +130,36 @@ struct ServeCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let settings = try settings()
             let directory = location.ledger ?? settings.ledger ?? location.directory
-            let ledger = try Ledger.open(at: directory)
-            try await CairnServer.serveProcess(ledger: ledger, configuration: settings) { address in
-                Console.line("listening on \(address)")
-                Console.flush()
+            let ledger = try LedgerLocation.open(directory)
+            do {
+                try await CairnServer.serveProcess(ledger: ledger, configuration: settings) { address in
+                    Console.line("listening on \(address)")
+                    Console.flush()
+                }
+            } catch let error as IOError {
+                throw listenFailure(error, address: settings.listen.description)
             }
         }
+    }
+}
+
+/// What a socket error while starting a server means, for `cairn serve` and `cairn witness serve`
+/// ("bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)" said it to nobody).
+func listenFailure(_ error: IOError, address: String) -> CLIError {
+    switch error.errnoCode {
+    case EADDRINUSE:
+        CLIError(
+            .ioError,
+            "cannot listen on \(address): the address is already in use (by another server, or another "
+                + "cairn serve); stop it or choose another address with --listen")
+    case EACCES:
+        CLIError(
+            .noPermission,
+            "cannot listen on \(address): permission denied (ports below 1024 need privileges; "
+                + "choose another with --listen)")
+    case EADDRNOTAVAIL:
+        CLIError(.usage, "cannot listen on \(address): no network interface of this machine has that address")
+    default:
+        CLIError(.ioError, "cannot listen on \(address): \(String(cString: strerror(error.errnoCode)))")
     }
 }

@@ -220,6 +220,8 @@ struct SpoolStatusCommand: AsyncParsableCommand {
             "oldest_age_seconds":S|null,"dead_letters":N,"servers":[{"server":URL,"records":N,
             "bytes":N,"oldest":TIME|null,"oldest_age_seconds":S|null,"last_error":TEXT|null,
             "last_error_at":TIME|null,"last_sent_at":TIME|null}]}, times in RFC 3339 UTC.
+            A server's last error is the last failure to reach it; it is cleared once the server
+            acknowledges records again (a successful flush or append of spooled records).
             A spool directory that does not exist is reported as empty (it is not created).
             """))
 
@@ -307,11 +309,16 @@ struct SpoolFlushCommand: AsyncParsableCommand {
 
             EXIT STATUS
               0   every record of the server was sent (or was already in the ledger)
+              64  usage error: no --server (or $CAIRN_SERVER), a bad URL, an unusable token
               65  all were handled, but some were refused and moved to the dead letters
-              74  the spool cannot be read or written
+              66  the token file does not exist
+              70  internal error (a bug in cairn: please report it)
+              74  the spool cannot be read or written, or the output cannot be written (the
+                  records sent so far are out of the spool)
               75  the server is unavailable: the replay stopped, the rest stay spooled
               76  the URL does not answer like a Cairn server
               77  the server refused the token
+              141 standard output is a pipe whose reader has exited (no message)
             """))
 
     @OptionGroup var remote: ServerOptions

@@ -111,62 +111,17 @@ struct LedgerLocation: ParsableArguments {
     func open(readOnly: Bool = false) throws -> Ledger {
         var options = Ledger.OpenOptions()
         options.readOnly = readOnly
-        return try Ledger.open(at: directory, options: options)
-    }
-}
-
-/// Standard output and error, byte-exact and buffered.
-enum Console {
-    nonisolated(unsafe) private static var buffer: [UInt8] = []
-
-    static func write(_ bytes: [UInt8]) {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { flush() }
+        return try Self.open(directory, options: options)
     }
 
-    static func write(_ text: String) { write(Array(text.utf8)) }
-
-    static func line(_ text: String) { write(text + "\n") }
-
-    static func flush() {
-        guard !buffer.isEmpty else { return }
-        buffer.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Foundation.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { break }
-                offset += n
-            }
+    /// Opens the ledger in `directory`, saying so when the path is a file rather than a ledger
+    /// directory (the library's answer, "run `cairn init` first", would mislead).
+    static func open(_ directory: String, options: Ledger.OpenOptions = .init()) throws -> Ledger {
+        var status = stat()
+        if stat(directory, &status) == 0 && status.st_mode & S_IFMT != S_IFDIR {
+            throw CLIError(.notFound, "the ledger path \(directory) is a file, not a ledger directory")
         }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    /// Writes a line to stderr (after flushing stdout, so the two interleave sensibly).
-    static func error(_ text: String) {
-        flush()
-        FileHandle.standardError.write(Data((text + "\n").utf8))
-    }
-
-    /// Rewrites the current stderr line (a progress indicator on a terminal).
-    static func errorInline(_ text: String, finish: Bool = false) {
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (finish ? "" : "")).utf8))
-    }
-
-    static var stderrIsTerminal: Bool { isatty(2) != 0 }
-}
-
-/// Reads a whole file, or standard input for "-".
-func readInput(_ path: String, what: String) throws -> [UInt8] {
-    if path == "-" {
-        return Array(FileHandle.standardInput.readDataToEndOfFile())
-    }
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw CLIError(.notFound, "\(what) \(path): no such file")
-    }
-    do {
-        return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-    } catch {
-        throw CLIError(.ioError, "cannot read \(what) \(path): \(error.localizedDescription)")
+        return try Ledger.open(at: directory, options: options)
     }
 }
 

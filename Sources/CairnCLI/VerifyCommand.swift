@@ -78,12 +78,22 @@ struct VerifyOptions: ParsableArguments {
                 throw CLIError(.usage, "--vkey file \(vkey): \(error.message)")
             }
         }
+        guard !Self.namesFile(vkey) else {
+            throw CLIError(.notFound, "--vkey \(vkey): no such file (and not a verifier key name+id+key either)")
+        }
         do {
             _ = try NoteVerifierKey(parsing: vkey)
         } catch {
             throw CLIError(.usage, "--vkey is neither a verifier key nor an existing file: \(error.message)")
         }
         throw CLIError(.usage, "--vkey: unusable verifier key")
+    }
+
+    /// Whether a --vkey or --log value that is neither a key nor an existing file was meant as a
+    /// file: a verifier key is name+id+key, so a value without '+' that looks like a path
+    /// (`keys/log.vkey`, `ledger.vkey`) is a missing file (66) rather than a malformed key (64).
+    static func namesFile(_ value: String) -> Bool {
+        !value.contains("+") && (value.contains("/") || value.contains("."))
     }
 
     /// Runs a verification, printing "valid: …" or "invalid: …" (or JSON) and exiting 1 when invalid.

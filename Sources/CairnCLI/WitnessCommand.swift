@@ -7,6 +7,7 @@ import CairnProofs
 import CairnServer
 import CairnWitness
 import Foundation
+import NIOCore
 
 struct WitnessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -193,7 +194,11 @@ struct WitnessServe: AsyncParsableCommand {
                             + "(following \(origins.joined(separator: ", ")))")
                     Console.flush()
                 })
-            try await app.runService()
+            do {
+                try await app.runService()
+            } catch let error as IOError {
+                throw listenFailure(error, address: listen)
+            }
         }
     }
 
@@ -201,6 +206,9 @@ struct WitnessServe: AsyncParsableCommand {
     static func logKeys(_ value: String) throws -> [NoteVerifierKey] {
         if let key = try? NoteVerifierKey(parsing: value) { return [key] }
         guard FileManager.default.fileExists(atPath: value) else {
+            guard !VerifyOptions.namesFile(value) else {
+                throw CLIError(.notFound, "--log \(value): no such file (and not a verifier key name+id+key either)")
+            }
             do throws(NoteError) {
                 _ = try NoteVerifierKey(parsing: value)
             } catch {

@@ -173,8 +173,9 @@ public final class Spool: @unchecked Sendable {
                 try txn.delete(queue, key: BigEndianKey.bytes(spooled.sequence))
                 try txn.delete(pending, key: Self.pendingKey(spooled.server, spooled.record.digest))
             }
+            // The server answered: an earlier failure to reach it is history, not its status.
             for server in Set(records.map(\.server)) {
-                try self.updateServer(txn, server) { $0.lastSentAt = now }
+                try self.updateServer(txn, server) { $0.sent(at: now) }
             }
         }
     }
@@ -479,6 +480,13 @@ struct ServerState {
     mutating func error(_ message: String, at date: Date) {
         lastError = message
         lastErrorAt = date
+    }
+
+    /// The server acknowledged records: the last error, if any, no longer describes it.
+    mutating func sent(at date: Date) {
+        lastSentAt = date
+        lastError = nil
+        lastErrorAt = nil
     }
 
     var bytes: [UInt8] {

@@ -3,6 +3,12 @@ import CairnMerkle
 import CairnNote
 import CairnStorage
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What `fsck` checked.
 public struct FsckReport: Sendable, Hashable {
     /// Leaves re-read and re-hashed.
@@ -29,8 +35,79 @@ extension Ledger {
     /// inconsistency. Streams: memory stays flat whatever the ledger's size.
     public func fsck(progressEvery: UInt64 = 100_000, progress: FsckProgress? = nil) throws(LedgerError) -> FsckReport {
         try LedgerError.wrapping {
-            try env.read { txn in try fsck(txn, progressEvery: progressEvery, progress: progress) }
+            try fsckKeyFiles()
+            return try env.read { txn in try fsck(txn, progressEvery: progressEvery, progress: progress) }
         }
+    }
+
+    /// The key files beside the log (specs/storage.md): `ledger.vkey`, which auditors take the
+    /// key from, must hold this ledger's verifier key and be writable by its owner only; the
+    /// signing key, when present (an auditor's copy has none), must be the key of that verifier
+    /// key and be accessible by its owner only (0600: whoever can read it can sign for the log,
+    /// whoever can write it can stop the log from signing).
+    func fsckKeyFiles() throws {
+        let vkeyPath = Ledger.path(directory, LedgerLayout.verifierKeyFile)
+        if let mode = Self.fileMode(vkeyPath) {
+            if mode & 0o022 != 0 {
+                throw LedgerError(
+                    .corrupt,
+                    "\(vkeyPath) is writable by group or others (mode \(Self.octal(mode))): anyone could replace the "
+                        + "key auditors check against; make it 0644")
+            }
+            let text: String
+            do {
+                text = String(decoding: try FileSystem.readFile(vkeyPath), as: UTF8.self)
+            } catch {
+                throw LedgerError(.storage, "cannot read \(vkeyPath): \(error)")
+            }
+            var found = Substring(text)
+            while let last = found.last, last.isWhitespace { found.removeLast() }
+            guard found == verifierKey.description else {
+                throw LedgerError(
+                    .corrupt,
+                    "\(vkeyPath) holds \(found.debugDescription), not this ledger's verifier key \(verifierKey)")
+            }
+        }
+        let keyPath = Ledger.path(directory, LedgerLayout.signingKeyFile)
+        guard let mode = Self.fileMode(keyPath) else { return }
+        if mode & 0o077 != 0 {
+            throw LedgerError(
+                .corrupt,
+                "\(keyPath) is accessible by group or others (mode \(Self.octal(mode))): whoever can read it can sign "
+                    + "checkpoints for this log; make it 0600 (chmod 600)")
+        }
+        let pem: [UInt8]
+        do {
+            pem = try FileSystem.readFile(keyPath)
+        } catch {
+            // Not ours to read (fsck run by an auditor's account): its mode was checked above.
+            return
+        }
+        let derived: NoteVerifierKey
+        do {
+            let key = try Ed25519PrivateKey(pemRepresentation: String(decoding: pem, as: UTF8.self))
+            derived = try NoteSigner(name: origin, privateKey: key).verifierKey
+        } catch {
+            throw LedgerError(.corrupt, "\(keyPath) is not a usable Ed25519 signing key: \(error)")
+        }
+        guard derived == verifierKey else {
+            throw LedgerError(
+                .corrupt,
+                "\(keyPath) is the key of \(derived), not of this ledger's verifier key \(verifierKey): checkpoints "
+                    + "signed with it would not verify")
+        }
+    }
+
+    /// The permission bits of the file at `path`, or nil when there is none.
+    private static func fileMode(_ path: String) -> mode_t? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return status.st_mode & 0o7777
+    }
+
+    private static func octal(_ mode: mode_t) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     private func fsck(_ txn: ReadTransaction, progressEvery: UInt64, progress: FsckProgress?) throws -> FsckReport {

@@ -44,6 +44,59 @@ public struct RecordQuery: Sendable, Hashable {
         model != nil || requestedBy != nil || reviewer != nil || toolPath != nil || repo != nil || commit != nil
             || path != nil || workItem != nil || unreviewed
     }
+
+    /// The values a checkpoint's `tool_path` can have (specs/record-schema.md).
+    public static let toolPaths = ["ide", "cli", "ci", "chat", "agent"]
+
+    /// Throws when a filter can match nothing because it is malformed — a tool path the schema
+    /// does not have, line 0, an abbreviated commit id, `since` not before `until` — rather than
+    /// let the query answer an empty list that looks like "no such change". Both `cairn query`
+    /// and `GET /v1/query` call it.
+    ///
+    /// Commit ids are compared whole: records hold full git object ids (40 or 64 lowercase hex
+    /// digits), and a prefix would be ambiguous as a repository grows, so `git rev-parse` it.
+    public func validate() throws(RecordQueryError) {
+        if let toolPath, !Self.toolPaths.contains(toolPath) {
+            throw RecordQueryError(
+                parameter: "tool_path",
+                "expected one of \(Self.toolPaths.joined(separator: ", ")), got \(toolPath.debugDescription)")
+        }
+        if let lines, lines.lowerBound < 1 {
+            throw RecordQueryError(parameter: "lines", "lines are numbered from 1, got \(lines.lowerBound)")
+        }
+        if let commit {
+            let hex = commit.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+            guard hex && (commit.utf8.count == 40 || commit.utf8.count == 64) else {
+                throw RecordQueryError(
+                    parameter: "commit",
+                    "expected a full git commit id, 40 or 64 lowercase hex digits (abbreviated ids are not "
+                        + "matched: expand one with `git rev-parse`), got \(commit.debugDescription)")
+            }
+        }
+        if let since, let until, since >= until {
+            throw RecordQueryError(
+                parameter: "until", "the period is empty: until (exclusive) must be after since (inclusive)")
+        }
+        if let limit, limit < 1 {
+            throw RecordQueryError(parameter: "limit", "expected a positive number of results, got \(limit)")
+        }
+    }
+}
+
+/// A `RecordQuery` filter that cannot match anything as given.
+public struct RecordQueryError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The filter, by its `GET /v1/query` parameter name (`tool_path`, `lines`, `commit`,
+    /// `until`, `limit`); `cairn query` shows it as the matching option.
+    public let parameter: String
+    /// What is wrong and what was expected.
+    public let message: String
+
+    public init(parameter: String, _ message: String) {
+        self.parameter = parameter
+        self.message = message
+    }
+
+    public var description: String { "\(parameter): \(message)" }
 }
 
 /// One query result.

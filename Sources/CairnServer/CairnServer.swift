@@ -217,12 +217,6 @@ extension CairnServer {
         MetricsSystem.bootstrap(metrics.metricsFactory)
         let descriptors = raiseDescriptorLimit()
         let server = try CairnServer(ledger: ledger, configuration: configuration, logger: logger, metrics: metrics)
-        logger.info(
-            "limits",
-            metadata: [
-                "descriptors": .stringConvertible(descriptors),
-                "max_connections": .stringConvertible(server.effectiveMaxConnections),
-            ])
         if !configuration.listen.isLoopback {
             logger.warning(
                 "listening on a non-loopback address: terminate TLS in front of this server",
@@ -236,7 +230,8 @@ extension CairnServer {
                 "listening",
                 metadata: [
                     "address": .string(address), "ledger": .string(ledger.directory),
-                    "tree_size": .stringConvertible(size),
+                    "tree_size": .stringConvertible(size), "descriptors": .stringConvertible(descriptors),
+                    "max_connections": .stringConvertible(server.effectiveMaxConnections),
                     "public_reads": .stringConvertible(configuration.publicReads),
                 ])
         }

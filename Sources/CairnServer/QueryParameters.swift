@@ -214,6 +214,12 @@ extension QueryParameters {
         }
         query.since = try time("since")
         query.until = try time("until")
+        do {
+            try query.validate()
+        } catch {
+            throw APIError.parameter(
+                error.parameter == "lines" && line != nil ? "line" : error.parameter, error.message)
+        }
         return query
     }
 }

@@ -75,13 +75,18 @@ struct BadInputTests {
         #expect(try f.cli.ok("checkpoint").lines[1] == "0")
     }
 
-    @Test("--skip-invalid appends the valid records and reports each skipped line")
+    @Test("--skip-invalid appends the valid records, reports each skipped line, and exits 65 with a summary")
     func skipInvalid() throws {
         let f = try LedgerFixture()
         let out = try f.cli.run(["append", "--skip-invalid"], stdin: Array("{\"i\":1}\nnope\n{\"i\":3}\n".utf8))
-        #expect(out.status == 0)
+        // The input did not arrive whole: a script must not take that for success.
+        #expect(out.status == 65)
         #expect(out.lines.count == 2)
         #expect(out.stderr.contains("skipped <stdin>:2:"))
+        #expect(
+            out.stderr.hasSuffix(
+                "error: appended 2 records, 0 duplicate; tree size 2; skipped 1 invalid record (listed above)\n"),
+            "\(out.stderr)")
         #expect(try f.cli.ok("checkpoint").lines[1] == "2")
     }
 

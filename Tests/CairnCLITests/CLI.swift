@@ -32,8 +32,13 @@ struct CLI {
 
     /// Runs `cairn ARGS` with `--ledger` set through CAIRN_LEDGER.
     @discardableResult
-    func run(_ args: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:]) throws -> Output {
-        try CLI.exec(CLI.binary, args, stdin: stdin, environment: ["CAIRN_LEDGER": ledger].merging(environment) { $1 })
+    func run(
+        _ args: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:], stdinFile: String? = nil,
+        closeStdin: Bool = false, stdout: Target = .pipe, stderr: Target = .pipe
+    ) throws -> Output {
+        try CLI.exec(
+            CLI.binary, args, stdin: stdin, environment: ["CAIRN_LEDGER": ledger].merging(environment) { $1 },
+            stdinFile: stdinFile, closeStdin: closeStdin, stdout: stdout, stderr: stderr)
     }
 
     @discardableResult
@@ -52,13 +57,40 @@ struct CLI {
         return out
     }
 
-    /// Runs any program, collecting its output (through the shared `ProcessRunner`).
+    /// Where a child's standard output or error goes.
+    enum Target: Sendable {
+        /// A pipe the runner reads (the default): the bytes end up in `Output`.
+        case pipe
+        /// A file opened for writing, such as /dev/full (every write fails with ENOSPC).
+        case file(String)
+        /// Closed, as with `>&-` or `2>&-`.
+        case closed
+        /// A pipe whose reading end is closed before the child starts: every write fails with
+        /// EPIPE (a `| head` that has already exited).
+        case brokenPipe
+    }
+
+    /// Runs any program, collecting its output (through the shared `ProcessRunner`). `stdinFile`
+    /// (a file or directory opened for reading) replaces `stdin`; `stdout` and `stderr` can be
+    /// redirected or closed.
     static func exec(
         _ program: String, _ args: [String], stdin: [UInt8]? = nil, environment: [String: String] = [:],
-        directory: String? = nil
+        directory: String? = nil, stdinFile: String? = nil, closeStdin: Bool = false, stdout: Target = .pipe,
+        stderr: Target = .pipe
     ) throws -> Output {
+        func stream(_ target: Target) -> ProcessRunner.StandardStream {
+            switch target {
+            case .pipe: .pipe
+            case .file(let path): .file(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+            case .closed: .closed
+            case .brokenPipe: .pipeClosedAfter(bytes: 0)
+            }
+        }
+        let input: ProcessRunner.StandardStream =
+            closeStdin ? .closed : stdinFile.map { .file($0, flags: O_RDONLY) } ?? .pipe
         let out = try ProcessRunner.run(
-            program, args, stdin: stdin, environment: environment, directory: directory)
+            program, args, stdin: stdin, environment: environment, directory: directory, standardInput: input,
+            standardOutput: stream(stdout), standardError: stream(stderr))
         return Output(status: out.status, stdout: out.stdout, stderr: out.stderr)
     }
 }

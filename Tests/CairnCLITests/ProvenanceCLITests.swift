@@ -174,7 +174,7 @@ struct RecordExampleCLITests {
             "blob", "put", "--media-type", "text/x-diff; charset=utf-8", root + "/examples/blobs/raw-output.diff")
         let order = ["checkpoint", "review", "test", "correction", "rewrite", "deploy", "rollback", "erasure"]
         for (i, type) in order.enumerated() {
-            let out = try f.cli.ok("append", root + "/examples/records/\(type).json")
+            let out = try f.cli.ok("append", "--allow-erasure", root + "/examples/records/\(type).json")
             #expect(parseJSONLine(out.text)["index"] as? Int == i, "\(type)")
         }
         let history = try f.cli.ok("show", "0f8e7a52-3c1d-4d7e-9a41-7f1c2b6e5d01", "--history", "--json").text

@@ -157,6 +157,32 @@ struct SpoolTests {
         try world.expectLedgerHoldsExactly(1000, run: run, server: server)
     }
 
+    @Test("spool status forgets a server's last error once the server acknowledges records again")
+    func lastErrorClearedByFlush() throws {
+        guard try Self.serveIsAvailable() else {
+            Issue.record("cairn serve is still a placeholder: the spool acceptance test cannot run")
+            return
+        }
+        let world = try World()
+        let down = try world.cairn(["append", "--server", world.url], stdin: Self.records(0..<2, run: "e"))
+        #expect(down.status == 75, "\(down.stderr)")
+        func server() throws -> [String: Any] {
+            let status = try world.cairn(["spool", "status", "--json"])
+            return (parseJSONLine(status.text)["servers"] as? [[String: Any]])?.first ?? [:]
+        }
+        #expect((try server()["last_error"] as? String)?.contains("connection refused") == true)
+
+        let running = try world.startServer()
+        defer { running.stop() }
+        let flush = try world.cairn(["spool", "flush", "--server", world.url])
+        #expect(flush.status == 0, "\(flush.stderr)")
+        let after = try server()
+        #expect(after["last_error"] is NSNull, "\(after)")
+        #expect(after["last_error_at"] is NSNull, "\(after)")
+        #expect(after["last_sent_at"] is String, "\(after)")
+        #expect(!(try world.cairn(["spool", "status"]).text.contains("last error")))
+    }
+
     @Test("kill -9 during a flush, then flush again: every record exactly once, none lost")
     func killDuringFlush() throws {
         guard try Self.serveIsAvailable() else {

@@ -23,13 +23,18 @@ struct AccessLogTests {
             let blob = try await client.send(
                 .post, "/v1/blobs", as: "append", body: Array("b".utf8), contentType: "text/plain")
             let blobAddress = try #require(blob.json["blob"]?.stringValue)
-            // Not recorded: writes, transparency reads, refused requests, operations.
+            // Not recorded: blob uploads, transparency reads, refused requests, operations. The append
+            // is (who appended which entries), as entry 0.
             _ = try await client.get("/checkpoint", as: "read")
             _ = try await client.get("/v1/proof/inclusion?entry=0", as: "read")
             _ = try await client.get("/v1/entries/0")
             _ = try await client.get("/v1/entries/0", as: "append")
             _ = try await client.get("/healthz")
-            #expect(try fixture.server.accessLog.ledger.treeSize() == 0)
+            #expect(try fixture.server.accessLog.ledger.treeSize() == 1)
+            let append = try JSONParser.parse(try fixture.server.accessLog.ledger.entry(at: 0))
+            #expect(append["type"]?.stringValue == "append")
+            #expect(append["token"]?["id"]?.stringValue == fixture.tokenIDs["append"])
+            #expect(append["count"]?.intValue == records.count)
 
             let reads: [(uri: String, role: String, status: Int)] = [
                 ("/v1/entries/0", "read", 200),
@@ -46,14 +51,15 @@ struct AccessLogTests {
                 requestIDs.append(try #require(reply.headers[HTTPField.Name("Cairn-Request-Id")!]))
             }
             let accessLedger = fixture.server.accessLog.ledger
-            #expect(try accessLedger.treeSize() == UInt64(reads.count))
+            #expect(try accessLedger.treeSize() == UInt64(1 + reads.count))
             #expect(accessLedger.origin == "example.com/cairn-server-test/access-log")
 
             // The audit role reads them back, in order.
             let query = try await client.get("/v1/access-log/query", as: "audit")
             #expect(query.code == 200, "\(query.text)")
-            let matches = try #require(query.json["matches"]?.arrayValue)
-            #expect(matches.count == reads.count)
+            let all = try #require(query.json["matches"]?.arrayValue)
+            #expect(all.count == 1 + reads.count)
+            let matches = Array(all.dropFirst())  // the reads
             let first = try #require(matches.first?["record"])
             #expect(first["type"]?.stringValue == "access")
             #expect(first["token"]?["id"]?.stringValue == fixture.tokenIDs["read"])
@@ -69,7 +75,7 @@ struct AccessLogTests {
             #expect(matches[4]["record"]?["status"]?.intValue == 404)
             #expect(matches[5]["record"]?["target"] == ["tile": "tile/entries/000.p/1"])
             // No secret and no record content in the access log.
-            for index in 0..<UInt64(reads.count) {
+            for index in 0...UInt64(reads.count) {
                 let text = String(decoding: try accessLedger.entry(at: index), as: UTF8.self)
                 for secret in fixture.tokens.values { #expect(!text.contains(secret)) }
                 #expect(!text.contains("exponential backoff"))
@@ -89,27 +95,28 @@ struct AccessLogTests {
             #expect(try await client.get("/v1/access-log/query?who=me", as: "audit").code == 400)
 
             // Proofs that verify against the access log's own key.
-            let entry = try await client.get("/v1/access-log/entries/3?raw=true", as: "audit")
-            #expect(entry.body == (try accessLedger.entry(at: 3)))
-            let proofReply = try await client.get("/v1/access-log/proof/inclusion?entry=3", as: "audit")
+            let entry = try await client.get("/v1/access-log/entries/4?raw=true", as: "audit")
+            #expect(entry.body == (try accessLedger.entry(at: 4)))
+            let proofReply = try await client.get("/v1/access-log/proof/inclusion?entry=4", as: "audit")
             #expect(proofReply.code == 200)
             let proof = try TlogProof(parsing: proofReply.body)
             let verified = try proof.verify(entry: entry.body, logKey: accessLedger.verifierKey)
-            #expect(verified.size == UInt64(reads.count))
+            #expect(verified.size == UInt64(1 + reads.count))
             #expect(throws: ProofError.self) { try proof.verify(entry: entry.body, logKey: fixture.ledger.verifierKey) }
             let checkpoint = try await client.get("/v1/access-log/checkpoint", as: "audit")
             let old = try SignedCheckpoint(parsing: checkpoint.body)
             _ = try await client.get("/v1/entries/1", as: "read")
-            let consistency = try await client.get("/v1/access-log/proof/consistency?old=\(reads.count)", as: "audit")
+            let consistency = try await client.get(
+                "/v1/access-log/proof/consistency?old=\(1 + reads.count)", as: "audit")
             let request = try ConsistencyProofRequest(parsing: consistency.body)
             #expect(
-                try request.verify(oldCheckpoint: old, logKey: accessLedger.verifierKey).size == UInt64(reads.count + 1)
+                try request.verify(oldCheckpoint: old, logKey: accessLedger.verifierKey).size == UInt64(reads.count + 2)
             )
             // The vkey file is where the spec says.
             let vkey = try String(contentsOfFile: fixture.ledger.directory + "/access-log/ledger.vkey", encoding: .utf8)
             #expect(vkey == accessLedger.verifierKey.description + "\n")
             // Reading the access log is not itself recorded.
-            #expect(try accessLedger.treeSize() == UInt64(reads.count + 1))
+            #expect(try accessLedger.treeSize() == UInt64(reads.count + 2))
         }
     }
 
@@ -139,7 +146,7 @@ struct AccessLogTests {
             _ = try await client.get("/v1/entries/0", as: "read")
         }
         let reopened = try AccessLog.openOrCreate(for: fixture.ledger)
-        #expect(try reopened.treeSize() == 1)
+        #expect(try reopened.treeSize() == 2)  // the append and the read
         let other = try TemporaryDirectory()
         var options = Ledger.CreateOptions()
         options.profile = .generic

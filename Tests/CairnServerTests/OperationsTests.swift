@@ -87,7 +87,7 @@ struct OperationsTests {
             #expect(try await client.get("/healthz", headers: bob).code == 200)
             try await client.append([note("p")])
             _ = try await client.get("/v1/entries/0", as: "read", headers: bob)
-            let record = try JSONParser.parse(try fixture.server.accessLog.ledger.entry(at: 0))
+            let record = try JSONParser.parse(try fixture.server.accessLog.ledger.entry(at: 1))  // 0: the append
             #expect(record["peer"]?.stringValue == "127.0.0.1")
             #expect(record["forwarded_for"]?.stringValue == "198.51.100.1, 203.0.113.9")
         }
@@ -138,7 +138,7 @@ struct OperationsTests {
                 "# TYPE cairn_ingest_commit_duration_seconds histogram",
                 "cairn_ingest_commit_duration_seconds_count 2",
                 "cairn_tree_size 2",
-                "cairn_access_log_tree_size 1",
+                "cairn_access_log_tree_size 3",  // two appends and a read
                 "cairn_ingest_queued_records 0",
                 #"cairn_errors_total{kind="forbidden"} 1"#,
                 #"cairn_http_requests_total{route="/v1/entries",method="POST",status="200"} 2"#,

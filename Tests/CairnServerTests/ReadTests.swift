@@ -171,6 +171,10 @@ struct ReadTests {
                 ("/v1/query?limit=99999999999999999999", "limit"), ("/v1/query?since=yesterday", "since"),
                 ("/v1/query?type=poem", "type"), ("/v1/query?colour=blue", "colour"), ("/v1/query?model=", "model"),
                 ("/v1/query?unreviewed=yes", "unreviewed"), ("/v1/query?model=a&model=b", "model"),
+                // Filters that could only ever match nothing (RecordQuery.validate).
+                ("/v1/query?tool_path=IDE", "tool_path"), ("/v1/query?commit=9fceb02", "commit"),
+                ("/v1/query?commit=9FCEB02D0AE598E95DC970B74767F19372D61AF8", "commit"),
+                ("/v1/query?since=2026-12-01&until=2026-11-01", "until"),
             ] {
                 let reply = try await client.get(uri, as: "read")
                 #expect(reply.code == 400, "\(uri): \(reply.text)")

@@ -38,8 +38,8 @@ public enum ProcessRunner {
         case file(String, flags: Int32)
         /// No descriptor at all: the child starts with it closed.
         case closed
-        /// stdout only: a pipe whose reading end the parent closes after `bytes` bytes (0: at once),
-        /// like `cairn … | head -c N`.
+        /// stdout or stderr: a pipe whose reading end the parent closes after `bytes` bytes (0: at
+        /// once, so every write fails with EPIPE), like `cairn … | head -c N`.
         case pipeClosedAfter(bytes: Int)
     }
 
@@ -78,6 +78,7 @@ public enum ProcessRunner {
         var outRead: Int32 = -1
         var errRead: Int32 = -1
         var outLimit: Int?
+        var errLimit: Int?
         for (target, stream) in [(Int32(0), standardInput), (1, standardOutput), (2, standardError)] {
             switch stream {
             case .pipe, .pipeClosedAfter:
@@ -91,7 +92,14 @@ public enum ProcessRunner {
                 case 1: outRead = parentEnd
                 default: errRead = parentEnd
                 }
-                if case .pipeClosedAfter(let bytes) = stream { outLimit = bytes }
+                if case .pipeClosedAfter(let bytes) = stream {
+                    if target == 1 { outLimit = bytes } else if target == 2 { errLimit = bytes }
+                    if bytes == 0 {
+                        // No reader from the start: the child's first write fails with EPIPE.
+                        close(parentEnd)
+                        if target == 1 { outRead = -1 } else if target == 2 { errRead = -1 }
+                    }
+                }
             case .file(let path, let flags):
                 posix_spawn_file_actions_addopen(&actions, target, path, flags, 0o644)
             case .closed:
@@ -131,10 +139,7 @@ public enum ProcessRunner {
                 inWrite = -1
             }
         }
-        if let limit = outLimit, limit == 0, outRead >= 0 {
-            close(outRead)
-            outRead = -1
-        }
+
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while outRead >= 0 || errRead >= 0 || inWrite >= 0 {
             var fds: [pollfd] = []
@@ -176,6 +181,11 @@ public enum ProcessRunner {
                     }
                 } else {
                     err.append(contentsOf: buffer[0..<n])
+                    if let limit = errLimit, err.count >= limit {
+                        err.removeLast(err.count - limit)
+                        close(errRead)
+                        errRead = -1
+                    }
                 }
             }
         }
