@@ -29,7 +29,7 @@ struct Cairn: AsyncParsableCommand {
               65  bad input data: a record or file is malformed (nothing was written)
               66  not found: no such ledger, file, entry or tree size
               73  cannot create: the ledger directory already exists and is not empty
-              74  storage or I/O error
+              74  storage or I/O error (also a damaged data.mdb, which fsck reports as 1)
               75  temporarily unavailable: the ingest queue is full, or (append --server) the server is
                   unreachable and the records were spooled; retry later or `cairn spool flush`
               76  (append --server) the URL does not answer like a Cairn server
