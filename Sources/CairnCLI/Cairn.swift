@@ -28,7 +28,8 @@ struct Cairn: AsyncParsableCommand {
               64  usage error: bad arguments or options
               65  bad input data: a record or file is malformed (nothing was written)
               66  not found: no such ledger, file, entry or tree size
-              73  cannot create: the ledger directory already exists and is not empty
+              73  cannot create: the ledger directory already exists and is not empty, or an
+                  output path (-o) is not a new or regular file (specs/storage.md)
               74  storage or I/O error (also a damaged data.mdb, which fsck reports as 1)
               75  temporarily unavailable: the ingest queue is full, or (append --server) the server is
                   unreachable and the records were spooled; retry later or `cairn spool flush`

@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnCrypto
 import CairnJSON
 import CairnLedger
+import CairnStorage
 import DequeModule
 import Foundation
 
@@ -90,7 +91,7 @@ struct ImportCommand: AsyncParsableCommand {
             var preparing = Deque<Task<(LineChunkReader.Chunk, [InputRecord]), Never>>()
             var exhausted = false
 
-            func finish(_ done: [((LineChunkReader.Chunk, [InputRecord]), [AppendOutcome])]) {
+            func finish(_ done: [((LineChunkReader.Chunk, [InputRecord]), [AppendOutcome])]) throws {
                 for ((chunk, records), outcomes) in done {
                     var lastDigest = state.lastDigest
                     let prepared = records.filter { (try? $0.result.get()) != nil }
@@ -111,7 +112,7 @@ struct ImportCommand: AsyncParsableCommand {
                     state = .init(
                         origin: state.origin, fileSize: fileSize, offset: chunk.endOffset, line: chunk.nextLine,
                         records: summary.records, lastDigest: lastDigest)
-                    progressFile.save(state)
+                    try progressFile.save(state)
                     display.update(bytes: chunk.endOffset, records: summary.records)
                 }
             }
@@ -138,7 +139,7 @@ struct ImportCommand: AsyncParsableCommand {
                         for task in preparing { task.cancel() }
                         let first = invalid[0]
                         let before = records.prefix { $0.line < first.line }.compactMap { try? $0.result.get() }
-                        finish(try await pipeline.finish())
+                        try finish(try await pipeline.finish())
                         if !before.isEmpty {
                             _ = try await engine.append(contentsOf: before, whenBusy: .wait)
                             summary.records += before.count
@@ -153,11 +154,11 @@ struct ImportCommand: AsyncParsableCommand {
                     }
                 }
                 let entries = records.compactMap { try? $0.result.get() }
-                finish(try await pipeline.submit(entries, context: (chunk, records)))
+                try finish(try await pipeline.submit(entries, context: (chunk, records)))
             }
-            finish(try await pipeline.finish())
+            try finish(try await pipeline.finish())
             display.finish()
-            progressFile.remove()
+            try progressFile.remove()
             summary.seconds = display.elapsed
             summary.treeSize = try ledger.treeSize()
             summary.batches = engine.statistics.batches
@@ -220,7 +221,9 @@ struct ImportProgressFile {
     let path: String
 
     func load() -> State? {
-        guard let data = FileManager.default.contents(atPath: path), let value = try? JSONParser.parse(Array(data)),
+        // A missing, unreadable or torn file means "start over": resuming is only an optimization
+        // (content addressing makes re-imported records duplicates).
+        guard let data = try? DurableFiles.readIfPresent(path), let value = try? JSONParser.parse(data),
             let origin = value["origin"]?.stringValue, let size = value["file_size"]?.numberValue,
             let offset = value["offset"]?.numberValue, let line = value["line"]?.intValue,
             let records = value["records"]?.intValue
@@ -230,19 +233,30 @@ struct ImportProgressFile {
             lastDigest: value["last_digest"]?.stringValue)
     }
 
-    func save(_ state: State) {
+    func save(_ state: State) throws {
         var object: JSONObject = [
             "origin": .string(state.origin), "file_size": .uint(state.fileSize), "offset": .uint(state.offset),
             "line": .number(Double(state.line)), "records": .number(Double(state.records)),
         ]
         if let digest = state.lastDigest { object["last_digest"] = .string(digest) }
-        let temporary = path + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: Data(JSONWriter.compactBytes(.object(object)))) {
-            _ = rename(temporary, path)
+        // Replaced atomically, so a reader never sees half a file, but not synced: a progress
+        // file a crash rolls back only makes the next run resume earlier, and an fsync per chunk
+        // would slow the import down.
+        do {
+            try DurableFiles.replace(
+                path, contents: JSONWriter.compactBytes(.object(object)), mode: 0o644, synced: false)
+        } catch {
+            throw CLIError(.ioError, "cannot save the import's progress: \(error.message)")
         }
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    func remove() throws {
+        do {
+            try DurableFiles.remove(path, synced: false)
+        } catch {
+            throw CLIError(.ioError, "cannot remove the import's progress file: \(error.message)")
+        }
+    }
 }
 
 /// A progress bar on a terminal, or a plain line every few seconds otherwise.

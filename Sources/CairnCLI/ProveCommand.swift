@@ -40,7 +40,11 @@ struct ProveInclusion: ParsableCommand {
     @Option(help: ArgumentHelp("The tree size to prove against (default: current).", valueName: "n"))
     var size: UInt64?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Write the proof to this file.", valueName: "file"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Write the proof to this file: a new file, or a regular file, which is overwritten (others: exit 73).",
+            valueName: "file"))
     var output: String?
 
     @Flag(help: "Print a JSON object (index, tree_size, leaf_hash, proof, checkpoint, tlog_proof).")
@@ -98,7 +102,11 @@ struct ProveConsistency: ParsableCommand {
     @Option(help: ArgumentHelp("The newer tree size (default: current).", valueName: "m"))
     var size: UInt64?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Write the proof to this file.", valueName: "file"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Write the proof to this file: a new file, or a regular file, which is overwritten (others: exit 73).",
+            valueName: "file"))
     var output: String?
 
     @Flag(help: "Print a JSON object (old, size, proof, checkpoint, body).")
