@@ -128,10 +128,19 @@ public struct LMDBDataFile: Sendable, Equatable {
         }
         let newest = page1.txnid > page0.txnid ? page1 : page0
         let (pages, overflow1) = newest.lastPage.addingReportingOverflow(1)
-        let (_, overflow2) = pages.multipliedReportingOverflow(by: newest.pageSize)
-        guard !overflow1, !overflow2, newest.lastPage >= 1 else {
+        let (extent, overflow2) = pages.multipliedReportingOverflow(by: newest.pageSize)
+        // File offsets are signed 64-bit: a larger extent cannot be a real file.
+        guard !overflow1, !overflow2, extent <= UInt64(Int64.max), newest.lastPage >= 1 else {
             throw invalid(
                 path, fileSize: fileSize, reason: "its meta page names an impossible last page \(newest.lastPage)")
+        }
+        for (name, root) in [("free-page", newest.freeRoot), ("main", newest.mainRoot)] where root != invalidPage {
+            guard root >= 2, root <= newest.lastPage else {
+                throw invalid(
+                    path, fileSize: fileSize,
+                    reason: "its newest meta page puts the root of the \(name) tree at page \(root), outside pages "
+                        + "2–\(newest.lastPage)")
+            }
         }
         let pagesInFile = fileSize / newest.pageSize
         let highest = try highestPageInUse(fd, path: path, meta: newest, pagesInFile: pagesInFile, fileSize: fileSize)
@@ -200,6 +209,8 @@ public struct LMDBDataFile: Sendable, Equatable {
 
         /// Pages read at most (400 MB with 4 KiB pages) before settling for the weaker check.
         static let pageLimit = 100_000
+        /// The largest single read (one overflow run of a long free-page list).
+        static let readLimit: UInt64 = 64 << 20
         static let branchFlag: UInt16 = 0x01
         static let leafFlag: UInt16 = 0x02
         static let overflowFlag: UInt16 = 0x04
@@ -215,6 +226,7 @@ public struct LMDBDataFile: Sendable, Equatable {
         /// `count` pages starting at `page`, which must lie within the file.
         mutating func read(_ page: UInt64, count: UInt64 = 1) throws(Failure) -> [UInt8] {
             guard page >= 2, page <= lastPage, count >= 1, count <= lastPage - page + 1 else { throw .unexpected }
+            guard count <= Self.readLimit / pageSize else { throw .tooLarge }
             visited += Int(count)
             guard visited <= Self.pageLimit else { throw .tooLarge }
             let bytes = Int(count * pageSize)

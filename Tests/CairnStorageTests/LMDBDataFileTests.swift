@@ -171,6 +171,69 @@ struct LMDBDataFileTests {
         #expect(error?.sizes == .init(expected: file.requiredSize, actual: file.requiredSize - file.pageSize))
     }
 
+    @Test("Corrupted meta and free-list pages are refused or accepted, never a trap (random mutations)")
+    func mutations() throws {
+        let dir = try TemporaryDirectory()
+        let env = try LMDBEnvironment(directory: dir.path)
+        let t = try env.openTable("t")
+        for round: UInt64 in 0..<3 {
+            try env.write { txn in
+                for i: UInt64 in 0..<800 {
+                    try txn.put(t, key: round * 10_000 + i, value: [UInt8](repeating: 1, count: 300))
+                }
+                for i: UInt64 in 0..<500 { try txn.delete(t, key: BigEndianKey.bytes(round * 10_000 + i)) }
+            }
+        }
+        let original = try dataFile(dir)
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let copy = try TemporaryDirectory()
+        let path = copy.path + "/data.mdb"
+        var generator = SystemRandomNumberGenerator()
+        var outcomes: [StorageError.Code?: Int] = [:]
+        try Data(original).write(to: URL(fileURLWithPath: path))
+        let fd = open(path, O_RDWR)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        for _ in 0..<1500 {
+            // Mutate a few bytes in place (and put them back afterwards): mostly the meta pages'
+            // fields, otherwise anywhere, free-list pages included; sometimes also cut the file.
+            var changed: [Int] = []
+            for _ in 0..<Int.random(in: 1...6, using: &generator) {
+                let offset =
+                    Bool.random(using: &generator)
+                    ? Int.random(in: 0..<160, using: &generator) + (Bool.random(using: &generator) ? pageSize : 0)
+                    : Int.random(in: 0..<original.count, using: &generator)
+                var byte = UInt8.random(in: 0...255, using: &generator)
+                #expect(pwrite(fd, &byte, 1, off_t(offset)) == 1)
+                changed.append(offset)
+            }
+            let cut = Int.random(in: 0..<20, using: &generator) == 0
+            if cut { #expect(ftruncate(fd, off_t(Int.random(in: 0..<original.count, using: &generator))) == 0) }
+            do {
+                _ = try LMDBDataFile.inspect(path: path)
+                outcomes[nil, default: 0] += 1
+            } catch {
+                outcomes[error.code, default: 0] += 1
+            }
+            if cut {
+                #expect(original.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) } == original.count)
+            } else {
+                for offset in changed {
+                    var byte = original[offset]
+                    #expect(pwrite(fd, &byte, 1, off_t(offset)) == 1)
+                }
+            }
+        }
+        #expect((outcomes[.invalidDataFile] ?? 0) > 0)
+        #expect((outcomes[.truncatedDataFile] ?? 0) > 0)
+        // An impossible last page (beyond what a file offset can address) is not a trap either.
+        var huge = original
+        for page in [0, pageSize] { for i in 136..<144 { huge[page + i] = 0x7f } }
+        try Data(huge).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: StorageError.self) { _ = try LMDBDataFile.inspect(path: path) }
+        #expect(error?.code == .invalidDataFile)
+    }
+
     @Test("An empty data.mdb that another process is creating is waited for, not refused")
     func waitsForCreator() throws {
         guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.fileExists)
