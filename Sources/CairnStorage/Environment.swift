@@ -82,6 +82,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// with this message (LMDB would touch unmapped memory). Written under the exclusive resize
     /// lock.
     private let unusableReason = Mutex<String?>(nil)
+    /// Whether `unusableReason` is set: the one check every transaction makes, without a lock.
+    private let isUnusable = Atomic<Bool>(false)
+    /// For tests: the error the next map resize fails with instead of resizing (what happens
+    /// after is as for a real failure: the environment is marked unusable).
+    package let resizeFault = Mutex<Int32?>(nil)
     /// The map size before the failed resize, for `mapSize` on an unusable environment.
     private let lastGoodMapSize = Atomic<Int>(0)
 
@@ -159,7 +164,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     /// The current map size in bytes.
     public var mapSize: Int {
-        if unusableReason.withLock({ $0 != nil }) { return lastGoodMapSize.load(ordering: .relaxed) }
+        if isUnusable.load(ordering: .acquiring) { return lastGoodMapSize.load(ordering: .relaxed) }
         return currentMapSize()
     }
 
@@ -196,6 +201,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
 
     /// Throws if a failed resize left the environment without a map. Call holding the resize lock.
     private func checkUsable() throws {
+        guard isUnusable.load(ordering: .acquiring) else { return }
         if let reason = unusableReason.withLock({ $0 }) {
             throw StorageError(code: .unusable, message: reason)
         }
@@ -339,7 +345,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
         let current = currentMapSize()
         let (sum, overflow) = current.addingReportingOverflow(min(current, options.maxGrowthStep))
         let next = overflow ? Int.max : sum
-        let rc = mdb_env_set_mapsize(env, next)
+        let rc = resizeFault.withLock { $0.take() } ?? mdb_env_set_mapsize(env, next)
         guard rc == MDB_SUCCESS else {
             throw markUnusable(
                 rc, current: current,
@@ -368,6 +374,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 "the LMDB environment \(directory) is unusable since a map resize failed (\(reason)); "
                 + "nothing committed was lost: restart the process"
         }
+        isUnusable.store(true, ordering: .releasing)
         return StorageError(
             code: .lmdb, resultCode: LMDBResultCode(rawValue: rc),
             message: "\(what): \(reason); the transaction was not committed")
