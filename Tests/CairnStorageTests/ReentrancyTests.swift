@@ -8,6 +8,11 @@ import Testing
 /// the precondition itself in exit tests, which run the violating code in a child process.
 @Suite("A nested transaction on one environment and thread fails loudly")
 struct ReentrancyTests {
+    /// The directory an exit test's child process (whose parent is `parent`) uses.
+    static func childDirectory(_ name: String, parent: pid_t) -> String {
+        NSTemporaryDirectory() + "cairn-reentrancy-\(parent)-\(name)"
+    }
+
     @Test("Inside a read or write transaction, beginning another on the same environment is a violation")
     func detected() throws {
         let dir = try TemporaryDirectory()
@@ -47,10 +52,11 @@ struct ReentrancyTests {
 
     @Test("A read inside a read stops the process with a message instead of deadlocking")
     func nestedReadExits() async throws {
+        // The child dies without cleaning up: it works in a directory this process removes.
+        defer { try? FileManager.default.removeItem(atPath: Self.childDirectory("read-in-read", parent: getpid())) }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-            let path = NSTemporaryDirectory() + "cairn-reentrancy-" + UUID().uuidString
+            let path = ReentrancyTests.childDirectory("read-in-read", parent: getppid())
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: path) }
             let env = try LMDBEnvironment(directory: path)
             try env.read { _ in try env.read { _ in } }
         }
@@ -60,10 +66,10 @@ struct ReentrancyTests {
 
     @Test("A write inside a read stops the process (a map resize would wait for the read forever)")
     func writeInReadExits() async throws {
+        defer { try? FileManager.default.removeItem(atPath: Self.childDirectory("write-in-read", parent: getpid())) }
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-            let path = NSTemporaryDirectory() + "cairn-reentrancy-" + UUID().uuidString
+            let path = ReentrancyTests.childDirectory("write-in-read", parent: getppid())
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: path) }
             let env = try LMDBEnvironment(directory: path)
             let table = try env.openTable("t")
             try env.read { _ in try env.write { txn in try txn.put(table, key: [1], value: [1]) } }
