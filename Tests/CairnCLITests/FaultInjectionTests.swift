@@ -18,14 +18,21 @@ enum FaultShim {
     /// The compiled shim, or why it could not be built.
     static let library: Result<String, ShimError> = {
         guard let compiler else { return .failure(ShimError(message: "no C compiler (cc, gcc or clang)")) }
-        let output = NSTemporaryDirectory() + "cairn-fault-shim-\(getpid()).so"
         let source = repository.appendingPathComponent("Tests/Faults/fault_shim.c").path
+        guard let text = FileManager.default.contents(atPath: source) else {
+            return .failure(ShimError(message: "cannot read \(source)"))
+        }
+        // One build per version of the source, shared by test runs (built aside, then renamed).
+        let output = NSTemporaryDirectory() + "cairn-fault-shim-\(SHA256.hash(Array(text)).hex.prefix(16)).so"
+        if FileManager.default.fileExists(atPath: output) { return .success(output) }
+        let building = output + ".\(getpid())"
         do {
-            let built = try CLI.exec(compiler, ["-shared", "-fPIC", "-O1", "-o", output, source, "-ldl"])
+            let built = try CLI.exec(compiler, ["-shared", "-fPIC", "-O1", "-o", building, source, "-ldl"])
             guard built.status == 0 else { return .failure(ShimError(message: "cc failed: \(built.stderr)")) }
         } catch {
             return .failure(ShimError(message: "cannot run \(compiler): \(error)"))
         }
+        guard rename(building, output) == 0 else { return .failure(ShimError(message: "cannot rename \(building)")) }
         return .success(output)
     }()
 
