@@ -86,7 +86,9 @@ struct BlobGet: ParsableCommand {
             """
             Writes the blob's exact bytes to stdout (or --output). The bytes are hashed first; a
             blob whose bytes do not match its address is reported as corrupted (exit 70). An erased
-            blob is reported with when, why and by which entry it was erased (exit 66).
+            blob is reported with when, why and by which entry it was erased (exit 66). --output
+            creates a new file or overwrites a regular one; any other kind of path (a directory,
+            FIFO, device) is refused (exit 73).
             """)
     )
 
@@ -95,7 +97,11 @@ struct BlobGet: ParsableCommand {
     @Argument(help: ArgumentHelp("The blob's address.", valueName: "sha256:hex"))
     var digest: String
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Write the bytes to this file.", valueName: "file"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Write the bytes to this file: a new file, or a regular file, which is overwritten (others: exit 73).",
+            valueName: "file"))
     var output: String?
 
     func run() throws {
@@ -104,11 +110,7 @@ struct BlobGet: ParsableCommand {
             let parsed = try parseDigest(digest)
             let bytes = try ledger.read { try $0.blob(parsed).bytes }
             if let output {
-                do {
-                    try Data(bytes).write(to: URL(fileURLWithPath: output))
-                } catch {
-                    throw CLIError(.ioError, "cannot write \(output): \(error.localizedDescription)")
-                }
+                try writeOutputFile(output, bytes)
             } else {
                 Console.write(bytes)
             }

@@ -34,10 +34,11 @@ struct Cairn: AsyncParsableCommand {
               65  bad input data: a record or file is malformed (nothing was written)
               66  not found: no such ledger, file, entry or tree size
               70  internal error: a bug in cairn (please report it with the message)
-              73  cannot create: the ledger directory already exists and is not empty
-              74  storage or I/O error: a file cannot be read or written, a server address is in
-                  use, or standard output or error cannot be written (a full disk, a closed
-                  descriptor)
+              73  cannot create: the ledger directory already exists and is not empty, or an
+                  output path (-o) is not a new or regular file (specs/storage.md)
+              74  storage or I/O error: a file cannot be read or written (also a damaged
+                  data.mdb, which fsck reports as 1), a server address is in use, or standard
+                  output or error cannot be written (a full disk, a closed descriptor)
               75  temporarily unavailable: the ingest queue is full, or (append --server) the server is
                   unreachable and the records were spooled; retry later or `cairn spool flush`
               76  (append --server) the URL does not answer like a Cairn server

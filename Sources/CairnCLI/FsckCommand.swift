@@ -16,6 +16,11 @@ struct FsckCommand: ParsableCommand {
             continue meanwhile). Stops at the first inconsistency and names it. Exit status 0 only
             when everything holds; 1 when an inconsistency is found.
 
+            First, before the storage is opened, data.mdb is checked against its LMDB meta pages:
+            an empty file, a file that is not an LMDB data file, or one shorter than its newest
+            meta page says (an interrupted copy) is reported with the size it must have and the
+            size it has (exit 1). Other commands refuse such a ledger with exit status 74.
+
             Progress is shown on stderr when it is a terminal, or always with --progress.
             """)
     )
@@ -36,6 +41,7 @@ struct FsckCommand: ParsableCommand {
             do {
                 // Inside: a ledger whose files are damaged may fail to open (`.corrupt`), and that
                 // is fsck's finding (exit 1), not an error of fsck's.
+                try Ledger.checkDataFile(at: location.directory)
                 let ledger = try location.open(readOnly: true)
                 report = try ledger.fsck(progressEvery: 100_000) { checked, total in
                     guard showProgress, total > 0 else { return }

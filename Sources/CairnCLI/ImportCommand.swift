@@ -3,6 +3,7 @@ import CairnCrypto
 import CairnJSON
 import CairnLedger
 import CairnServer
+import CairnStorage
 import DequeModule
 import Foundation
 
@@ -96,7 +97,7 @@ struct ImportCommand: AsyncParsableCommand {
                 unrecorded.removeAll()
             }
 
-            func finish(_ done: [((LineChunkReader.Chunk, [InputRecord]), [AppendOutcome])]) {
+            func finish(_ done: [((LineChunkReader.Chunk, [InputRecord]), [AppendOutcome])]) throws {
                 for ((chunk, records), outcomes) in done {
                     unrecorded.append(AppendAccessRecord.of(outcomes, by: .currentUser, via: "cairn import"))
                     var lastDigest = state.lastDigest
@@ -118,7 +119,7 @@ struct ImportCommand: AsyncParsableCommand {
                     state = .init(
                         origin: state.origin, fileSize: fileSize, offset: chunk.endOffset, line: chunk.nextLine,
                         records: summary.records, lastDigest: lastDigest)
-                    progressFile.save(state)
+                    try progressFile.save(state)
                     display.update(bytes: chunk.endOffset, records: summary.records)
                 }
             }
@@ -145,7 +146,7 @@ struct ImportCommand: AsyncParsableCommand {
                         for task in preparing { task.cancel() }
                         let first = invalid[0]
                         let before = records.prefix { $0.line < first.line }.compactMap { try? $0.result.get() }
-                        finish(try await pipeline.finish())
+                        try finish(try await pipeline.finish())
                         if !before.isEmpty {
                             let outcomes = try await engine.append(contentsOf: before, whenBusy: .wait)
                             unrecorded.append(AppendAccessRecord.of(outcomes, by: .currentUser, via: "cairn import"))
@@ -162,13 +163,13 @@ struct ImportCommand: AsyncParsableCommand {
                     }
                 }
                 let entries = records.compactMap { try? $0.result.get() }
-                finish(try await pipeline.submit(entries, context: (chunk, records)))
+                try finish(try await pipeline.submit(entries, context: (chunk, records)))
                 try await recordAccess()
             }
-            finish(try await pipeline.finish())
+            try finish(try await pipeline.finish())
             try await recordAccess()
             display.finish()
-            progressFile.remove()
+            try progressFile.remove()
             summary.seconds = display.elapsed
             summary.treeSize = try await ledger.read { $0.treeSize }
             summary.batches = engine.statistics.batches
@@ -238,7 +239,9 @@ struct ImportProgressFile {
     let path: String
 
     func load() -> State? {
-        guard let data = FileManager.default.contents(atPath: path), let value = try? JSONParser.parse(Array(data)),
+        // A missing, unreadable or torn file means "start over": resuming is only an optimization
+        // (content addressing makes re-imported records duplicates).
+        guard let data = try? DurableFiles.readIfPresent(path), let value = try? JSONParser.parse(data),
             let origin = value["origin"]?.stringValue, let size = value["file_size"]?.numberValue,
             let offset = value["offset"]?.numberValue, let line = value["line"]?.intValue,
             let records = value["records"]?.intValue
@@ -248,19 +251,30 @@ struct ImportProgressFile {
             lastDigest: value["last_digest"]?.stringValue)
     }
 
-    func save(_ state: State) {
+    func save(_ state: State) throws {
         var object: JSONObject = [
             "origin": .string(state.origin), "file_size": .uint(state.fileSize), "offset": .uint(state.offset),
             "line": .number(Double(state.line)), "records": .number(Double(state.records)),
         ]
         if let digest = state.lastDigest { object["last_digest"] = .string(digest) }
-        let temporary = path + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: Data(JSONWriter.compactBytes(.object(object)))) {
-            _ = rename(temporary, path)
+        // Replaced atomically, so a reader never sees half a file, but not synced: a progress
+        // file a crash rolls back only makes the next run resume earlier, and an fsync per chunk
+        // would slow the import down.
+        do {
+            try DurableFiles.replace(
+                path, contents: JSONWriter.compactBytes(.object(object)), mode: 0o644, synced: false)
+        } catch {
+            throw CLIError(.ioError, "cannot save the import's progress: \(error.message)")
         }
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    func remove() throws {
+        do {
+            try DurableFiles.remove(path, synced: false)
+        } catch {
+            throw CLIError(.ioError, "cannot remove the import's progress file: \(error.message)")
+        }
+    }
 }
 
 /// A progress bar on a terminal, or a plain line every few seconds otherwise.

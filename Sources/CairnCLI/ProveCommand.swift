@@ -56,7 +56,11 @@ struct ProveInclusion: ParsableCommand {
             valueName: "file"))
     var checkpoint: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Write the proof to this file.", valueName: "file"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Write the proof to this file: a new file, or a regular file, which is overwritten (others: exit 73).",
+            valueName: "file"))
     var output: String?
 
     @Flag(help: "Print a JSON object (index, tree_size, leaf_hash, proof, checkpoint, tlog_proof).")
@@ -135,7 +139,11 @@ struct ProveConsistency: ParsableCommand {
             valueName: "file"))
     var checkpoint: String?
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Write the proof to this file.", valueName: "file"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Write the proof to this file: a new file, or a regular file, which is overwritten (others: exit 73).",
+            valueName: "file"))
     var output: String?
 
     @Flag(help: "Print a JSON object (old, size, proof, checkpoint, body).")

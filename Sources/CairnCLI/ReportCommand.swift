@@ -4,6 +4,7 @@ import CairnJSON
 import CairnLedger
 import CairnNote
 import CairnRecords
+import CairnStorage
 import Foundation
 
 struct ReportCommand: ParsableCommand {
@@ -53,8 +54,10 @@ struct ReportCreate: ParsableCommand {
             report's SHA-256, length and row count, the query, and the signed checkpoint
             of the tree size the report was computed at. Anyone with the vkey can check it
             with `cairn report verify`, and anyone with a copy of the ledger can recompute
-            the report byte for byte. Both files are written to temporary names and
-            renamed when complete.
+            the report byte for byte. Output files (--output, --manifest): a new path is
+            written under a temporary name and renamed when complete; an existing regular
+            file is overwritten in place; anything else (a directory, FIFO, device) is
+            refused with exit status 73.
 
             The report is written as the ledger is scanned, so memory use does not grow
             with the number of checkpoints. Creating a report needs the ledger's signing
@@ -70,6 +73,7 @@ struct ReportCreate: ParsableCommand {
               64  usage error
               66  no such ledger
               70  internal error (a bug in cairn: please report it)
+              73  --output or --manifest names something other than a new or regular file
               74  the ledger cannot be read, the report or the manifest cannot be written, or
                   the summary line cannot be written
               77  the signing key is missing, unreadable or does not match the ledger
@@ -91,10 +95,15 @@ struct ReportCreate: ParsableCommand {
 
     @Option(
         name: [.short, .long],
-        help: ArgumentHelp("The report file (default report.<format>; - for stdout).", valueName: "file"))
+        help: ArgumentHelp(
+            "The report file (default report.<format>; - for stdout); a new or regular file, which is overwritten.",
+            valueName: "file"))
     var output: String?
 
-    @Option(help: ArgumentHelp("The manifest file (default <report>.manifest).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "The manifest file (default <report>.manifest); a new or regular file, which is overwritten.",
+            valueName: "file"))
     var manifest: String?
 
     @Flag(help: "Print a JSON object describing what was written.")
@@ -125,21 +134,22 @@ struct ReportCreate: ParsableCommand {
             let reportPath = output ?? "report.\(reportFormat.fileExtension)"
             let manifestPath = manifest ?? reportPath + ".manifest"
 
-            // Both files go to temporary names first and are renamed into place only when both
-            // are complete, so a failure never leaves a report without its manifest.
-            let reportFile = reportPath == "-" ? nil : try AtomicFile(path: reportPath)
-            let manifestFile: AtomicFile
+            // Both files are opened before anything is written, so a path that cannot be an
+            // output (a FIFO, a device, a directory…) is refused with exit 73 before the other
+            // file is touched. New files appear only at commit, complete.
+            let reportFile = reportPath == "-" ? nil : try openOutputFile(reportPath)
+            let manifestFile: OutputFile
             let signed: SignedReport
             do {
-                manifestFile = try AtomicFile(path: manifestPath)
+                manifestFile = try openOutputFile(manifestPath)
                 do {
                     signed = try ComplianceReport.produce(query, ledger: ledger) { chunk in
-                        if let reportFile { try reportFile.write(chunk) } else { Console.write(chunk) }
+                        if let reportFile { try reportFile.writeOrFail(chunk) } else { Console.write(chunk) }
                     }
                     Console.flush()
-                    try manifestFile.write(Array(signed.note.serialized.utf8))
-                    try reportFile?.commit()
-                    try manifestFile.commit()
+                    try manifestFile.writeOrFail(Array(signed.note.serialized.utf8))
+                    try reportFile?.commitOrFail()
+                    try manifestFile.commitOrFail()
                 } catch {
                     manifestFile.discard()
                     throw error
@@ -277,57 +287,5 @@ struct ReportVerify: ParsableCommand {
                         + (verification.recomputed ? "; recomputed from the ledger: identical" : ""))
             }
         }
-    }
-}
-
-/// A file written under a temporary name in its directory and renamed into place on `commit`,
-/// so that readers never see a partial report.
-final class AtomicFile {
-    let path: String
-    private let temporary: String
-    private let handle: FileHandle
-    private var committed = false
-
-    init(path: String) throws {
-        self.path = path
-        let url = URL(fileURLWithPath: path)
-        temporary =
-            url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-            let handle = FileHandle(forWritingAtPath: temporary)
-        else {
-            throw CLIError(.ioError, "cannot write \(path): cannot create \(temporary)")
-        }
-        self.handle = handle
-    }
-
-    func write(_ bytes: [UInt8]) throws {
-        do {
-            try handle.write(contentsOf: bytes)
-        } catch {
-            throw CLIError(.ioError, "cannot write \(path): \(error.localizedDescription)")
-        }
-    }
-
-    func commit() throws {
-        do {
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            throw CLIError(.ioError, "cannot write \(path): \(error.localizedDescription)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            discard()
-            throw CLIError(.ioError, "cannot write \(path): \(reason)")
-        }
-        committed = true
-    }
-
-    /// Removes the temporary file, unless `commit` already renamed it.
-    func discard() {
-        guard !committed else { return }
-        try? handle.close()
-        unlink(temporary)
     }
 }

@@ -125,19 +125,6 @@ struct LedgerLocation: ParsableArguments {
     }
 }
 
-/// Writes `text` to `path`, or to stdout when `path` is nil.
-func emit(_ text: String, to path: String?) throws {
-    guard let path else {
-        Console.write(text)
-        return
-    }
-    do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-    } catch {
-        throw CLIError(.ioError, "cannot write \(path): \(error.localizedDescription)")
-    }
-}
-
 /// Pads cells into aligned columns (the last column is not padded).
 func printColumns(_ rows: [[String]]) {
     guard let first = rows.first else { return }

@@ -83,24 +83,15 @@ public final class Spool: @unchecked Sendable {
     /// Opens the spool in `directory`. When it does not exist yet, creates it (mode 0700, files
     /// 0600) if `create` is true and returns `nil` otherwise.
     public static func open(directory: String, create: Bool) throws -> Spool? {
-        let fm = FileManager.default
         let dataFile = directory + "/data.mdb"
-        // The directories to fsync once the spool exists: the spool's, and every ancestor up to
-        // (and including) the first that already existed, so that every new entry is durable.
-        var toSync: [String] = []
-        if !fm.fileExists(atPath: dataFile) {
+        let creating = DurableFiles.kind(of: dataFile) == .missing
+        if creating {
             guard create else { return nil }
-            var path = URL(fileURLWithPath: directory).standardizedFileURL.path
-            toSync.append(path)
-            while !fm.fileExists(atPath: path) && path != "/" {
-                path = URL(fileURLWithPath: path).deletingLastPathComponent().path
-                toSync.append(path)
-            }
+            // Every directory created here has its entry synced in its parent by the file layer.
             do {
-                try fm.createDirectory(
-                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try DurableFiles.createDirectories(directory, mode: 0o700)
             } catch {
-                throw SpoolError("cannot create the spool directory \(directory): \(error.localizedDescription)")
+                throw SpoolError("cannot create the spool directory \(directory): \(error.message)")
             }
         }
         var options = LMDBEnvironment.Options()
@@ -109,16 +100,15 @@ public final class Spool: @unchecked Sendable {
         options.fileMode = 0o600
         let env = try LMDBEnvironment.shared(directory: directory, options: options)
         let spool = try Spool(directory: directory, env: env)
-        // The first commit fsynced data.mdb; make the new directory entries durable too.
-        for path in toSync { syncDirectory(path) }
+        if creating {
+            // The first commit fsynced data.mdb; make its entry in the spool directory durable too.
+            do {
+                try DurableFiles.syncDirectory(directory)
+            } catch {
+                throw SpoolError("cannot sync the spool directory \(directory): \(error.message)")
+            }
+        }
         return spool
-    }
-
-    private static func syncDirectory(_ path: String) {
-        let fd = posixOpen(path, O_RDONLY)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        _ = close(fd)
     }
 
     // MARK: - Writing

@@ -1,11 +1,17 @@
+import CairnStorage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// The few file operations the ledger needs, with exact modes and durable writes.
+/// The file operations the ledger needs, as thin wrappers over `CairnStorage.DurableFiles` (the
+/// one durable-file implementation: EINTR-safe loops, exact modes, file and directory `fsync`,
+/// atomic replacement). Failures become `LedgerError`s (`.storage`, or `.alreadyExists` for a
+/// directory that cannot hold a new ledger) carrying the layer's message, which names the file.
 enum FileSystem {
+    /// A read failure, described by the system's reason alone (callers add the path).
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
@@ -13,134 +19,72 @@ enum FileSystem {
     static func errnoText() -> String { String(cString: strerror(errno)) }
 
     static func exists(_ path: String, isDirectory: inout Bool) -> Bool {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return false }
-        isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+        let kind = DurableFiles.kind(of: path)
+        guard kind != .missing else { return false }
+        isDirectory = kind == .directory
         return true
     }
 
     /// Creates `path` (and missing parents) as a directory, or accepts an existing empty one.
     static func createEmptyDirectory(_ path: String) throws {
-        var isDirectory = false
-        if exists(path, isDirectory: &isDirectory) {
-            guard isDirectory else {
-                throw LedgerError(.alreadyExists, "\(path) exists and is not a directory")
-            }
-            guard let dir = opendir(path) else {
-                throw LedgerError(.storage, "cannot read directory \(path): \(errnoText())")
-            }
-            defer { closedir(dir) }
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                }
-                if name != "." && name != ".." {
-                    throw LedgerError(
-                        .alreadyExists, "\(path) is not empty (found \(name)); choose a new directory for the ledger")
-                }
-            }
-            return
+        do {
+            try DurableFiles.createEmptyDirectory(path, mode: 0o750)
+        } catch  where error.code == .notEmpty {
+            throw LedgerError(.alreadyExists, "\(error.message); choose a new directory for the ledger")
+        } catch  where error.code == .notDirectory && error.operation == .createDirectory {
+            throw LedgerError(.alreadyExists, error.message)
+        } catch {
+            throw LedgerError(.storage, error.message)
         }
-        try createDirectories(path)
     }
 
     /// Writes a new file (never replacing one) with `mode`, and syncs it and its directory.
     static func writeNewFile(_ path: String, contents: [UInt8], mode: mode_t) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw LedgerError(.storage, "cannot create \(path): \(errnoText())") }
-        defer { close(fd) }
-        // The umask may have narrowed the mode; set it exactly.
-        _ = fchmod(fd, mode)
-        var written = 0
-        while written < contents.count {
-            let n = contents.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            guard n > 0 else { throw LedgerError(.storage, "cannot write \(path): \(errnoText())") }
-            written += n
-        }
-        guard fsync(fd) == 0 else { throw LedgerError(.storage, "cannot sync \(path): \(errnoText())") }
-        syncDirectory(of: path)
+        try storage { () throws(FileError) in try DurableFiles.createNew(path, contents: contents, mode: mode) }
     }
 
+    /// Syncs the directory holding `path`, best effort (the operations above sync and report
+    /// failures themselves).
     static func syncDirectory(of path: String) {
-        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        let fd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            _ = fsync(fd)
-            close(fd)
-        }
+        try? DurableFiles.syncParentDirectory(of: path)
     }
 
     /// Reads a whole file.
     static func readFile(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: errnoText()) }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Failure(description: errnoText())
-            }
-            if n == 0 { break }
-            out.append(contentsOf: buffer[0..<n])
+        do {
+            return try DurableFiles.read(path)
+        } catch {
+            throw Failure(description: error.reason)
         }
-        return out
     }
 
     static func fileExists(_ path: String) -> Bool {
-        var isDirectory = false
-        return exists(path, isDirectory: &isDirectory) && !isDirectory
+        let kind = DurableFiles.kind(of: path)
+        return kind != .missing && kind != .directory
     }
 
-    /// Creates `path` and missing parents.
+    /// Creates `path` and missing parents (syncing each new directory's entry).
     static func createDirectories(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += component + "/"
-            if mkdir(prefix, 0o750) != 0 && errno != EEXIST {
-                throw LedgerError(.storage, "cannot create directory \(prefix): \(errnoText())")
-            }
-        }
+        try storage { () throws(FileError) in try DurableFiles.createDirectories(path, mode: 0o750) }
     }
 
     /// Writes `path` through a temporary file, fsync and rename, so readers see all or nothing.
     static func writeAtomically(_ path: String, contents: [UInt8], mode: mode_t) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        unlink(temporary)
-        try writeNewFile(temporary, contents: contents, mode: mode)
-        guard rename(temporary, path) == 0 else {
-            let reason = errnoText()
-            unlink(temporary)
-            throw LedgerError(.storage, "cannot move \(temporary) to \(path): \(reason)")
-        }
-        syncDirectory(of: path)
+        try storage { () throws(FileError) in try DurableFiles.replace(path, contents: contents, mode: mode) }
     }
 
     /// Overwrites a file with zeros, syncs, and unlinks it (and syncs its directory). A missing
     /// file is fine: the removal may be a retry.
     static func removeDurably(_ path: String) throws {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return }
-            throw LedgerError(.storage, "cannot open \(path) to erase it: \(errnoText())")
+        try storage { () throws(FileError) in try DurableFiles.removeDurably(path) }
+    }
+
+    @discardableResult
+    private static func storage<R>(_ body: () throws(FileError) -> R) throws -> R {
+        do {
+            return try body()
+        } catch {
+            throw LedgerError(.storage, error.message)
         }
-        var st = stat()
-        if fstat(fd, &st) == 0 && st.st_size > 0 {
-            let zeros = [UInt8](repeating: 0, count: 64 * 1024)
-            var remaining = Int(st.st_size)
-            while remaining > 0 {
-                let n = zeros.withUnsafeBytes { write(fd, $0.baseAddress!, min(remaining, $0.count)) }
-                if n <= 0 { break }
-                remaining -= n
-            }
-            _ = fsync(fd)
-        }
-        close(fd)
-        guard unlink(path) == 0 || errno == ENOENT else {
-            throw LedgerError(.storage, "cannot delete \(path): \(errnoText())")
-        }
-        syncDirectory(of: path)
     }
 }

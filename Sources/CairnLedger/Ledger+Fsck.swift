@@ -29,6 +29,25 @@ public struct FsckReport: Sendable, Hashable {
 public typealias FsckProgress = (_ checked: UInt64, _ total: UInt64) -> Void
 
 extension Ledger {
+    /// Checks the ledger's LMDB data file (`data.mdb`) against its meta pages without mapping
+    /// it, so that `fsck` can diagnose an empty, foreign or truncated file (an interrupted copy)
+    /// instead of failing to open it — or, for a truncated file, instead of the SIGBUS that
+    /// mapping it would cause. Throws `.corrupt` with `StorageError`'s message, which names the
+    /// file and the size it must have and has; a missing file is left to `open` to report.
+    public static func checkDataFile(at directory: String) throws(LedgerError) {
+        var isDirectory = false
+        if FileSystem.exists(directory, isDirectory: &isDirectory), !isDirectory {
+            throw LedgerError(.notALedger, "the ledger path \(directory) is a file, not a ledger directory")
+        }
+        do {
+            _ = try LMDBDataFile.inspect(directory: directory)
+        } catch  where [.emptyDataFile, .invalidDataFile, .truncatedDataFile].contains(error.code) {
+            throw LedgerError(.corrupt, error.message)
+        } catch {
+            throw LedgerError(.storage, "cannot check the storage of \(directory): \(error.message)")
+        }
+    }
+
     /// Re-reads every leaf, recomputes every stored hash and every checkpoint's root, checks the
     /// content index, verifies every stored checkpoint's signature with the ledger's verifier key,
     /// and checks that recorded commit times never decrease, all in one read snapshot. Throws a `.corrupt` error naming the first

@@ -211,6 +211,9 @@ public final class Ledger: Sendable {
 
     private static func openLedger(at directory: String, options: OpenOptions) throws -> Ledger {
         var isDirectory = false
+        if FileSystem.exists(directory, isDirectory: &isDirectory), !isDirectory {
+            throw LedgerError(.notALedger, "the ledger path \(directory) is a file, not a ledger directory")
+        }
         guard FileSystem.exists(directory, isDirectory: &isDirectory), isDirectory else {
             throw LedgerError(.notALedger, "no ledger at \(directory) (run `cairn init` first, or pass --ledger)")
         }

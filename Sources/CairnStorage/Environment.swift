@@ -1,4 +1,5 @@
 import CCairnLMDB
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -22,8 +23,16 @@ public struct Table: Sendable, Hashable {
 /// `write(_:)` takes a synchronous closure, begins and commits on the caller's thread, and LMDB
 /// serializes writers across processes. When the map is full, `write(_:)` grows the map and runs
 /// the closure again, so the closure must not have side effects outside the transaction.
-/// Do not begin a transaction inside another on the same thread: a resize waits for every
-/// transaction of this process to end.
+///
+/// Never begin a transaction inside another on the same environment and thread: a map resize
+/// waits for every transaction of this process to end, and LMDB's writer lock is not reentrant,
+/// so nesting deadlocks sooner or later. It is caught at once instead: beginning a transaction
+/// while the calling thread already has one open on this environment stops the process with a
+/// precondition failure naming the environment (see `reentrancyViolation(beginning:)`).
+///
+/// Opening checks `data.mdb` against its meta pages first (`LMDBDataFile`): an empty, foreign or
+/// truncated file is refused with a `StorageError` naming it, instead of being mapped (a
+/// truncated file would kill the process with SIGBUS at the first read beyond its end).
 ///
 /// ```swift
 /// let env = try LMDBEnvironment(directory: "/var/lib/cairn/ledger")
@@ -35,7 +44,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// How to open an environment.
     public struct Options: Sendable {
         /// The initial map size in bytes; the map grows on demand (doubling, in steps of at most
-        /// `maxGrowthStep`). Reserving address space costs no disk.
+        /// `maxGrowthStep`). Reserving address space costs no disk. The environment variable
+        /// `CAIRN_LMDB_INITIAL_MAP_SIZE` (bytes) changes the default, so that tests can make a
+        /// ledger's map grow with little data.
         public var initialMapSize: Int = 1 << 30
         /// The largest single growth step.
         public var maxGrowthStep: Int = 16 << 30
@@ -51,7 +62,11 @@ public final class LMDBEnvironment: @unchecked Sendable {
         /// Permissions of newly created files.
         public var fileMode: mode_t = 0o640
 
-        public init() {}
+        public init() {
+            if let raw = getenv("CAIRN_LMDB_INITIAL_MAP_SIZE"), let size = Int(String(cString: raw)), size > 0 {
+                initialMapSize = size
+            }
+        }
     }
 
     let env: OpaquePointer
@@ -63,8 +78,25 @@ public final class LMDBEnvironment: @unchecked Sendable {
     // Transactions hold this lock shared; resizing holds it exclusively.
     private let resizeLock = ReadWriteLock()
 
+    /// Set when a map resize failed and left LMDB without a map: every later transaction fails
+    /// with this message (LMDB would touch unmapped memory). Written under the exclusive resize
+    /// lock.
+    private let unusableReason = Mutex<String?>(nil)
+    /// Whether `unusableReason` is set: the one check every transaction makes, without a lock.
+    private let isUnusable = Atomic<Bool>(false)
+    /// For tests: the error the next map resize fails with instead of resizing (what happens
+    /// after is as for a real failure: the environment is marked unusable).
+    package let resizeFault = Mutex<Int32?>(nil)
+    /// The map size before the failed resize, for `mapSize` on an unusable environment.
+    private let lastGoodMapSize = Atomic<Int>(0)
+
     /// Opens (creating if needed and not read-only) the environment in `directory`, which must exist.
+    ///
+    /// Throws `StorageError` with `.emptyDataFile`, `.invalidDataFile` or `.truncatedDataFile`
+    /// for a damaged `data.mdb` (see `LMDBDataFile`); a missing one is created unless read-only.
     public init(directory: String, options: Options = Options()) throws {
+        let dataPath = LMDBDataFile.path(inDirectory: directory)
+        try Self.refuseEmptyDataFile(dataPath, directory: directory)
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw StorageError.lmdb(MDB_PANIC, "mdb_env_create") }
@@ -75,7 +107,17 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try check(mdb_env_set_maxdbs(env, options.maxTables), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, options.maxReaders), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(env, options.initialMapSize), "mdb_env_set_mapsize")
-            try check(mdb_env_open(env, directory, flags, options.fileMode), "opening LMDB environment in \(directory)")
+            let opened = mdb_env_open(env, directory, flags, options.fileMode)
+            if opened != MDB_SUCCESS {
+                // LMDB says only "MDB_INVALID" or "Bad file descriptor" about a damaged file: say
+                // what is wrong with it when we can.
+                _ = try LMDBDataFile.inspect(path: dataPath)
+                throw StorageError.lmdb(opened, "opening LMDB environment in \(directory)")
+            }
+            // Before any page beyond the meta pages is read: a truncated file must not be mapped
+            // and used. (Checked after mdb_env_open, which holds LMDB's lock while another
+            // process creates the file, so a file being created is never seen half-written.)
+            _ = try LMDBDataFile.inspect(path: dataPath)
             // A process that died inside a read transaction leaves a stale reader slot behind;
             // clear those so they neither pin old pages nor exhaust the reader table.
             var dead: Int32 = 0
@@ -95,19 +137,85 @@ public final class LMDBEnvironment: @unchecked Sendable {
         mdb_env_close(env)
     }
 
+    /// Refuses an existing, empty `data.mdb` before LMDB sees it: LMDB would initialize it as a
+    /// new environment (losing the chance to notice an interrupted copy) or fail with "Bad file
+    /// descriptor" when read-only. A file that is empty because another process is creating the
+    /// environment right now is waited for: LMDB's creator holds an exclusive `fcntl` lock on the
+    /// first byte of `lock.mdb` until the meta pages are written, so taking a shared lock on it
+    /// waits exactly that long.
+    private static func refuseEmptyDataFile(_ dataPath: String, directory: String) throws {
+        guard DurableFiles.size(of: dataPath) == 0 else { return }
+        let lockPath = directory.hasSuffix("/") ? directory + "lock.mdb" : directory + "/lock.mdb"
+        let fd = open(lockPath, O_RDWR | O_CLOEXEC)
+        if fd >= 0 {
+            // This process has not opened the environment (the registry opens it once), so
+            // closing this descriptor releases no lock of LMDB's.
+            var lock = flock()
+            lock.l_type = Int16(F_RDLCK)
+            lock.l_whence = Int16(SEEK_SET)
+            lock.l_start = 0
+            lock.l_len = 1
+            while fcntl(fd, F_SETLKW, &lock) != 0 && errno == EINTR {}
+            close(fd)
+        }
+        guard DurableFiles.size(of: dataPath) == 0 else { return }
+        _ = try LMDBDataFile.inspect(path: dataPath)  // throws .emptyDataFile
+    }
+
     /// The current map size in bytes.
     public var mapSize: Int {
+        if isUnusable.load(ordering: .acquiring) { return lastGoodMapSize.load(ordering: .relaxed) }
+        return currentMapSize()
+    }
+
+    private func currentMapSize() -> Int {
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         return info.me_mapsize
+    }
+
+    // MARK: - One transaction per thread and environment
+
+    /// Why beginning a `kind` transaction ("read" or "write") on the calling thread would
+    /// deadlock, or `nil` if it would not: the thread already has a transaction open on this
+    /// environment. `read` and `write` stop the process with this message; it is exposed so that
+    /// tests can check the detection without dying.
+    package func reentrancyViolation(beginning kind: String) -> String? {
+        guard OpenTransactions.current.contains(ObjectIdentifier(self)) else { return nil }
+        return "LMDB environment \(directory): a \(kind) transaction was begun on a thread that already has a "
+            + "transaction open on this environment. That deadlocks (a map resize waits for every transaction "
+            + "to end, and LMDB's writer lock is not reentrant): end the outer transaction first, or do the "
+            + "inner work with the outer transaction."
+    }
+
+    /// Marks a transaction of this environment open on the calling thread, stopping the process
+    /// if one already is.
+    private func enterTransaction(_ kind: String) {
+        if let violation = reentrancyViolation(beginning: kind) { preconditionFailure(violation) }
+        OpenTransactions.current.insert(ObjectIdentifier(self))
+    }
+
+    private func leaveTransaction() {
+        OpenTransactions.current.remove(ObjectIdentifier(self))
+    }
+
+    /// Throws if a failed resize left the environment without a map. Call holding the resize lock.
+    private func checkUsable() throws {
+        guard isUnusable.load(ordering: .acquiring) else { return }
+        if let reason = unusableReason.withLock({ $0 }) {
+            throw StorageError(code: .unusable, message: reason)
+        }
     }
 
     /// Opens (creating unless read-only) the named table. Do this once, at start-up.
     public func openTable(_ name: String) throws -> Table {
         if options.readOnly {
             // A handle opened in a read transaction survives only if that transaction commits.
+            enterTransaction("read")
+            defer { leaveTransaction() }
             resizeLock.lockShared()
             defer { resizeLock.unlock() }
+            try checkUsable()
             var txn: OpaquePointer?
             try check(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn), "beginning read transaction")
             guard let txn else { throw StorageError.lmdb(MDB_PANIC, "mdb_txn_begin") }
@@ -128,8 +236,16 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// Values handed out by the transaction point into the memory map and are valid only
     /// inside `body`; copy what you keep.
     public func read<R, E: Error>(_ body: (ReadTransaction) throws(E) -> R) throws -> R {
+        enterTransaction("read")
+        defer { leaveTransaction() }
         while true {
             resizeLock.lockShared()
+            do {
+                try checkUsable()
+            } catch {
+                resizeLock.unlock()
+                throw error
+            }
             var txn: OpaquePointer?
             let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
             if rc == MDB_MAP_RESIZED {
@@ -139,7 +255,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             }
             guard rc == MDB_SUCCESS, let txn else {
                 resizeLock.unlock()
-                throw StorageError.lmdb(rc, "beginning read transaction")
+                throw StorageError.lmdb(rc, "beginning a read transaction on \(directory)")
             }
             defer {
                 mdb_txn_abort(txn)
@@ -156,8 +272,16 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// recomputes on each run). Blocks while another process or thread holds the write lock.
     public func write<R, E: Error>(_ body: (WriteTransaction) throws(E) -> R) throws -> R {
         precondition(!options.readOnly, "write transaction on a read-only LMDB environment")
+        enterTransaction("write")
+        defer { leaveTransaction() }
         while true {
             resizeLock.lockShared()
+            do {
+                try checkUsable()
+            } catch {
+                resizeLock.unlock()
+                throw error
+            }
             var txnPointer: OpaquePointer?
             let rc = mdb_txn_begin(env, nil, 0, &txnPointer)
             if rc == MDB_MAP_RESIZED {
@@ -167,7 +291,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             }
             guard rc == MDB_SUCCESS, let txnPointer else {
                 resizeLock.unlock()
-                throw StorageError.lmdb(rc, "beginning write transaction")
+                throw StorageError.lmdb(rc, "beginning a write transaction on \(directory)")
             }
             let txn = WriteTransaction(txn: txnPointer)
             let result: R
@@ -192,10 +316,21 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 let code = LMDBResultCode(rawValue: commit)
                 throw StorageError(
                     code: .commitFailed, resultCode: code,
-                    message: "committing a write transaction in \(directory): \(code)")
+                    message: "committing a write transaction to \(directory): \(code)\(spaceNote(commit))")
             }
             return result
         }
+    }
+
+    /// " (the file system … has N bytes free)" after an I/O failure on a full file system: LMDB
+    /// reports a short write as EIO, which alone would hide the cause.
+    private func spaceNote(_ rc: Int32) -> String {
+        guard rc == EIO || rc == ENOSPC || rc == EDQUOT else { return "" }
+        var fs = statvfs()
+        guard statvfs(directory, &fs) == 0 else { return "" }
+        let free = UInt64(fs.f_bavail) &* UInt64(fs.f_frsize)
+        guard free < 4 << 20 else { return "" }
+        return " (the file system holding it has \(free) bytes free)"
     }
 
     /// Flushes the data to disk (only needed with `unsafeNoSync`).
@@ -203,18 +338,82 @@ public final class LMDBEnvironment: @unchecked Sendable {
         try check(mdb_env_sync(env, 1), "mdb_env_sync")
     }
 
+    /// Grows the map after `MDB_MAP_FULL`. The transaction that hit the limit was aborted, so a
+    /// failure here loses nothing that was acknowledged; but LMDB unmaps the old map before it
+    /// maps the new one, so after a failure the environment has no map and is marked unusable.
     private func grow() throws {
         resizeLock.lockExclusive()
         defer { resizeLock.unlock() }
-        let current = mapSize
-        let next = current + min(current, options.maxGrowthStep)
-        try check(mdb_env_set_mapsize(env, next), "growing LMDB map from \(current) to \(next) bytes")
+        try checkUsable()
+        let current = currentMapSize()
+        let (sum, overflow) = current.addingReportingOverflow(min(current, options.maxGrowthStep))
+        let next = overflow ? Int.max : sum
+        let rc = resizeFault.withLock { $0.take() } ?? mdb_env_set_mapsize(env, next)
+        guard rc == MDB_SUCCESS else {
+            throw markUnusable(
+                rc, current: current,
+                "the LMDB map of \(directory) is full at \(current) bytes and cannot grow to \(next) bytes")
+        }
     }
 
     private func adoptGrownMap() throws {
         resizeLock.lockExclusive()
         defer { resizeLock.unlock() }
-        try check(mdb_env_set_mapsize(env, 0), "adopting LMDB map size grown by another process")
+        try checkUsable()
+        let current = currentMapSize()
+        let rc = mdb_env_set_mapsize(env, 0)
+        guard rc == MDB_SUCCESS else {
+            throw markUnusable(
+                rc, current: current, "cannot map \(directory) at the size another process grew it to")
+        }
+    }
+
+    /// Records that the environment lost its map; returns the error for the failed resize.
+    private func markUnusable(_ rc: Int32, current: Int, _ what: String) -> StorageError {
+        let reason = LMDBResultCode(rawValue: rc).description
+        lastGoodMapSize.store(current, ordering: .relaxed)
+        unusableReason.withLock {
+            $0 =
+                "the LMDB environment \(directory) is unusable since a map resize failed (\(reason)); "
+                + "nothing committed was lost: restart the process"
+        }
+        isUnusable.store(true, ordering: .releasing)
+        return StorageError(
+            code: .lmdb, resultCode: LMDBResultCode(rawValue: rc),
+            message: "\(what): \(reason); the transaction was not committed")
+    }
+}
+
+/// The environments on which the calling thread has a transaction open: a thread-local list
+/// (a thread rarely has more than one), kept in a `pthread` key whose destructor frees it.
+enum OpenTransactions {
+    final class Environments {
+        private var open: [ObjectIdentifier] = []
+        func contains(_ id: ObjectIdentifier) -> Bool { open.contains(id) }
+        func insert(_ id: ObjectIdentifier) { open.append(id) }
+        func remove(_ id: ObjectIdentifier) {
+            if let i = open.lastIndex(of: id) { open.remove(at: i) }
+        }
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let rc = pthread_key_create(&key) { pointer in
+            let pointer: UnsafeMutableRawPointer? = pointer
+            if let pointer { Unmanaged<Environments>.fromOpaque(pointer).release() }
+        }
+        precondition(rc == 0, "pthread_key_create failed (\(rc)): too many thread-local keys")
+        return key
+    }()
+
+    /// The calling thread's list, created on first use.
+    static var current: Environments {
+        if let pointer = pthread_getspecific(key) {
+            return Unmanaged<Environments>.fromOpaque(pointer).takeUnretainedValue()
+        }
+        let environments = Environments()
+        pthread_setspecific(key, Unmanaged.passRetained(environments).toOpaque())
+        return environments
     }
 }
 

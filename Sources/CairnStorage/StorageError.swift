@@ -33,6 +33,18 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         /// Committing a write transaction failed (writing or syncing its pages or meta page):
         /// the caller cannot know what reached the disk, and must not retry as if nothing had.
         case commitFailed
+        /// `data.mdb` exists but is empty (0 bytes): an interrupted copy or creation, not an
+        /// environment. Checked before LMDB maps the file.
+        case emptyDataFile
+        /// `data.mdb` is not an LMDB data file this library reads: its meta pages are short, or
+        /// have the wrong magic number, page flags, version or page size.
+        case invalidDataFile
+        /// `data.mdb` is shorter than its newest meta page says (an interrupted copy): mapping it
+        /// would fault (SIGBUS) on the first page beyond the end.
+        case truncatedDataFile
+        /// A previous map resize failed and LMDB's map could not be restored; the environment
+        /// must be reopened (by restarting the process).
+        case unusable
     }
 
     public let code: Code
@@ -40,11 +52,32 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
     public let resultCode: LMDBResultCode?
     /// One line saying what failed and why.
     public let message: String
+    /// The file concerned, for the data-file codes.
+    public let path: String?
+    /// The size the file must have at least and the size it has, for `.truncatedDataFile`
+    /// (and `.emptyDataFile`, with the smallest possible environment as the expectation).
+    public let sizes: SizeMismatch?
 
-    public init(code: Code, resultCode: LMDBResultCode? = nil, message: String) {
+    /// An expected minimum size and the actual size of a file, in bytes.
+    public struct SizeMismatch: Sendable, Equatable {
+        public let expected: UInt64
+        public let actual: UInt64
+
+        public init(expected: UInt64, actual: UInt64) {
+            self.expected = expected
+            self.actual = actual
+        }
+    }
+
+    public init(
+        code: Code, resultCode: LMDBResultCode? = nil, message: String, path: String? = nil,
+        sizes: SizeMismatch? = nil
+    ) {
         self.code = code
         self.resultCode = resultCode
         self.message = message
+        self.path = path
+        self.sizes = sizes
     }
 
     static func lmdb(_ rc: Int32, _ operation: String) -> StorageError {

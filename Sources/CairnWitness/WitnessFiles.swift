@@ -1,4 +1,4 @@
-import Foundation
+import CairnStorage
 
 #if canImport(Glibc)
 import Glibc
@@ -6,48 +6,42 @@ import Glibc
 import Darwin
 #endif
 
-/// The few file operations a witness directory needs, with durable writes.
+/// The few file operations a witness directory needs, as thin wrappers over
+/// `CairnStorage.DurableFiles`: new files get their exact mode and are synced together with the
+/// directory entry that names them (the key file's entry was never synced before, so a crash
+/// right after `cairn witness init` could lose the key while keeping the state database).
 enum WitnessFiles {
     static func errnoText() -> String { String(cString: strerror(errno)) }
 
-    /// Creates `path` (and its parents), or accepts it if it exists and is empty.
+    /// Creates `path` (and its parents, syncing their entries), or accepts it if it exists and is
+    /// empty.
     static func createEmptyDirectory(_ path: String) throws(WitnessError) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw WitnessError(.alreadyExists, "\(path) exists and is not a directory")
-            }
-            let contents = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            guard contents.isEmpty else {
-                throw WitnessError(.alreadyExists, "\(path) is not empty; a new witness needs a new or empty directory")
-            }
-            return
-        }
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try DurableFiles.createEmptyDirectory(path, mode: 0o755)
         } catch {
-            throw WitnessError(.io, "cannot create directory \(path): \(error.localizedDescription)")
+            switch error.code {
+            case .notEmpty:
+                throw WitnessError(.alreadyExists, "\(path) is not empty; a new witness needs a new or empty directory")
+            case .notDirectory where error.operation == .createDirectory:
+                throw WitnessError(.alreadyExists, "\(path) exists and is not a directory")
+            default:
+                throw WitnessError(.io, error.message)
+            }
         }
     }
 
-    /// Writes a new file (it must not exist) with `mode`, and syncs it to disk.
+    /// Writes a new file (it must not exist) with exactly `mode`, and syncs it and its directory.
     static func writeNewFile(_ path: String, contents: [UInt8], mode: mode_t) throws(WitnessError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw WitnessError(.io, "cannot create \(path): \(errnoText())") }
-        defer { close(fd) }
-        // The umask may have removed bits; the mode is part of the contract (0600 for keys).
-        guard fchmod(fd, mode) == 0 else { throw WitnessError(.io, "cannot set the mode of \(path): \(errnoText())") }
-        var written = 0
-        while written < contents.count {
-            let n = contents.withUnsafeBytes { write(fd, $0.baseAddress! + written, contents.count - written) }
-            guard n > 0 else { throw WitnessError(.io, "cannot write \(path): \(errnoText())") }
-            written += n
+        do {
+            try DurableFiles.createNew(path, contents: contents, mode: mode)
+        } catch {
+            throw WitnessError(.io, error.message)
         }
-        guard fsync(fd) == 0 else { throw WitnessError(.io, "cannot sync \(path): \(errnoText())") }
     }
 
+    /// The file's bytes, or `nil` if it cannot be read.
     static func readFile(_ path: String) -> [UInt8]? {
-        FileManager.default.contents(atPath: path).map { Array($0) }
+        try? DurableFiles.read(path)
     }
 
     static func join(_ directory: String, _ name: String) -> String {

@@ -59,6 +59,41 @@ struct LMDBEnvironmentTests {
         #expect(try env.read { txn in try txn.value(t, key: [7]) } == [1])
     }
 
+    @Test("A map that cannot grow: a clear error, nothing committed lost, and the environment refuses later use")
+    func mapCannotGrow() throws {
+        let dir = try TemporaryDirectory()
+        var options = LMDBEnvironment.Options()
+        options.initialMapSize = 256 * 1024
+        do {
+            let env = try LMDBEnvironment(directory: dir.path, options: options)
+            let t = try env.openTable("t")
+            try env.write { txn in try txn.put(t, key: 0, value: [1]) }
+            let before = env.mapSize
+            env.resizeFault.withLock { $0 = ENOMEM }
+            let error = #expect(throws: StorageError.self) {
+                try env.write { txn in
+                    for i: UInt64 in 1...2000 { try txn.put(t, key: i, value: [UInt8](repeating: 7, count: 1000)) }
+                }
+            }
+            #expect(error?.resultCode == LMDBResultCode(rawValue: ENOMEM))
+            #expect(
+                error?.message
+                    == "the LMDB map of \(dir.path) is full at \(before) bytes and cannot grow to \(2 * before) bytes: "
+                    + "Cannot allocate memory; the transaction was not committed")
+            // LMDB has no map after a real failure: every later transaction is refused, not run.
+            let later = #expect(throws: StorageError.self) { try env.read { txn in try txn.count(t) } }
+            #expect(later?.code == .unusable)
+            #expect(later?.message.contains("is unusable since a map resize failed") == true)
+            #expect(throws: StorageError.self) { try env.write { txn in try txn.put(t, key: 1, value: [1]) } }
+            #expect(env.mapSize == before)
+        }
+        // Reopened (as by a restarted process), what was committed is there, and nothing else.
+        let reopened = try LMDBEnvironment(directory: dir.path, options: options)
+        let t = try reopened.openTable("t")
+        #expect(try reopened.read { txn in try txn.value(t, key: 0) } == [1])
+        #expect(try reopened.read { txn in try txn.count(t) } == 1)
+    }
+
     @Test("A full map is grown and the transaction retried, without losing or duplicating writes")
     func mapGrowth() throws {
         let dir = try TemporaryDirectory()
