@@ -21,8 +21,8 @@ struct BlobCommand: ParsableCommand {
 }
 
 func parseDigest(_ text: String) throws -> SHA256Digest {
-    guard text.hasPrefix("sha256:"), text.count == 71, let digest = SHA256Digest(hex: text.dropFirst(7)) else {
-        throw CLIError(.usage, "\(text.debugDescription) is not a content address (sha256:<64 hex digits>)")
+    guard let digest = EntryReference.contentAddress(text) else {
+        throw CLIError(.usage, "\(text.debugDescription) is not a content address (sha256:<64 lower-case hex digits>)")
     }
     return digest
 }

@@ -10,8 +10,8 @@ func parseReference(_ text: String) throws -> EntryReference {
     guard let reference = EntryReference(text) else {
         throw CLIError(
             .usage,
-            "\(text.debugDescription) is not an entry: an index is a non-negative integer, a content address "
-                + "sha256:<64 hex digits>")
+            "\(text.debugDescription) is not an entry: an index is a non-negative integer without leading zeros, a "
+                + "content address sha256:<64 lower-case hex digits>")
     }
     return reference
 }

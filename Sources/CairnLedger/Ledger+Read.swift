@@ -50,16 +50,30 @@ public enum EntryReference: Sendable, Hashable, CustomStringConvertible {
     case index(UInt64)
     case digest(SHA256Digest)
 
-    /// Parses `12` or `sha256:<64 hex>`; `nil` for anything else.
+    /// Parses `12` or `sha256:<64 lowercase hex>` — the canonical spellings only, so that an
+    /// entry has exactly one name (`012`, `+12` and upper-case hex are refused); `nil` for
+    /// anything else.
     public init?(_ text: String) {
         if text.hasPrefix("sha256:") {
-            guard let digest = SHA256Digest(hex: text.dropFirst(7)), text.count == 71 else { return nil }
+            guard let digest = Self.contentAddress(text) else { return nil }
             self = .digest(digest)
-        } else if let index = UInt64(text), text.first != "+" {
+        } else if let index = UInt64(text), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+            text == "0" || text.first != "0"
+        {
             self = .index(index)
         } else {
             return nil
         }
+    }
+
+    /// The digest of a canonical content address, `sha256:` and 64 lower-case hex digits; nil
+    /// for anything else.
+    public static func contentAddress(_ text: String) -> SHA256Digest? {
+        let hex = text.utf8.dropFirst(7)
+        guard text.hasPrefix("sha256:"), hex.count == 64,
+            hex.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else { return nil }
+        return SHA256Digest(hex: text.dropFirst(7))
     }
 
     public var description: String {

@@ -45,6 +45,7 @@ public struct APIProblem: Sendable, Hashable {
 public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConvertible {
     /// The stable `error` member.
     public enum Kind: String, Sendable, CaseIterable {
+        case badRequest = "bad_request"
         case invalidJSON = "invalid_json"
         case emptyBody = "empty_body"
         case invalidParameter = "invalid_parameter"
@@ -65,7 +66,7 @@ public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConverti
 
         public var status: HTTPResponse.Status {
             switch self {
-            case .invalidJSON, .emptyBody, .invalidParameter: .badRequest
+            case .badRequest, .invalidJSON, .emptyBody, .invalidParameter: .badRequest
             case .unauthorized: .unauthorized
             case .forbidden: .forbidden
             case .notFound: .notFound

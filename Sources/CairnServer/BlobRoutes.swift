@@ -38,7 +38,8 @@ struct BlobRoutes {
             _ = try request.parameters([])
             let text = try context.pathParameter("digest")
             guard let reference = EntryReference(text), case .digest(let digest) = reference else {
-                throw APIError.parameter("digest", "expected sha256:<64 hex digits>, got \(text.debugDescription)")
+                throw APIError.parameter(
+                    "digest", "expected sha256:<64 lower-case hex digits>, got \(text.debugDescription)")
             }
             return try await services.recordedRead(request, context, target: ["blob": .string(digest.description)]) {
                 let (metadata, bytes) = try await services.ledger.read { snapshot -> (BlobMetadata, [UInt8]?) in
@@ -55,7 +56,12 @@ struct BlobRoutes {
                         "blob \(digest) was erased at \(erasure.at) by entry \(erasure.entry): \(erasure.reason)",
                         extra: ["erasure": Self.erasureJSON(erasure)])
                 }
-                return .bytes(bytes, contentType: metadata.mediaType, cache: .noStore)
+                // A blob is served with the media type its uploader gave, never as a page: no
+                // sniffing (everywhere), no scripts or requests, and as a download.
+                var response = Response.bytes(bytes, contentType: metadata.mediaType, cache: .noStore)
+                response.headers[.contentSecurityPolicy] = "default-src 'none'; sandbox"
+                response.headers[.contentDisposition] = "attachment"
+                return response
             }
         }
     }

@@ -121,7 +121,10 @@ public final class CairnServer: Sendable {
             }
         return Application(
             responder: responder,
-            server: .http1(configuration: .init(idleTimeout: .init(configuration.idleTimeout))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ProtocolErrorResponder()], idleTimeout: .init(configuration.idleTimeout)
+                )),
             configuration: ApplicationConfiguration(
                 address: address, serverName: "cairn",
                 availableConnectionsDelegate: .maximum(effectiveMaxConnections, logger: logger)),

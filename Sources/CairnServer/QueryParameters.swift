@@ -107,7 +107,9 @@ struct QueryParameters: Sendable {
         guard let value = self[name] else { return nil }
         guard let reference = EntryReference(value) else {
             throw APIError.parameter(
-                name, "expected a leaf index or sha256:<64 hex digits>, got \(value.debugDescription)")
+                name,
+                "expected a leaf index (no leading zeros) or sha256:<64 lower-case hex digits>, got \(value.debugDescription)"
+            )
         }
         return reference
     }

@@ -3,6 +3,7 @@ import CairnStorage
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// The outermost middleware: turns every error into the API's JSON error response, sets
 /// `Cairn-Request-Id`, counts the request in the metrics and writes one log line for it
@@ -47,6 +48,8 @@ struct RequestLogMiddleware: RouterMiddleware {
             response = apiError.response()
         }
         response.headers[.cairnRequestID] = context.requestID
+        // Browsers must take the declared type for what it is (blobs carry their uploader's).
+        response.headers[.xContentTypeOptions] = "nosniff"
         let duration = start.duration(to: .now)
         let route = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
         let status = Int(response.status.code)
@@ -84,6 +87,9 @@ extension APIError {
             return APIError(error)
         case is NIOTooManyBytesError:
             return APIError(.tooLarge, "the request body is over the server's limit")
+        case let error as HTTPParserError:
+            // A malformed chunked body, or a client that went away before sending all of it.
+            return APIError(.badRequest, "the request is not valid HTTP/1.1: \(error)")
         case let error as HTTPError:
             return APIError(status: error.status, message: error.body ?? error.status.reasonPhrase)
         case let error as any HTTPResponseError:

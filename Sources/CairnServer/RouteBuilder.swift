@@ -204,7 +204,9 @@ extension CairnRequestContext {
         let text = try pathParameter(name)
         guard let reference = EntryReference(text) else {
             throw APIError.parameter(
-                name, "expected a leaf index or sha256:<64 hex digits>, got \(text.debugDescription)")
+                name,
+                "expected a leaf index (no leading zeros) or sha256:<64 lower-case hex digits>, got \(text.debugDescription)"
+            )
         }
         return reference
     }

@@ -136,6 +136,52 @@ struct ServeCLITests {
         #expect(log.body.contains(#""forwarded_for":"203.0.113.7""#), "\(log.body)")
     }
 
+    @Test("idle connections cannot exhaust the server's descriptors: beyond its cap they wait, and idle ones close")
+    func connectionCap() async throws {
+        let f = try LedgerFixture()
+        let config = try f.dir.write(
+            "server.json", #"{"limits":{"max_connections":8,"idle_timeout_seconds":0.5,"rate_limit":null}}"#)
+        let server = try Server(
+            ledger: f.cli.ledger, arguments: ["--config", config], stderrPath: f.dir.file("serve.log"))
+        defer { _ = server.terminate() }
+        let pid = server.process.processIdentifier
+        func descriptors() -> Int {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+        }
+        let before = descriptors()
+        let port = try #require(Int(server.url.split(separator: ":").last ?? ""))
+        // 64 idle connections from a client that never sends anything.
+        var idle: [Int32] = []
+        defer { for fd in idle { close(fd) } }
+        for _ in 0..<64 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            idle.append(fd)
+        }
+        // The server holds at most its cap of them (the rest wait in the kernel's backlog):
+        // watched for a second, in which an uncapped server takes them all.
+        var most = before
+        let until = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < until {
+            most = max(most, descriptors())
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(most - before >= 6, "the server accepted up to its cap: \(before) → \(most)")
+        #expect(most - before <= 8 + 2, "the server holds \(most - before) more descriptors, over its cap of 8")
+        // The idle ones are closed, so a real request is answered once its turn comes.
+        let health = try await Self.request("GET", server.url + "/healthz")
+        #expect(health.status == 200)
+        #expect(server.log.contains(#""max_connections":8"#), "\(server.log)")
+    }
+
     @Test("tokens are created, listed and revoked; the server appends, reads, refuses, and stops gracefully on SIGTERM")
     func serve() async throws {
         let f = try LedgerFixture()
@@ -177,7 +223,7 @@ struct ServeCLITests {
         // Revocation by another process applies to the running server within its token refresh
         // interval (one second).
         try f.cli.ok("token", "revoke", auditorID)
-        try await poll("the revoked token is refused", timeout: .seconds(10), every: .milliseconds(250)) {
+        try await poll("the revoked token is refused", timeout: .seconds(60), every: .milliseconds(250)) {
             try await Self.request("GET", server.url + "/v1/access-log/query", token: auditorToken).status == 401
         }
 

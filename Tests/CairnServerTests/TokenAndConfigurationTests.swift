@@ -126,6 +126,11 @@ struct ConfigurationTests {
         #expect(configuration.maxBodyBytes == 8_388_608)
         #expect(configuration.rateLimit == .init(requestsPerSecond: 50, burst: 100))
         #expect(configuration.requestTimeout == .seconds(30))
+        #expect(configuration.idleTimeout == .seconds(15) && ServerConfiguration().idleTimeout == .seconds(15))
+        #expect(configuration.maxRecordsPerRequest == 10_000 && ServerConfiguration().maxRecordsPerRequest == 10_000)
+        #expect(
+            configuration.maxConcurrentExpensiveReads == 1 && ServerConfiguration().maxConcurrentExpensiveReads == 1)
+        #expect(configuration.maxConnections == 4096 && ServerConfiguration().maxConnections == nil)
         #expect(configuration.ingest.maxQueuedRecords == 262_144)
         #expect(configuration.logFormat == .json)
         #expect(configuration.witnesses.count == 1)
