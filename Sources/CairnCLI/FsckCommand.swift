@@ -21,6 +21,9 @@ struct FsckCommand: ParsableCommand {
             meta page says (an interrupted copy) is reported with the size it must have and the
             size it has (exit 1). Other commands refuse such a ledger with exit status 74.
 
+            With --no-blobs the blobs' bytes are not read (their metadata and erasures still are):
+            for a copy of data.mdb without the blobs/ directory, such as an auditor may get.
+
             Progress is shown on stderr when it is a terminal, or always with --progress.
             """)
     )
@@ -33,6 +36,9 @@ struct FsckCommand: ParsableCommand {
     @Flag(help: "Print a JSON object with the counts and root, or the problem.")
     var json = false
 
+    @Flag(help: "Do not read the blobs' bytes (a copy of the ledger without its blobs/ directory).")
+    var noBlobs = false
+
     func run() throws {
         try runReportingErrors {
             let showProgress = progress || Console.stderrIsTerminal
@@ -43,7 +49,7 @@ struct FsckCommand: ParsableCommand {
                 // is fsck's finding (exit 1), not an error of fsck's.
                 try Ledger.checkDataFile(at: location.directory)
                 let ledger = try location.open(readOnly: true)
-                report = try ledger.fsck(progressEvery: 100_000) { checked, total in
+                report = try ledger.fsck(progressEvery: 100_000, checkBlobBytes: !noBlobs) { checked, total in
                     guard showProgress, total > 0 else { return }
                     let percent = Double(checked) / Double(total) * 100
                     let text = "fsck: \(checked)/\(total) leaves (\(String(format: "%.1f", percent))%)"
@@ -70,12 +76,14 @@ struct FsckCommand: ParsableCommand {
                         "checkpoints": .uint(report.checkpoints),
                         "blobs": .uint(report.blobs),
                         "erased_blobs": .uint(report.erasedBlobs),
+                        "unchecked_blobs": .uint(report.uncheckedBlobs),
                         "root_hash": .string(report.rootHash.base64),
                     ]))
             } else {
-                let blobs =
+                var blobs =
                     report.blobs + report.erasedBlobs == 0
                     ? "" : ", \(report.blobs) blobs (\(report.erasedBlobs) erased)"
+                if report.uncheckedBlobs > 0 { blobs += ", \(report.uncheckedBlobs) blobs not read (--no-blobs)" }
                 Console.line(
                     "ok: \(report.leaves) leaves, \(report.hashes) tree hashes and \(report.checkpoints) signed "
                         + "checkpoints verified\(blobs); root \(report.rootHash.base64)")

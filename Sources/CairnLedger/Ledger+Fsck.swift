@@ -23,6 +23,9 @@ public struct FsckReport: Sendable, Hashable {
     public let blobs: UInt64
     /// Erased blobs confirmed gone.
     public let erasedBlobs: UInt64
+    /// Stored blobs whose bytes were not read (`checkBlobBytes: false`: a copy without its
+    /// `blobs/` directory).
+    public let uncheckedBlobs: UInt64
 }
 
 /// Progress of a long `fsck`: leaves checked so far out of the total.
@@ -52,10 +55,17 @@ extension Ledger {
     /// content index, verifies every stored checkpoint's signature with the ledger's verifier key,
     /// and checks that recorded commit times never decrease, all in one read snapshot. Throws a `.corrupt` error naming the first
     /// inconsistency. Streams: memory stays flat whatever the ledger's size.
-    public func fsck(progressEvery: UInt64 = 100_000, progress: FsckProgress? = nil) throws(LedgerError) -> FsckReport {
+    ///
+    /// With `checkBlobBytes: false` the blobs' bytes are not read (their metadata and erasures
+    /// still are): for an auditor's copy of `data.mdb` without the `blobs/` directory.
+    public func fsck(
+        progressEvery: UInt64 = 100_000, checkBlobBytes: Bool = true, progress: FsckProgress? = nil
+    ) throws(LedgerError) -> FsckReport {
         try LedgerError.wrapping {
             try fsckKeyFiles()
-            return try env.read { txn in try fsck(txn, progressEvery: progressEvery, progress: progress) }
+            return try env.read { txn in
+                try fsck(txn, progressEvery: progressEvery, checkBlobBytes: checkBlobBytes, progress: progress)
+            }
         }
     }
 
@@ -129,7 +139,9 @@ extension Ledger {
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
-    private func fsck(_ txn: ReadTransaction, progressEvery: UInt64, progress: FsckProgress?) throws -> FsckReport {
+    private func fsck(
+        _ txn: ReadTransaction, progressEvery: UInt64, checkBlobBytes: Bool, progress: FsckProgress?
+    ) throws -> FsckReport {
         let size = try storedTreeSize(txn)
         let leafCount = UInt64(try txn.count(tables.leaves))
         guard leafCount == size else {
@@ -218,10 +230,10 @@ extension Ledger {
                     }
                     progress?(index, size)
                     _ = try fsckCommitTimes(txn, treeSize: size)
-                    let (blobs, erased) = try fsckBlobs(txn)
+                    let (blobs, erased, unchecked) = try fsckBlobs(txn, checkBytes: checkBlobBytes)
                     return FsckReport(
                         leaves: index, hashes: storedIndex, checkpoints: checkedCheckpoints, rootHash: frontier.root,
-                        blobs: blobs, erasedBlobs: erased)
+                        blobs: blobs, erasedBlobs: erased, uncheckedBlobs: unchecked)
                 }
             }
         }
@@ -229,9 +241,10 @@ extension Ledger {
 
     /// Every stored blob's bytes must hash to its address; every erased blob's bytes must be gone
     /// and its erasure entry must exist.
-    private func fsckBlobs(_ txn: ReadTransaction) throws -> (UInt64, UInt64) {
+    private func fsckBlobs(_ txn: ReadTransaction, checkBytes: Bool) throws -> (UInt64, UInt64, UInt64) {
         var stored: UInt64 = 0
         var erased: UInt64 = 0
+        var unchecked: UInt64 = 0
         try txn.forEach(tables.blobs, prefix: []) { key, value in
             guard let digest = SHA256Digest(bytes: key) else {
                 throw LedgerError(.corrupt, "blob table key \(Hex.encode(key)) is not a SHA-256 digest")
@@ -239,7 +252,7 @@ extension Ledger {
             let metadata = try BlobMetadata(digest: digest, decoding: Array(value))
             let path = blobStore.path(for: digest)
             if let erasure = metadata.erasure {
-                guard !FileSystem.fileExists(path) else {
+                guard !checkBytes || !FileSystem.fileExists(path) else {
                     throw LedgerError(
                         .corrupt,
                         "blob \(digest) was erased by entry \(erasure.entry) but its bytes are still at \(path); "
@@ -250,6 +263,8 @@ extension Ledger {
                         .corrupt, "blob \(digest) names erasure entry \(erasure.entry), which does not exist")
                 }
                 erased += 1
+            } else if !checkBytes {
+                unchecked += 1
             } else {
                 guard let bytes = try? FileSystem.readFile(path) else {
                     throw LedgerError(.corrupt, "the bytes of blob \(digest) are missing from \(path)")
@@ -261,7 +276,7 @@ extension Ledger {
             }
             return true
         }
-        return (stored, erased)
+        return (stored, erased, unchecked)
     }
 
     private func decodeCheckpointEntry(_ entry: Cursor.Entry) throws -> (UInt64, [UInt8]) {

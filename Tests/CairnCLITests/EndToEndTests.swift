@@ -188,6 +188,26 @@ struct EndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: copy + "/signing-key.pem"))
     }
 
+    @Test("An auditor's copy without blobs/ passes fsck --no-blobs; plain fsck names the missing bytes")
+    func copyWithoutBlobs() throws {
+        let f = try LedgerFixture()
+        try f.cli.ok("blob", "put", "--media-type", "text/plain", "-", stdin: "the prompt")
+        try f.cli.ok("append", stdin: "{\"i\":0}")
+        let copy = f.dir.file("copy")
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        for name in ["data.mdb", "ledger.vkey"] {
+            try FileManager.default.copyItem(atPath: f.cli.ledger + "/" + name, toPath: copy + "/" + name)
+        }
+        let auditor = CLI(ledger: copy)
+        let full = try auditor.run(["fsck"])
+        #expect(full.status == 1, "\(full.stderr)")
+        #expect(full.stderr.contains("are missing"), "\(full.stderr)")
+        let metadataOnly = try auditor.ok("fsck", "--no-blobs")
+        #expect(metadataOnly.text.contains("1 blobs not read (--no-blobs)"), "\(metadataOnly.text)")
+        let json = parseJSONLine(try auditor.ok("fsck", "--no-blobs", "--json").text)
+        #expect(json["unchecked_blobs"] as? Int == 1)
+    }
+
     @Test("The entry for verify inclusion may be the record as submitted; --raw-entry hashes exact bytes")
     func verifyEntryForms() throws {
         let f = try LedgerFixture()
