@@ -351,3 +351,44 @@ enum SmallFileSystem {
         _ = try? CLI.exec("/bin/umount", [path])
     }
 }
+
+/// Issue 10 §3: an fsync failure is fatal for the process — never retried and acknowledged.
+@Suite("Faults under cairn serve", .enabled(if: FaultShim.compiler != nil))
+struct ServerFaultTests {
+
+    @Test("A failed fsync under cairn serve is fatal: the append is not acknowledged, the server exits, fsck passes")
+    func serverFsyncFailureIsFatal() async throws {
+        let f = try LedgerFixture()
+        let token = try f.cli.ok("token", "create", "--role", "append", "--name", "p").text
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try f.cli.ok("append", stdin: #"{"before":true}"#)
+        let before = try LedgerState(f.cli)
+        let log = f.dir.file("faults.log")
+        // The first fdatasync of the main log's data.mdb after the server starts fails with EIO.
+        let server = try ServeCLITests.Server(
+            ledger: f.cli.ledger, arguments: ["--rate-limit", "0"], stderrPath: f.dir.file("serve.log"),
+            environment: try FaultShim.environment(
+                path: f.cli.ledger + "/data.mdb", ops: "fdatasync", errno: "EIO", times: 1, log: log))
+        let reply = try await ServeCLITests.request(
+            "POST", server.url + "/v1/entries", token: token, body: #"{"during":"the fault"}"#)
+        #expect(!FaultShim.injected(log).isEmpty, "the fault was never reached")
+        // Never acknowledged, and never retried: the writer stopped, and so does the server.
+        #expect(reply.status == 503, "\(reply.status) \(reply.body)")
+        #expect(reply.body.contains("restart"), "\(reply.body)")
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus != 0, "\(server.log)")
+        #expect(server.log.contains("writer"), "\(server.log)")
+        // The file is consistent, nothing was acknowledged that is not there, and a restarted
+        // server appends the same record.
+        try f.cli.ok("fsck")
+        let after = try LedgerState(f.cli)
+        #expect(after == before || after.size == "2", "\(after)")
+        let restarted = try ServeCLITests.Server(
+            ledger: f.cli.ledger, arguments: ["--rate-limit", "0"], stderrPath: f.dir.file("serve2.log"))
+        defer { _ = restarted.terminate() }
+        let retry = try await ServeCLITests.request(
+            "POST", restarted.url + "/v1/entries", token: token, body: #"{"during":"the fault"}"#)
+        #expect(retry.status == 200, "\(retry.body)")
+        try f.cli.ok("fsck")
+    }
+}

@@ -16,10 +16,16 @@ struct ServeCLITests {
         let url: String
         let stderrPath: String
 
-        init(ledger: String, listen: String = "127.0.0.1:0", arguments: [String] = [], stderrPath: String) throws {
+        init(
+            ledger: String, listen: String = "127.0.0.1:0", arguments: [String] = [], stderrPath: String,
+            environment: [String: String] = [:]
+        ) throws {
             self.stderrPath = stderrPath
             process.executableURL = URL(fileURLWithPath: CLI.binary)
             process.arguments = ["serve", "--ledger", ledger, "--listen", listen] + arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             let stdout = Pipe()
             process.standardOutput = stdout
             FileManager.default.createFile(atPath: stderrPath, contents: nil)
