@@ -26,6 +26,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        // The HTTP client (already in the graph through Hummingbird's test support), and the NIO
+        // packages whose error types CairnHTTP classifies.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         // C libraries, reached only through these two shims.
@@ -67,12 +72,24 @@ let package = Package(
         // Audits (missing checkpoints, completeness) and signed compliance reports.
         .target(
             name: "CairnAudit", dependencies: ["CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),
+        // The one outgoing HTTP client (AsyncHTTPClient) and its rules: no redirects, timeouts,
+        // cancellation, a response size limit, http(s) and Unix sockets. Depends on nothing of Cairn's.
+        .target(
+            name: "CairnHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Witnesses (C2SP tlog-witness): the witness server, the log's witness client, and
         // tlog-policy quorum verification.
         .target(
             name: "CairnWitness",
             dependencies: [
-                "CairnCrypto", "CairnNote", "CairnMerkle", "CairnProofs", "CairnStorage", "CairnLedger",
+                "CairnCrypto", "CairnNote", "CairnMerkle", "CairnProofs", "CairnStorage", "CairnLedger", "CairnHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -93,14 +110,14 @@ let package = Package(
         // The HTTP client of `cairn append --server`, with its durable spool.
         .target(
             name: "CairnClient",
-            dependencies: ["CairnJSON", "CairnCrypto", "CairnStorage", "CairnLedger"]
+            dependencies: ["CairnJSON", "CairnCrypto", "CairnStorage", "CairnLedger", "CairnHTTP"]
         ),
         // The `cairn` command.
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
-                "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient",
+                "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
@@ -133,13 +150,14 @@ let package = Package(
         .testTarget(
             name: "CairnWitnessTests",
             dependencies: [
-                "CairnWitness", "CairnNote", "CairnCrypto", "CairnMerkle", "CairnProofs", "CairnLedger",
+                "CairnWitness", "CairnNote", "CairnCrypto", "CairnMerkle", "CairnProofs", "CairnLedger", "CairnHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "CairnClientTests", dependencies: ["CairnClient", "CairnJSON", "CairnLedger"]),
+        .testTarget(name: "CairnClientTests", dependencies: ["CairnClient", "CairnJSON", "CairnLedger", "CairnHTTP"]),
+        .testTarget(name: "CairnHTTPTests", dependencies: ["CairnHTTP"]),
         .testTarget(
             name: "CairnAuditTests",
             dependencies: ["CairnAudit", "CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnHTTP
 
 @main
 struct Cairn: AsyncParsableCommand {
@@ -35,7 +36,8 @@ struct Cairn: AsyncParsableCommand {
               76  (append --server) the URL does not answer like a Cairn server
               77  the signing key is missing, unreadable or does not match the ledger
             """),
-        version: "0.1.0",
+        // One version string: the User-Agent of every request Cairn sends carries it too.
+        version: CairnHTTPClient.version,
         subcommands: [
             InitCommand.self, AppendCommand.self, ImportCommand.self, GetCommand.self, ShowCommand.self,
             QueryCommand.self,
