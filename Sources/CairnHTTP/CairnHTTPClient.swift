@@ -129,70 +129,59 @@ public final class CairnHTTPClient: Sendable {
 
     /// Sends `request` once and returns the complete answer, whatever its status.
     ///
+    /// The exchange runs on NIO's event loops, which also keep its deadline and its size limit: the
+    /// outcome is decided there, so a caller whose task resumes late (a busy cooperative pool)
+    /// still gets the answer that arrived in time, not a timeout.
+    ///
     /// - Parameters:
     ///   - timeout: the deadline for the whole exchange: connecting, sending, and receiving the body.
-    ///   - maxResponseBytes: the largest body accepted; a larger one throws `.responseTooLarge`.
+    ///   - maxResponseBytes: the largest body accepted (at most 4 GiB); a larger one throws
+    ///     `.responseTooLarge`.
     /// - Throws: `HTTPError` (see its kinds); `.cancelled` when the calling task is cancelled.
     public func send(
         _ request: HTTPRequest, timeout: Duration, maxResponseBytes: Int
     ) async throws(HTTPError) -> HTTPResponse {
-        let prepared = try Self.prepare(request)
-        let limit = max(0, maxResponseBytes)
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        let nioDeadline = NIODeadline.now() + TimeAmount(timeout)
+        let limit = min(max(0, maxResponseBytes), Int(UInt32.max))
         do {
-            return try await withThrowingTaskGroup(of: HTTPResponse?.self) { group in
-                group.addTask {
-                    let response = try await self.client.execute(prepared, deadline: nioDeadline)
-                    // `collect(upTo:)` refuses a Content-Length over the limit before reading, and
-                    // otherwise stops (and abandons the request) as soon as the limit is passed.
-                    let body = try await response.body.collect(upTo: limit)
-                    return HTTPResponse(
-                        status: Int(response.status.code),
-                        headers: response.headers.map { (name: $0.name, value: $0.value) },
-                        body: Array(body.readableBytesView))
-                }
-                // AsyncHTTPClient's deadline ends when the head arrives; this one covers the body too.
-                group.addTask {
-                    try await Task.sleep(until: deadline, clock: clock)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let response = first else {
-                    throw DeadlinePassed()
-                }
-                return response
+            let prepared = try Self.prepare(request)
+            // Refuses a Content-Length over the limit before reading, and otherwise stops (and
+            // abandons the request) as soon as the body passes it.
+            let accumulator = ResponseAccumulator(request: prepared, maxBodySize: limit)
+            let task = client.execute(
+                request: prepared, delegate: accumulator, deadline: NIODeadline.now() + TimeAmount(timeout))
+            let response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
             }
+            var body: [UInt8] = []
+            if let buffer = response.body { body = Array(buffer.readableBytesView) }
+            return HTTPResponse(
+                status: Int(response.status.code), headers: response.headers.map { (name: $0.name, value: $0.value) },
+                body: body)
         } catch {
             throw Self.classify(error, timeout: timeout, limit: limit, cancelled: Task.isCancelled)
         }
     }
 
-    /// The timer of `send` fired first.
-    private struct DeadlinePassed: Error {}
-
-    private static func prepare(_ request: HTTPRequest) throws(HTTPError) -> HTTPClientRequest {
+    private static func prepare(_ request: HTTPRequest) throws -> HTTPClient.Request {
         guard let url = request.url.clientURL else {
             throw HTTPError(.invalidURL, "cannot make a request URL of \(request.url)")
         }
-        var prepared = HTTPClientRequest(url: url)
-        prepared.method = HTTPMethod(rawValue: request.method.rawValue)
+        var headers = HTTPHeaders()
         for (name, value) in request.headers where name.lowercased() != "user-agent" {
-            prepared.headers.add(name: name, value: value)
+            headers.add(name: name, value: value)
         }
-        prepared.headers.replaceOrAdd(name: "User-Agent", value: userAgent)
-        if let body = request.body { prepared.body = .bytes(body) }
-        return prepared
+        headers.replaceOrAdd(name: "User-Agent", value: userAgent)
+        return try HTTPClient.Request(
+            url: url, method: HTTPMethod(rawValue: request.method.rawValue), headers: headers,
+            body: request.body.map { .bytes($0) })
     }
 
     /// Maps whatever AsyncHTTPClient, NIO or NIOSSL threw onto an `HTTPError`.
     static func classify(_ error: any Error, timeout: Duration, limit: Int, cancelled: Bool) -> HTTPError {
         if cancelled { return HTTPError(.cancelled, "the request was cancelled") }
-        if error is DeadlinePassed {
-            return HTTPError(.timeout, "no complete answer within \(seconds(timeout))")
-        }
-        if error is NIOTooManyBytesError {
+        if error is ResponseAccumulator.ResponseTooBigError || error is NIOTooManyBytesError {
             return HTTPError(.responseTooLarge, "the answer is larger than \(limit) bytes, the most accepted")
         }
         return ErrorClassification.classify(error, timeout: timeout)

@@ -44,6 +44,7 @@ final class TestServer: @unchecked Sendable {
     private var log: [Request] = []
     private var connections: Set<Int32> = []
     private var closedByPeer = 0
+    private var accepted = 0
     private var stopped = false
 
     /// Listens on a free loopback port, or on the Unix socket `unixSocket`. With `backlog: 0`
@@ -120,6 +121,9 @@ final class TestServer: @unchecked Sendable {
     /// The requests received so far, in arrival order.
     var requests: [Request] { lock.withLock { log } }
 
+    /// Connections accepted so far.
+    var acceptedConnections: Int { lock.withLock { accepted } }
+
     /// Connections whose client closed them while the server was still reading or writing.
     var connectionsClosedByClient: Int { lock.withLock { closedByPeer } }
 
@@ -165,6 +169,7 @@ final class TestServer: @unchecked Sendable {
             }
             let admitted = lock.withLock {
                 guard !stopped else { return false }
+                accepted += 1
                 connections.insert(connection)
                 return true
             }
@@ -307,22 +312,15 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
+/// Polls `condition` every 10 ms, at most `polls` times (30 s when the process is not starved);
+/// returns whether it held. The budget is counted in polls, not read from the clock, so that a
+/// cooperative pool kept busy by other tests does not use it up before the awaited task even ran.
+func eventually(polls: Int = 3000, _ condition: () -> Bool) async -> Bool {
+    for _ in 0..<polls {
         if condition() { return true }
         try? await Task.sleep(for: .milliseconds(10))
     }
     return condition()
-}
-
-/// A boolean set once, from any thread.
-final class Flag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
 }
 
 /// A fresh temporary directory (short, for Unix socket paths), removed when the value is dropped.

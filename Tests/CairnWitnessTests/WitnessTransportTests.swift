@@ -30,6 +30,14 @@ func withFakeWitness<R: Sendable>(
 
 @Suite("Witness coordinator: the HTTP client's rules")
 struct WitnessTransportTests {
+    /// Fast retries, and a deadline far beyond what these outcomes need: the fake witness runs in
+    /// this process, on the cooperative pool that other tests may keep busy for a long while.
+    static func options() -> WitnessCoordinator.Options {
+        var options = WitnessNetworkTests.fastOptions()
+        options.requestTimeout = .seconds(600)
+        return options
+    }
+
     @Test("A redirect is not followed: the round is refused with its status; the Location never sees the checkpoint")
     func redirectIsNotFollowed() async throws {
         let log = try TestLedger()
@@ -42,7 +50,7 @@ struct WitnessTransportTests {
             ) { redirector, requests async throws in
                 let coordinator = WitnessCoordinator(
                     ledger: log.ledger, witnesses: [WitnessEndpoint(name: "W", vkey: w.vkey, url: redirector)],
-                    logger: quietLogger, options: WitnessNetworkTests.fastOptions())
+                    logger: quietLogger, options: Self.options())
                 let outcomes = await coordinator.cosignCurrentCheckpoint()
                 guard case .refused(status: 307, _) = outcomes[0] else {
                     Issue.record("expected the 307 as a refusal, got \(outcomes)")
@@ -66,7 +74,7 @@ struct WitnessTransportTests {
             url, _ async throws in
             let coordinator = WitnessCoordinator(
                 ledger: log.ledger, witnesses: [WitnessEndpoint(name: "W", vkey: w.vkey, url: url)],
-                logger: quietLogger, options: WitnessNetworkTests.fastOptions())
+                logger: quietLogger, options: Self.options())
             let outcomes = await coordinator.cosignCurrentCheckpoint()
             guard case .failed(let message) = outcomes[0] else {
                 Issue.record("expected a failed round, got \(outcomes)")
