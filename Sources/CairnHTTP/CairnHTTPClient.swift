@@ -141,7 +141,7 @@ public final class CairnHTTPClient: Sendable {
     public func send(
         _ request: HTTPRequest, timeout: Duration, maxResponseBytes: Int
     ) async throws(HTTPError) -> HTTPResponse {
-        let limit = min(max(0, maxResponseBytes), Int(UInt32.max))
+        let limit = min(max(0, maxResponseBytes), Int(exactly: UInt32.max) ?? Int(Int32.max))
         do {
             let prepared = try Self.prepare(request)
             // Refuses a Content-Length over the limit before reading, and otherwise stops (and
