@@ -26,9 +26,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.24.0"),
+        // The HTTP client (already in the graph through Hummingbird's test support), and the NIO
+        // packages whose error types CairnHTTP classifies.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
     ],
     targets: [
         // C libraries, reached only through these two shims.
@@ -75,12 +79,24 @@ let package = Package(
         // Audits (missing checkpoints, completeness) and signed compliance reports.
         .target(
             name: "CairnAudit", dependencies: ["CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),
+        // The one outgoing HTTP client (AsyncHTTPClient) and its rules: no redirects, timeouts,
+        // cancellation, a response size limit, http(s) and Unix sockets. Depends on nothing of Cairn's.
+        .target(
+            name: "CairnHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Witnesses (C2SP tlog-witness): the witness server, the log's witness client, and
         // tlog-policy quorum verification.
         .target(
             name: "CairnWitness",
             dependencies: [
-                "CairnCrypto", "CairnNote", "CairnMerkle", "CairnProofs", "CairnStorage", "CairnLedger",
+                "CairnCrypto", "CairnNote", "CairnMerkle", "CairnProofs", "CairnStorage", "CairnLedger", "CairnHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,7 +120,7 @@ let package = Package(
         // The HTTP client of `cairn append --server`, with its durable spool.
         .target(
             name: "CairnClient",
-            dependencies: ["CairnJSON", "CairnCrypto", "CairnStorage", "CairnLedger"]
+            dependencies: ["CairnJSON", "CairnCrypto", "CairnStorage", "CairnLedger", "CairnHTTP"]
         ),
         // The `cairn` command.
         .executableTarget(
@@ -112,6 +128,7 @@ let package = Package(
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
+                "CairnHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -159,13 +176,16 @@ let package = Package(
             dependencies: [
                 "CairnTestSupport",
                 "CairnServer", "CairnWitness", "CairnNote", "CairnCrypto", "CairnMerkle", "CairnProofs", "CairnLedger",
+                "CairnHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
-            name: "CairnClientTests", dependencies: ["CairnTestSupport", "CairnClient", "CairnJSON", "CairnLedger"]),
+            name: "CairnClientTests",
+            dependencies: ["CairnTestSupport", "CairnClient", "CairnJSON", "CairnLedger", "CairnHTTP"]),
+        .testTarget(name: "CairnHTTPTests", dependencies: ["CairnHTTP", "CairnTestSupport"]),
         .testTarget(
             name: "CairnAuditTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnHTTP
 import Foundation
 
 @main
@@ -50,7 +51,8 @@ struct Cairn: AsyncParsableCommand {
             standard error alone fails, the command finishes its work and exits 74 (141 for a
             closed pipe) instead of 0; a command that fails anyway keeps its own status.
             """),
-        version: "0.1.0",
+        // One version string: the User-Agent of every request Cairn sends carries it too.
+        version: CairnHTTPClient.version,
         subcommands: [
             InitCommand.self, AppendCommand.self, ImportCommand.self, GetCommand.self, ShowCommand.self,
             QueryCommand.self,

@@ -5,10 +5,10 @@
 ///
 /// | kind | examples | what to do |
 /// | --- | --- | --- |
-/// | `.transient` | connection refused, timeout, 429, 5xx | keep the records (spool) and send them again later |
+/// | `.transient` | connection refused, timeout, cancelled, 429, 5xx | keep the records (spool), send them later |
 /// | `.rejected` | 400, 413, 422 | never resend these records as they are; `problems` say which and why |
 /// | `.unauthorized` | 401, 403 | stop: fix the token, then send again |
-/// | `.protocolViolation` | 404, 415, a 200 whose body is not the expected list | stop: wrong URL, or not a Cairn server |
+/// | `.protocolViolation` | 404, 415, 3xx, TLS failure, a huge or malformed answer | stop: wrong URL, or not Cairn |
 /// | `.invalidArgument` | a malformed URL or token | fix the invocation |
 public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, Equatable {

@@ -1,9 +1,6 @@
+import CairnHTTP
 import CairnJSON
 import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// What the server answered for one appended record: its leaf index, its content address and
 /// whether the same canonical record was already in the log.
@@ -29,38 +26,36 @@ public struct AppendReceipt: Sendable, Hashable {
 ///
 /// Thread-safe. One call is one HTTP request, sent once: retrying, batching and spooling are the
 /// `Submitter`'s job. Every failure is a `ClientError` whose `kind` says whether a retry can help.
+/// The transport is Cairn's one HTTP client (`CairnHTTPClient`, specs/spool.md §4): redirects are
+/// never followed (a 3xx is a protocol error, so the token and the records never go to another
+/// host), `timeout` bounds the whole request, and cancelling the calling task cancels it.
 ///
 /// ```swift
 /// let client = HTTPLedgerClient(server: try ServerAddress("http://127.0.0.1:8080"), token: token)
 /// let receipts = try await client.append([Array(#"{"a":1}"#.utf8)])
 /// ```
-public final class HTTPLedgerClient: @unchecked Sendable {
+public final class HTTPLedgerClient: Sendable {
     public let server: ServerAddress
     private let token: String?
-    private let session: URLSession
-    /// Seconds to wait for a connection and for the answer to one request.
+    private let http: CairnHTTPClient
+    /// Seconds the whole request may take: connecting (at most `CairnHTTPClient`'s connect
+    /// timeout of it), sending, and reading the answer.
     public let timeout: Double
+
+    /// The largest answer accepted. A Cairn server's answer to 1,000 records is a few hundred
+    /// KiB, even when every record has problems; anything far larger is not a Cairn server.
+    public static let maxResponseBytes = 16 << 20
 
     /// - Parameters:
     ///   - token: sent as `Authorization: Bearer <token>`; `nil` sends no credentials.
-    ///   - timeout: seconds to wait for a connection and for the whole response.
-    public init(server: ServerAddress, token: String?, timeout: Double = 30) {
+    ///   - timeout: seconds the whole request may take (a value that is not positive and finite
+    ///     counts as 30).
+    ///   - http: the HTTP client; the process's shared one unless a test brings its own.
+    public init(server: ServerAddress, token: String?, timeout: Double = 30, http: CairnHTTPClient = .shared) {
         self.server = server
         self.token = token
-        self.timeout = timeout
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        configuration.httpShouldSetCookies = false
-        // 3xx is a protocol error (specs/spool.md §4): never follow it with the records and the token.
-        session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
-    }
-
-    deinit {
-        session.finishTasksAndInvalidate()
+        self.timeout = timeout.isFinite && timeout > 0 ? min(timeout, 86_400) : 30
+        self.http = http
     }
 
     /// Checks that a token is usable in an `Authorization` header: visible ASCII, no spaces.
@@ -75,95 +70,65 @@ public final class HTTPLedgerClient: @unchecked Sendable {
     /// one receipt per record, in order, once the server has made them durable.
     ///
     /// All or nothing: when this throws, the server appended none of them — or, for a
-    /// `.transient` timeout, possibly all of them; sending them again is safe either way.
+    /// `.transient` timeout or cancellation, possibly all of them; sending them again is safe
+    /// either way. No records: no request, no receipts.
     public func append(_ records: [[UInt8]], strict: Bool = false) async throws(ClientError) -> [AppendReceipt] {
-        precondition(!records.isEmpty, "append needs at least one record")
-        var url = server.entriesURL
-        if strict { url = URL(string: url.absoluteString + "?strict=true")! }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        request.httpMethod = "POST"
+        guard let first = records.first else { return [] }
+        var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         var body: [UInt8] = []
         if records.count == 1 {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            body = records[0]
+            headers.append(("Content-Type", "application/json"))
+            body = first
         } else {
-            request.setValue("application/x-ndjson", forHTTPHeaderField: "Content-Type")
+            headers.append(("Content-Type", "application/x-ndjson"))
             body.reserveCapacity(records.reduce(0) { $0 + $1.count + 1 })
             for record in records {
                 body += record
                 body.append(0x0a)
             }
         }
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        request.setValue("cairn-client/1", forHTTPHeaderField: "User-Agent")
-        if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
-        request.httpBody = Data(body)
+        if let token { headers.append(("Authorization", "Bearer " + token)) }
+        let request = HTTPRequest(
+            method: .post, url: try server.entriesURL(strict: strict), headers: headers, body: body)
 
-        let (data, response) = try await send(request)
-        if response.statusCode == 200 {
-            return try Self.receipts(from: data, count: records.count, server: server)
+        let response: HTTPResponse
+        do {
+            response = try await http.send(
+                request, timeout: .milliseconds(Int64(timeout * 1000)), maxResponseBytes: Self.maxResponseBytes)
+        } catch {
+            throw Self.transportError(error, server: server)
         }
-        throw Self.error(status: response.statusCode, body: data, headers: response, server: server)
-    }
-
-    private func send(_ request: URLRequest) async throws(ClientError) -> (Data, HTTPURLResponse) {
-        let result: Result<(Data, HTTPURLResponse), ClientError> = await withCheckedContinuation { continuation in
-            let task = session.dataTask(with: request) { data, response, error in
-                if let error {
-                    continuation.resume(returning: .failure(Self.transportError(error, server: self.server)))
-                } else if let http = response as? HTTPURLResponse {
-                    continuation.resume(returning: .success((data ?? Data(), http)))
-                } else {
-                    continuation.resume(
-                        returning: .failure(ClientError(.protocolViolation, "\(self.server): not an HTTP response")))
-                }
-            }
-            task.resume()
+        if response.status == 200 {
+            return try Self.receipts(from: response.body, count: records.count, server: server)
         }
-        return try result.get()
+        throw Self.error(
+            status: response.status, body: response.body, retryAfter: response.header("Retry-After"), server: server)
     }
 
     // MARK: - Interpreting answers
 
-    /// Maps a URLSession failure onto a `ClientError`.
-    static func transportError(_ error: any Error, server: ServerAddress) -> ClientError {
-        guard let urlError = error as? URLError else {
-            return ClientError(.transient, "\(server): \(error.localizedDescription)")
+    /// Maps a transport failure onto a `ClientError` (specs/spool.md §4): a server that cannot be
+    /// reached or did not answer in time is `.transient` (the records are kept and sent again);
+    /// a TLS failure or an oversized answer is a `.protocolViolation` (wrong URL or not a Cairn
+    /// server: waiting does not help); an unusable URL or header is the caller's `.invalidArgument`.
+    static func transportError(_ error: HTTPError, server: ServerAddress) -> ClientError {
+        let kind: ClientError.Kind
+        switch error.kind {
+        case .cannotConnect, .timeout, .connectionLost, .invalidResponse, .cancelled: kind = .transient
+        case .tls, .responseTooLarge: kind = .protocolViolation
+        case .invalidURL, .invalidRequest: kind = .invalidArgument
         }
-        let reason: String
-        var kind = ClientError.Kind.transient
-        switch urlError.code {
-        case .cannotConnectToHost: reason = "connection refused"
-        case .timedOut: reason = "no answer within the timeout"
-        case .cannotFindHost, .dnsLookupFailed: reason = "host not found"
-        case .networkConnectionLost: reason = "connection lost"
-        case .notConnectedToInternet: reason = "no network"
-        case .badServerResponse: reason = "the connection closed without a valid HTTP response"
-        case .secureConnectionFailed: reason = "TLS handshake failed"
-        case .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
-            .serverCertificateHasUnknownRoot, .clientCertificateRejected, .clientCertificateRequired:
-            kind = .protocolViolation
-            reason = "TLS certificate problem (\(urlError.localizedDescription))"
-        case .badURL, .unsupportedURL:
-            kind = .invalidArgument
-            reason = "unusable URL"
-        case .userAuthenticationRequired:
-            kind = .unauthorized
-            reason = "authentication required"
-        default:
-            reason = "\(urlError.localizedDescription) (URLError \(urlError.code.rawValue))"
-        }
-        return ClientError(kind, "\(server): \(reason)")
+        return ClientError(kind, "\(server): \(error.message)")
     }
 
     /// Parses a 200 answer: one receipt per record, in order.
-    static func receipts(from data: Data, count: Int, server: ServerAddress) throws(ClientError) -> [AppendReceipt] {
+    static func receipts(from data: [UInt8], count: Int, server: ServerAddress) throws(ClientError) -> [AppendReceipt] {
         func bad(_ why: String) -> ClientError {
             ClientError(.protocolViolation, "\(server): unexpected answer to POST /v1/entries: \(why)", status: 200)
         }
         let value: JSONValue
         do {
-            value = try JSONParser.parse(Array(data))
+            value = try JSONParser.parse(data)
         } catch {
             throw bad("not JSON (\(error))")
         }
@@ -185,9 +150,10 @@ public final class HTTPLedgerClient: @unchecked Sendable {
     /// The error codes of specs/http-api.md §1.1 that refuse records rather than the request.
     static let recordErrorCodes: Set<String> = ["invalid_json", "too_large", "invalid_record", "rejected"]
 
-    /// Maps an error status and its JSON body (specs/http-api.md §1.1) onto a `ClientError`.
-    static func error(status: Int, body: Data, headers: HTTPURLResponse?, server: ServerAddress) -> ClientError {
-        let parsed = try? JSONParser.parse(Array(body))
+    /// Maps an error status, its JSON body (specs/http-api.md §1.1) and its `Retry-After` header
+    /// onto a `ClientError`.
+    static func error(status: Int, body: [UInt8], retryAfter header: String?, server: ServerAddress) -> ClientError {
+        let parsed = try? JSONParser.parse(body)
         let code = parsed?["error"]?.stringValue
         let serverMessage = parsed?["message"]?.stringValue
         var problems: [Problem] = []
@@ -199,7 +165,6 @@ public final class HTTPLedgerClient: @unchecked Sendable {
                     line: item["line"]?.intValue, column: item["column"]?.intValue,
                     path: item["path"]?.stringValue))
         }
-        let header = headers?.value(forHTTPHeaderField: "Retry-After")
         let retryAfter = header.flatMap(parseRetryAfter) ?? parsed?["retry_after"]?.numberValue
 
         let kind: ClientError.Kind
@@ -232,15 +197,5 @@ public final class HTTPLedgerClient: @unchecked Sendable {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         guard let date = formatter.date(from: trimmed) else { return nil }
         return max(0, date.timeIntervalSinceNow)
-    }
-}
-
-/// Hands every redirect back as the response instead of following it.
-private final class RefuseRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-    func urlSession(
-        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
-    ) {
-        completionHandler(nil)
     }
 }

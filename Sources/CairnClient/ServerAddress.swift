@@ -1,3 +1,4 @@
+import CairnHTTP
 import Foundation
 
 /// The base URL of a Cairn server (`cairn serve`), normalized so that one server has one spelling.
@@ -5,28 +6,43 @@ import Foundation
 /// A value type, safe to share between threads. Normalization lowercases the scheme and host,
 /// drops a default port (80 for `http`, 443 for `https`) and trailing slashes; the spool keys its
 /// records by this text, so `HTTP://Ledger.example.com:80/` and `http://ledger.example.com` are
-/// the same target.
+/// the same target. A server listening on a Unix socket (`cairn serve --listen unix:PATH`) is
+/// `unix:PATH`.
 ///
 /// ```swift
 /// let server = try ServerAddress("https://cairn.example.com/")
-/// server.description        // "https://cairn.example.com"
-/// server.entriesURL         // https://cairn.example.com/v1/entries
+/// server.description                    // "https://cairn.example.com"
+/// try server.entriesURL().description   // "https://cairn.example.com/v1/entries"
+/// try ServerAddress("unix:/run/cairn/cairn.sock").description  // "unix:/run/cairn/cairn.sock"
 /// ```
 public struct ServerAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// The normalized URL text: `scheme://host[:port][/path]`, without a trailing slash.
+    /// The normalized URL text: `scheme://host[:port][/path]` without a trailing slash, or `unix:PATH`.
     public let description: String
+    /// `description` as a URL; `nil` only for a stored text that no longer parses.
+    private let base: HTTPURL?
 
     /// The longest accepted URL, in UTF-8 bytes (the spool uses it inside LMDB keys).
     public static let maxLength = 400
 
     /// Parses and normalizes a server URL: `http` or `https`, a host, an optional port and path,
-    /// no query, fragment or user information.
+    /// no query, fragment or user information; or `unix:` and the absolute path of a Unix socket.
     public init(_ text: String) throws(ClientError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.count >= 5, trimmed.prefix(5).lowercased() == "unix:" {
+            let path = String(trimmed.dropFirst(5))
+            do {
+                base = try HTTPURL(unixSocket: path)
+            } catch {
+                throw ClientError(.invalidArgument, "server URL \"\(text)\": \(error.message)")
+            }
+            description = "unix:" + path
+            return
+        }
         guard let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased(),
             scheme == "http" || scheme == "https"
         else {
-            throw ClientError(.invalidArgument, "server URL must start with http:// or https://, got \"\(text)\"")
+            throw ClientError(
+                .invalidArgument, "server URL must start with http://, https:// or unix:/, got \"\(text)\"")
         }
         guard let host = components.host, !host.isEmpty else {
             throw ClientError(.invalidArgument, "server URL \"\(text)\" has no host")
@@ -37,7 +53,9 @@ public struct ServerAddress: Sendable, Hashable, Comparable, CustomStringConvert
             throw ClientError(
                 .invalidArgument, "server URL \"\(text)\" must not have a query, fragment or user information")
         }
-        var normalized = scheme + "://" + host.lowercased()
+        // An IPv6 literal keeps its brackets, whichever way URLComponents reports the host.
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        var normalized = scheme + "://" + bracketed.lowercased()
         if let port = components.port, !(scheme == "http" && port == 80), !(scheme == "https" && port == 443) {
             normalized += ":\(port)"
         }
@@ -47,16 +65,29 @@ public struct ServerAddress: Sendable, Hashable, Comparable, CustomStringConvert
         guard normalized.utf8.count <= Self.maxLength else {
             throw ClientError(.invalidArgument, "server URL is longer than \(Self.maxLength) bytes")
         }
+        do {
+            base = try HTTPURL(normalized)
+        } catch {
+            throw ClientError(.invalidArgument, "server URL \"\(text)\": \(error.message)")
+        }
         description = normalized
     }
 
     /// A stored, already normalized address (as read back from the spool).
     init(normalized: String) {
         description = normalized
+        base = try? HTTPURL(normalized)
     }
 
-    /// `POST` here to append records (specs/http-api.md §3.1).
-    public var entriesURL: URL { URL(string: description + "/v1/entries")! }
+    /// `POST` here to append records (specs/http-api.md §3.1), with `?strict=true` for `strict`.
+    public func entriesURL(strict: Bool = false) throws(ClientError) -> HTTPURL {
+        guard let base else { throw ClientError(.invalidArgument, "\(description) is not a usable server URL") }
+        return base.appending(path: "/v1/entries", query: strict ? "strict=true" : nil)
+    }
+
+    public static func == (lhs: ServerAddress, rhs: ServerAddress) -> Bool { lhs.description == rhs.description }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     public static func < (lhs: ServerAddress, rhs: ServerAddress) -> Bool { lhs.description < rhs.description }
 }

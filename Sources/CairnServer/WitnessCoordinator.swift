@@ -229,7 +229,7 @@ public final class WitnessCoordinator: Sendable {
                     + "has type 0x04")
         }
         guard let url = WitnessHTTPClient.addCheckpointURL(prefix: endpoint.url) else {
-            return .failed("the URL of witness \(endpoint.name) is not an http(s) URL: \(endpoint.url)")
+            return .failed("the URL of witness \(endpoint.name) is not an absolute http(s) URL: \(endpoint.url)")
         }
         var conflicts = 0
         while true {
@@ -253,7 +253,7 @@ public final class WitnessCoordinator: Sendable {
             do {
                 response = try await client.post(url, body: Array(body.serialized.utf8))
             } catch {
-                return .failed("POST \(url.absoluteString): \(error.localizedDescription)")
+                return .failed("POST \(url): \(error.message)")
             }
             switch response.status {
             case 200:

@@ -8,8 +8,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A tiny HTTP/1.1 server on 127.0.0.1 for tests: one thread per connection, one request per
-/// connection (`Connection: close`), answers from a handler the test can swap at any time.
+/// A tiny HTTP/1.1 server on 127.0.0.1 (or a Unix socket) for tests: one thread per connection,
+/// one request per connection (`Connection: close`), answers from a handler the test can swap at
+/// any time.
 final class FakeServer: @unchecked Sendable {
     struct Request: Sendable {
         let method: String
@@ -40,7 +41,9 @@ final class FakeServer: @unchecked Sendable {
     typealias Handler = @Sendable (Request) -> Response
 
     let port: UInt16
-    var url: String { "http://127.0.0.1:\(port)" }
+    /// The Unix socket the server listens on instead of a port.
+    let socketPath: String?
+    var url: String { socketPath.map { "unix:" + $0 } ?? "http://127.0.0.1:\(port)" }
 
     private let listener: Int32
     private let lock = NSLock()
@@ -78,7 +81,38 @@ final class FakeServer: @unchecked Sendable {
         }
         self.port = UInt16(bigEndian: actual.sin_port)
         self.listener = fd
+        self.socketPath = nil
         if listening { startListening() }
+    }
+
+    /// Serves the Unix socket `path` (as `cairn serve --listen unix:PATH` does).
+    init(unixSocket path: String, handler: @escaping Handler) throws {
+        self.handler = handler
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw TestFailure("socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0 else {
+            close(fd)
+            throw TestFailure("cannot bind \(path): errno \(errno)")
+        }
+        self.port = 0
+        self.listener = fd
+        self.socketPath = path
+        startListening()
     }
 
     deinit { stop() }
@@ -164,10 +198,19 @@ final class FakeServer: @unchecked Sendable {
         send(fd, Array((text + "\r\n").utf8) + response.body)
     }
 
+    /// Writes all of `bytes`, stopping if the client went away (`MSG_NOSIGNAL`: a closed
+    /// connection must not raise SIGPIPE in the test process).
     private func send(_ fd: Int32, _ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+            let n = bytes[offset...].withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                #if canImport(Glibc)
+                return Glibc.send(fd, base, raw.count, Int32(MSG_NOSIGNAL))
+                #else
+                return Darwin.send(fd, base, raw.count, 0)
+                #endif
+            }
             if n <= 0 { return }
             offset += n
         }

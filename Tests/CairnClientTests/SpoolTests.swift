@@ -1,3 +1,4 @@
+import CairnHTTP
 import CairnJSON
 import CairnTestSupport
 import Foundation
@@ -105,9 +106,36 @@ struct ProtocolTests {
         #expect(try ServerAddress("HTTP://Ledger.Example.com:80/").description == "http://ledger.example.com")
         #expect(try ServerAddress("https://x.example:443/cairn/").description == "https://x.example/cairn")
         #expect(try ServerAddress("http://127.0.0.1:8080").description == "http://127.0.0.1:8080")
-        #expect(try ServerAddress("http://h/base").entriesURL.absoluteString == "http://h/base/v1/entries")
-        for bad in ["ftp://x", "x", "http://", "http://h/?a=1", "http://u:p@h/"] {
+        #expect(try ServerAddress("http://h/base").entriesURL().description == "http://h/base/v1/entries")
+        #expect(
+            try ServerAddress("http://h/base").entriesURL(strict: true).description
+                == "http://h/base/v1/entries?strict=true")
+        #expect(try ServerAddress("http://[::1]:8080/").entriesURL().description == "http://[::1]:8080/v1/entries")
+        #expect(try ServerAddress("UNIX:/run/cairn.sock").description == "unix:/run/cairn.sock")
+        #expect(
+            try ServerAddress("unix:/run/cairn.sock").entriesURL().description == "unix:/run/cairn.sock:/v1/entries")
+        for bad in [
+            "ftp://x", "x", "http://", "http://h/?a=1", "http://u:p@h/", "unix:", "unix:relative.sock",
+            "unix:/" + String(repeating: "s", count: 200),
+        ] {
             #expect(throws: ClientError.self) { try ServerAddress(bad) }
+        }
+    }
+
+    @Test("Transport failures map onto kinds: unreachable is transient, TLS and huge answers are protocol errors")
+    func transportKinds() throws {
+        let server = try ServerAddress("http://h")
+        let expectations: [(HTTPError.Kind, ClientError.Kind)] = [
+            (.cannotConnect, .transient), (.timeout, .transient), (.connectionLost, .transient),
+            (.invalidResponse, .transient), (.cancelled, .transient), (.tls, .protocolViolation),
+            (.responseTooLarge, .protocolViolation), (.invalidURL, .invalidArgument),
+            (.invalidRequest, .invalidArgument),
+        ]
+        #expect(Set(expectations.map(\.0)) == Set(HTTPError.Kind.allCases))
+        for (transport, kind) in expectations {
+            let error = HTTPLedgerClient.transportError(HTTPError(transport, "why"), server: server)
+            #expect(error.kind == kind, "\(transport)")
+            #expect(error.message == "http://h: why")
         }
     }
 
@@ -120,14 +148,14 @@ struct ProtocolTests {
             (404, .protocolViolation), (415, .protocolViolation), (301, .protocolViolation),
         ]
         for (status, kind) in expectations {
-            let body = [400, 422].contains(status) ? Data(#"{"error":"invalid_record","message":"m"}"#.utf8) : Data()
-            #expect(HTTPLedgerClient.error(status: status, body: body, headers: nil, server: server).kind == kind)
+            let body = [400, 422].contains(status) ? Array(#"{"error":"invalid_record","message":"m"}"#.utf8) : []
+            #expect(HTTPLedgerClient.error(status: status, body: body, retryAfter: nil, server: server).kind == kind)
         }
         // A 400 or 422 that is not about the records (a bad parameter, a proxy's page) is a protocol error.
         for body in [#"{"error":"invalid_parameter","message":"strict: expected true or false"}"#, "<html>", ""] {
             for status in [400, 422] {
                 #expect(
-                    HTTPLedgerClient.error(status: status, body: Data(body.utf8), headers: nil, server: server).kind
+                    HTTPLedgerClient.error(status: status, body: Array(body.utf8), retryAfter: nil, server: server).kind
                         == .protocolViolation, "\(status) \(body)")
             }
         }
@@ -139,7 +167,7 @@ struct ProtocolTests {
             {"error":"invalid_record","message":"1 of 2 records does not match","problems":[{"line":2,"path":"$.outputs[0].commit","code":"invalidCommit","message":"expected hex"}],"retry_after":3}
             """#
         let error = HTTPLedgerClient.error(
-            status: 422, body: Data(body.utf8), headers: nil, server: try ServerAddress("http://h"))
+            status: 422, body: Array(body.utf8), retryAfter: nil, server: try ServerAddress("http://h"))
         #expect(error.code == "invalid_record")
         #expect(
             error.problems == [
@@ -162,11 +190,11 @@ struct ProtocolTests {
         let server = try ServerAddress("http://h")
         let good = #"[{"index":4,"digest":"sha256:00","duplicate":true}]"#
         #expect(
-            try HTTPLedgerClient.receipts(from: Data(good.utf8), count: 1, server: server)
+            try HTTPLedgerClient.receipts(from: Array(good.utf8), count: 1, server: server)
                 == [AppendReceipt(index: 4, digest: "sha256:00", duplicate: true)])
         for bad in ["[]", "{}", "nope", #"[{"index":-1,"digest":"sha256:00","duplicate":true}]"#] {
             #expect(throws: ClientError.self) {
-                try HTTPLedgerClient.receipts(from: Data(bad.utf8), count: 1, server: server)
+                try HTTPLedgerClient.receipts(from: Array(bad.utf8), count: 1, server: server)
             }
         }
     }

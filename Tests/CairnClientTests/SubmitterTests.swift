@@ -351,11 +351,46 @@ struct SubmitterTests {
             FakeServer.Response(status: 307, headers: [("Location", target.url + "/v1/entries")])
         }
         let dir = try TemporaryDirectory()
-        let outcome = try await makeSubmitter(server.url, spool: dir.path).submit(makeRecords(0..<2))
+        let outcome = try await makeSubmitter(server.url, spool: dir.path, token: "s3cret").submit(
+            makeRecords(0..<2))
         #expect(outcome.failure?.kind == .protocolViolation && outcome.failure?.status == 307)
         #expect(outcome.spooled == 0 && outcome.notSent == 2 && outcome.rejected == 0)
         #expect(server.requests.count == 1)
         #expect(target.requests.isEmpty, "the records and the token must not go to the Location")
+    }
+
+    @Test("A server on a Unix socket (unix:PATH) gets the records; when it is down they are spooled under that name")
+    func unixSocketServer() async throws {
+        let dir = try TemporaryDirectory()
+        let socket = dir.path + "/cairn.sock"
+        // Down: no socket yet. The records are spooled for unix:PATH.
+        let down = try await makeSubmitter("unix:" + socket, spool: dir.path + "/spool").submit(makeRecords(0..<2))
+        #expect(down.failure?.kind == .transient && down.spooled == 2)
+        let spool = try #require(try Spool.open(directory: dir.path + "/spool", create: false))
+        #expect(try spool.count(for: try ServerAddress("unix:" + socket)) == 2)
+
+        // Up: the spooled records go first, then the new one, with the token.
+        let ledger = FakeLedger(token: "s3cret")
+        let server = try FakeServer(unixSocket: socket) { ledger.handle($0) }
+        let up = try await makeSubmitter("unix:" + socket, spool: dir.path + "/spool", token: "s3cret").submit(
+            makeRecords(2..<3))
+        #expect(up.failure == nil && up.appended == 1 && up.flushed?.sent == 2)
+        #expect(ledger.log == makeRecords(0..<3).map(\.bytes))
+        #expect(server.requests.allSatisfy { $0.target == "/v1/entries" })
+    }
+
+    @Test("The answer is limited in size: a huge one is a protocol error, and the records stay spooled")
+    func oversizedAnswer() async throws {
+        let dir = try TemporaryDirectory()
+        let server = try FakeServer(listening: false)
+        _ = try await makeSubmitter(server.url, spool: dir.path).submit(makeRecords(0..<1))
+        let huge = "[" + String(repeating: " ", count: HTTPLedgerClient.maxResponseBytes) + "]"
+        server.setHandler { _ in .json(200, huge) }
+        server.startListening()
+        let flushed = try await makeSubmitter(server.url, spool: dir.path).flush()
+        #expect(flushed.failure?.kind == .protocolViolation)
+        #expect(flushed.failure?.message.contains("larger than") == true)
+        #expect(flushed.remaining == 1 && flushed.deadLettered == 0)
     }
 
     @Test("A 400 about the request, not the records, sends nothing to the dead letters")
