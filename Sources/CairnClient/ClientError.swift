@@ -10,8 +10,8 @@
 /// | `.unauthorized` | 401, 403 | stop: fix the token, then send again |
 /// | `.protocolViolation` | 404, 415, 3xx, TLS failure, a huge or malformed answer | stop: wrong URL, or not Cairn |
 /// | `.invalidArgument` | a malformed URL or token | fix the invocation |
-public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Equatable {
+package struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: String, Sendable, Equatable {
         /// The server could not be reached or could not take the records now; nothing was
         /// appended, or the outcome is unknown (a timeout): sending the same records again is safe.
         case transient
@@ -26,19 +26,19 @@ public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidArgument
     }
 
-    public let kind: Kind
+    package let kind: Kind
     /// One line for people.
-    public let message: String
+    package let message: String
     /// The HTTP status, when the server answered.
-    public let status: Int?
+    package let status: Int?
     /// The server's stable error code (`"busy"`, `"invalid_record"`…), when it sent one.
-    public let code: String?
+    package let code: String?
     /// The defects the server located in the request, in input order.
-    public let problems: [Problem]
+    package let problems: [Problem]
     /// Seconds the server asked to wait before retrying (`Retry-After`), for 429 and 503.
-    public let retryAfter: Double?
+    package let retryAfter: Double?
 
-    public init(
+    package init(
         _ kind: Kind, _ message: String, status: Int? = nil, code: String? = nil, problems: [Problem] = [],
         retryAfter: Double? = nil
     ) {
@@ -51,25 +51,25 @@ public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether sending the same records again later may succeed.
-    public var isTransient: Bool { kind == .transient }
+    package var isTransient: Bool { kind == .transient }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// One defect the server found in a request (specs/http-api.md §1.1).
-public struct Problem: Sendable, Hashable, CustomStringConvertible {
+package struct Problem: Sendable, Hashable, CustomStringConvertible {
     /// A stable code: a JSON parser code, `tooLarge`, a schema or reference check code.
-    public let code: String
+    package let code: String
     /// One line for people.
-    public let message: String
+    package let message: String
     /// The 1-based line of the request body.
-    public let line: Int?
+    package let line: Int?
     /// The 1-based column of a JSON syntax defect.
-    public let column: Int?
+    package let column: Int?
     /// The JSON path inside the record (`$.outputs[0].commit`).
-    public let path: String?
+    package let path: String?
 
-    public init(code: String, message: String, line: Int? = nil, column: Int? = nil, path: String? = nil) {
+    package init(code: String, message: String, line: Int? = nil, column: Int? = nil, path: String? = nil) {
         self.code = code
         self.message = message
         self.line = line
@@ -78,5 +78,5 @@ public struct Problem: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `$.path: message`, or the message alone.
-    public var description: String { path.map { "\($0): \(message)" } ?? message }
+    package var description: String { path.map { "\($0): \(message)" } ?? message }
 }

@@ -4,20 +4,20 @@ import Foundation
 
 /// What the server answered for one appended record: its leaf index, its content address and
 /// whether the same canonical record was already in the log.
-public struct AppendReceipt: Sendable, Hashable {
-    public let index: UInt64
+package struct AppendReceipt: Sendable, Hashable {
+    package let index: UInt64
     /// `sha256:` + 64 lowercase hex digits.
-    public let digest: String
-    public let duplicate: Bool
+    package let digest: String
+    package let duplicate: Bool
 
-    public init(index: UInt64, digest: String, duplicate: Bool) {
+    package init(index: UInt64, digest: String, duplicate: Bool) {
         self.index = index
         self.digest = digest
         self.duplicate = duplicate
     }
 
     /// `{"index":N,"digest":"sha256:…","duplicate":false}`, the line `cairn append` prints.
-    public var json: JSONValue {
+    package var json: JSONValue {
         .object(["index": .number(Double(index)), "digest": .string(digest), "duplicate": .bool(duplicate)])
     }
 }
@@ -34,24 +34,24 @@ public struct AppendReceipt: Sendable, Hashable {
 /// let client = HTTPLedgerClient(server: try ServerAddress("http://127.0.0.1:8080"), token: token)
 /// let receipts = try await client.append([Array(#"{"a":1}"#.utf8)])
 /// ```
-public final class HTTPLedgerClient: Sendable {
-    public let server: ServerAddress
+package final class HTTPLedgerClient: Sendable {
+    package let server: ServerAddress
     private let token: String?
     private let http: CairnHTTPClient
     /// Seconds the whole request may take: connecting (at most `CairnHTTPClient`'s connect
     /// timeout of it), sending, and reading the answer.
-    public let timeout: Double
+    package let timeout: Double
 
     /// The largest answer accepted. A Cairn server's answer to 1,000 records is a few hundred
     /// KiB, even when every record has problems; anything far larger is not a Cairn server.
-    public static let maxResponseBytes = 16 << 20
+    package static let maxResponseBytes = 16 << 20
 
     /// - Parameters:
     ///   - token: sent as `Authorization: Bearer <token>`; `nil` sends no credentials.
     ///   - timeout: seconds the whole request may take (a value that is not positive and finite
     ///     counts as 30).
     ///   - http: the HTTP client; the process's shared one unless a test brings its own.
-    public init(server: ServerAddress, token: String?, timeout: Double = 30, http: CairnHTTPClient = .shared) {
+    package init(server: ServerAddress, token: String?, timeout: Double = 30, http: CairnHTTPClient = .shared) {
         self.server = server
         self.token = token
         self.timeout = timeout.isFinite && timeout > 0 ? min(timeout, 86_400) : 30
@@ -59,7 +59,7 @@ public final class HTTPLedgerClient: Sendable {
     }
 
     /// Checks that a token is usable in an `Authorization` header: visible ASCII, no spaces.
-    public static func validate(token: String) throws(ClientError) {
+    package static func validate(token: String) throws(ClientError) {
         guard !token.isEmpty, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
             throw ClientError(.invalidArgument, "the token must be non-empty visible ASCII without spaces")
         }
@@ -72,7 +72,7 @@ public final class HTTPLedgerClient: Sendable {
     /// All or nothing: when this throws, the server appended none of them — or, for a
     /// `.transient` timeout or cancellation, possibly all of them; sending them again is safe
     /// either way. No records: no request, no receipts.
-    public func append(_ records: [[UInt8]], strict: Bool = false) async throws(ClientError) -> [AppendReceipt] {
+    package func append(_ records: [[UInt8]], strict: Bool = false) async throws(ClientError) -> [AppendReceipt] {
         guard let first = records.first else { return [] }
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         var body: [UInt8] = []

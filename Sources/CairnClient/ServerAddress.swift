@@ -15,18 +15,18 @@ import Foundation
 /// try server.entriesURL().description   // "https://cairn.example.com/v1/entries"
 /// try ServerAddress("unix:/run/cairn/cairn.sock").description  // "unix:/run/cairn/cairn.sock"
 /// ```
-public struct ServerAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
+package struct ServerAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The normalized URL text: `scheme://host[:port][/path]` without a trailing slash, or `unix:PATH`.
-    public let description: String
+    package let description: String
     /// `description` as a URL; `nil` only for a stored text that no longer parses.
     private let base: HTTPURL?
 
     /// The longest accepted URL, in UTF-8 bytes (the spool uses it inside LMDB keys).
-    public static let maxLength = 400
+    package static let maxLength = 400
 
     /// Parses and normalizes a server URL: `http` or `https`, a host, an optional port and path,
     /// no query, fragment or user information; or `unix:` and the absolute path of a Unix socket.
-    public init(_ text: String) throws(ClientError) {
+    package init(_ text: String) throws(ClientError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.count >= 5, trimmed.prefix(5).lowercased() == "unix:" {
             let path = String(trimmed.dropFirst(5))
@@ -80,14 +80,14 @@ public struct ServerAddress: Sendable, Hashable, Comparable, CustomStringConvert
     }
 
     /// `POST` here to append records (specs/http-api.md §3.1), with `?strict=true` for `strict`.
-    public func entriesURL(strict: Bool = false) throws(ClientError) -> HTTPURL {
+    package func entriesURL(strict: Bool = false) throws(ClientError) -> HTTPURL {
         guard let base else { throw ClientError(.invalidArgument, "\(description) is not a usable server URL") }
         return base.appending(path: "/v1/entries", query: strict ? "strict=true" : nil)
     }
 
-    public static func == (lhs: ServerAddress, rhs: ServerAddress) -> Bool { lhs.description == rhs.description }
+    package static func == (lhs: ServerAddress, rhs: ServerAddress) -> Bool { lhs.description == rhs.description }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
+    package func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
-    public static func < (lhs: ServerAddress, rhs: ServerAddress) -> Bool { lhs.description < rhs.description }
+    package static func < (lhs: ServerAddress, rhs: ServerAddress) -> Bool { lhs.description < rhs.description }
 }

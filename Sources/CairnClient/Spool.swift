@@ -10,10 +10,10 @@ import Darwin
 #endif
 
 /// Why the spool could not be used (besides LMDB's own `StorageError`s).
-public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 /// A durable, crash-safe FIFO of records waiting to be appended to Cairn servers
@@ -31,12 +31,12 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
 /// try spool.enqueue([OutgoingRecord(canonicalBytes: bytes)], to: server, reason: "connection refused")
 /// let next = try spool.oldest(for: server, limit: 100)
 /// ```
-public final class Spool: @unchecked Sendable {
+package final class Spool: @unchecked Sendable {
     /// The spool's on-disk format (specs/spool.md); a spool of another format is refused.
-    public static let format = 1
+    package static let format = 1
 
     /// The spool directory.
-    public let directory: String
+    package let directory: String
 
     private let env: LMDBEnvironment
     private let queue: Table
@@ -71,7 +71,7 @@ public final class Spool: @unchecked Sendable {
     }
 
     /// `$CAIRN_SPOOL`, else `$XDG_CACHE_HOME/cairn/spool`, else `~/.cache/cairn/spool`.
-    public static func defaultDirectory(
+    package static func defaultDirectory(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> String {
         if let explicit = environment["CAIRN_SPOOL"], !explicit.isEmpty { return explicit }
@@ -82,7 +82,7 @@ public final class Spool: @unchecked Sendable {
 
     /// Opens the spool in `directory`. When it does not exist yet, creates it (mode 0700, files
     /// 0600) if `create` is true and returns `nil` otherwise.
-    public static func open(directory: String, create: Bool) throws -> Spool? {
+    package static func open(directory: String, create: Bool) throws -> Spool? {
         let dataFile = directory + "/data.mdb"
         let creating = DurableFiles.kind(of: dataFile) == .missing
         if creating {
@@ -118,7 +118,7 @@ public final class Spool: @unchecked Sendable {
     /// twice (its existing sequence number is returned with `alreadySpooled`).
     /// `reason` is recorded as the server's last error.
     @discardableResult
-    public func enqueue(
+    package func enqueue(
         _ records: [OutgoingRecord], to server: ServerAddress, reason: String? = nil, now: Date = Date()
     ) throws -> [(sequence: UInt64, alreadySpooled: Bool)] {
         try env.write { txn throws -> [(sequence: UInt64, alreadySpooled: Bool)] in
@@ -155,7 +155,7 @@ public final class Spool: @unchecked Sendable {
     }
 
     /// Removes records the server acknowledged as durable, in one durable transaction.
-    public func acknowledge(_ records: [SpooledRecord], now: Date = Date()) throws {
+    package func acknowledge(_ records: [SpooledRecord], now: Date = Date()) throws {
         guard !records.isEmpty else { return }
         let (queue, pending) = (self.queue, self.pending)
         try env.write { txn in
@@ -172,7 +172,7 @@ public final class Spool: @unchecked Sendable {
 
     /// Moves a record the server refused from the queue to the dead letters, in one durable
     /// transaction.
-    public func deadLetter(
+    package func deadLetter(
         _ spooled: SpooledRecord, error: ClientError, problems: [Problem], now: Date = Date()
     )
         throws
@@ -197,14 +197,14 @@ public final class Spool: @unchecked Sendable {
     }
 
     /// Records a failure to reach `server` (shown by `status()`).
-    public func recordFailure(_ message: String, server: ServerAddress, now: Date = Date()) throws {
+    package func recordFailure(_ message: String, server: ServerAddress, now: Date = Date()) throws {
         try env.write { txn in try self.updateServer(txn, server) { $0.error(message, at: now) } }
     }
 
     /// Puts every dead letter (of `server`, or all) back at the end of the queue, in their
     /// original order; returns how many.
     @discardableResult
-    public func requeueDeadLetters(server: ServerAddress? = nil, now: Date = Date()) throws -> Int {
+    package func requeueDeadLetters(server: ServerAddress? = nil, now: Date = Date()) throws -> Int {
         let letters = try deadLetters().filter { server == nil || $0.server == server }
         let dead = self.dead
         return try env.write { txn in
@@ -220,7 +220,7 @@ public final class Spool: @unchecked Sendable {
 
     /// Deletes every dead letter (of `server`, or all); returns how many.
     @discardableResult
-    public func purgeDeadLetters(server: ServerAddress? = nil) throws -> Int {
+    package func purgeDeadLetters(server: ServerAddress? = nil) throws -> Int {
         let letters = try deadLetters().filter { server == nil || $0.server == server }
         let dead = self.dead
         return try env.write { txn in
@@ -240,7 +240,7 @@ public final class Spool: @unchecked Sendable {
 
     /// The oldest records waiting for `server` with a sequence number above `after`, in queue
     /// order: at most `limit` of them and, beyond the first, at most `maxBytes` bytes in all.
-    public func oldest(
+    package func oldest(
         for server: ServerAddress, after: UInt64 = 0, limit: Int = .max, maxBytes: Int = .max
     ) throws -> [SpooledRecord] {
         let queue = self.queue
@@ -273,7 +273,7 @@ public final class Spool: @unchecked Sendable {
     }
 
     /// How many records wait for `server`.
-    public func count(for server: ServerAddress) throws -> Int {
+    package func count(for server: ServerAddress) throws -> Int {
         let pending = self.pending
         let prefix = Array(server.description.utf8) + [0]
         return try env.read { txn in
@@ -287,7 +287,7 @@ public final class Spool: @unchecked Sendable {
     }
 
     /// Every dead letter, in the order the records had in the queue.
-    public func deadLetters() throws -> [DeadLetter] {
+    package func deadLetters() throws -> [DeadLetter] {
         let dead = self.dead
         return try env.read { txn in
             var letters: [DeadLetter] = []
@@ -303,7 +303,7 @@ public final class Spool: @unchecked Sendable {
     }
 
     /// Counts, ages and last errors, per server.
-    public func status() throws -> SpoolStatus {
+    package func status() throws -> SpoolStatus {
         let (queue, dead, servers) = (self.queue, self.dead, self.servers)
         return try env.read { txn in
             var byServer: [String: SpoolStatus.Server] = [:]
@@ -345,7 +345,7 @@ public final class Spool: @unchecked Sendable {
     }
 
     /// The status of a spool directory that may not exist yet (then: empty, `exists: false`).
-    public static func status(directory: String) throws -> SpoolStatus {
+    package static func status(directory: String) throws -> SpoolStatus {
         guard let spool = try open(directory: directory, create: false) else {
             return SpoolStatus(
                 directory: directory, exists: false, records: 0, bytes: 0, oldest: nil, servers: [], deadLetters: 0)
@@ -358,7 +358,7 @@ public final class Spool: @unchecked Sendable {
     /// Runs `body` holding the spool's flush lock (`flock` on `flush.lock`), so that only one
     /// process or task replays the spool at a time. Waits for the lock; a holder that dies
     /// releases it.
-    public func withFlushLock<R>(_ body: () async throws -> R) async throws -> R {
+    package func withFlushLock<R>(_ body: () async throws -> R) async throws -> R {
         let path = directory + "/flush.lock"
         let fd = posixOpen(path, O_RDWR | O_CREAT, 0o600)
         guard fd >= 0 else {
@@ -489,15 +489,15 @@ struct ServerState {
 }
 
 /// RFC 3339 UTC timestamps with milliseconds: `2026-11-20T09:14:03.120Z`.
-public enum RFC3339 {
-    public static func format(_ date: Date) -> String {
+package enum RFC3339 {
+    package static func format(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: date)
     }
 
-    public static func parse(_ text: String) -> Date? {
+    package static func parse(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.date(from: text)

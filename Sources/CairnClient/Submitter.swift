@@ -1,23 +1,23 @@
 import Foundation
 
 /// How the `Submitter` batches requests and retries them.
-public struct SubmitPolicy: Sendable, Hashable {
+package struct SubmitPolicy: Sendable, Hashable {
     /// Records per request at most.
-    public var maxRecordsPerRequest = 1000
+    package var maxRecordsPerRequest = 1000
     /// Request body bytes at most (beyond the first record); the server's default limit is 8 MiB.
-    public var maxBytesPerRequest = 4 << 20
+    package var maxBytesPerRequest = 4 << 20
     /// How often one request is retried after a 429, a 503 or another 5xx, waiting `Retry-After`
     /// seconds (or 0.5 s, 1 s, 2 s… without one). Connection failures and timeouts are not retried
     /// within a run: the records are spooled at once.
-    public var retries = 3
+    package var retries = 3
     /// The longest single wait; a server that asks for more is treated as unavailable.
-    public var maxRetryWait: Double = 30
+    package var maxRetryWait: Double = 30
 
-    public init() {}
+    package init() {}
 }
 
 /// What happened to one record, reported as it happens (for printing progress).
-public enum SubmitEvent: Sendable {
+package enum SubmitEvent: Sendable {
     /// New record number `position` (of those given to `submit`) was appended, or was already there.
     case appended(position: Int, receipt: AppendReceipt)
     /// New record number `position` was refused by the server; it was not spooled.
@@ -35,40 +35,40 @@ public enum SubmitEvent: Sendable {
 }
 
 /// The result of replaying a server's spooled records.
-public struct FlushOutcome: Sendable {
+package struct FlushOutcome: Sendable {
     /// Spooled records the server acknowledged (appended now, or duplicates of entries it held).
-    public var sent = 0
+    package var sent = 0
     /// Of `sent`, those the server already held.
-    public var duplicates = 0
+    package var duplicates = 0
     /// Spooled records the server refused, now in the dead letters.
-    public var deadLettered = 0
+    package var deadLettered = 0
     /// Records still waiting for this server afterwards.
-    public var remaining = 0
+    package var remaining = 0
     /// What stopped the replay (`.transient`, `.unauthorized`, `.protocolViolation`); `nil` when
     /// every record was handled.
-    public var failure: ClientError?
+    package var failure: ClientError?
 
-    public init() {}
+    package init() {}
 }
 
 /// The result of `Submitter.submit`.
-public struct SubmitOutcome: Sendable {
+package struct SubmitOutcome: Sendable {
     /// New records appended, duplicates included.
-    public var appended = 0
+    package var appended = 0
     /// Of `appended`, those the server already held.
-    public var duplicates = 0
+    package var duplicates = 0
     /// New records the server refused (not spooled).
-    public var rejected = 0
+    package var rejected = 0
     /// New records written to the spool.
-    public var spooled = 0
+    package var spooled = 0
     /// New records neither sent nor spooled (after a rejection, a protocol error, or with no spool).
-    public var notSent = 0
+    package var notSent = 0
     /// The replay of older spooled records that ran first, if any were waiting.
-    public var flushed: FlushOutcome?
+    package var flushed: FlushOutcome?
     /// What stopped delivery, if anything did.
-    public var failure: ClientError?
+    package var failure: ClientError?
 
-    public init() {}
+    package init() {}
 }
 
 /// Sends records to one server, keeping them in a durable spool when the server cannot take them.
@@ -84,15 +84,15 @@ public struct SubmitOutcome: Sendable {
 ///   (then it moves to the dead letters). A crash between the two resends it: the server answers
 ///   `duplicate: true`, so nothing is appended twice and nothing is lost.
 /// - Records the server refuses (400, 413, 422) are never spooled or retried.
-public final class Submitter {
-    public let client: HTTPLedgerClient
-    public let policy: SubmitPolicy
+package final class Submitter {
+    package let client: HTTPLedgerClient
+    package let policy: SubmitPolicy
     /// The spool directory; `nil`: no spool (failures leave the records with the caller).
-    public let spoolDirectory: String?
+    package let spoolDirectory: String?
     private let sleep: @Sendable (Double) async -> Void
     private var openedSpool: Spool?
 
-    public init(
+    package init(
         client: HTTPLedgerClient, spoolDirectory: String?, policy: SubmitPolicy = SubmitPolicy(),
         sleep: @escaping @Sendable (Double) async -> Void = { seconds in
             try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
@@ -104,7 +104,7 @@ public final class Submitter {
         self.sleep = sleep
     }
 
-    public var server: ServerAddress { client.server }
+    package var server: ServerAddress { client.server }
 
     private func spool(create: Bool) throws -> Spool? {
         if let openedSpool { return openedSpool }
@@ -122,7 +122,7 @@ public final class Submitter {
     ///
     /// Throws only when the spool itself fails (`StorageError`, `SpoolError`): then records that
     /// were not acknowledged are neither delivered nor spooled.
-    public func submit(
+    package func submit(
         _ records: [OutgoingRecord], skipInvalid: Bool = false, onEvent: (SubmitEvent) -> Void = { _ in }
     ) async throws -> SubmitOutcome {
         var outcome = SubmitOutcome()
@@ -171,7 +171,7 @@ public final class Submitter {
     /// acknowledged it durable and moving those it refuses to the dead letters. Stops at the
     /// first failure that is not about a record (unavailable, credentials, protocol), leaving
     /// the rest in the spool. Holds the spool's flush lock meanwhile.
-    public func flush(onEvent: (SubmitEvent) -> Void = { _ in }) async throws -> FlushOutcome {
+    package func flush(onEvent: (SubmitEvent) -> Void = { _ in }) async throws -> FlushOutcome {
         guard let spool = try spool(create: false) else { return FlushOutcome() }
         return try await spool.withFlushLock {
             var outcome = FlushOutcome()

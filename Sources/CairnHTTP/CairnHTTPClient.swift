@@ -3,20 +3,20 @@ import NIOCore
 import NIOHTTP1
 
 /// One HTTP request: method, URL, headers and an optional body, sent once.
-public struct HTTPRequest: Sendable {
-    public enum Method: String, Sendable, Hashable {
+package struct HTTPRequest: Sendable {
+    package enum Method: String, Sendable, Hashable {
         case get = "GET"
         case post = "POST"
         case put = "PUT"
     }
 
-    public var method: Method
-    public var url: HTTPURL
+    package var method: Method
+    package var url: HTTPURL
     /// Sent as given, in order. `User-Agent` is the client's (``CairnHTTPClient/userAgent``).
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]?
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]?
 
-    public init(
+    package init(
         method: Method, url: HTTPURL, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil
     ) {
         self.method = method
@@ -27,20 +27,20 @@ public struct HTTPRequest: Sendable {
 }
 
 /// A complete answer: its status (any, 3xx included), headers and whole body.
-public struct HTTPResponse: Sendable {
-    public let status: Int
+package struct HTTPResponse: Sendable {
+    package let status: Int
     /// In the order received.
-    public let headers: [(name: String, value: String)]
-    public let body: [UInt8]
+    package let headers: [(name: String, value: String)]
+    package let body: [UInt8]
 
-    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+    package init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
     /// The first value of the header `name` (case-insensitive), if present.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 }
@@ -76,32 +76,32 @@ public struct HTTPResponse: Sendable {
 ///     HTTPRequest(method: .post, url: url, headers: [("Content-Type", "application/json")], body: body),
 ///     timeout: .seconds(30), maxResponseBytes: 1 << 20)
 /// ```
-public final class CairnHTTPClient: Sendable {
-    public struct Configuration: Sendable, Hashable {
+package final class CairnHTTPClient: Sendable {
+    package struct Configuration: Sendable, Hashable {
         /// How long establishing a connection (TCP, then TLS) may take. A request's own deadline
         /// still applies when it is shorter.
-        public var connectTimeout: Duration = .seconds(10)
+        package var connectTimeout: Duration = .seconds(10)
         /// How long an unused connection stays open for reuse. Shorter than servers' idle timeouts
         /// (Cairn's is 60 s), so that a request is not sent on a connection the server is closing.
-        public var idleTimeout: Duration = .seconds(5)
+        package var idleTimeout: Duration = .seconds(5)
 
-        public init() {}
+        package init() {}
     }
 
     /// Cairn's version, as `cairn --version` prints it.
-    public static let version = "0.1.0"
+    package static let version = "0.1.0"
     /// `cairn/<version>`, sent with every request.
-    public static let userAgent = "cairn/" + version
+    package static let userAgent = "cairn/" + version
 
     /// The process-wide client (see the type's "Lifetime").
-    public static let shared = CairnHTTPClient(configuration: Configuration(), shared: true)
+    package static let shared = CairnHTTPClient(configuration: Configuration(), shared: true)
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     private let client: HTTPClient
     private let isShared: Bool
 
     /// A client of its own: call ``shutdown()`` once it is no longer needed.
-    public convenience init(configuration: Configuration = Configuration()) {
+    package convenience init(configuration: Configuration = Configuration()) {
         self.init(configuration: configuration, shared: false)
     }
 
@@ -122,7 +122,7 @@ public final class CairnHTTPClient: Sendable {
 
     /// Closes this client's connections. Required for a client made with ``init(configuration:)``
     /// (once, after its last request); does nothing for ``shared``.
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         guard !isShared else { return }
         try await client.shutdown()
     }
@@ -138,7 +138,7 @@ public final class CairnHTTPClient: Sendable {
     ///   - maxResponseBytes: the largest body accepted (at most 4 GiB); a larger one throws
     ///     `.responseTooLarge`.
     /// - Throws: `HTTPError` (see its kinds); `.cancelled` when the calling task is cancelled.
-    public func send(
+    package func send(
         _ request: HTTPRequest, timeout: Duration, maxResponseBytes: Int
     ) async throws(HTTPError) -> HTTPResponse {
         let limit = min(max(0, maxResponseBytes), Int(exactly: UInt32.max) ?? Int(Int32.max))

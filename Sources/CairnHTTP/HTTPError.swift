@@ -16,8 +16,8 @@
 /// | `.responseTooLarge` | the answer's body exceeded the caller's limit | yes |
 /// | `.connectionLost` | the connection closed or broke before the answer was complete | maybe |
 /// | `.invalidResponse` | the answer is not valid HTTP | maybe |
-public struct HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+package struct HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
+    package enum Kind: String, Sendable, Hashable, CaseIterable {
         case invalidURL = "invalid_url"
         case invalidRequest = "invalid_request"
         case cannotConnect = "cannot_connect"
@@ -29,17 +29,17 @@ public struct HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidResponse = "invalid_response"
     }
 
-    public let kind: Kind
+    package let kind: Kind
     /// One line for people, without the URL.
-    public let message: String
+    package let message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
     /// The stable code: `cannot_connect`, `timeout`, `response_too_large`…
-    public var code: String { kind.rawValue }
+    package var code: String { kind.rawValue }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -24,7 +24,7 @@ import Darwin
 /// let local = try HTTPURL("unix:/run/cairn.sock")
 /// local.appending(path: "/v1/entries").description      // "unix:/run/cairn.sock:/v1/entries"
 /// ```
-public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
+package struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
     enum Target: Sendable, Hashable {
         /// `scheme://authority` (host in brackets for IPv6, port if given).
         case web(scheme: String, authority: String)
@@ -37,10 +37,10 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
     let pathAndQuery: String
 
     /// The longest Unix socket path `sockaddr_un` holds (107 bytes on Linux, 103 on macOS).
-    public static let maxSocketPathLength: Int = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+    package static let maxSocketPathLength: Int = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
 
     /// Parses `http://HOST[:PORT][/PATH]`, `https://…` or `unix:/ABSOLUTE/PATH` (see the type's rules).
-    public init(_ text: String) throws(HTTPError) {
+    package init(_ text: String) throws(HTTPError) {
         if text.count >= 5, text.prefix(5).lowercased() == "unix:" {
             self = try HTTPURL(unixSocket: String(text.dropFirst(5)))
             return
@@ -73,7 +73,7 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A Unix socket at `path`, requests going to `/` until ``appending(path:query:)``.
-    public init(unixSocket path: String) throws(HTTPError) {
+    package init(unixSocket path: String) throws(HTTPError) {
         guard path.hasPrefix("/") else {
             throw HTTPError(
                 .invalidURL, "a Unix socket path must be absolute (unix:/path), got \(String(reflecting: path))")
@@ -94,7 +94,7 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
     /// This URL with `path` (which should start with `/`, percent-encoded as needed) after its own
     /// path, trailing slashes of the base dropped, and `query` (already encoded) if given:
     /// `https://w.example/wit/` + `/add-checkpoint` is `https://w.example/wit/add-checkpoint`.
-    public func appending(path: String, query: String? = nil) -> HTTPURL {
+    package func appending(path: String, query: String? = nil) -> HTTPURL {
         var base = pathAndQuery
         if let mark = base.firstIndex(of: "?") { base = String(base[..<mark]) }
         while base.hasSuffix("/") { base.removeLast() }
@@ -109,14 +109,14 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether requests go to a Unix socket.
-    public var isUnixSocket: Bool {
+    package var isUnixSocket: Bool {
         if case .unix = target { return true }
         return false
     }
 
     /// The URL as people write it; for a Unix socket `unix:PATH`, followed by `:` and the request
     /// path when there is one (nginx's spelling).
-    public var description: String {
+    package var description: String {
         switch target {
         case .web(let scheme, let authority): scheme + "://" + authority + pathAndQuery
         case .unix(let socketPath): "unix:" + socketPath + (pathAndQuery.isEmpty ? "" : ":" + pathAndQuery)

@@ -3,20 +3,20 @@ import CairnLedger
 import Hummingbird
 
 /// One defect of a request's content: where it is and what is wrong (specs/http-api.md §1.1).
-public struct APIProblem: Sendable, Hashable {
+package struct APIProblem: Sendable, Hashable {
     /// A stable code: a JSON parser code, a schema code, a ledger reference code, or a parameter code.
-    public var code: String
-    public var message: String
+    package var code: String
+    package var message: String
     /// 1-based line of the request body.
-    public var line: Int?
+    package var line: Int?
     /// 1-based column (Unicode scalars) of a JSON syntax error.
-    public var column: Int?
+    package var column: Int?
     /// JSON path inside the record.
-    public var path: String?
+    package var path: String?
     /// The query or path parameter at fault.
-    public var parameter: String?
+    package var parameter: String?
 
-    public init(
+    package init(
         code: String, message: String, line: Int? = nil, column: Int? = nil, path: String? = nil,
         parameter: String? = nil
     ) {
@@ -42,9 +42,9 @@ public struct APIProblem: Sendable, Hashable {
 
 /// An error the API reports to its client: a status, a stable `error` code, a message, and the
 /// problems that explain it. Rendered as the JSON body of specs/http-api.md §1.1.
-public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConvertible {
+package struct APIError: Error, Sendable, HTTPResponseError, CustomStringConvertible {
     /// The stable `error` member.
-    public enum Kind: String, Sendable, CaseIterable {
+    package enum Kind: String, Sendable, CaseIterable {
         case badRequest = "bad_request"
         case invalidJSON = "invalid_json"
         case emptyBody = "empty_body"
@@ -64,7 +64,7 @@ public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConverti
         case timeout
         case internalError = "internal"
 
-        public var status: HTTPResponse.Status {
+        package var status: HTTPResponse.Status {
             switch self {
             case .badRequest, .invalidJSON, .emptyBody, .invalidParameter: .badRequest
             case .unauthorized: .unauthorized
@@ -83,19 +83,19 @@ public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConverti
     }
 
     /// Problems listed in a body at most; the rest are counted in `omitted_problems`.
-    public static let maxProblems = 100
+    package static let maxProblems = 100
 
-    public let kind: Kind
-    public let message: String
-    public var problems: [APIProblem]
+    package let kind: Kind
+    package let message: String
+    package var problems: [APIProblem]
     /// Seconds, for 429 and 503 (also sent as `Retry-After`).
-    public var retryAfter: Int?
+    package var retryAfter: Int?
     /// Extra headers (`WWW-Authenticate`, `Allow`).
-    public var headers: HTTPFields
+    package var headers: HTTPFields
     /// Extra top-level members of the body (`erasure`).
-    public var extra: JSONObject
+    package var extra: JSONObject
 
-    public init(
+    package init(
         _ kind: Kind, _ message: String, problems: [APIProblem] = [], retryAfter: Int? = nil,
         headers: HTTPFields = [:], extra: JSONObject = [:]
     ) {
@@ -107,12 +107,12 @@ public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConverti
         self.extra = extra
     }
 
-    public var status: HTTPResponse.Status { kind.status }
+    package var status: HTTPResponse.Status { kind.status }
 
-    public var description: String { "\(kind.rawValue): \(message)" }
+    package var description: String { "\(kind.rawValue): \(message)" }
 
     /// The JSON error body.
-    public var body: JSONValue {
+    package var body: JSONValue {
         var object = extra
         object["error"] = .string(kind.rawValue)
         object["message"] = .string(message)
@@ -126,12 +126,12 @@ public struct APIError: Error, Sendable, HTTPResponseError, CustomStringConverti
         return .object(object)
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         response()
     }
 
     /// The response: the JSON body with `Content-Type`, `Retry-After` and the extra headers.
-    public func response() -> Response {
+    package func response() -> Response {
         var response = Response.json(body, status: status)
         response.headers.append(contentsOf: headers)
         if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }

@@ -9,18 +9,18 @@ import Foundation
 ///
 /// It lives in `<ledger>/access-log/` with origin `<origin>/access-log` and a signing key of its
 /// own, and is created the first time the server starts on a ledger.
-public final class AccessLog: Sendable {
+package final class AccessLog: Sendable {
     /// The directory name inside the main ledger.
-    public static let directoryName = "access-log"
+    package static let directoryName = "access-log"
     /// The suffix appended to the main log's origin.
-    public static let originSuffix = "/access-log"
+    package static let originSuffix = "/access-log"
 
-    public let ledger: Ledger
+    package let ledger: Ledger
     /// The access log's own ingest engine (a `Service` of `cairn serve`'s group).
-    public let engine: IngestEngine
+    package let engine: IngestEngine
 
     /// Opens the access log of `main`, creating it (with a new key) if it does not exist yet.
-    public static func openOrCreate(for main: Ledger) throws -> Ledger {
+    package static func openOrCreate(for main: Ledger) throws -> Ledger {
         let directory = Self.directory(of: main)
         if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
             let ledger = try Ledger.open(at: directory)
@@ -39,11 +39,11 @@ public final class AccessLog: Sendable {
     }
 
     /// `<ledger>/access-log`.
-    public static func directory(of main: Ledger) -> String {
+    package static func directory(of main: Ledger) -> String {
         (main.directory.hasSuffix("/") ? main.directory : main.directory + "/") + directoryName
     }
 
-    public init(ledger: Ledger, configuration: IngestEngine.Configuration = IngestEngine.Configuration()) {
+    package init(ledger: Ledger, configuration: IngestEngine.Configuration = IngestEngine.Configuration()) {
         self.ledger = ledger
         self.engine = IngestEngine(ledger: ledger, configuration: configuration)
     }
@@ -61,41 +61,41 @@ public final class AccessLog: Sendable {
     /// Appends the record of an append and returns once it is durable (waiting for room, like
     /// reads' records).
     @discardableResult
-    public func record(_ append: AppendAccessRecord) async throws -> AppendResult {
+    package func record(_ append: AppendAccessRecord) async throws -> AppendResult {
         let entry = try PreparedEntry.prepare(
             json: JSONWriter.compactBytes(append.json), maxEntryBytes: ledger.maxEntryBytes)
         return try await engine.append(entry, whenBusy: .wait)
     }
 
     /// A random 128-bit id in hex.
-    public static func makeID() -> String { CairnRequestContext.makeRequestID() }
+    package static func makeID() -> String { CairnRequestContext.makeRequestID() }
 
     /// Commits what is queued and stops the engine, blocking the calling thread; later reads fail
     /// closed.
-    public func shutdown() {
+    package func shutdown() {
         engine.shutdown()
     }
 }
 
 /// One append recorded in the access log (specs/http-api.md §6): who appended which entries,
 /// so that the principal of every entry is provable, not only stored.
-public struct AppendAccessRecord: Sendable {
-    public var at: String
+package struct AppendAccessRecord: Sendable {
+    package var at: String
     /// A random 128-bit id in hex (the request id over HTTP), which keeps every entry unique.
-    public var requestID: String
-    public var principal: Principal
-    public var peer: String?
+    package var requestID: String
+    package var principal: Principal
+    package var peer: String?
     /// The entries appended: the first index and how many (one submission's new entries are
     /// consecutive), and SHA-256 of their 32-byte content addresses in order.
-    public var first: UInt64?
-    public var count: Int
-    public var digestsSHA256: SHA256Digest
-    public var duplicates: Int
+    package var first: UInt64?
+    package var count: Int
+    package var digestsSHA256: SHA256Digest
+    package var duplicates: Int
     /// `POST /v1/entries` or the local command (`cairn append`, `cairn import`).
-    public var via: String
+    package var via: String
 
     /// The record of one submission's outcomes, or nil when nothing was appended.
-    public static func of(
+    package static func of(
         _ outcomes: [AppendOutcome], by principal: Principal, via: String, requestID: String = AccessLog.makeID(),
         peer: String? = nil, at: String = Clock.now()
     ) -> AppendAccessRecord {
@@ -148,8 +148,8 @@ struct AccessRecord: Sendable {
 }
 
 /// RFC 3339 UTC timestamps with milliseconds.
-public enum Clock {
-    public static func now() -> String { format(Date()) }
+package enum Clock {
+    package static func now() -> String { format(Date()) }
 
     static func format(_ date: Date) -> String {
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))

@@ -25,23 +25,23 @@ import Darwin
 /// let server = try CairnServer(ledger: try Ledger.open(at: dir), configuration: ServerConfiguration())
 /// try await server.run()   // returns after a graceful shutdown; engines are drained and stopped
 /// ```
-public final class CairnServer: Sendable {
-    public typealias Context = CairnRequestContext
+package final class CairnServer: Sendable {
+    package typealias Context = CairnRequestContext
 
-    public let configuration: ServerConfiguration
-    public let ledger: Ledger
-    public let engine: IngestEngine
-    public let accessLog: AccessLog
-    public let tokens: TokenStore
-    public let metrics: ServerMetrics
-    public let logger: Logger
+    package let configuration: ServerConfiguration
+    package let ledger: Ledger
+    package let engine: IngestEngine
+    package let accessLog: AccessLog
+    package let tokens: TokenStore
+    package let metrics: ServerMetrics
+    package let logger: Logger
     /// Every route, with its method and access rule.
-    public let routeTable: RouteTable
+    package let routeTable: RouteTable
     let responder: RouterResponder<Context>
 
     /// Prepares the server: opens (creating on first use) the access log and starts both ingest
     /// engines. Nothing listens until `run()`.
-    public init(
+    package init(
         ledger: Ledger, configuration: ServerConfiguration, logger: Logger = Logger(label: "cairn.serve"),
         metrics: ServerMetrics = ServerMetrics()
     ) throws {
@@ -111,7 +111,7 @@ public final class CairnServer: Sendable {
     }
 
     /// The Hummingbird application (HTTP/1.1, idle timeout, bind address from the configuration).
-    public func makeApplication(
+    package func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> Application<RouterResponder<Context>> {
         let address: BindAddress =
@@ -134,7 +134,7 @@ public final class CairnServer: Sendable {
 
     /// The connection cap: the configured one, or one derived from the descriptor limit that
     /// leaves room for everything else the process opens (the ledger, blobs, logs, threads).
-    public var effectiveMaxConnections: Int {
+    package var effectiveMaxConnections: Int {
         if let configured = configuration.maxConnections { return configured }
         return Self.connectionsFitting(descriptorLimit: Self.descriptorLimit())
     }
@@ -155,7 +155,7 @@ public final class CairnServer: Sendable {
     /// Raises the soft descriptor limit to the hard one (`cairn serve` does this at start).
     /// Returns the new soft limit.
     @discardableResult
-    public static func raiseDescriptorLimit() -> Int {
+    package static func raiseDescriptorLimit() -> Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return descriptorLimit() }
         if limit.rlim_cur < limit.rlim_max {
@@ -176,7 +176,7 @@ public final class CairnServer: Sendable {
     ///
     /// If an engine's writer fails (a failed commit), the group shuts down and `run()` throws:
     /// a server that can no longer make records durable must not keep answering.
-    public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+    package func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: engine, failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: accessLog.engine, failureTerminationBehavior: .gracefullyShutdownGroup),
@@ -196,7 +196,7 @@ public final class CairnServer: Sendable {
 
     /// Commits whatever is queued and stops both engines, blocking the calling thread: for tests
     /// and tools that used the server without `run()` (which stops them itself).
-    public func shutdown() {
+    package func shutdown() {
         engine.shutdown()
         accessLog.shutdown()
     }
@@ -207,7 +207,7 @@ extension CairnServer {
     /// swift-metrics (into the server's registry) for the whole process — so call it once per
     /// process — then serves until SIGTERM/SIGINT. `onListening` gets `http://HOST:PORT` (or
     /// `unix:PATH`) once the socket is bound.
-    public static func serveProcess(
+    package static func serveProcess(
         ledger: Ledger, configuration: ServerConfiguration, onListening: @escaping @Sendable (String) -> Void
     ) async throws {
         let format = configuration.logFormat

@@ -8,14 +8,14 @@ import Synchronization
 /// A swift-log handler writing one line per message to standard error: a JSON object
 /// (`{"ts":…,"level":…,"logger":…,"msg":…,…metadata}`) or plain text
 /// (`ts level logger: msg key=value…`). Lines are written whole, under a lock.
-public struct StructuredLogHandler: LogHandler {
-    public var logLevel: Logger.Level
-    public var metadata: Logger.Metadata = [:]
-    public let label: String
-    public let format: ServerConfiguration.LogFormat
+package struct StructuredLogHandler: LogHandler {
+    package var logLevel: Logger.Level
+    package var metadata: Logger.Metadata = [:]
+    package let label: String
+    package let format: ServerConfiguration.LogFormat
     private let sink: LogSink
 
-    public init(
+    package init(
         label: String, format: ServerConfiguration.LogFormat, level: Logger.Level, sink: LogSink = .standardError
     ) {
         self.label = label
@@ -24,12 +24,12 @@ public struct StructuredLogHandler: LogHandler {
         self.sink = sink
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         let timestamp = Clock.now()
@@ -71,23 +71,23 @@ public struct StructuredLogHandler: LogHandler {
 }
 
 /// Where log lines go.
-public final class LogSink: Sendable {
+package final class LogSink: Sendable {
     private let write: @Sendable (String) -> Void
 
-    public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
+    package init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
 
     func write(_ line: String) { write(line) }
 
     /// Standard error, written by a thread of its own: logging never blocks a request, however
     /// slow the reader of stderr (journald, a full pipe). Lines beyond a bounded backlog are
     /// dropped and counted (`droppedLines`), and the count is reported in the next line written.
-    public static let standardError = LogSink { line in standardErrorWriter.enqueue(line) }
+    package static let standardError = LogSink { line in standardErrorWriter.enqueue(line) }
 
     /// Lines dropped so far because stderr could not keep up.
-    public static var droppedLines: UInt64 { standardErrorWriter.dropped }
+    package static var droppedLines: UInt64 { standardErrorWriter.dropped }
 
     /// Waits (up to two seconds) until every queued line reached stderr: call before exiting.
-    public static func drainStandardError() {
+    package static func drainStandardError() {
         standardErrorWriter.drain(timeout: .seconds(2))
     }
 

@@ -7,21 +7,21 @@ import Synchronization
 
 /// What the server knows about one request while it is handled: who sent it (the token, once
 /// `AuthenticationMiddleware` has run), from where, and its id.
-public struct CairnRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct CairnRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     /// The token that authenticated the request; nil for anonymous requests.
-    public var token: APIToken?
+    package var token: APIToken?
     /// The TCP peer's IP address (an IPv4-mapped IPv6 address as plain IPv4), or `unix` for a
     /// connection on a Unix socket (the reverse proxy in front: list `unix` in
     /// `trusted_proxies` to believe its `X-Forwarded-For`); nil in in-process tests.
-    public let peerAddress: String?
+    package let peerAddress: String?
     /// A random 128-bit id in hex, sent back as `Cairn-Request-Id` and logged.
-    public let requestID: String
+    package let requestID: String
     /// Shared by every copy of the context, so that outer middleware (the request log) sees what
     /// inner middleware learnt.
     let annotations = RequestAnnotations()
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         peerAddress = Self.peer(remote: source.channel.remoteAddress, local: source.channel.localAddress)
         requestID = Self.makeRequestID()
@@ -39,7 +39,7 @@ public struct CairnRequestContext: RequestContext {
     }
 
     /// Bodies are collected by the routes themselves, each with its own limit.
-    public var maxUploadSize: Int { 0 }
+    package var maxUploadSize: Int { 0 }
 
     static func makeRequestID() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -55,8 +55,8 @@ public struct CairnRequestContext: RequestContext {
 
 extension HTTPField.Name {
     /// The response header carrying the request id.
-    public static let cairnRequestID = HTTPField.Name("Cairn-Request-Id")!
-    public static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    package static let cairnRequestID = HTTPField.Name("Cairn-Request-Id")!
+    package static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
 
 /// What inner middleware tells the request log about a request.

@@ -3,20 +3,20 @@ import Hummingbird
 /// The server's routes as templates (`/v1/entries/{entry}`), with their methods and access
 /// rules: used to answer 405 with `Allow` for a known path with another method, and by the tests
 /// that hold the server and its OpenAPI document to each other.
-public struct RouteTable: Sendable {
-    public struct Route: Sendable, Hashable {
-        public let method: HTTPRequest.Method
+package struct RouteTable: Sendable {
+    package struct Route: Sendable, Hashable {
+        package let method: HTTPRequest.Method
         /// The path template, `{name}` for a captured segment, `**` for any rest.
-        public let path: String
+        package let path: String
         /// The role required, or nil for a route anyone may call.
-        public let role: String?
+        package let role: String?
         /// Whether the route also answers requests without a token.
-        public let allowsAnonymous: Bool
+        package let allowsAnonymous: Bool
 
         var segments: [Substring] { path.split(separator: "/") }
     }
 
-    public private(set) var routes: [Route] = []
+    package private(set) var routes: [Route] = []
 
     init() {}
 

@@ -5,14 +5,14 @@ import Logging
 
 /// Everything `cairn serve` can be told, from flags and the JSON configuration file
 /// (specs/server-config.md). Defaults are safe: loopback only, nothing public.
-public struct ServerConfiguration: Sendable {
+package struct ServerConfiguration: Sendable {
     /// Where the server listens.
-    public enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    package enum ListenAddress: Sendable, Hashable, CustomStringConvertible {
         case tcp(host: String, port: Int)
         case unix(path: String)
 
         /// Parses `HOST:PORT`, `[IPv6]:PORT` or `unix:/path`.
-        public init(parsing text: String) throws(ConfigurationError) {
+        package init(parsing text: String) throws(ConfigurationError) {
             if text.hasPrefix("unix:") {
                 let path = String(text.dropFirst(5))
                 guard path.hasPrefix("/") else {
@@ -43,7 +43,7 @@ public struct ServerConfiguration: Sendable {
             self = .tcp(host: String(host), port: port)
         }
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .tcp(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
             case .unix(let path): "unix:\(path)"
@@ -51,7 +51,7 @@ public struct ServerConfiguration: Sendable {
         }
 
         /// Whether only this machine can connect.
-        public var isLoopback: Bool {
+        package var isLoopback: Bool {
             switch self {
             case .unix: true
             case .tcp(let host, _): host == "localhost" || host == "::1" || host.hasPrefix("127.")
@@ -60,23 +60,23 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// A token bucket per client: `burst` requests at once, refilled at `requestsPerSecond`.
-    public struct RateLimit: Sendable, Hashable {
-        public var requestsPerSecond: Double
-        public var burst: Int
+    package struct RateLimit: Sendable, Hashable {
+        package var requestsPerSecond: Double
+        package var burst: Int
 
-        public init(requestsPerSecond: Double, burst: Int) {
+        package init(requestsPerSecond: Double, burst: Int) {
             self.requestsPerSecond = requestsPerSecond
             self.burst = burst
         }
     }
 
     /// A witness to submit checkpoints to (C2SP tlog-witness).
-    public struct Witness: Sendable, Hashable {
-        public var name: String
-        public var vkey: NoteVerifierKey
-        public var url: String
+    package struct Witness: Sendable, Hashable {
+        package var name: String
+        package var vkey: NoteVerifierKey
+        package var url: String
 
-        public init(name: String, vkey: NoteVerifierKey, url: String) {
+        package init(name: String, vkey: NoteVerifierKey, url: String) {
             self.name = name
             self.vkey = vkey
             self.url = url
@@ -84,7 +84,7 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// How log lines are written.
-    public enum LogFormat: String, Sendable, Hashable, CaseIterable {
+    package enum LogFormat: String, Sendable, Hashable, CaseIterable {
         /// One JSON object per line (for log shippers).
         case json
         /// `time level message key=value…` (for people).
@@ -92,54 +92,54 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// The ledger directory (the CLI falls back to `--ledger`, `$CAIRN_LEDGER`, `./cairn-ledger`).
-    public var ledger: String?
-    public var listen: ListenAddress = .tcp(host: "127.0.0.1", port: 8080)
+    package var ledger: String?
+    package var listen: ListenAddress = .tcp(host: "127.0.0.1", port: 8080)
     /// Serve `/checkpoint`, tiles and proofs without a token.
-    public var publicReads = false
+    package var publicReads = false
     /// Serve `/metrics` without a token.
-    public var publicMetrics = false
+    package var publicMetrics = false
     /// Peers whose `X-Forwarded-For` is believed (recorded in the access log as `forwarded_for`).
-    public var trustedProxies: [String] = []
+    package var trustedProxies: [String] = []
     /// The largest request body, except blobs.
-    public var maxBodyBytes = 8 << 20
+    package var maxBodyBytes = 8 << 20
     /// The largest blob upload.
-    public var maxBlobBytes = 32 << 20
+    package var maxBlobBytes = 32 << 20
     /// A request that takes longer is answered 503 `timeout`.
-    public var requestTimeout: Duration = .seconds(30)
+    package var requestTimeout: Duration = .seconds(30)
     /// A connection idle this long is closed.
-    public var idleTimeout: Duration = .seconds(15)
+    package var idleTimeout: Duration = .seconds(15)
     /// Per-token (per-address when anonymous) rate limit; nil: none.
-    public var rateLimit: RateLimit? = RateLimit(requestsPerSecond: 50, burst: 100)
+    package var rateLimit: RateLimit? = RateLimit(requestsPerSecond: 50, burst: 100)
     /// The largest `limit` of a query, and its default.
-    public var maxQueryResults = 10_000
-    public var defaultQueryResults = 1_000
+    package var maxQueryResults = 10_000
+    package var defaultQueryResults = 1_000
     /// `Retry-After` seconds when the ingest queue is full.
-    public var busyRetryAfterSeconds = 1
+    package var busyRetryAfterSeconds = 1
     /// Expensive reads (queries, access-log searches) running at once; more wait their turn, so
     /// that a burst of them never starves appends of CPU.
-    public var maxConcurrentExpensiveReads = 1
+    package var maxConcurrentExpensiveReads = 1
     /// Lines (records) one `POST /v1/entries` may hold, counted as the body streams in.
-    public var maxRecordsPerRequest = 10_000
+    package var maxRecordsPerRequest = 10_000
     /// Connections open at once; nil: derived at start from the descriptor limit (which
     /// `cairn serve` raises to its hard maximum), leaving room for the ledger's own files. Beyond
     /// it new connections wait in the kernel's backlog instead of exhausting descriptors.
-    public var maxConnections: Int?
+    package var maxConnections: Int?
     /// Checkpoint payloads (`prompt`, `raw_output`, `turns`) over this many bytes are moved to
     /// blobs before the record is appended, as `cairn append --extract-over` does; 0: never.
-    public var extractOverBytes = 16_384
+    package var extractOverBytes = 16_384
     /// The main ledger's group-commit engine.
-    public var ingest = IngestEngine.Configuration()
+    package var ingest = IngestEngine.Configuration()
     /// The access log's engine.
-    public var accessLogIngest = IngestEngine.Configuration()
-    public var logLevel: Logger.Level = .info
-    public var logFormat: LogFormat = .json
+    package var accessLogIngest = IngestEngine.Configuration()
+    package var logLevel: Logger.Level = .info
+    package var logFormat: LogFormat = .json
     /// Witnesses to collect cosignatures from; empty: none.
-    public var witnesses: [Witness] = []
+    package var witnesses: [Witness] = []
 
-    public init() {}
+    package init() {}
 
     /// Sets `logLevel` from its name (`info`, `debug`…).
-    public mutating func setLogLevel(_ name: String) throws(ConfigurationError) {
+    package mutating func setLogLevel(_ name: String) throws(ConfigurationError) {
         guard let level = Logger.Level(rawValue: name) else {
             throw ConfigurationError(
                 "expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \(name.debugDescription)"
@@ -150,7 +150,7 @@ public struct ServerConfiguration: Sendable {
 
     /// A timeout in seconds: more than zero and at most a day (larger values would overflow the
     /// nanosecond arithmetic of timers, and are no timeout anyway).
-    public static func timeout(_ seconds: Double, _ name: String) throws(ConfigurationError) -> Duration {
+    package static func timeout(_ seconds: Double, _ name: String) throws(ConfigurationError) -> Duration {
         guard seconds.isFinite, seconds > 0, seconds <= 86_400 else {
             throw ConfigurationError("\(name): expected seconds in (0, 86400], got \(seconds)")
         }
@@ -158,7 +158,7 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// Checks values that cannot be right.
-    public func validate() throws(ConfigurationError) {
+    package func validate() throws(ConfigurationError) {
         guard maxBodyBytes > 0, maxBlobBytes > 0 else {
             throw ConfigurationError("limits: max_body_bytes and max_blob_bytes must be positive")
         }
@@ -205,10 +205,10 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// A configuration file or flag that cannot be used, with what is wrong and where.
-public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+    package let message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 // MARK: - The JSON configuration file
@@ -216,7 +216,7 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
 extension ServerConfiguration {
     /// Applies a JSON configuration file (specs/server-config.md) on top of `self`. Unknown keys
     /// are errors: a misspelt limit must not silently fall back to its default.
-    public mutating func apply(configurationFile bytes: [UInt8]) throws(ConfigurationError) {
+    package mutating func apply(configurationFile bytes: [UInt8]) throws(ConfigurationError) {
         let root: JSONValue
         do {
             root = try JSONParser.parse(bytes)

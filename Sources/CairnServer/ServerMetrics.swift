@@ -5,8 +5,8 @@ import Prometheus
 /// own. `cairn serve` also bootstraps swift-metrics with `metricsFactory`, so whatever reports
 /// through swift-metrics in the process (Hummingbird, the witness coordinator) is exported on
 /// `/metrics` too.
-public final class ServerMetrics: Sendable {
-    public let registry: PrometheusCollectorRegistry
+package final class ServerMetrics: Sendable {
+    package let registry: PrometheusCollectorRegistry
 
     private let appended: Counter
     private let duplicates: Counter
@@ -16,7 +16,7 @@ public final class ServerMetrics: Sendable {
     private let accessLogTreeSize: Gauge
     private let queuedRecords: Gauge
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         let appends = MetricNameDescriptor(
             namespace: "cairn", metricName: "appended_records", unitName: "total",
@@ -73,7 +73,7 @@ public final class ServerMetrics: Sendable {
     ]
 
     /// A swift-metrics factory over the same registry.
-    public var metricsFactory: PrometheusMetricsFactory { PrometheusMetricsFactory(registry: registry) }
+    package var metricsFactory: PrometheusMetricsFactory { PrometheusMetricsFactory(registry: registry) }
 
     /// Records the outcome of appended records.
     func recordAppends(_ results: [AppendResult]) {

@@ -31,22 +31,22 @@ import Hummingbird
 /// | a well-formed path beyond the current tree (or beyond any tree) | 404 | `no-store` |
 /// | a path that is not a canonical tile path | 400 | `no-store` |
 /// | a bundle holding an entry longer than 65,535 bytes | 501 | `no-store` |
-public struct TileRoutes: Sendable {
+package struct TileRoutes: Sendable {
     /// `Cache-Control` of tiles and bundles: their bytes never change (see specs/tiles.md, section 6).
-    public static let immutableCacheControl = "public, max-age=31536000, immutable"
+    package static let immutableCacheControl = "public, max-age=31536000, immutable"
     /// `Cache-Control` of `/checkpoint`: mutable, so caches must revalidate it on every use.
-    public static let checkpointCacheControl = "no-cache"
+    package static let checkpointCacheControl = "no-cache"
     /// `Cache-Control` of errors: a 404 for a tile that does not exist yet must not outlive its growth.
-    public static let errorCacheControl = "no-store"
+    package static let errorCacheControl = "no-store"
 
     let ledger: Ledger
 
-    public init(ledger: Ledger) {
+    package init(ledger: Ledger) {
         self.ledger = ledger
     }
 
     /// Registers `GET /tile/**` on `router`.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    package func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/tile/**") { request, context -> Response in
             // The raw path, not the router's split components: the router drops empty components, and a tile has
             // exactly one spelling.
@@ -59,7 +59,7 @@ public struct TileRoutes: Sendable {
     }
 
     /// The response to `GET /<path>` for a path relative to the log prefix, such as `tile/0/x001/234.p/7`.
-    public func response(forPath path: String) async -> Response {
+    package func response(forPath path: String) async -> Response {
         let resource: TileResource
         do {
             resource = try TileResource(path: path)
@@ -87,7 +87,7 @@ public struct TileRoutes: Sendable {
 
     /// The `/checkpoint` response: the signed checkpoint note, `text/plain; charset=utf-8`, `Cache-Control:
     /// no-cache`.
-    public static func checkpointResponse(_ checkpoint: SignedCheckpoint) -> Response {
+    package static func checkpointResponse(_ checkpoint: SignedCheckpoint) -> Response {
         let bytes = Array(checkpoint.serialized.utf8)
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; charset=utf-8"

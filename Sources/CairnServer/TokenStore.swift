@@ -5,7 +5,7 @@ import CairnStorage
 import Synchronization
 
 /// What an API token may do on `cairn serve` (specs/http-api.md, section 2).
-public enum TokenRole: String, Sendable, Hashable, CaseIterable, Comparable {
+package enum TokenRole: String, Sendable, Hashable, CaseIterable, Comparable {
     /// Append records and store blobs.
     case append
     /// Read entries, records, queries, blobs, checkpoints and proofs.
@@ -22,29 +22,29 @@ public enum TokenRole: String, Sendable, Hashable, CaseIterable, Comparable {
     /// Everything.
     case admin
 
-    public static func < (lhs: TokenRole, rhs: TokenRole) -> Bool {
+    package static func < (lhs: TokenRole, rhs: TokenRole) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
 }
 
 /// An API token as stored: everything but the secret, which is kept only as its SHA-256 hash.
-public struct APIToken: Sendable, Hashable {
+package struct APIToken: Sendable, Hashable {
     /// A public identifier (`tok_` and 16 hex digits): what logs and the access log show.
-    public let id: String
+    package let id: String
     /// A label chosen at creation (`ci-pipeline`, `auditor-laptop`).
-    public let name: String
+    package let name: String
     /// The roles granted, sorted.
-    public let roles: [TokenRole]
+    package let roles: [TokenRole]
     /// When it was created (RFC 3339 UTC).
-    public let created: String
+    package let created: String
     /// When it was revoked, if it was.
-    public let revoked: String?
+    package let revoked: String?
 
-    public var isRevoked: Bool { revoked != nil }
+    package var isRevoked: Bool { revoked != nil }
 
     /// Whether the token may act in `role`: `admin` may do everything, `audit` includes `read`.
     /// Nothing else implies anything: `erase` and `correct` are granted only on purpose.
-    public func grants(_ role: TokenRole) -> Bool {
+    package func grants(_ role: TokenRole) -> Bool {
         roles.contains(role) || roles.contains(.admin) || (role == .read && roles.contains(.audit))
     }
 
@@ -81,10 +81,10 @@ public struct APIToken: Sendable, Hashable {
 }
 
 /// A token just created: the only time its secret exists outside the client's hands.
-public struct CreatedToken: Sendable {
-    public let token: APIToken
+package struct CreatedToken: Sendable {
+    package let token: APIToken
     /// `cairn_` followed by 43 base64url characters (256 random bits). Shown once, never stored.
-    public let secret: String
+    package let secret: String
 }
 
 /// The API tokens of `cairn serve` (specs/http-api.md, section 2), kept in the ledger's
@@ -96,13 +96,13 @@ public struct CreatedToken: Sendable {
 /// reads LMDB on the cooperative pool and a flood of bad tokens costs one read per interval.
 /// A token created or revoked by another process (`cairn token create|revoke`) takes effect
 /// within that interval; one revoked through this store takes effect at once.
-public final class TokenStore: Sendable {
+package final class TokenStore: Sendable {
     /// The prefix of every token secret.
-    public static let secretPrefix = "cairn_"
+    package static let secretPrefix = "cairn_"
     /// How stale the in-memory map may get before a lookup refreshes it.
-    public static let defaultRefreshInterval: Duration = .seconds(1)
+    package static let defaultRefreshInterval: Duration = .seconds(1)
 
-    public let ledger: Ledger
+    package let ledger: Ledger
     let refreshInterval: Duration
     private let cache = Mutex<Cache?>(nil)
     private let refreshing = Mutex<Task<Cache, any Error>?>(nil)
@@ -112,7 +112,7 @@ public final class TokenStore: Sendable {
         let loaded: ContinuousClock.Instant
     }
 
-    public init(ledger: Ledger, refreshInterval: Duration = TokenStore.defaultRefreshInterval) {
+    package init(ledger: Ledger, refreshInterval: Duration = TokenStore.defaultRefreshInterval) {
         self.ledger = ledger
         self.refreshInterval = refreshInterval
     }
@@ -120,7 +120,7 @@ public final class TokenStore: Sendable {
     // MARK: - Reading
 
     /// Every token ever created, revoked ones included, oldest first.
-    public func tokens() throws -> [APIToken] {
+    package func tokens() throws -> [APIToken] {
         try ledger.read { snapshot in try Self.rows(snapshot) }.values.sorted {
             ($0.created, $0.id) < ($1.created, $1.id)
         }
@@ -128,7 +128,7 @@ public final class TokenStore: Sendable {
 
     /// The live token whose secret is `secret`, looked up by the secret's SHA-256; nil when the
     /// secret is unknown or the token was revoked.
-    public func authenticate(secret: String) async throws -> APIToken? {
+    package func authenticate(secret: String) async throws -> APIToken? {
         guard secret.hasPrefix(Self.secretPrefix), secret.utf8.count <= 256 else { return nil }
         let hash = SHA256.hash(Array(secret.utf8))
         let token = try await current().tokens[hash]
@@ -179,7 +179,7 @@ public final class TokenStore: Sendable {
     // MARK: - Writing (through the ingest engine)
 
     /// Creates a token with `roles`, stores its SHA-256 hash, and returns it with its secret.
-    public func create(
+    package func create(
         name: String, roles: Set<TokenRole>, at timestamp: String, using engine: IngestEngine
     ) async throws -> CreatedToken {
         guard !ledger.isReadOnly, let table = ledger.tokensTable else {
@@ -217,7 +217,7 @@ public final class TokenStore: Sendable {
     /// Revokes the token with `id`; later requests with it are refused. Revoking a revoked token
     /// changes nothing. Throws `.entryNotFound` for an unknown id.
     @discardableResult
-    public func revoke(id: String, at timestamp: String, using engine: IngestEngine) async throws -> APIToken {
+    package func revoke(id: String, at timestamp: String, using engine: IngestEngine) async throws -> APIToken {
         guard !ledger.isReadOnly, let table = ledger.tokensTable else {
             throw LedgerError(.readOnly, "the ledger at \(ledger.directory) is open read-only")
         }

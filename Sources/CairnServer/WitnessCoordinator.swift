@@ -9,12 +9,12 @@ import Synchronization
 
 /// A witness the log submits its checkpoints to: the policy name, the witness's cosignature
 /// verifier key (type 0x04) and its tlog-witness submission prefix (`POST <url>/add-checkpoint`).
-public struct WitnessEndpoint: Sendable, Hashable {
-    public let name: String
-    public let vkey: NoteVerifierKey
-    public let url: String
+package struct WitnessEndpoint: Sendable, Hashable {
+    package let name: String
+    package let vkey: NoteVerifierKey
+    package let url: String
 
-    public init(name: String, vkey: NoteVerifierKey, url: String) {
+    package init(name: String, vkey: NoteVerifierKey, url: String) {
         self.name = name
         self.vkey = vkey
         self.url = url
@@ -23,7 +23,7 @@ public struct WitnessEndpoint: Sendable, Hashable {
     /// An endpoint from configuration text, checked: the vkey parses and has type 0x04
     /// (`cosignature/v1`), and the URL is an absolute http(s) URL. Use it when loading a
     /// configuration, so that a mistake is reported at start-up rather than at the first submission.
-    public static func validated(name: String, vkey: String, url: String) throws(WitnessError) -> WitnessEndpoint {
+    package static func validated(name: String, vkey: String, url: String) throws(WitnessError) -> WitnessEndpoint {
         let key: NoteVerifierKey
         do {
             key = try NoteVerifierKey(parsing: vkey)
@@ -45,7 +45,7 @@ public struct WitnessEndpoint: Sendable, Hashable {
 }
 
 /// The result of asking one witness to cosign one checkpoint.
-public enum WitnessSubmissionOutcome: Sendable, Hashable {
+package enum WitnessSubmissionOutcome: Sendable, Hashable {
     /// The witness cosigned the checkpoint of this size; the verified cosignature is stored.
     case cosigned(size: UInt64, timestamp: UInt64)
     /// The witness answered with an error status (409 only after repeated conflicts).
@@ -56,17 +56,17 @@ public enum WitnessSubmissionOutcome: Sendable, Hashable {
 }
 
 /// What the coordinator knows about one witness.
-public struct WitnessStatus: Sendable, Hashable {
-    public let endpoint: WitnessEndpoint
+package struct WitnessStatus: Sendable, Hashable {
+    package let endpoint: WitnessEndpoint
     /// The size of the latest checkpoint of this log the witness has cosigned, as far as the
     /// coordinator knows (from a 200, or the body of a 409); 0 until then.
-    public internal(set) var witnessSize: UInt64 = 0
+    package internal(set) var witnessSize: UInt64 = 0
     /// The latest size whose cosignature by this witness was stored in the ledger, if any.
-    public internal(set) var cosignedSize: UInt64?
+    package internal(set) var cosignedSize: UInt64?
     /// How many 409 responses the witness has sent (each is followed by a retry from its size).
-    public internal(set) var conflicts = 0
+    package internal(set) var conflicts = 0
     /// The outcome of the latest submission.
-    public internal(set) var lastOutcome: WitnessSubmissionOutcome?
+    package internal(set) var lastOutcome: WitnessSubmissionOutcome?
 }
 
 /// The log side of c2sp.org/tlog-witness: watches a ledger's tree size, submits each new
@@ -85,41 +85,41 @@ public struct WitnessStatus: Sendable, Hashable {
 /// let coordinator = WitnessCoordinator(engine: engine, witnesses: endpoints, logger: logger)
 /// let task = Task { await coordinator.run() }   // until cancelled
 /// ```
-public final class WitnessCoordinator: Sendable {
+package final class WitnessCoordinator: Sendable {
     /// Timing of the coordinator.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// How often the ledger's tree size is read.
-        public var pollInterval: Duration = .milliseconds(200)
+        package var pollInterval: Duration = .milliseconds(200)
         /// The timeout of one add-checkpoint request.
-        public var requestTimeout: Duration = .seconds(10)
+        package var requestTimeout: Duration = .seconds(10)
         /// The first wait after a failed submission; doubled after each further failure.
-        public var initialBackoff: Duration = .seconds(1)
+        package var initialBackoff: Duration = .seconds(1)
         /// The longest wait between retries.
-        public var maxBackoff: Duration = .seconds(60)
+        package var maxBackoff: Duration = .seconds(60)
         /// How many 409 answers one submission follows before giving up until the next round.
-        public var maxConflictRetries = 3
+        package var maxConflictRetries = 3
         /// Called after a witness's cosignature of the checkpoint of `size` was stored (e.g. to
         /// refresh a cache of the latest checkpoint, or count cosignatures). Runs on the
         /// coordinator's task; keep it short.
-        public var onCosigned: (@Sendable (_ witness: WitnessEndpoint, _ size: UInt64) -> Void)?
+        package var onCosigned: (@Sendable (_ witness: WitnessEndpoint, _ size: UInt64) -> Void)?
 
-        public init() {}
+        package init() {}
     }
 
     /// The engine the cosignatures are written through; its ledger is the log.
-    public let engine: IngestEngine
-    public var ledger: Ledger { engine.ledger }
-    public let witnesses: [WitnessEndpoint]
+    package let engine: IngestEngine
+    package var ledger: Ledger { engine.ledger }
+    package let witnesses: [WitnessEndpoint]
     let logger: Logger
     let options: Options
     let client: WitnessHTTPClient
     let states: Mutex<[WitnessStatus]>
 
-    public convenience init(engine: IngestEngine, witnesses: [WitnessEndpoint], logger: Logger) {
+    package convenience init(engine: IngestEngine, witnesses: [WitnessEndpoint], logger: Logger) {
         self.init(engine: engine, witnesses: witnesses, logger: logger, options: Options())
     }
 
-    public init(engine: IngestEngine, witnesses: [WitnessEndpoint], logger: Logger, options: Options) {
+    package init(engine: IngestEngine, witnesses: [WitnessEndpoint], logger: Logger, options: Options) {
         self.engine = engine
         self.witnesses = witnesses
         self.logger = logger
@@ -129,11 +129,11 @@ public final class WitnessCoordinator: Sendable {
     }
 
     /// What the coordinator knows about each witness, in `witnesses` order.
-    public var status: [WitnessStatus] { states.withLock { $0 } }
+    package var status: [WitnessStatus] { states.withLock { $0 } }
 
     /// Follows the ledger until the task is cancelled: whenever the tree size changes, every
     /// witness is asked to cosign the checkpoint of the new size.
-    public func run() async {
+    package func run() async {
         await withDiscardingTaskGroup { group in
             for index in witnesses.indices {
                 group.addTask { await self.follow(index) }
@@ -143,7 +143,7 @@ public final class WitnessCoordinator: Sendable {
 
     /// Asks every witness, concurrently, to cosign the checkpoint of the ledger's current size
     /// (once, following 409s), and returns each outcome in `witnesses` order.
-    public func cosignCurrentCheckpoint() async -> [WitnessSubmissionOutcome] {
+    package func cosignCurrentCheckpoint() async -> [WitnessSubmissionOutcome] {
         let size: UInt64
         do {
             size = try await ledger.read { $0.treeSize }
@@ -309,7 +309,7 @@ public final class WitnessCoordinator: Sendable {
     /// in a newline. Lines from other keys are ignored (tlog-witness: the client MUST ignore
     /// cosignatures from unknown keys); a line from `witness` must be a valid cosignature/v1 of
     /// `checkpoint` with a non-zero timestamp. Returns that line and its timestamp.
-    public static func cosignature(
+    package static func cosignature(
         fromResponse body: [UInt8], for checkpoint: SignedCheckpoint, witness: NoteVerifierKey
     ) throws(NoteError) -> (signature: NoteSignature, timestamp: UInt64) {
         guard let text = String(validating: body, as: UTF8.self), text.hasSuffix("\n") else {

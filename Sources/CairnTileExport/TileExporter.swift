@@ -13,7 +13,7 @@ import Darwin
 /// specs/tiles.md), for any web server, CDN or object store to serve (docs/publishing-tiles.md).
 ///
 /// Reads through one ledger snapshot, writes only inside the export directory.
-public enum TileExporter {
+package enum TileExporter {
     /// Writes the log as static C2SP tlog-tiles files under `directory` (created if missing): `checkpoint`, every
     /// hash tile `tile/<L>/<N>[.p/<W>]` and every entry bundle `tile/entries/<N>[.p/<W>]` of the current tree.
     ///
@@ -29,7 +29,7 @@ public enum TileExporter {
     /// are opened relative to `directory` without following symbolic links (a symbolic link inside it is refused).
     /// Bundles that hold an entry longer than 65,535 bytes are not written; they are listed in the summary.
     /// Refuses a directory that holds another log's export or a larger tree than this ledger.
-    public static func export(
+    package static func export(
         _ ledger: Ledger, to directory: String, options: TileExportOptions = TileExportOptions()
     ) throws -> TileExportSummary {
         // One snapshot: every tile, bundle and the checkpoint come from the same tree.
@@ -37,7 +37,7 @@ public enum TileExporter {
     }
 
     /// `export(_:to:options:)` from a snapshot the caller already holds.
-    public static func export(
+    package static func export(
         _ snapshot: LedgerSnapshot, to directory: String, options: TileExportOptions = TileExportOptions()
     ) throws -> TileExportSummary {
         let start = ContinuousClock.now
@@ -154,54 +154,54 @@ public enum TileExporter {
 private func errnoText() -> String { String(cString: strerror(errno)) }
 
 /// Options for `TileExporter.export(_:to:options:)`.
-public struct TileExportOptions: Sendable {
+package struct TileExportOptions: Sendable {
     /// Consider every tile of the tree, not only those grown since the previous export: writes any tile that is
     /// missing from the directory (existing files are still never rewritten).
-    public var rescan = false
+    package var rescan = false
 
-    public init() {}
+    package init() {}
 }
 
 /// What `TileExporter.export(_:to:options:)` did.
-public struct TileExportSummary: Sendable, Hashable {
+package struct TileExportSummary: Sendable, Hashable {
     /// A bundle that was not written because one of its entries is longer than 65,535 bytes.
-    public struct UnservableBundle: Sendable, Hashable {
+    package struct UnservableBundle: Sendable, Hashable {
         /// The bundle's path, e.g. `tile/entries/003`.
-        public let path: String
+        package let path: String
         /// Which entry is too large, and where to read it instead.
-        public let reason: String
+        package let reason: String
     }
 
     /// The tree size of the exported checkpoint.
-    public var treeSize: UInt64
+    package var treeSize: UInt64
     /// The tree size of the checkpoint the directory held before, or `nil` if it held none.
-    public var previousSize: UInt64?
+    package var previousSize: UInt64?
     /// Full hash tiles written.
-    public var tilesWritten = 0
+    package var tilesWritten = 0
     /// Partial hash tiles written.
-    public var partialTilesWritten = 0
+    package var partialTilesWritten = 0
     /// Hash tiles (full or partial) that already existed and were left alone.
-    public var tilesSkipped = 0
+    package var tilesSkipped = 0
     /// Full entry bundles written.
-    public var bundlesWritten = 0
+    package var bundlesWritten = 0
     /// Partial entry bundles written.
-    public var partialBundlesWritten = 0
+    package var partialBundlesWritten = 0
     /// Entry bundles that already existed and were left alone.
-    public var bundlesSkipped = 0
+    package var bundlesSkipped = 0
     /// Partial tiles and bundles deleted because the full tile or bundle now exists.
-    public var stalePartialsRemoved = 0
+    package var stalePartialsRemoved = 0
     /// Whether `checkpoint` was (re)written; `false` when it already held this exact checkpoint.
-    public var checkpointWritten = false
+    package var checkpointWritten = false
     /// Files written, including `checkpoint`.
-    public var filesWritten = 0
+    package var filesWritten = 0
     /// Bytes written.
-    public var bytesWritten: UInt64 = 0
+    package var bytesWritten: UInt64 = 0
     /// Bundles not written (entries longer than 65,535 bytes).
-    public var unservableBundles: [UnservableBundle] = []
+    package var unservableBundles: [UnservableBundle] = []
     /// Wall-clock time taken.
-    public var seconds: Double = 0
+    package var seconds: Double = 0
 
-    public init(treeSize: UInt64) {
+    package init(treeSize: UInt64) {
         self.treeSize = treeSize
     }
 }
