@@ -152,13 +152,16 @@ func appends() {
             metrics: [.wallClock, .throughput, .cpuTotal], scalingFactor: .one, maxDuration: .seconds(5))
     ) { benchmark in
         let scratch = try ScratchLedger(profile: .generic)
+        // The ledger's one write path: each batch is one atomic submission, one commit.
+        let engine = IngestEngine(ledger: scratch.ledger)
+        defer { engine.shutdown() }
         var next = 0
         let batches = benchmark.scaledIterations.map { _ -> [PreparedEntry] in
             defer { next += 1000 }
             return (next..<(next + 1000)).map { PreparedEntry(canonicalBytes: SyntheticRecords.raw($0, size: 256)) }
         }
         benchmark.startMeasurement()
-        for batch in batches { blackHole(try scratch.ledger.append(batch)) }
+        for batch in batches { blackHole(try await engine.append(contentsOf: batch, atomic: true, whenBusy: .wait)) }
         benchmark.stopMeasurement()
     }
 
@@ -203,18 +206,20 @@ let cacheDirectory: String = {
 let proofLeaves = Int(ProcessInfo.processInfo.environment["CAIRN_BENCH_LEAVES"] ?? "") ?? 1_000_000
 
 /// A generic ledger of `leaves` small entries, built once and reused across runs.
-func cachedLedger(leaves: Int) throws -> Ledger {
+func cachedLedger(leaves: Int) async throws -> Ledger {
     let path = cacheDirectory + "/proofs-\(leaves)"
-    if let ledger = try? Ledger.open(at: path), try ledger.treeSize() == UInt64(leaves) { return ledger }
+    if let ledger = try? Ledger.open(at: path), try ledger.read({ $0.treeSize }) == UInt64(leaves) { return ledger }
     try? FileManager.default.removeItem(atPath: path)
     var options = Ledger.CreateOptions()
     options.profile = .generic
     let ledger = try Ledger.create(at: path, origin: "bench.cairn.local/proofs", options: options)
+    let engine = IngestEngine(ledger: ledger, configuration: .bulk)
+    defer { engine.shutdown() }
     for start in stride(from: 0, to: leaves, by: 100_000) {
-        _ = try ledger.append(
-            (start..<min(start + 100_000, leaves)).map {
+        _ = try await engine.append(
+            contentsOf: (start..<min(start + 100_000, leaves)).map {
                 PreparedEntry(canonicalBytes: Array("{\"n\":\($0)}".utf8))
-            })
+            }, atomic: true, whenBusy: .wait)
     }
     return ledger
 }
@@ -224,22 +229,23 @@ func proofs() {
         "Proof / inclusion with signed checkpoint, \(proofLeaves) leaves", configuration: .init(scalingFactor: .kilo)
     ) {
         benchmark in
-        let ledger = try cachedLedger(leaves: proofLeaves)
+        let ledger = try await cachedLedger(leaves: proofLeaves)
         var rng = SystemRandomNumberGenerator()
         let indexes = benchmark.scaledIterations.map { _ in UInt64.random(in: 0..<UInt64(proofLeaves), using: &rng) }
         benchmark.startMeasurement()
-        for index in indexes { blackHole(try ledger.inclusionProof(index: index)) }
+        // One snapshot per proof, as one request gets.
+        for index in indexes { blackHole(try ledger.read { try $0.inclusionProof(index: index) }) }
     }
 
     Benchmark(
         "Proof / consistency with signed checkpoint, \(proofLeaves) leaves", configuration: .init(scalingFactor: .kilo)
     ) {
         benchmark in
-        let ledger = try cachedLedger(leaves: proofLeaves)
+        let ledger = try await cachedLedger(leaves: proofLeaves)
         var rng = SystemRandomNumberGenerator()
         let olds = benchmark.scaledIterations.map { _ in UInt64.random(in: 1..<UInt64(proofLeaves), using: &rng) }
         benchmark.startMeasurement()
-        for old in olds { blackHole(try ledger.consistencyProof(oldSize: old)) }
+        for old in olds { blackHole(try ledger.read { try $0.consistencyProof(oldSize: old) }) }
     }
 
     // Verification without the signature check, on an in-memory tree.
@@ -276,17 +282,19 @@ func proofs() {
 let queryRecords = Int(ProcessInfo.processInfo.environment["CAIRN_BENCH_QUERY_RECORDS"] ?? "") ?? 1_000_000
 
 /// A provenance ledger of `records` synthetic checkpoints, built once and reused.
-func cachedQueryLedger(records: Int) throws -> Ledger {
+func cachedQueryLedger(records: Int) async throws -> Ledger {
     let path = cacheDirectory + "/query-\(records)"
-    if let ledger = try? Ledger.open(at: path), try ledger.treeSize() == UInt64(records) { return ledger }
+    if let ledger = try? Ledger.open(at: path), try ledger.read({ $0.treeSize }) == UInt64(records) { return ledger }
     try? FileManager.default.removeItem(atPath: path)
     let ledger = try Ledger.create(at: path, origin: "bench.cairn.local/query")
     let rules = ledger.recordRules()
+    let engine = IngestEngine(ledger: ledger, configuration: .bulk)
+    defer { engine.shutdown() }
     for start in stride(from: 0, to: records, by: 50_000) {
         let entries = try (start..<min(start + 50_000, records)).map {
             try PreparedEntry.prepare(json: SyntheticRecords.checkpoint($0, size: 900), rules: rules)
         }
-        _ = try ledger.append(entries)
+        _ = try await engine.append(contentsOf: entries, atomic: true, whenBusy: .wait)
     }
     return ledger
 }
@@ -296,11 +304,11 @@ func queries() {
     // about records/1009 checkpoints per file, of which ~10% touch a given line.
     Benchmark("Query / file + line, \(queryRecords) checkpoints", configuration: .init(scalingFactor: .one)) {
         benchmark in
-        let ledger = try cachedQueryLedger(records: queryRecords)
+        let ledger = try await cachedQueryLedger(records: queryRecords)
         var query = RecordQuery()
         query.path = "src/module\(500 % 211)/file\(500 % 1009).ts"
         query.lines = 120...120
         benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { blackHole(try ledger.query(query)) }
+        for _ in benchmark.scaledIterations { blackHole(try ledger.read { try $0.query(query) }) }
     }
 }
