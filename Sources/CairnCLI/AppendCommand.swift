@@ -199,13 +199,17 @@ struct AppendCommand: AsyncParsableCommand {
             }
             try await recordLocalAppend(ledger, outcomes, via: "cairn append")
             let results = outcomes.compactMap(\.result)
-            for result in results {
-                printJSON(
-                    .object([
-                        "index": .uint(result.index),
-                        "digest": .string(result.digest.description),
-                        "duplicate": .bool(result.duplicate),
-                    ]))
+            for (entry, outcome) in zip(entries, outcomes) {
+                guard let result = outcome.result else { continue }
+                var receipt: JSONObject = [
+                    "index": .uint(result.index),
+                    "digest": .string(result.digest.description),
+                    "duplicate": .bool(result.duplicate),
+                ]
+                // The stored record is not the text submitted: say which payloads are in which blobs
+                // (`cairn verify inclusion --entry <submitted file>` recognises the stored form).
+                if let moved = PayloadExtraction.movedFields(of: entry) { receipt["moved_to_blobs"] = moved }
+                printJSON(.object(receipt))
             }
             let added = results.filter { !$0.duplicate }.count
             let summary =

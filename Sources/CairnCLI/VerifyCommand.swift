@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnCrypto
 import CairnJSON
+import CairnLedger
 import CairnMerkle
 import CairnNote
 import CairnProofs
@@ -214,7 +215,11 @@ struct VerifyInclusion: ParsableCommand {
 
             The entry file is canonicalized with RFC 8785 before hashing, so the output of
             `cairn get N --raw`, the record as originally submitted, or a pretty-printed copy all
-            work. With --raw-entry the file's bytes are hashed exactly as they are.
+            work. A checkpoint whose large prompt, raw_output or turns were moved to blobs when it
+            was appended (--extract-over) is stored with blob references in their place; given the
+            record as submitted, verify recognises that stored form (it tries each way the fields
+            could have been moved, which needs no threshold) and says which fields are in which
+            blobs. With --raw-entry the file's bytes are hashed exactly as they are.
 
             EXAMPLE
               cairn verify inclusion --vkey ledger.vkey --proof p.tlog-proof --entry entry.json
@@ -237,29 +242,69 @@ struct VerifyInclusion: ParsableCommand {
             let policy = try options.loadPolicy()
             let key: NoteVerifierKey? = try policy == nil ? options.verifierKey() : options.logKey()
             let entryBytes = try readInput(entry, what: "entry file")
-            let leaf: [UInt8]
+            // The forms the entry may be stored in: as given (canonical), or, for a checkpoint
+            // whose payloads were moved to blobs at append, with references in their place.
+            var forms: [(leaf: [UInt8], moved: [String: String])] = []
             if rawEntry {
-                leaf = entryBytes
+                forms = [(entryBytes, [:])]
             } else {
+                let value: JSONValue
                 do {
-                    leaf = try JCS.canonicalize(json: entryBytes, options: .init())
+                    value = try JSONParser.parse(entryBytes)
                 } catch {
                     throw CLIError(
                         .dataError, "entry file \(entry) is not JSON (\(error)); use --raw-entry to hash it as bytes")
+                }
+                for form in PayloadExtraction.storedForms(of: value) {
+                    guard let canonical = try? JCS.canonicalize(form.record) else { continue }
+                    var moved: [String: String] = [:]
+                    for field in form.moved { moved[field] = form.record[field]?["blob"]?.stringValue ?? "" }
+                    forms.append((canonical, moved))
+                }
+                if forms.isEmpty {
+                    throw CLIError(.dataError, "entry file \(entry) cannot be canonicalized (RFC 8785)")
                 }
             }
             let parsed = try TlogProof(parsing: try readInput(proof, what: "proof file"))
             let checkpoint: Checkpoint
             var suffix = ""
             var policyDetails: JSONValue?
-            if let policy {
-                let verification = try parsed.verify(entry: leaf, policy: policy, logKeys: key.map { [$0] })
-                checkpoint = verification.checkpoint
-                (suffix, policyDetails) = policyReport(verification, policy)
-            } else {
-                checkpoint = try parsed.verify(entry: leaf, logKey: key!)
+            var leaf = forms[0].leaf
+            var moved = forms[0].moved
+            var firstFailure: (any Error)?
+            func verify(_ candidate: [UInt8]) throws -> (Checkpoint, String, JSONValue?) {
+                if let policy {
+                    let verification = try parsed.verify(entry: candidate, policy: policy, logKeys: key.map { [$0] })
+                    let (suffix, details) = policyReport(verification, policy)
+                    return (verification.checkpoint, suffix, details)
+                }
+                return (try parsed.verify(entry: candidate, logKey: key!), "", nil)
+            }
+            var result: (Checkpoint, String, JSONValue?)?
+            for form in forms {
+                do {
+                    result = try verify(form.leaf)
+                    leaf = form.leaf
+                    moved = form.moved
+                    break
+                } catch {
+                    if firstFailure == nil { firstFailure = error }
+                    // Only a root mismatch can be a different stored form; anything else is final.
+                    guard (error as? ProofError)?.code == .rootMismatch else { throw error }
+                }
+            }
+            guard let result else { throw firstFailure ?? CLIError(.verificationFailed, "the proof does not verify") }
+            (checkpoint, suffix, policyDetails) = result
+            if !moved.isEmpty {
+                suffix +=
+                    "; the entry file is stored with "
+                    + moved.keys.sorted().map { "\($0) moved to blob \(moved[$0] ?? "")" }.joined(separator: ", ")
             }
             var details = checkpointDetails(checkpoint)
+            if !moved.isEmpty {
+                details["moved_to_blobs"] = .object(
+                    JSONObject(moved.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))
+            }
             details["index"] = .uint(parsed.index)
             details["digest"] = .string(SHA256.hash(leaf).description)
             if let policyDetails { details["policy"] = policyDetails }

@@ -72,11 +72,14 @@ public struct BlobPayload: Sendable, Hashable {
     public let digest: SHA256Digest
     public let bytes: [UInt8]
     public let mediaType: String
+    /// The record field it was moved out of (`prompt`, `raw_output`, `turns`), if any.
+    public let field: String?
 
-    public init(bytes: [UInt8], mediaType: String) {
+    public init(bytes: [UInt8], mediaType: String, field: String? = nil) {
         self.bytes = bytes
         self.digest = SHA256.hash(bytes)
         self.mediaType = mediaType
+        self.field = field
     }
 
     /// The metadata the ledger stores for it.

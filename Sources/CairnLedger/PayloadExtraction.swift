@@ -25,7 +25,9 @@ public enum PayloadExtraction {
         }
         var payloads: [BlobPayload] = []
         for field in fields {
-            guard let value = object[field], let payload = payload(of: value), payload.bytes.count > threshold else {
+            guard let value = object[field], let payload = payload(of: value, field: field),
+                payload.bytes.count > threshold
+            else {
                 continue
             }
             object[field] = reference(to: payload)
@@ -41,7 +43,7 @@ public enum PayloadExtraction {
         guard case .object(let object) = original, object["type"]?.stringValue == "checkpoint" else {
             return [(original, [])]
         }
-        let candidates = fields.compactMap { field in object[field].flatMap(payload(of:)).map { (field, $0) } }
+        let candidates = fields.compactMap { field in object[field].flatMap { payload(of: $0) }.map { (field, $0) } }
         var forms: [(JSONValue, [String])] = []
         for mask in 0..<(1 << candidates.count) {
             var copy = object
@@ -56,16 +58,25 @@ public enum PayloadExtraction {
     }
 
     /// The blob a field's value would be stored as; `nil` for a value that already is a reference.
-    static func payload(of value: JSONValue) -> BlobPayload? {
+    static func payload(of value: JSONValue, field: String? = nil) -> BlobPayload? {
         switch value {
         case .string(let text):
-            return BlobPayload(bytes: Array(text.utf8), mediaType: textMediaType)
+            return BlobPayload(bytes: Array(text.utf8), mediaType: textMediaType, field: field)
         case .object(let inner) where inner["blob"] != nil:
             return nil
         default:
             guard let canonical = try? JCS.canonicalize(value) else { return nil }
-            return BlobPayload(bytes: canonical, mediaType: jsonMediaType)
+            return BlobPayload(bytes: canonical, mediaType: jsonMediaType, field: field)
         }
+    }
+
+    /// `{"prompt": "sha256:…", …}`: which fields of a prepared entry were moved to which blobs;
+    /// nil when none were. For receipts, which must say that the stored record is not the text
+    /// that was submitted.
+    public static func movedFields(of entry: PreparedEntry) -> JSONValue? {
+        let moved = entry.payloads.compactMap { payload in payload.field.map { ($0, payload.digest.description) } }
+        guard !moved.isEmpty else { return nil }
+        return .object(JSONObject(moved.map { ($0.0, JSONValue.string($0.1)) }))
     }
 
     static func reference(to payload: BlobPayload) -> JSONValue {

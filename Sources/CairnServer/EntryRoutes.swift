@@ -117,11 +117,14 @@ struct EntryRoutes {
         services.metrics.recordAppends(results)
         return .json(
             .array(
-                results.map {
-                    [
-                        "index": .uint($0.index), "digest": .string($0.digest.description),
-                        "duplicate": .bool($0.duplicate),
+                zip(submission.entries, outcomes).compactMap { entry, outcome -> JSONValue? in
+                    guard let result = outcome.result else { return nil }
+                    var receipt: JSONObject = [
+                        "index": .uint(result.index), "digest": .string(result.digest.description),
+                        "duplicate": .bool(result.duplicate),
                     ]
+                    if let moved = PayloadExtraction.movedFields(of: entry) { receipt["moved_to_blobs"] = moved }
+                    return .object(receipt)
                 }))
     }
 

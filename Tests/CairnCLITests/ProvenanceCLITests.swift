@@ -189,4 +189,35 @@ struct RecordExampleCLITests {
         let spec = try String(contentsOfFile: root + "/specs/record-schema.md", encoding: .utf8)
         #expect(spec.contains("for t in " + order.joined(separator: " ") + "; do"))
     }
+
+    @Test("A 2 MB prompt is moved to a blob before the size limit; the receipt and verify explain the stored form")
+    func largePromptExtraction() throws {
+        let f = try LedgerFixture(profile: "provenance")
+        let template = try String(
+            contentsOfFile: Self.repository.path + "/examples/records.jsonl", encoding: .utf8
+        ).split(separator: "\n")[0]
+        let prompt = String(repeating: "Please add retries. ", count: 100_000)  // 2,000,000 bytes
+        let original = template.replacingOccurrences(
+            of: #""prompt":"Add retry with exponential backoff to the payment client""#,
+            with: #""prompt":"\#(prompt)""#)
+        let file = try f.dir.write("original.json", original)
+        // Over the ledger's 1 MiB entry limit as submitted, appended with the default --extract-over.
+        let receipt = parseJSONLine(try f.cli.ok("append", file).text)
+        let moved = try #require(receipt["moved_to_blobs"] as? [String: Any], "\(receipt)")
+        let blob = try #require(moved["prompt"] as? String)
+        #expect(try f.cli.ok("blob", "get", blob).text == prompt)
+        #expect(!(try f.cli.ok("get", "0", "--raw").text.contains("Please add retries.")))
+        // The submitted file verifies: verify recognises the stored form and says so.
+        let proof = try f.dir.write("p", try f.cli.ok("prove", "inclusion", "0").stdout)
+        let verified = try f.cli.ok("verify", "inclusion", "--vkey", f.vkeyFile, "--proof", proof, "--entry", file)
+        #expect(verified.text.contains("prompt moved to blob \(blob)"), "\(verified.text)")
+        let json = parseJSONLine(
+            try f.cli.ok("verify", "inclusion", "--vkey", f.vkeyFile, "--proof", proof, "--entry", file, "--json").text)
+        #expect((json["moved_to_blobs"] as? [String: Any])?["prompt"] as? String == blob)
+        // Without extraction the same record is too large.
+        let refused = try f.cli.run(["append", "--extract-over", "0", file])
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("over the ledger's limit"), "\(refused.stderr)")
+    }
+
 }
