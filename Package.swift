@@ -75,7 +75,9 @@ let package = Package(
             ]
         ),
         // Static C2SP tlog-tiles export of a ledger (`cairn export tiles`).
-        .target(name: "CairnTileExport", dependencies: ["CairnLedger", "CairnMerkle", "CairnNote", "CairnCrypto"]),
+        .target(
+            name: "CairnTileExport",
+            dependencies: ["CairnLedger", "CairnMerkle", "CairnNote", "CairnCrypto", "CairnStorage"]),
         // Audits (missing checkpoints, completeness) and signed compliance reports.
         .target(
             name: "CairnAudit", dependencies: ["CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),

@@ -296,8 +296,17 @@ public enum DurableFiles {
 
     // MARK: - Internals
 
+    /// Syncs the open file or directory `fd` (named `path` in errors); a failure is reported,
+    /// never retried (see `sysFsync`). For writers that must work relative to directory
+    /// descriptors (the tile export, which never follows symbolic links).
+    package static func sync(_ fd: Int32, path: String) throws(FileError) {
+        if sysFsync(fd, path: path) != 0 { throw .system(errno, .sync, path) }
+    }
+
     /// Sets the exact mode, writes everything and (if `sync`) syncs the open file `fd`.
-    static func fill(_ fd: Int32, path: String, contents: [UInt8], mode: mode_t, sync: Bool = true) throws(FileError) {
+    package static func fill(
+        _ fd: Int32, path: String, contents: [UInt8], mode: mode_t, sync: Bool = true
+    ) throws(FileError) {
         guard sysFchmod(fd, mode, path: path) == 0 else { throw .system(errno, .setMode, path) }
         try writeAll(fd, path: path, contents)
         if sync && sysFsync(fd, path: path) != 0 { throw .system(errno, .sync, path) }

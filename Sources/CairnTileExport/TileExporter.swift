@@ -2,6 +2,7 @@ import CairnCrypto
 import CairnLedger
 import CairnMerkle
 import CairnNote
+import CairnStorage
 
 #if canImport(Glibc)
 import Glibc
@@ -365,22 +366,11 @@ private final class TileExportTree {
         defer {
             if !ok { unlinkat(parent, temporary, 0) }
         }
-        _ = fchmod(fd, 0o644)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let reason = errnoText()
-                _ = close(fd)
-                throw LedgerError(.storage, "cannot write \(directory)/\(path): \(reason)")
-            }
-            written += n
-        }
-        guard fsync(fd) == 0 else {
-            let reason = errnoText()
+        do {
+            try DurableFiles.fill(fd, path: "\(directory)/\(path)", contents: bytes, mode: 0o644)
+        } catch {
             _ = close(fd)
-            throw LedgerError(.storage, "cannot sync \(directory)/\(path): \(reason)")
+            throw LedgerError(.storage, "cannot write \(directory)/\(path): \(error)")
         }
         _ = close(fd)
         guard renameat(parent, temporary, parent, parts.last!) == 0 else {
@@ -437,7 +427,11 @@ private final class TileExportTree {
                 let fd = try openDirectory(
                     key.isEmpty ? [] : key.split(separator: "/").map(String.init)[...], create: false)
             else { continue }
-            _ = fsync(fd)
+            do {
+                try DurableFiles.sync(fd, path: "\(directory)/\(key)")
+            } catch {
+                throw LedgerError(.storage, "cannot sync the directory \(directory)/\(key): \(error)")
+            }
         }
         dirty.removeAll()
     }
