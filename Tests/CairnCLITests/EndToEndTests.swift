@@ -188,6 +188,21 @@ struct EndToEndTests {
         #expect(!FileManager.default.fileExists(atPath: copy + "/signing-key.pem"))
     }
 
+    @Test("append exits cleanly every time: the engine's writer thread is joined before the process exits")
+    func appendExitsCleanly() throws {
+        // The writer thread used to be detached: it could still be releasing the ledger (and
+        // OpenSSL's key) while the process ran its exit handlers — a rare "double free or
+        // corruption" abort. Now shutdown joins it. A race cannot be forced; this repeats the
+        // exit often enough to catch a regression in practice.
+        let f = try LedgerFixture()
+        for i in 0..<15 {
+            let out = try f.cli.run(["append"], stdin: Array("{\"exit\":\(i)}".utf8))
+            #expect(out.status == 0, "append \(i): \(out.status) \(out.stderr)")
+            #expect(!out.stderr.contains("double free") && !out.stderr.contains("corruption"), "\(out.stderr)")
+        }
+        try f.cli.ok("fsck")
+    }
+
     @Test("An auditor's copy without blobs/ passes fsck --no-blobs; plain fsck names the missing bytes")
     func copyWithoutBlobs() throws {
         let f = try LedgerFixture()
