@@ -220,4 +220,28 @@ struct RecordExampleCLITests {
         #expect(refused.stderr.contains("over the ledger's limit"), "\(refused.stderr)")
     }
 
+    @Test("Locally, appending an erasure record needs --allow-erasure; without it nothing is appended or destroyed")
+    func erasureNeedsDeliberateFlag() throws {
+        let f = try LedgerFixture(profile: "provenance")
+        let blob =
+            parseJSONLine(
+                try f.cli.ok("blob", "put", "--media-type", "text/plain", "-", stdin: "secret prompt").text)["blob"]
+            as? String
+        let address = try #require(blob)
+        let erasure =
+            #"{"type":"erasure","schema":1,"blob":"\#(address)","reason":"leak","at":"2026-11-22T08:00:00Z","author":"sec@example.com"}"#
+        let refused = try f.cli.run(["append"], stdin: Array(erasure.utf8))
+        #expect(refused.status == 64, "\(refused.stderr)")
+        #expect(refused.stderr.contains("--allow-erasure"), "\(refused.stderr)")
+        #expect(try f.cli.ok("blob", "get", address).text == "secret prompt")
+        #expect(try f.cli.ok("checkpoint").lines[1] == "0")
+        try f.cli.ok("append", "--allow-erasure", stdin: erasure)
+        let gone = try f.cli.run(["blob", "get", address])
+        #expect(gone.status == 66)
+        #expect(gone.stderr.contains("leak"))
+        // Who appended it is recorded and shown: the local user.
+        let view = parseJSONLine(try f.cli.ok("show", "0", "--json").text)
+        #expect((view["appended_by"] as? [String: Any])?["kind"] as? String == "local")
+    }
+
 }
