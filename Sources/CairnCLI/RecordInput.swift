@@ -64,31 +64,12 @@ enum RecordSplitter {
         }
     }
 
-    struct Line {
-        let number: Int
-        let range: Range<Int>
-    }
+    typealias Line = JSONLines.Line
 
-    /// Lines split on LF; a CR before the LF is dropped.
-    static func splitLines(_ bytes: [UInt8]) -> [Line] {
-        var lines: [Line] = []
-        var start = 0
-        var number = 1
-        bytes.withUnsafeBufferPointer { buf in
-            for i in 0..<buf.count where buf[i] == UInt8(ascii: "\n") {
-                let end = i > start && buf[i - 1] == UInt8(ascii: "\r") ? i - 1 : i
-                lines.append(Line(number: number, range: start..<end))
-                start = i + 1
-                number += 1
-            }
-            if start < buf.count { lines.append(Line(number: number, range: start..<buf.count)) }
-        }
-        return lines
-    }
+    /// Lines split on LF; a CR before the LF is dropped (`JSONLines`, shared with the server).
+    static func splitLines(_ bytes: [UInt8]) -> [Line] { JSONLines.lines(bytes) }
 
-    static func isBlank(_ bytes: ArraySlice<UInt8>) -> Bool {
-        bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d || $0 == 0x0a }
-    }
+    static func isBlank(_ bytes: ArraySlice<UInt8>) -> Bool { JSONLines.isBlank(bytes) }
 }
 
 /// Turns record texts into prepared entries under a ledger's rules (which say whether large

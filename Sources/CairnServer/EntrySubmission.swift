@@ -95,22 +95,11 @@ struct EntrySubmission: Sendable {
         }
     }
 
-    /// Lines split on LF (a CR before the LF is dropped), numbered from 1.
+    /// Lines split on LF (a CR before the LF is dropped), numbered from 1 (`JSONLines`, shared
+    /// with the CLI).
     static func lines(_ bytes: [UInt8]) -> [(line: Int, bytes: ArraySlice<UInt8>)] {
-        var out: [(line: Int, bytes: ArraySlice<UInt8>)] = []
-        var start = 0
-        var number = 1
-        for i in bytes.indices where bytes[i] == UInt8(ascii: "\n") {
-            let end = i > start && bytes[i - 1] == UInt8(ascii: "\r") ? i - 1 : i
-            out.append((number, bytes[start..<end]))
-            start = i + 1
-            number += 1
-        }
-        if start < bytes.count { out.append((number, bytes[start..<bytes.count])) }
-        return out
+        JSONLines.lines(bytes).map { ($0.number, bytes[$0.range]) }
     }
 
-    static func isBlank(_ bytes: ArraySlice<UInt8>) -> Bool {
-        bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d || $0 == 0x0a }
-    }
+    static func isBlank(_ bytes: ArraySlice<UInt8>) -> Bool { JSONLines.isBlank(bytes) }
 }
