@@ -39,7 +39,7 @@ struct BenchOptions: ParsableArguments {
     }
 }
 
-/// `n` rounded, with thousands separators: 27950.4 -> "27,950".
+/// `x` rounded, with thousands separators: 27950.4 -> "27,950".
 func formatRate(_ x: Double) -> String {
     let n = Int(x.rounded())
     var s = String(n)
@@ -52,8 +52,8 @@ func formatRate(_ x: Double) -> String {
 }
 
 extension CLIError {
-    /// Maps a benchmark error onto an exit status: the options were checked before, so either is
-    /// a bug in cairn.
+    /// Maps a benchmark error onto an exit status: 70, as for any failure that is not the user's
+    /// (the options were checked before the benchmark ran).
     init(benchmark error: BenchmarkError) {
         self.init(.software, error.message)
     }
