@@ -290,7 +290,9 @@ let queryRecords = Int(ProcessInfo.processInfo.environment["CAIRN_BENCH_QUERY_RE
 /// A provenance ledger of `records` synthetic checkpoints, built once and reused.
 func cachedQueryLedger(records: Int) async throws -> Ledger {
     let path = cacheDirectory + "/query-\(records)"
-    if let ledger = try? Ledger.open(at: path), try readNow(ledger, { $0.treeSize }) == UInt64(records) { return ledger }
+    if let ledger = try? Ledger.open(at: path), try readNow(ledger, { $0.treeSize }) == UInt64(records) {
+        return ledger
+    }
     try? FileManager.default.removeItem(atPath: path)
     let ledger = try Ledger.create(at: path, origin: "bench.cairn.local/query")
     let rules = ledger.recordRules()
