@@ -124,13 +124,23 @@ let package = Package(
             name: "CairnClient",
             dependencies: ["CairnJSON", "CairnCrypto", "CairnStorage", "CairnLedger", "CairnHTTP"]
         ),
+        // The benchmark harness of `cairn bench` and the crash test's load (`cairn stress-append`):
+        // synthetic inputs, the engine under load, the same-run baselines, timings, percentiles
+        // and the JSON results.
+        .target(
+            name: "CairnBench",
+            dependencies: [
+                "CairnLedger", "CairnStorage", "CairnMerkle", "CairnCrypto", "CairnJSON",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
         // The `cairn` command.
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
-                "CairnHTTP",
+                "CairnHTTP", "CairnBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -187,6 +197,9 @@ let package = Package(
         .testTarget(
             name: "CairnClientTests",
             dependencies: ["CairnTestSupport", "CairnClient", "CairnJSON", "CairnLedger", "CairnHTTP"]),
+        .testTarget(
+            name: "CairnBenchTests",
+            dependencies: ["CairnTestSupport", "CairnBench", "CairnLedger", "CairnJSON"]),
         .testTarget(name: "CairnHTTPTests", dependencies: ["CairnHTTP", "CairnTestSupport"]),
         .testTarget(
             name: "CairnAuditTests",

@@ -113,54 +113,17 @@ struct AuditMissing: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let ledger = try location.open(readOnly: true)
+            let audit = MissingCheckpointAudit(range: range, aiOnly: aiOnly, includeMerges: !noMerges)
             let result = try mappingAuditErrors {
-                let repository = try GitRepository(path: repo)
-                let audit = MissingCheckpointAudit(range: range, aiOnly: aiOnly, includeMerges: !noMerges)
-                return try audit.run(repository: repository, ledger: ledger)
+                try audit.run(repository: try GitRepository(path: repo), ledger: ledger)
             }
             if json {
-                printJSON(jsonValue(result))
+                printJSON(audit.json(result))
             } else {
                 printTable(result)
             }
             if !result.listed.isEmpty { throw ExitCode(ExitStatus.verificationFailed.rawValue) }
         }
-    }
-
-    private func jsonValue(_ result: MissingCheckpointResult) -> JSONValue {
-        .object([
-            "range": .string(range ?? "HEAD"), "mode": .string(aiOnly ? "ai-only" : "all"),
-            "tree_size": .uint(result.treeSize), "commits_examined": .number(Double(result.commitsExamined)),
-            "commits_with_trailers": .number(Double(result.commitsWithTrailers)),
-            "missing": .array(
-                result.listed.map { item in
-                    .object([
-                        "commit": .string(item.commit.id), "date": .string(item.commit.authorDate),
-                        "author": .string(item.commit.author), "subject": .string(item.commit.subject),
-                        "trailers": .array(item.commit.checkpointTrailers.map { .string($0) }),
-                        "problems": .array(item.problems.map(problemJSON)),
-                    ])
-                }),
-        ])
-    }
-
-    private func problemJSON(_ problem: MissingProblem) -> JSONValue {
-        var object: JSONObject = ["kind": .string(problem.kind), "explanation": .string(problem.explanation)]
-        switch problem {
-        case .noCheckpoint:
-            break
-        case .unknownRecord(let trailer):
-            object["trailer"] = .string(trailer)
-        case .notACheckpoint(let trailer, let index, let type):
-            object["trailer"] = .string(trailer)
-            object["index"] = .uint(index)
-            object["type"] = .string(type)
-        case .notCovering(let trailer, let index, let coveredBy):
-            object["trailer"] = .string(trailer)
-            object["index"] = .uint(index)
-            object["covered_by"] = .array(coveredBy.map { .uint($0) })
-        }
-        return .object(object)
     }
 
     private func printTable(_ result: MissingCheckpointResult) {
@@ -292,10 +255,10 @@ struct AuditCompleteness: ParsableCommand {
                 Console.write("{\"tree_size\":\(treeSize),\"findings\":[")
                 var first = true
                 summary = try audit.run(on: ledger) { finding in
-                    Console.write((first ? "" : ",") + DisplayText.escapeJSON(JSONWriter.compact(findingJSON(finding))))
+                    Console.write((first ? "" : ",") + DisplayText.escapeJSON(JSONWriter.compact(finding.json)))
                     first = false
                 }
-                Console.line("]," + JSONWriter.compact(summaryJSON(summary)).dropFirst())
+                Console.line("]," + JSONWriter.compact(summary.json).dropFirst())
             } else {
                 let width = max(5, String(treeSize).count)
                 var first = true
@@ -317,38 +280,6 @@ struct AuditCompleteness: ParsableCommand {
         let kindWidth = FindingKind.allCases.map(\.rawValue.count).max() ?? 0
         return cells[0].padding(toLength: indexWidth, withPad: " ", startingAt: 0) + "  "
             + cells[1].padding(toLength: kindWidth, withPad: " ", startingAt: 0) + "  " + cells[2]
-    }
-
-    private func findingJSON(_ finding: Finding) -> JSONValue {
-        var object: JSONObject = [
-            "kind": .string(finding.kind.rawValue), "index": .uint(finding.index),
-            "digest": .string(finding.digest.description),
-        ]
-        if let checkpoint = finding.checkpoint { object["checkpoint"] = .uint(checkpoint) }
-        object["explanation"] = .string(finding.explanation)
-        return .object(object)
-    }
-
-    /// The members after "findings", as one object.
-    private func summaryJSON(_ result: CompletenessSummary) -> JSONValue {
-        var summary = JSONObject()
-        for kind in FindingKind.allCases {
-            let tolerance = result.policy.tolerance(for: kind)
-            summary[kind.rawValue] = .object([
-                "found": .number(Double(result.count(kind))),
-                "allowed": tolerance.map { .number(Double($0)) } ?? .null,
-                "exceeded": .bool(result.exceeded.contains(kind)),
-            ])
-        }
-        return .object([
-            "examined": .object([
-                "checkpoints": .uint(result.checkpoints), "deploys": .uint(result.deploys),
-                "corrections": .uint(result.corrections), "without_append_time": .uint(result.withoutAppendTime),
-            ]),
-            "max_clock_skew_seconds": .number(Double(result.policy.maxClockSkewSeconds)),
-            "summary": .object(summary),
-            "passed": .bool(result.passed),
-        ])
     }
 
     private func printSummary(_ result: CompletenessSummary) {

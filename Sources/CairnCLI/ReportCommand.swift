@@ -252,10 +252,7 @@ struct ReportVerify: ParsableCommand {
                 }
             } catch let failure as ReportVerificationError {
                 if options.json {
-                    printJSON(
-                        .object([
-                            "valid": false, "code": .string(failure.code.rawValue), "reason": .string(failure.message),
-                        ]))
+                    printJSON(failure.json)
                 } else {
                     // The reason may quote the manifest (signer names, lines), which anyone can write.
                     Console.error("invalid: " + DisplayText.escape(failure.message))
@@ -265,17 +262,7 @@ struct ReportVerify: ParsableCommand {
             let parsed = verification.manifest
             let checkpoint = parsed.checkpoint.checkpoint
             if options.json {
-                printJSON(
-                    .object([
-                        "valid": true, "format": .string(parsed.query.format.rawValue),
-                        "version": .number(Double(parsed.query.version)),
-                        "since": parsed.query.since.map { .string(Timestamp.format($0)) } ?? .null,
-                        "until": parsed.query.until.map { .string(Timestamp.format($0)) } ?? .null,
-                        "rows": .uint(parsed.rows), "bytes": .uint(parsed.byteCount),
-                        "sha256": .string(parsed.sha256.hex), "origin": .string(checkpoint.origin),
-                        "tree_size": .uint(checkpoint.size), "root_hash": .string(checkpoint.rootHash.base64),
-                        "recomputed": .bool(verification.recomputed),
-                    ]))
+                printJSON(verification.json)
             } else {
                 let window =
                     "since \(parsed.query.since.map(Timestamp.format) ?? "the start"), "

@@ -59,29 +59,16 @@ struct ServerOptions: ParsableArguments {
         }
     }
 
-    /// --token, --token-file, $CAIRN_TOKEN, $CAIRN_TOKEN_FILE, in that order; `nil` when none.
+    /// The API token (`APIToken.resolve`: --token, --token-file, then the environment); `nil`
+    /// when none is given.
     func resolvedToken() throws -> String? {
-        let environment = ProcessInfo.processInfo.environment
-        var value: String?
-        if let token {
-            value = token
-        } else if let file = tokenFile ?? environment["CAIRN_TOKEN_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            let bytes = try readInput(file, what: "token file")
-            value = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first.map {
-                $0.trimmingCharacters(in: .whitespaces)
-            }
-            guard value?.isEmpty == false else { throw CLIError(.usage, "token file \(file) is empty") }
-        } else if let env = environment["CAIRN_TOKEN"], !env.isEmpty {
-            value = env
+        do {
+            return try APIToken.resolve(
+                token: token, tokenFile: tokenFile, environment: ProcessInfo.processInfo.environment
+            ) { file in try readInput(file, what: "token file") }
+        } catch let error as ClientError {
+            throw CLIError(.usage, error.message)
         }
-        if let value {
-            do {
-                try HTTPLedgerClient.validate(token: value)
-            } catch {
-                throw CLIError(.usage, error.message)
-            }
-        }
-        return value
     }
 
     /// Spool failures are storage errors (exit 74): the records were not kept.
@@ -242,27 +229,8 @@ struct SpoolStatusCommand: AsyncParsableCommand {
                 throw ServerOptions.cliError(error)
             }
             let now = Date()
-            func time(_ date: Date?) -> JSONValue { date.map { .string(RFC3339.format($0)) } ?? .null }
-            func age(_ date: Date?) -> JSONValue {
-                date.map { .number((now.timeIntervalSince($0) * 1000).rounded() / 1000) } ?? .null
-            }
             if json {
-                let servers: [JSONValue] = status.servers.map { server in
-                    .object([
-                        "server": .string(server.server.description), "records": .number(Double(server.records)),
-                        "bytes": .number(Double(server.bytes)), "oldest": time(server.oldest),
-                        "oldest_age_seconds": age(server.oldest),
-                        "last_error": server.lastError.map(JSONValue.string) ?? .null,
-                        "last_error_at": time(server.lastErrorAt), "last_sent_at": time(server.lastSentAt),
-                    ])
-                }
-                printJSON(
-                    .object([
-                        "spool": .string(status.directory), "exists": .bool(status.exists),
-                        "records": .number(Double(status.records)), "bytes": .number(Double(status.bytes)),
-                        "oldest": time(status.oldest), "oldest_age_seconds": age(status.oldest),
-                        "dead_letters": .number(Double(status.deadLetters)), "servers": .array(servers),
-                    ]))
+                printJSON(status.json(now: now))
                 return
             }
             Console.line("spool: \(DisplayText.escape(status.directory))\(status.exists ? "" : " (not created yet)")")
@@ -344,27 +312,11 @@ struct SpoolFlushCommand: AsyncParsableCommand {
             let outcome: FlushOutcome
             do {
                 outcome = try await submitter.flush { event in
-                    switch event {
-                    case .flushed(let spooled, let receipt):
-                        printJSON(
-                            .object([
-                                "sequence": .uint(spooled.sequence), "index": .uint(receipt.index),
-                                "digest": .string(receipt.digest), "duplicate": .bool(receipt.duplicate),
-                            ]))
+                    if let line = event.flushJSON {
+                        printJSON(line)
                         Console.flush()
-                    case .deadLettered(let spooled, let problems, let error):
-                        var line: JSONObject = [
-                            "sequence": .uint(spooled.sequence), "digest": .string(spooled.record.digest.description),
-                            "dead_letter": .bool(true), "message": .string(error.message),
-                            "problems": .array(problems.map(Self.json)),
-                        ]
-                        if let code = error.code { line["error"] = .string(code) }
-                        printJSON(.object(line))
-                        Console.flush()
-                        ServerOptions.report(event)
-                    default:
-                        ServerOptions.report(event)
                     }
+                    ServerOptions.report(event)
                 }
             } catch {
                 throw ServerOptions.cliError(error)
@@ -384,11 +336,6 @@ struct SpoolFlushCommand: AsyncParsableCommand {
         }
     }
 
-    static func json(_ problem: Problem) -> JSONValue {
-        var object: JSONObject = ["code": .string(problem.code), "message": .string(problem.message)]
-        if let path = problem.path { object["path"] = .string(path) }
-        return .object(object)
-    }
 }
 
 struct SpoolDeadCommand: AsyncParsableCommand {
@@ -444,21 +391,10 @@ struct SpoolDeadCommand: AsyncParsableCommand {
                     Console.line("deleted \(n) dead letter\(n == 1 ? "" : "s")")
                     return
                 }
-                let letters = try spool.deadLetters().filter { filter == nil || $0.server == filter }
+                let letters = try spool.deadLetters(server: filter)
                 for letter in letters {
-                    let record =
-                        (try? JSONParser.parse(letter.record.bytes))
-                        ?? .string(String(decoding: letter.record.bytes, as: UTF8.self))
                     if json {
-                        printJSON(
-                            .object([
-                                "sequence": .uint(letter.sequence), "server": .string(letter.server.description),
-                                "spooled_at": .string(RFC3339.format(letter.spooledAt)),
-                                "refused_at": .string(RFC3339.format(letter.refusedAt)),
-                                "status": letter.status.map { .number(Double($0)) } ?? .null,
-                                "error": letter.code.map(JSONValue.string) ?? .null, "message": .string(letter.message),
-                                "problems": .array(letter.problems.map(SpoolFlushCommand.json)), "record": record,
-                            ]))
+                        printJSON(letter.json)
                     } else {
                         // The server's message, the problems and the record are shown escaped.
                         Console.line(
@@ -467,7 +403,7 @@ struct SpoolDeadCommand: AsyncParsableCommand {
                         for problem in letter.problems {
                             Console.line("    \(DisplayText.escape(problem.description))")
                         }
-                        Console.line("    " + DisplayText.escapeJSON(JSONWriter.compact(record)))
+                        Console.line("    " + DisplayText.escapeJSON(JSONWriter.compact(letter.recordValue)))
                     }
                 }
                 if !json && letters.isEmpty { Console.line("no dead letters") }

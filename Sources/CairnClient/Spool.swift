@@ -205,7 +205,7 @@ package final class Spool: @unchecked Sendable {
     /// original order; returns how many.
     @discardableResult
     package func requeueDeadLetters(server: ServerAddress? = nil, now: Date = Date()) throws -> Int {
-        let letters = try deadLetters().filter { server == nil || $0.server == server }
+        let letters = try deadLetters(server: server)
         let dead = self.dead
         return try env.write { txn in
             var requeued = 0
@@ -221,7 +221,7 @@ package final class Spool: @unchecked Sendable {
     /// Deletes every dead letter (of `server`, or all); returns how many.
     @discardableResult
     package func purgeDeadLetters(server: ServerAddress? = nil) throws -> Int {
-        let letters = try deadLetters().filter { server == nil || $0.server == server }
+        let letters = try deadLetters(server: server)
         let dead = self.dead
         return try env.write { txn in
             try letters.reduce(0) { count, letter in
@@ -284,6 +284,12 @@ package final class Spool: @unchecked Sendable {
             }
             return n
         }
+    }
+
+    /// The dead letters of `server` (all of them when `nil`), in the order the records had in
+    /// the queue.
+    package func deadLetters(server: ServerAddress?) throws -> [DeadLetter] {
+        try deadLetters().filter { server == nil || $0.server == server }
     }
 
     /// Every dead letter, in the order the records had in the queue.

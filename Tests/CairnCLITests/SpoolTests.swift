@@ -429,7 +429,11 @@ extension SpoolTests {
         init() throws {
             for _ in 0..<200 {
                 let candidate = UInt16.random(in: 20000..<32768)
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                // Close-on-exec: the test spawns `cairn` processes (posix_spawn, which keeps
+                // other descriptors open) while ports are reserved, and a child still running
+                // when the reservation is released would keep the port bound: the server then
+                // fails with "address already in use".
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
                 var address = sockaddr_in()
                 address.sin_family = sa_family_t(AF_INET)
                 address.sin_port = candidate.bigEndian
