@@ -106,6 +106,9 @@ public enum ProcessRunner {
                 posix_spawn_file_actions_addclose(&actions, target)
             }
         }
+        // Descriptors the test process opened without close-on-exec (sockets of other tests
+        // running in parallel) must not leak into the child: it would keep their ports bound.
+        closeInheritedDescriptors(&actions)
         var program = program.contains("/") ? program : (which(program) ?? program)
         var arguments = arguments
         if let directory {
@@ -195,6 +198,17 @@ public enum ProcessRunner {
         let signal: Int32? = exited ? nil : status & 0x7f
         let code: Int32 = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Output(status: code, signal: signal, stdout: out, stderrBytes: err)
+    }
+
+    /// Adds "close every descriptor from 3 up" to `actions`, with glibc's
+    /// `posix_spawn_file_actions_addclosefrom_np` (2.34+, looked up at run time since Swift's
+    /// Glibc module does not declare it).
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return }
+        let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+        _ = closeFrom(&actions, 3)
     }
 
     /// The absolute path of `name` on $PATH, or nil.
