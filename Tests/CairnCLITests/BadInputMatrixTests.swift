@@ -22,40 +22,51 @@ import Glibc
 @Suite("Bad-input matrix: cairn", .serialized)
 struct BadInputMatrixTests {
     @Test("A bad invocation exits with its status, names the problem and leaves the ledger unchanged", arguments: rows)
-    func row(_ row: CLIRow) throws {
-        let world = try MatrixWorld.shared.get()
+    func row(_ row: CLIRow) async throws {
+        // The processes, the ledger reads and fsck block: they run off the cooperative pool.
+        let world = try await offThePool { try MatrixWorld.shared.get() }
+        let invocation = try row.invocation(world)
         switch row.ledger {
         case .shared:
-            let before = try LedgerFingerprint.of(directory: world.cli.ledger)
-            try run(row, world.cli, world)
-            let after = try LedgerFingerprint.of(directory: world.cli.ledger)
-            #expect(after == before, "the ledger changed: \(before) → \(after)")
-            var options = Ledger.OpenOptions()
-            options.readOnly = true
-            let report = try Ledger.open(at: world.cli.ledger, options: options).fsck()
-            #expect(report.leaves == after.size)
-        case .damaged(let damage):
-            // A copy of the ledger whose data.mdb is damaged: the shared one stays intact.
-            let copy = try TemporaryDirectory("matrix-damaged")
-            for name in ["signing-key.pem", "ledger.vkey"] {
-                try FileManager.default.copyItem(atPath: world.cli.ledger + "/" + name, toPath: copy.file(name))
+            let (before, out, after, fsckLeaves) = try await offThePool {
+                let before = try LedgerFingerprint.of(directory: world.cli.ledger)
+                let out = try Self.run(invocation, world.cli)
+                let after = try LedgerFingerprint.of(directory: world.cli.ledger)
+                var options = Ledger.OpenOptions()
+                options.readOnly = true
+                let report = try Ledger.open(at: world.cli.ledger, options: options).fsck()
+                return (before, out, after, report.leaves)
             }
-            let original = Array(try Data(contentsOf: URL(fileURLWithPath: world.cli.ledger + "/data.mdb")))
-            let damaged = damage.apply(to: original)
-            try Data(damaged).write(to: URL(fileURLWithPath: copy.file("data.mdb")))
-            try run(row, CLI(ledger: copy.path), world)
-            let after = Array(try Data(contentsOf: URL(fileURLWithPath: copy.file("data.mdb"))))
+            check(row, invocation, out)
+            #expect(after == before, "the ledger changed: \(before) → \(after)")
+            #expect(fsckLeaves == after.size)
+        case .damaged(let damage):
+            let (out, damaged, after) = try await offThePool {
+                // A copy of the ledger whose data.mdb is damaged: the shared one stays intact.
+                let copy = try TemporaryDirectory("matrix-damaged")
+                for name in ["signing-key.pem", "ledger.vkey"] {
+                    try FileManager.default.copyItem(atPath: world.cli.ledger + "/" + name, toPath: copy.file(name))
+                }
+                let original = Array(try Data(contentsOf: URL(fileURLWithPath: world.cli.ledger + "/data.mdb")))
+                let damaged = damage.apply(to: original)
+                try Data(damaged).write(to: URL(fileURLWithPath: copy.file("data.mdb")))
+                let out = try Self.run(invocation, CLI(ledger: copy.path))
+                return (out, damaged, Array(try Data(contentsOf: URL(fileURLWithPath: copy.file("data.mdb")))))
+            }
+            check(row, invocation, out)
             #expect(after == damaged, "the damaged data.mdb was written to (\(damaged.count) → \(after.count) bytes)")
         }
     }
 
-    /// Runs the row's invocation with `cli` and checks its status and message.
-    @discardableResult
-    func run(_ row: CLIRow, _ cli: CLI, _ world: MatrixWorld) throws -> CLI.Output {
-        let invocation = try row.invocation(world)
-        let out = try cli.run(
+    /// Runs an invocation with `cli` (blocking).
+    static func run(_ invocation: Invocation, _ cli: CLI) throws -> CLI.Output {
+        try cli.run(
             invocation.args, stdin: invocation.stdin, environment: invocation.environment,
             stdinFile: invocation.stdinFile, closeStdin: invocation.closeStdin, stdout: invocation.stdout)
+    }
+
+    /// Checks the row's exit status and message.
+    func check(_ row: CLIRow, _ invocation: Invocation, _ out: CLI.Output) {
         let command = "cairn " + invocation.args.joined(separator: " ")
         #expect(out.status != 132 && out.status != 134 && out.status != 139, "\(command) crashed: \(out.stderr)")
         #expect(!out.stderr.contains("Fatal error"), "\(command): \(out.stderr)")
@@ -70,7 +81,6 @@ struct BadInputMatrixTests {
                 #expect(out.stdout.count == 0, "\(command) printed: \(out.text)")
             }
         }
-        return out
     }
 }
 

@@ -25,21 +25,20 @@ import Glibc
 /// records (404 and 410 reads: one entry; refusals before the read: none).
 ///
 /// The ledger is prepared once, through the API, and copied for each row: a row that does change
-/// its copy fails alone. The CLI half is `CairnCLITests/BadInputMatrixTests`.
-@Suite("Bad-request matrix: cairn serve")
+/// its copy fails alone. Rows run one at a time: each starts a server (two ingest engines), and a
+/// hundred at once would crowd out the rest of the test run. The CLI half is
+/// `CairnCLITests/BadInputMatrixTests`.
+@Suite("Bad-request matrix: cairn serve", .serialized)
 struct BadRequestMatrixTests {
     @Test("A bad request gets its status and error, names the problem and changes nothing", arguments: rows)
     func row(_ row: HTTPRow) async throws {
         let world = try await ServerWorld.shared()
-        let copy = try world.copy()
-        let ledger = try Ledger.open(at: copy.file("ledger"))
-        let server = try CairnServer(ledger: ledger, configuration: world.configuration, logger: ServerWorld.quiet)
+        let (copy, server) = try await world.start()
+        let ledger = server.ledger
         let before = try ledger.fingerprint(accessLogSize: try server.accessLog.ledger.treeSize())
         let request = row.request(world)
-        let reply: Reply
-        do {
-            defer { server.shutdown() }
-            reply = try await server.makeApplication().test(.router) { client in
+        let reply = try await ServerWorld.stopping(server) {
+            try await server.makeApplication().test(.router) { client in
                 try await Client(client: client, tokens: world.tokens).send(
                     request.method, request.uri, as: request.role, body: request.body,
                     contentType: request.contentType, headers: request.headers)
@@ -72,7 +71,8 @@ struct BadRequestMatrixTests {
         #expect(
             after.size == before.size && after.root == before.root, "\(what): the ledger changed: \(before) → \(after)")
         #expect(after.checkpoint == before.checkpoint, "\(what): a new checkpoint was signed")
-        #expect(try ledger.fsck().leaves == before.size)
+        #expect(try await offThePool { try ledger.fsck().leaves } == before.size)
+        withExtendedLifetime(copy) {}
     }
 
     @Test(
@@ -80,22 +80,16 @@ struct BadRequestMatrixTests {
         arguments: RawRow.rows)
     func raw(_ row: RawRow) async throws {
         let world = try await ServerWorld.shared()
-        let copy = try world.copy()
-        let ledger = try Ledger.open(at: copy.file("ledger"))
-        let server = try CairnServer(ledger: ledger, configuration: world.configuration, logger: ServerWorld.quiet)
+        let (copy, server) = try await world.start()
+        let ledger = server.ledger
         let before = try ledger.fingerprint(accessLogSize: try server.accessLog.ledger.treeSize())
-        let response: String
-        do {
-            defer { server.shutdown() }
-            response = try await server.makeApplication().test(.live) { client in
+        let response = try await ServerWorld.stopping(server) {
+            try await server.makeApplication().test(.live) { client in
                 let port = try #require(client.port)
                 let request = row.request(world.tokens["append"] ?? "")
                 // Blocking socket calls run on a thread of their own, never on the cooperative
                 // pool the server's handlers need.
-                return try await withCheckedThrowingContinuation { continuation in
-                    Thread { continuation.resume(with: Result { try RawRow.exchange(port: port, request: request) }) }
-                        .start()
-                }
+                return try await offThePool { try RawRow.exchange(port: port, request: request) }
             }
         }
         let parts = response.components(separatedBy: "\r\n\r\n")
@@ -117,7 +111,8 @@ struct BadRequestMatrixTests {
         }
         let after = try ledger.fingerprint(accessLogSize: try server.accessLog.ledger.treeSize())
         #expect(after == before, "\(row.name): the ledger changed: \(before) → \(after)")
-        #expect(try ledger.fsck().leaves == before.size)
+        #expect(try await offThePool { try ledger.fsck().leaves } == before.size)
+        withExtendedLifetime(copy) {}
     }
 }
 
@@ -816,11 +811,32 @@ final class ServerWorld: Sendable {
         guard try ledger.treeSize() == 24 else { throw SetupError(description: "tree size \(try ledger.treeSize())") }
     }
 
-    /// A copy of the template ledger (and its access log and blobs) in a new directory.
-    func copy() throws -> TemporaryDirectory {
-        let copy = try TemporaryDirectory("request-matrix")
-        try Self.copyTree(template, to: copy.path)
-        return copy
+    /// A server over a new copy of the template ledger (and its access log and blobs); the
+    /// copy is removed when the returned directory is released.
+    func start() async throws -> (TemporaryDirectory, CairnServer) {
+        let template = template
+        let configuration = configuration
+        return try await offThePool {
+            let copy = try TemporaryDirectory("request-matrix")
+            try Self.copyTree(template, to: copy.path)
+            let ledger = try Ledger.open(at: copy.file("ledger"))
+            return (copy, try CairnServer(ledger: ledger, configuration: configuration, logger: Self.quiet))
+        }
+    }
+
+    /// Runs `body`, then stops the server's engines (which blocks: off the cooperative pool).
+    static func stopping<Value: Sendable>(
+        _ server: CairnServer, _ body: () async throws -> Value
+    ) async throws -> Value {
+        let value: Value
+        do {
+            value = try await body()
+        } catch {
+            try await offThePool { server.shutdown() }
+            throw error
+        }
+        try await offThePool { server.shutdown() }
+        return value
     }
 
     /// Copies a directory tree, leaving out LMDB's lock files (each copy gets its own).
