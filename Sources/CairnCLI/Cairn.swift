@@ -94,9 +94,7 @@ struct Cairn: AsyncParsableCommand {
             } else if let negative = CommandLine.arguments.dropFirst().first(where: isNegativeNumber) {
                 // `cairn get -1` is parsed as an unknown option -1 and reported as a missing
                 // argument; say what was wrong instead.
-                Console.error(
-                    "error: \(negative): indexes and sizes are non-negative integers (an entry can also be given "
-                        + "as sha256:<64 hex digits>)")
+                Console.error(negativeNumberMessage(negative, parserMessage: message))
                 for line in message.split(separator: "\n") where line.hasPrefix("Usage:") || line.hasPrefix("  See") {
                     Console.error(String(line))
                 }
@@ -110,6 +108,24 @@ struct Cairn: AsyncParsableCommand {
     /// `-1`, `-42`: a negative integer, which no option of cairn's takes.
     static func isNegativeNumber(_ argument: String) -> Bool {
         argument.count > 1 && argument.first == "-" && argument.dropFirst().allSatisfy(\.isASCIIDigit)
+    }
+
+    /// Options whose value is a tree size: a negative one reads like a negative index.
+    static let sizeOptions: Set<String> = ["--size", "--old"]
+
+    /// The message for a negative number. ArgumentParser reads `--limit -1` as the option
+    /// `--limit` without a value ("Missing value for '--limit <n>'") followed by an unknown
+    /// option `-1`: name the option and what it takes. An index (`get -1`) or a tree size
+    /// (`--size -1`) is called what it is.
+    static func negativeNumberMessage(_ negative: String, parserMessage: String) -> String {
+        if let range = parserMessage.range(of: "Missing value for '"),
+            let option = parserMessage[range.upperBound...].split(whereSeparator: { $0 == " " || $0 == "'" }).first,
+            option.hasPrefix("-"), !sizeOptions.contains(String(option))
+        {
+            return "error: \(option): expected a non-negative integer, got \(negative)"
+        }
+        return "error: \(negative): indexes and sizes are non-negative integers (an entry can also be given as "
+            + "sha256:<64 hex digits>)"
     }
 }
 

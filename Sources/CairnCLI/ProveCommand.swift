@@ -52,7 +52,8 @@ struct ProveInclusion: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Prove against this signed checkpoint of the log (a file, - for stdin) instead of a published size.",
+            "Prove against this signed checkpoint of the log (a file, - for stdin) instead of a published size "
+                + "(another log's, a badly signed or a forked one: exit 1).",
             valueName: "file"))
     var checkpoint: String?
 
@@ -76,10 +77,12 @@ struct ProveInclusion: ParsableCommand {
             // A read: never signs, so it works on a read-only copy without the signing key.
             let ledger = try location.open(readOnly: true)
             let held = try checkpoint.map { try readCheckpointFile($0) }
-            let proof = try ledger.read { snapshot in
-                let index = try snapshot.resolve(reference)
-                if let held { return try snapshot.inclusionProof(index: index, in: held) }
-                return try snapshot.inclusionProof(index: index, size: size)
+            let proof = try againstHeldCheckpoint(checkpoint) {
+                try ledger.read { snapshot in
+                    let index = try snapshot.resolve(reference)
+                    if let held { return try snapshot.inclusionProof(index: index, in: held) }
+                    return try snapshot.inclusionProof(index: index, size: size)
+                }
             }
             let text = TlogProof(index: proof.index, hashes: proof.hashes, checkpoint: proof.checkpoint).serialized
             if json {
@@ -135,7 +138,8 @@ struct ProveConsistency: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Prove up to this signed checkpoint of the log (a file, - for stdin) instead of a published size.",
+            "Prove up to this signed checkpoint of the log (a file, - for stdin) instead of a published size "
+                + "(another log's, a badly signed or a forked one: exit 1).",
             valueName: "file"))
     var checkpoint: String?
 
@@ -158,9 +162,11 @@ struct ProveConsistency: ParsableCommand {
             // A read: never signs, so it works on a read-only copy without the signing key.
             let ledger = try location.open(readOnly: true)
             let held = try checkpoint.map { try readCheckpointFile($0) }
-            let proof = try ledger.read { snapshot in
-                if let held { return try snapshot.consistencyProof(oldSize: old, to: held) }
-                return try snapshot.consistencyProof(oldSize: old, size: size)
+            let proof = try againstHeldCheckpoint(checkpoint) {
+                try ledger.read { snapshot in
+                    if let held { return try snapshot.consistencyProof(oldSize: old, to: held) }
+                    return try snapshot.consistencyProof(oldSize: old, size: size)
+                }
             }
             let text = ConsistencyProofRequest(
                 oldSize: proof.oldSize, hashes: proof.hashes, checkpoint: proof.checkpoint
@@ -178,6 +184,20 @@ struct ProveConsistency: ParsableCommand {
                 try emit(text, to: output)
             }
         }
+    }
+}
+
+/// Runs `body`, which proves against the checkpoint in the file `path` when one is given. A
+/// well-formed checkpoint the ledger refuses as not its own — another log's, badly signed, or
+/// signed by this log's key over another root (a fork) — fails verification: exit status 1, as
+/// the root help's table says for an invalid signature or an inconsistency, naming the file. It
+/// is not a usage error (64): the option was given right; what the file holds is what fails.
+func againstHeldCheckpoint<Value>(_ path: String?, _ body: () throws -> Value) throws -> Value {
+    do {
+        return try body()
+    } catch let error as LedgerError where error.code == .invalidArgument {
+        guard let path else { throw error }
+        throw CLIError(.verificationFailed, "--checkpoint \(path): \(error.message)")
     }
 }
 
