@@ -197,7 +197,14 @@ struct BlobErase: AsyncParsableCommand {
             }
             let record = try ledger.erasureRecord(of: blob, reason: reason, author: who, at: Timestamps.now())
             // The engine deletes the bytes once the erasure is committed.
-            let result = try await withEngine(ledger) { engine in try await engine.append(record, whenBusy: .wait) }
+            let outcomes = try await withEngine(ledger) { engine in
+                try await engine.append(contentsOf: [record], atomic: true, whenBusy: .wait)
+            }
+            // Who erased it is recorded, provably, like every local append.
+            try await recordLocalAppend(ledger, outcomes, via: "cairn blob erase")
+            guard let result = outcomes.first?.result else {
+                throw CLIError(.software, "the erasure of \(blob) was neither appended nor refused")
+            }
             guard let metadata = try await ledger.read({ try $0.blobMetadata(blob) }) else {
                 throw LedgerError(.corrupt, "blob \(blob) metadata vanished during erasure")
             }

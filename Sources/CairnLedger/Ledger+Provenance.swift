@@ -107,9 +107,9 @@ extension Ledger {
                 if depth > Ledger.maxCorrectionDepth {
                     problem(
                         "$.corrects", "correctionTooDeep",
-                        "entry \(targetIndex) is already a correction \(Ledger.maxCorrectionDepth - 1) levels deep; a "
-                            + "correction may be corrected at most \(Ledger.maxCorrectionDepth - 1) times over: correct "
-                            + "the original record instead")
+                        "entry \(targetIndex) is a correction \(depth - 1) levels deep (a correction of the original "
+                            + "record is 1 level deep), and corrections may be at most \(Ledger.maxCorrectionDepth) "
+                            + "levels deep: correct the original record instead")
                 }
                 // Only the principal that appended a record, or one trusted to correct others'
                 // records, may correct it: another producer must not rewrite its history.

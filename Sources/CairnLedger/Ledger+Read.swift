@@ -297,7 +297,7 @@ extension LedgerSnapshot {
         do {
             body = try checkpoint.verify(logKey: ledger.verifierKey, origin: ledger.origin)
         } catch {
-            throw LedgerError(.invalidArgument, "the checkpoint is not one of this log's: \(error)")
+            throw LedgerError(.invalidArgument, "the checkpoint is not one of this log's: \(error.message)")
         }
         try ledger.checkSize(body.size, current: treeSize)
         let root = try MerkleTree.root(

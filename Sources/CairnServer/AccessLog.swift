@@ -91,6 +91,15 @@ package struct AppendAccessRecord: Sendable {
     package var count: Int
     package var digestsSHA256: SHA256Digest
     package var duplicates: Int
+    /// Where the duplicates are, as (first index, count) runs — a retry of a submission whose
+    /// first attempt committed but was never acknowledged (the process died between the commit
+    /// and this record) names its entries here; nil beyond `maxDuplicateRuns` runs.
+    package var duplicateRuns: [(first: UInt64, count: Int)]?
+    /// SHA-256 of the duplicates' 32-byte content addresses, in submission order.
+    package var duplicatesSHA256: SHA256Digest
+    /// More runs than this are summarized by `duplicatesSHA256` alone (an entry of the access
+    /// log must stay small).
+    package static let maxDuplicateRuns = 256
     /// `POST /v1/entries` or the local command (`cairn append`, `cairn import`).
     package var via: String
 
@@ -99,13 +108,26 @@ package struct AppendAccessRecord: Sendable {
         _ outcomes: [AppendOutcome], by principal: Principal, via: String, requestID: String = AccessLog.makeID(),
         peer: String? = nil, at: String = Clock.now()
     ) -> AppendAccessRecord {
-        let appended = outcomes.compactMap(\.result).filter { !$0.duplicate }
+        let results = outcomes.compactMap(\.result)
+        let appended = results.filter { !$0.duplicate }
+        let duplicates = results.filter(\.duplicate)
         var hasher = SHA256Hasher()
         for result in appended { result.digest.withUnsafeBytes { hasher.update($0) } }
+        var duplicateHasher = SHA256Hasher()
+        var runs: [(first: UInt64, count: Int)] = []
+        for result in duplicates {
+            result.digest.withUnsafeBytes { duplicateHasher.update($0) }
+            if let last = runs.last, last.first &+ UInt64(last.count) == result.index {
+                runs[runs.count - 1].count += 1
+            } else {
+                runs.append((result.index, 1))
+            }
+        }
         return AppendAccessRecord(
             at: at, requestID: requestID, principal: principal, peer: peer, first: appended.first?.index,
-            count: appended.count, digestsSHA256: hasher.finalize(),
-            duplicates: outcomes.compactMap(\.result).count - appended.count, via: via)
+            count: appended.count, digestsSHA256: hasher.finalize(), duplicates: duplicates.count,
+            duplicateRuns: runs.count <= maxDuplicateRuns ? runs : nil, duplicatesSHA256: duplicateHasher.finalize(),
+            via: via)
     }
 
     var json: JSONValue {
@@ -118,6 +140,12 @@ package struct AppendAccessRecord: Sendable {
             "id": .string(principal.id), "name": .string(principal.name),
         ])
         if let first { object["first"] = .uint(first) }
+        if duplicates > 0 {
+            object["duplicates_sha256"] = .string(duplicatesSHA256.hex)
+            if let duplicateRuns {
+                object["duplicate_runs"] = .array(duplicateRuns.map { .array([.uint($0.first), .int($0.count)]) })
+            }
+        }
         if let peer { object["peer"] = .string(peer) }
         return .object(object)
     }

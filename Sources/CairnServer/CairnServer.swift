@@ -1,4 +1,5 @@
 import CairnLedger
+import CairnMerkle
 import CairnWitness
 import Hummingbird
 import Logging
@@ -96,6 +97,14 @@ package final class CairnServer: Sendable {
         let tiles = TileRoutes(ledger: services.ledger)
         builder.get("/tile/entries/**", access: ServerServices.private_(.read)) { request, context in
             let path = String(request.uri.path.dropFirst())
+            // A path that names no bundle reads nothing: refused before the read is recorded.
+            if case .failure(let error) = Result(catching: { () throws(TilePathError) in try TileResource(path: path) }),
+                error.code != .outOfRange
+            {
+                var response = TileRoutes.error(.badRequest, error.message)
+                response.headers[.cacheControl] = CachePolicy.noStore.headerValue
+                return response
+            }
             return try await services.recordedRead(request, context, target: ["tile": .string(path)]) {
                 var response = await tiles.response(forPath: path)
                 response.headers[.cacheControl] = CachePolicy.noStore.headerValue

@@ -38,7 +38,11 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
         answered = true
         let requestID = CairnRequestContext.makeRequestID()
         let body = JSONWriter.compactBytes(
-            APIError(.badRequest, "the request is not valid HTTP/1.1 (\(error)); the connection is closed").body)
+            APIError(
+                .badRequest,
+                "the request is not valid HTTP/1.1: "
+                    + ((error as? HTTPParserError)?.explanation ?? "\(error)") + "; the connection is closed"
+            ).body)
         var head = HTTPResponse(status: .badRequest)
         head.headerFields[.contentType] = MediaTypes.json
         head.headerFields[.contentLength] = String(body.count)
@@ -48,5 +52,31 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(bytes: body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+}
+
+extension HTTPParserError {
+    /// What a client can act on, rather than the parser's own name for the fault.
+    var explanation: String {
+        switch self {
+        case .invalidChunkSize:
+            "a chunk size is not a hexadecimal number (Transfer-Encoding: chunked)"
+        case .strictModeAssertion, .trailingGarbage, .lfExpected:
+            "the body does not follow its framing (a chunk longer than its size, or bytes where a line end belongs)"
+        case .invalidContentLength:
+            "the Content-Length is not a number"
+        case .unexpectedContentLength:
+            "a Content-Length where none may be (for example together with Transfer-Encoding)"
+        case .invalidEOFState, .closedConnection:
+            "the connection closed before the request was complete"
+        case .headerOverflow:
+            "the headers are too large"
+        case .invalidVersion, .invalidMethod, .invalidURL, .invalidPath, .invalidConstant:
+            "the request line is not METHOD PATH HTTP/1.1"
+        case .invalidHeaderToken, .invalidCharactersUsed:
+            "a header name or value holds characters HTTP does not allow"
+        default:
+            "its framing is ambiguous or malformed (the request line, Content-Length or Transfer-Encoding)"
+        }
     }
 }

@@ -89,7 +89,7 @@ extension APIError {
             return APIError(.tooLarge, "the request body is over the server's limit")
         case let error as HTTPParserError:
             // A malformed chunked body, or a client that went away before sending all of it.
-            return APIError(.badRequest, "the request is not valid HTTP/1.1: \(error)")
+            return APIError(.badRequest, "the request is not valid HTTP/1.1: \(error.explanation)")
         case let error as HTTPError:
             return APIError(status: error.status, message: error.body ?? error.status.reasonPhrase)
         case let error as any HTTPResponseError:

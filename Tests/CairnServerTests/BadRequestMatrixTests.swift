@@ -211,8 +211,6 @@ extension BadRequestMatrixTests {
     /// specs/http-api.md §1: an index is decimal without a sign (and, being made explicit now,
     /// without leading zeros), an address 64 lowercase hex digits. Today `01` reads entry 1 and
     /// upper-case hex names the same entry as lower-case; the lead is making both a 400.
-    static let strictReferences =
-        "leading zeros and upper-case hex are still accepted in references (being made invalid: 400)"
     static let sixtyThree = "sha256:" + String(repeating: "a", count: 63)
 
     // MARK: The body of POST /v1/entries (400, 413, 415)
@@ -404,11 +402,10 @@ extension BadRequestMatrixTests {
             "an unknown content address", "/v1/entries/\(Records.zeros)", 404, "not_found", [Records.zeros],
             logged: true),
         .get("a negative index", "/v1/entries/-1", 400, "invalid_parameter", ["entry", "-1"]),
-        .get("an index with a leading zero", "/v1/entries/01", 400, "invalid_parameter", ["entry", "01"])
-            .failingToday(strictReferences),
+        .get("an index with a leading zero", "/v1/entries/01", 400, "invalid_parameter", ["entry", "01"]),
         .get(
             "an upper-case content address", "/v1/entries/\(upperCase)", 400, "invalid_parameter", ["entry", upperCase]
-        ).failingToday(strictReferences),
+        ),
         .get("a content address of 63 hex digits", "/v1/entries/\(sixtyThree)", 400, "invalid_parameter", ["entry"]),
         .get("an unknown parameter", "/v1/entries/1?rwa=true", 400, "invalid_parameter", ["rwa", "unknownParameter"]),
         .get("raw=maybe", "/v1/entries/1?raw=maybe", 400, "invalid_parameter", ["raw", "maybe"]),
@@ -479,7 +476,7 @@ extension BadRequestMatrixTests {
         .get(
             "an inclusion proof with entry=01", "/v1/proof/inclusion?entry=01", 400, "invalid_parameter",
             ["entry", "01"]
-        ).failingToday(strictReferences),
+        ),
         .get(
             "a consistency proof without old", "/v1/proof/consistency", 400, "invalid_parameter",
             ["old", "missingParameter"]),
@@ -503,9 +500,7 @@ extension BadRequestMatrixTests {
         .get("a tile index that is not three digits", "/tile/0/0", 400, nil, ["tile/0/0"]),
         .get("a tile beyond the tree", "/tile/0/999", 404, nil, ["999"]),
         .get("a tile level no tree has", "/tile/9/000", 404, nil, ["9"]),
-        .get("an entry bundle with a malformed path", "/tile/entries/x000", 400, nil, ["x000"]).failingToday(
-            "a 400 for a malformed /tile/entries path is recorded in the access log; specs/http-api.md §6 says a "
-                + "malformed path is refused before the read and not recorded"),
+        .get("an entry bundle with a malformed path", "/tile/entries/x000", 400, nil, ["x000"]),
     ]
 
     // MARK: Blobs (400, 404, 410, 413, 415)
@@ -555,8 +550,7 @@ extension BadRequestMatrixTests {
             "a blob address that is no digest", "/v1/blobs/not-a-digest", 400, "invalid_parameter",
             ["digest", "not-a-digest"]),
         .get("a blob address that is an index", "/v1/blobs/1", 400, "invalid_parameter", ["digest"]),
-        .get("an upper-case blob address", "/v1/blobs/\(upperCase)", 400, "invalid_parameter", ["digest", upperCase])
-            .failingToday(strictReferences),
+        .get("an upper-case blob address", "/v1/blobs/\(upperCase)", 400, "invalid_parameter", ["digest", upperCase]),
         .get("a blob address of 63 hex digits", "/v1/blobs/\(sixtyThree)", 400, "invalid_parameter", ["digest"]),
     ]
 }
@@ -614,32 +608,29 @@ struct RawRow: Sendable, CustomTestStringConvertible {
     }
 
     /// Issue 10 §2 item 14 ("Low"), open today.
-    static let chunked = "a malformed chunked body answers 500 internal (and is logged at error level)"
-    static let bodiless = "a parser-level 400 has no body and no Cairn-Request-Id"
 
     static let rows: [RawRow] = [
-        RawRow(name: "a chunk size that is not hex", status: 400, mention: "chunk", knownIssue: chunked) { token in
+        RawRow(name: "a chunk size that is not hex", status: 400, mention: "chunk") { token in
             append(token, headers: "Transfer-Encoding: chunked\r\n", body: "zz\r\n{}\r\n0\r\n\r\n")
         },
-        RawRow(name: "a chunk longer than its size", status: 400, mention: "chunk", knownIssue: chunked) { token in
+        RawRow(name: "a chunk longer than its size", status: 400, mention: "chunk") { token in
             append(
                 token, headers: "Transfer-Encoding: chunked\r\n",
                 body: "2\r\n\(Records.review(reviewer: "chunk@example.com"))\r\n0\r\n\r\n")
         },
         RawRow(
-            name: "Content-Length and Transfer-Encoding together", status: 400, mention: "content-length",
-            knownIssue: bodiless
+            name: "Content-Length and Transfer-Encoding together", status: 400, mention: "content-length"
         ) { token in
             append(
                 token, headers: "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n",
                 body: "2\r\n{}\r\n0\r\n\r\n")
         },
         RawRow(
-            name: "a Content-Length that is not a number", status: 400, mention: "content-length", knownIssue: bodiless
+            name: "a Content-Length that is not a number", status: 400, mention: "content-length"
         ) { token in
             append(token, headers: "Content-Length: lots\r\n", body: "{}")
         },
-        RawRow(name: "a request line without a version", status: 400, mention: "request", knownIssue: bodiless) { _ in
+        RawRow(name: "a request line without a version", status: 400, mention: "request") { _ in
             Array("GET /checkpoint\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8)
         },
     ]
