@@ -18,15 +18,16 @@ While the server runs, these load it at the same time:
   hash to the acknowledged digest, and the read must be in the access log.
 
 Then, N times: wait (busy: under load; idle: load paused and drained; startup: right after a
-restart, often before the server listens), SIGKILL the server, run `cairn fsck` on the ledger and on
-its access log (both must pass), export the log's tiles and check every record acknowledged so far
-is at its acknowledged index, and restart the server on the same port (it must listen again within
-a deadline). At the end: every spool is flushed until empty (no dead letters), the server is stopped
-with SIGTERM (it must exit 0), and one pass over a fresh tile export of both logs checks that every
-acknowledged record is present exactly once at its index with its digest, that no digest appears
-twice, that every spooled record is present exactly once, that the log holds nothing the soak did not
-send, and that the access log has an append entry for every acknowledged append (by request id for
-HTTP producers, by index range for every receipt), whose entries_sha256 matches the log.
+restart, often before the server listens; draining: just after a SIGTERM under load), SIGKILL the
+server, run `cairn fsck` on the ledger and on its access log (both must pass), export the log's
+tiles and check every record acknowledged so far is at its acknowledged index, and restart the
+server on the same port (it must listen again within a deadline). At the end: every spool is
+flushed until empty (no dead letters), the server is stopped with SIGTERM (it must exit 0), and one
+pass over a fresh tile export of both logs checks that every acknowledged record is present exactly
+once at its index with its digest, that no digest appears twice, that every spooled record is
+present exactly once, that the log holds nothing the soak did not send, and that the access log has
+an append entry for every acknowledged append (by request id for HTTP producers, by index range for
+every receipt), whose entries_sha256 matches the log.
 
 Exit status: 0 when every check held; 1 when one failed (each violation is named on stderr and in
 the summary); 2 for a usage error or when the soak could not run (a missing binary...).
@@ -195,7 +196,7 @@ class Soak:
         self.listening = threading.Event()
         self.port = 0
         self.incarnation = 0
-        self.kills: dict = {"busy": 0, "idle": 0, "startup": 0}
+        self.kills: dict = {"busy": 0, "idle": 0, "startup": 0, "draining": 0}
         self.extra_kills = 0  # the kill before each startup kill
         self.fsck_passes = 0
         self.fsck_seconds = 0.0
@@ -344,6 +345,13 @@ class Soak:
             return False
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        if process.returncode != -signal.SIGKILL:
+            # Only a server told to stop (draining) may have exited between poll() and kill().
+            if mode != "draining" or process.returncode != 0:
+                self.state.violation("server-died", "the server (start %d) exited with status %s before it was killed"
+                                     % (self.incarnation, process.returncode))
+            self.state.count("graceful stops that beat the kill")
+            return True
         if mode is None:
             self.extra_kills += 1
         else:
@@ -641,7 +649,7 @@ class Soak:
             self.state.violation("lost", "%s: %d acknowledgements in all do not hold" % (when, bad))
         return bad
 
-    def check_after_kill(self, number: int) -> None:
+    def check_after_kill(self, label: str) -> None:
         """The acknowledgements made so far (all before the kill, or by local appends that
         committed before this snapshot of them) hold in an export taken after it."""
         with self.state.lock:
@@ -649,15 +657,22 @@ class Soak:
         try:
             _, entries = self.export(self.ledger, os.path.join(self.work, "export-incremental"))
         except (RuntimeError, ValueError, OSError) as error:
-            self.state.violation("export", "after kill %d: %s" % (number, error))
+            self.state.violation("export", "after %s: %s" % (label, error))
             return
-        self.check_acks(acks, [address(e) for e in entries], "after kill %d" % number)
+        self.check_acks(acks, [address(e) for e in entries], "after " + label)
 
     def final_checks(self) -> dict:
-        state = self.state
-        export_dir = os.path.join(self.work, "export-final")
-        size, entries = self.export(self.ledger, export_dir)
+        size, entries = self.export(self.ledger, os.path.join(self.work, "export-final"))
         digests = [address(e) for e in entries]
+        result = self.check_log(digests)
+        _, access_entries = self.export(self.access_log, os.path.join(self.work, "export-access-log"))
+        result["access_log"] = self.check_access_log(digests, access_entries)
+        result["tree_size"] = size
+        return result
+
+    def check_log(self, digests: list) -> dict:
+        """The final checks of the main log, whose entries' content addresses are `digests`."""
+        state = self.state
         self.check_acks(state.acks, digests, "at the end")
 
         positions: dict = {}
@@ -685,17 +700,16 @@ class Soak:
         if absent:
             state.violation("not-in-log", "%d records the soak sent are not in the log, e.g. %s" % (
                 len(absent), absent[0]))
+        return {"spooled": len(state.spooled), "duplicates": len(twice)}
 
-        access = self.check_access_log(digests)
-        return {"tree_size": size, "access_log": access, "spooled": len(state.spooled), "duplicates": len(twice)}
-
-    def check_access_log(self, digests: list) -> dict:
+    def check_access_log(self, digests: list, entries: list) -> dict:
+        """The access log (`entries`, raw) against the main log's content addresses `digests`."""
         state = self.state
-        size, entries = self.export(self.access_log, os.path.join(self.work, "export-access-log"))
+        size = len(entries)
         appends: dict = {}
         ranges = []
         access_ids = set()
-        for index, entry in enumerate(entries):
+        for entry in entries:
             record = json.loads(entry)
             if record.get("type") == "append":
                 appends[record["request_id"]] = record
@@ -761,10 +775,57 @@ class Soak:
                 "uncovered_runs": runs,
                 "reads_recorded": len(state.reads) - len(missing_reads)}
 
+    # -- the checks, checked
+
+    def self_check(self) -> list:
+        """Feeds the final checks a made-up log with one defect of each kind they must find, and
+        returns the kinds they missed (none, or the soak could pass without checking anything)."""
+        real = self.state
+        self.state = State()
+        quiet = sys.stderr
+        try:
+            sys.stderr = open(os.devnull, "w")
+            records = [canonical({"self": "check", "n": n}) for n in range(8)]
+            d = [address(r) for r in records]
+            st = self.state
+            st.sent.update(d[:7])  # d[7] is in the log but never sent: unknown-entry
+            st.spooled.update([d[6], address(b"spooled, never arrived")])  # spool-lost, not-in-log
+            st.sent.add(address(b"spooled, never arrived"))
+            st.acknowledge(0, d[0], "http", False)
+            st.acknowledge(9, d[1], "http", False)  # beyond the log: lost
+            st.acknowledge(2, d[5], "cli", False)  # another record at 2: lost (moved)
+            st.acknowledge(3, d[3], "http", False)
+            st.acknowledge(3, d[4], "local", False)  # two-digests
+            st.http_appends.append(HTTPAppend("r1", [(0, d[0], False)]))
+            st.http_appends.append(HTTPAppend("r2", [(3, d[3], False)]))  # no access entry
+            st.reads.append("read-never-recorded")
+            log = [d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[2]]  # d[2] twice: duplicate
+            self.check_log(log)
+            hasher = hashlib.sha256(bytes.fromhex(d[0][7:]))
+            access = [
+                canonical({"type": "append", "request_id": "r1", "first": 0, "count": 1, "duplicates": 0,
+                           "entries_sha256": hasher.hexdigest()}),
+                canonical({"type": "append", "request_id": "r3", "first": 1, "count": 1, "duplicates": 0,
+                           "entries_sha256": "00" * 32}),  # does not match entry 1
+            ]
+            self.check_access_log(log, access)  # index 3 acknowledged, in no append entry: gap
+            found = {kind for kind, _ in self.state.violations}
+        finally:
+            sys.stderr.close()
+            sys.stderr = quiet
+            self.state = real
+        expected = {"lost", "two-digests", "duplicate", "unknown-entry", "spool-lost", "not-in-log",
+                    "access-log", "access-log-gap"}
+        return sorted(expected - found)
+
     # -- the run
 
     def run(self) -> int:
         args = self.args
+        missed = self.self_check()
+        if missed:
+            print("soak: the soak's own checks missed made-up defects: %s" % ", ".join(missed), file=sys.stderr)
+            return 2
         self.setup_paths()
         print("soak: work directory %s, seed %s, %d kills" % (self.work, args.seed, args.kills), flush=True)
         result = self.cairn_run("init", "--origin", "soak.example/" + self.run_id, "--profile", args.profile,
@@ -793,45 +854,69 @@ class Soak:
             thread.start()
 
         fatal = False
-        for number in range(1, args.kills + 1):
-            # The first three kills take one moment of each kind (so the smoke run has all three),
-            # then 70% busy, 15% idle, 15% startup.
-            mode = (["busy", "idle", "startup"][number - 1] if number <= 3
-                    else self.random.choice(["busy"] * 14 + ["idle"] * 3 + ["startup"] * 3))
-            if mode == "busy":
-                time.sleep(self.random.uniform(0.05, 2 * args.seconds_between))
-            elif mode == "idle":
-                self.load_on.clear()
-                deadline = time.monotonic() + 120
-                while self.busy > 0 and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                if self.busy > 0:
-                    self.state.violation("stuck", "kill %d: load did not drain within 120 s" % number)
-                time.sleep(self.random.uniform(0.05, args.seconds_between))
-            else:  # startup: kill the running server, restart, and kill it again while it starts
-                time.sleep(self.random.uniform(0.05, args.seconds_between))
-                if not self.kill_server(None) or not self.fsck("before the startup kill %d" % number):
-                    fatal = True
-                    break
-                self.start_server()
-                time.sleep(self.random.uniform(0.0, 0.4))
-                self.state.count("startup kills %s listening" % ("after" if self.listening.is_set() else "before"))
-            if not self.kill_server(mode):
-                fatal = True
-                break
-            self.load_on.set()
-            if not self.fsck("after kill %d (%s)" % (number, mode)):
-                fatal = True
-                break
-            self.check_after_kill(number)
-            if not self.wait_listening(self.start_server(), "restart after kill %d" % number):
-                fatal = True
-                break
-            with self.state.lock:
-                acked = len(self.state.acks)
-            print("soak: kill %d/%d (%s) ok: %d acknowledgements so far, %.0f s" % (
-                number, args.kills, mode, acked, time.monotonic() - self.started), flush=True)
+        number = 0
+        while number < args.kills and not fatal:
+            fatal = not self.one_kill(number + 1)
+            number = sum(self.kills.values())
         return self.finish(None if not fatal else "stopped early")
+
+    def one_kill(self, number: int) -> bool:
+        """Waits for a moment of a random kind, kills the server, checks, restarts it. False when
+        the soak cannot go on (fsck failed, the server did not come back)."""
+        args = self.args
+        # The first four kills take one moment of each kind (so the smoke run has all of them),
+        # then 60% busy, 15% idle, 15% startup, 10% draining.
+        kinds = ["busy", "idle", "startup", "draining"]
+        mode = kinds[number - 1] if number <= 4 else self.random.choice(["busy"] * 12 + ["idle"] * 3 + [
+            "startup"] * 3 + ["draining"] * 2)
+        if mode == "busy":
+            time.sleep(self.random.uniform(0.05, 2 * args.seconds_between))
+        elif mode == "idle":
+            self.load_on.clear()
+            deadline = time.monotonic() + 120
+            while self.busy > 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if self.busy > 0:
+                self.state.violation("stuck", "kill %d: the load did not drain within 120 s" % number)
+            time.sleep(self.random.uniform(0.05, args.seconds_between))
+        elif mode == "startup":  # kill the running server, restart, and kill it again while it starts
+            time.sleep(self.random.uniform(0.05, args.seconds_between))
+            if not self.kill_server(None) or not self.fsck("before the startup kill %d" % number):
+                return False
+            self.start_server()
+            time.sleep(self.random.uniform(0.0, 0.4))
+            self.state.count("startup kills %s listening" % ("after" if self.listening.is_set() else "before"))
+        else:  # draining: SIGTERM under load, then SIGKILL while it drains and commits
+            time.sleep(self.random.uniform(0.05, 2 * args.seconds_between))
+            assert self.server is not None
+            if self.server.poll() is None:
+                self.server.send_signal(signal.SIGTERM)
+                time.sleep(self.random.uniform(0.0, 0.3))
+                status = self.server.poll()
+                if status is not None:
+                    # It finished draining first: a graceful stop, not a kill (the loop goes on).
+                    self.state.count("graceful stops that beat the kill")
+                    if status != 0:
+                        self.state.violation("shutdown", "after SIGTERM the server exited %d" % status)
+                    mode = ""
+        killed_before = sum(self.kills.values())
+        if mode and not self.kill_server(mode):
+            return False
+        if sum(self.kills.values()) == killed_before:
+            mode = ""  # it exited 0 between the SIGTERM and the SIGKILL: a graceful stop
+        self.load_on.set()
+        label = "kill %d (%s)" % (number, mode) if mode else "graceful stop before kill %d" % number
+        if not self.fsck("after " + label):
+            return False
+        self.check_after_kill(label)
+        if not self.wait_listening(self.start_server(), "restart after " + label):
+            return False
+        with self.state.lock:
+            acked = len(self.state.acks)
+        print("soak: %s of %d ok: %d acknowledgements so far, %.0f s" % (
+            label, args.kills, acked, time.monotonic() - self.started), flush=True)
+        return True
+
 
     def finish(self, early: str | None) -> int:
         args = self.args
