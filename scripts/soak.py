@@ -753,7 +753,7 @@ class Soak:
             if record is None:
                 mismatched += 1
                 if mismatched <= 10:
-                    state.violation("access-log", "the acknowledged append %s (%d new, %d duplicate) has no entry" % (
+                    state.violation("access-log-request", "the acknowledged append %s (%d new, %d duplicate) has no entry" % (
                         append.request_id, len(new), len(append.receipts) - len(new)))
                 continue
             expected_first = new[0][0] if new else None
@@ -765,11 +765,11 @@ class Soak:
                     or record.get("entries_sha256") != hasher.hexdigest()):
                 mismatched += 1
                 if mismatched <= 10:
-                    state.violation("access-log", "append entry %s does not match its receipts: %s" % (
+                    state.violation("access-log-request", "append entry %s does not match its receipts: %s" % (
                         append.request_id, json.dumps(record)))
         missing_reads = [r for r in state.reads if r not in access_ids]
         if missing_reads:
-            state.violation("access-log", "%d reads answered 200 are not in the access log, e.g. %s" % (
+            state.violation("access-log-read", "%d reads answered 200 are not in the access log, e.g. %s" % (
                 len(missing_reads), missing_reads[0]))
         return {"size": size, "append_entries": len(appends), "uncovered_entries": len(uncovered),
                 "uncovered_runs": runs,
@@ -796,6 +796,7 @@ class Soak:
             st.acknowledge(2, d[5], "cli", False)  # another record at 2: lost (moved)
             st.acknowledge(3, d[3], "http", False)
             st.acknowledge(3, d[4], "local", False)  # two-digests
+            st.acknowledge(4, d[0], "flush", True)  # two-indexes
             st.http_appends.append(HTTPAppend("r1", [(0, d[0], False)]))
             st.http_appends.append(HTTPAppend("r2", [(3, d[3], False)]))  # no access entry
             st.reads.append("read-never-recorded")
@@ -815,7 +816,7 @@ class Soak:
             sys.stderr = quiet
             self.state = real
         expected = {"lost", "two-digests", "duplicate", "unknown-entry", "spool-lost", "not-in-log",
-                    "access-log", "access-log-gap"}
+                    "access-log", "access-log-request", "access-log-read", "access-log-gap", "two-indexes"}
         return sorted(expected - found)
 
     # -- the run
