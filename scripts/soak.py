@@ -980,7 +980,7 @@ class Soak:
             "extra_kills_before_startup_kills": self.extra_kills,
             "records_acknowledged": distinct,
             "acknowledgements_by_source": sources,
-            "records_spooled_then_flushed": summary.get("spooled", 0),
+            "records_spooled": summary.get("spooled", 0),  # all found in the log at the end
             "tree_size": summary.get("tree_size"),
             "access_log": summary.get("access_log"),
             "duplicates_found": summary.get("duplicates"),
