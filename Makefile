@@ -3,13 +3,15 @@
 #   make demo      install missing system packages, build, and run the end-to-end demo
 #   make test      install missing system packages, check formatting, build, and run the test suite
 #   make interop   also install Go + golang.org/x/mod so the Go interop tests run (CI does this)
+#   make soak      build a release binary and SIGKILL `cairn serve` 100 times under load (docs/reliability.md)
+#   make soak-smoke  the short soak CI runs after `make test` (5 kills, well under a minute)
 #   make format    apply `swift format` to Sources/ and Tests/
 #   make lint      check formatting without changing files
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps interop-deps build release demo test interop format lint clean
+.PHONY: all deps interop-deps build release demo test interop soak soak-smoke format lint clean
 
 all: build
 
@@ -41,6 +43,15 @@ test: deps lint
 
 interop: deps interop-deps
 	$(SWIFT) test --filter Interop
+
+# The soak (docs/reliability.md, "Soak"); extra options go in SOAK_ARGS, e.g. SOAK_ARGS="--kills 200 --keep".
+SOAK_ARGS ?=
+
+soak: release
+	scripts/soak.sh --cairn "$$($(SWIFT) build -c release --show-bin-path)/cairn" $(SOAK_ARGS)
+
+soak-smoke: build
+	scripts/soak.sh --smoke --cairn "$$($(SWIFT) build --show-bin-path)/cairn" $(SOAK_ARGS)
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift

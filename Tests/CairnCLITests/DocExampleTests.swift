@@ -139,6 +139,14 @@ struct DocExampleTests {
                     + "independent reader)",
             ],
             substitutions: ["/srv/cairn-tiles": "$PWD/srv/cairn-tiles"]),
+        Document(
+            path: "docs/reliability.md",
+            skippedBlocks: [
+                "make soak":
+                    "soaks of seconds to hours that kill servers; CI runs `make soak-smoke` itself, after `make test`",
+                "LD_PRELOAD":
+                    "reproduces an open defect (the access-log gap) with servers in the background and the fault shim",
+            ]),
     ]
 
     /// A fenced block: its info string, first line number and lines.
