@@ -17,7 +17,13 @@ struct TokenCommand: ParsableCommand {
               read     read entries, records, queries, blobs, checkpoints and proofs
               audit    read, and the access log (/v1/access-log/…)
               metrics  GET /metrics
+              erase    append `erasure` records, which destroy a blob's bytes (with append)
+              correct  correct records other principals appended (with append); without it a
+                       token corrects only what it appended itself
               admin    everything
+
+            `audit` includes `read`, `admin` includes everything; nothing else implies another
+            role, so destroying data or rewriting someone else's record is granted only on purpose.
 
             The ledger stores only each token's SHA-256 (table `tokens`, specs/storage.md): the
             token itself is printed once, by `create`, and cannot be shown again. Changes take
@@ -56,7 +62,8 @@ struct TokenCreate: AsyncParsableCommand {
 
     @Option(
         name: .customLong("role"),
-        help: ArgumentHelp("append, read, audit, metrics or admin (repeat for several).", valueName: "role"))
+        help: ArgumentHelp(
+            "append, read, audit, metrics, erase, correct or admin (repeat for several).", valueName: "role"))
     var roles: [String] = []
 
     @Option(help: ArgumentHelp("A label for the token (who or what uses it).", valueName: "name"))
