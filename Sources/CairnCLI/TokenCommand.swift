@@ -18,16 +18,16 @@ struct TokenCommand: ParsableCommand {
               audit    read, and the access log (/v1/access-log/…)
               metrics  GET /metrics
               erase    append `erasure` records, which destroy a blob's bytes (with append)
-              correct  correct records other principals appended (with append); without it a
-                       token corrects only what it appended itself
+              correct  correct what other principals appended (with append); without
+                       it, a token corrects only what it appended itself
               admin    everything
 
             `audit` includes `read`, `admin` includes everything; nothing else implies another
             role, so destroying data or rewriting someone else's record is granted only on purpose.
 
             The ledger stores only each token's SHA-256 (table `tokens`, specs/storage.md): the
-            token itself is printed once, by `create`, and cannot be shown again. Changes take
-            effect at once, also for a server that is running.
+            token itself is printed once, by `create`, and cannot be shown again. Changes reach
+            a running server within one second.
             """),
         subcommands: [TokenCreate.self, TokenList.self, TokenRevoke.self]
     )
