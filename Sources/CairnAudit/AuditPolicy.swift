@@ -145,10 +145,10 @@ public struct AuditPolicy: Sendable, Hashable {
             maxClockSkewSeconds: skew)
     }
 
+    /// A non-negative integer: any the JSON parser accepts (it refuses integers beyond 2^53 - 1,
+    /// which a double cannot hold exactly), so every count the spec allows is accepted.
     private static func count(_ value: JSONValue) -> Int? {
-        guard let number = value.numberValue, number >= 0, number <= 1e15, number.rounded() == number else {
-            return nil
-        }
-        return Int(number)
+        guard let count = value.intValue, count >= 0 else { return nil }
+        return count
     }
 }

@@ -24,6 +24,12 @@ struct VerifyCommand: ParsableCommand {
             quorum ("quorum not met: group X needs 2 cosignatures, has 1 (X1)" otherwise), and
             --vkey becomes optional: the policy's log lines name the trusted log keys. A --vkey
             given with --policy replaces the policy's log lines. See specs/witness.md.
+
+            A checkpoint's origin (its first line) must be the log key's name, Cairn's convention,
+            unless --origin names it: logs such as sum.golang.org sign an origin ("go.sum database
+            tree") that differs from their key's name. Key names and origins are compared byte for
+            byte, as C2SP and Go compare them: a look-alike spelling (a Kelvin sign for K, a
+            decomposed accent) is a different name.
             """),
         subcommands: [VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self]
     )
@@ -42,6 +48,13 @@ struct VerifyOptions: ParsableArguments {
             "A C2SP tlog-policy file: the checkpoint must also meet its quorum of witness cosignatures.",
             valueName: "file"))
     var policy: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The log's origin (checkpoint line 1) when it is not the key's name, as for sum.golang.org, whose "
+                + "key signs the origin \"go.sum database tree\". Compared byte for byte.",
+            valueName: "origin"))
+    var origin: String?
 
     @Flag(help: "Print a JSON object with \"valid\" and the details or the reason.")
     var json = false
@@ -155,8 +168,8 @@ struct VerifyCheckpoint: ParsableCommand {
         abstract: "Verify a signed checkpoint.",
         discussion: prose(
             """
-            Checks that FILE is a C2SP tlog-checkpoint signed note whose origin is the vkey's name and
-            which carries a valid Ed25519 signature by that key. Other signatures (e.g. witness
+            Checks that FILE is a C2SP tlog-checkpoint signed note whose origin is the vkey's name (or
+            --origin) and which carries a valid Ed25519 signature by that key. Other signatures (e.g. witness
             cosignatures) are ignored — unless --policy is given: then the cosignatures of the
             policy's witnesses must verify and meet its quorum.
 
@@ -182,7 +195,7 @@ struct VerifyCheckpoint: ParsableCommand {
                 } catch {
                     throw ProofError(.malformed, error.message)
                 }
-                let verification = try policy.verify(signed, logKeys: logKey.map { [$0] })
+                let verification = try policy.verify(signed, logKeys: logKey.map { [$0] }, origin: options.origin)
                 let checkpoint = verification.checkpoint
                 let (suffix, details) = policyReport(verification, policy)
                 var object = checkpointDetails(checkpoint)
@@ -194,7 +207,8 @@ struct VerifyCheckpoint: ParsableCommand {
                 )
             }
             let key = try options.verifierKey()
-            let checkpoint = try CheckpointVerifier.verify(try readInput(file, what: "checkpoint file"), logKey: key)
+            let checkpoint = try CheckpointVerifier.verify(
+                try readInput(file, what: "checkpoint file"), logKey: key, origin: options.origin)
             return (
                 "checkpoint of \(checkpoint.origin) at size \(checkpoint.size), root \(checkpoint.rootHash.base64)",
                 checkpointDetails(checkpoint)
@@ -274,11 +288,12 @@ struct VerifyInclusion: ParsableCommand {
             var firstFailure: (any Error)?
             func verify(_ candidate: [UInt8]) throws -> (Checkpoint, String, JSONValue?) {
                 if let policy {
-                    let verification = try parsed.verify(entry: candidate, policy: policy, logKeys: key.map { [$0] })
+                    let verification = try parsed.verify(
+                        entry: candidate, policy: policy, logKeys: key.map { [$0] }, origin: options.origin)
                     let (suffix, details) = policyReport(verification, policy)
                     return (verification.checkpoint, suffix, details)
                 }
-                return (try parsed.verify(entry: candidate, logKey: key!), "", nil)
+                return (try parsed.verify(entry: candidate, logKey: key!, origin: options.origin), "", nil)
             }
             var result: (Checkpoint, String, JSONValue?)?
             for form in forms {
@@ -358,11 +373,11 @@ struct VerifyConsistency: ParsableCommand {
             var policyDetails: JSONValue?
             if let policy {
                 let verification = try request.verify(
-                    oldCheckpoint: oldCheckpoint, policy: policy, logKeys: key.map { [$0] })
+                    oldCheckpoint: oldCheckpoint, policy: policy, logKeys: key.map { [$0] }, origin: options.origin)
                 new = verification.checkpoint
                 (suffix, policyDetails) = policyReport(verification, policy)
             } else {
-                new = try request.verify(oldCheckpoint: oldCheckpoint, logKey: key!)
+                new = try request.verify(oldCheckpoint: oldCheckpoint, logKey: key!, origin: options.origin)
             }
             var details = checkpointDetails(new)
             details["old_size"] = .uint(request.oldSize)

@@ -297,7 +297,7 @@ extension Ledger {
         guard checkpoint.size == size else {
             throw LedgerError(.corrupt, "checkpoint stored under size \(size) says size \(checkpoint.size)")
         }
-        guard checkpoint.origin == origin else {
+        guard checkpoint.origin.sameBytes(as: origin) else {
             throw LedgerError(.corrupt, "checkpoint for size \(size) has origin \(checkpoint.origin), not \(origin)")
         }
         guard checkpoint.rootHash == root else {

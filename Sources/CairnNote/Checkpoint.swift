@@ -183,13 +183,13 @@ public struct SignedCheckpoint: Sendable, Hashable {
     @discardableResult
     public func verify(logKey: NoteVerifierKey, origin: String? = nil) throws(NoteError) -> Checkpoint {
         let expected = origin ?? logKey.name
-        guard checkpoint.origin == expected else {
+        guard checkpoint.origin.sameBytes(as: expected) else {
             throw NoteError(
                 .originMismatch,
                 "line 1: the checkpoint origin \"\(NoteSyntax.escaped(checkpoint.origin))\" is not the "
                     + "expected origin \"\(NoteSyntax.escaped(expected))\"; check that the log key belongs to this log")
         }
-        guard note.signatures.contains(where: { $0.name == logKey.name && $0.keyID == logKey.keyID }) else {
+        guard note.signatures.contains(where: { $0.names(logKey) }) else {
             throw NoteError(
                 .unknownKey,
                 "the checkpoint has no signature from the log key \(logKey.nameAndID) (signed by: \(note.signerList))")

@@ -65,7 +65,7 @@ public enum CosignatureV1 {
                 "cosigner key \(cosigner.nameAndID) has signature type 0x\(Hex.encode([cosigner.type])); "
                     + "a cosignature/v1 key has type 0x04 (make it with NoteVerifierKey(cosignatureName:ed25519:))")
         }
-        let lines = signed.note.signatures.filter { $0.name == cosigner.name && $0.keyID == cosigner.keyID }
+        let lines = signed.note.signatures.filter { $0.names(cosigner) }
         guard !lines.isEmpty else {
             throw NoteError(
                 .unknownKey,

@@ -98,7 +98,7 @@ public struct SignedNote: Sendable, Hashable {
     /// This note with one more signature. A signature already present with the same key name and
     /// key ID is replaced (as Go's `note.Sign` does), so re-signing does not duplicate lines.
     public func adding(_ signature: NoteSignature) throws(NoteError) -> SignedNote {
-        let others = signatures.filter { !($0.name == signature.name && $0.keyID == signature.keyID) }
+        let others = signatures.filter { !$0.namesSameKey(as: signature) }
         return try SignedNote(text: text, signatures: others + [signature])
     }
 

@@ -49,10 +49,13 @@ public struct ConsistencyProofRequest: Sendable, Hashable {
     /// Verifies that the log only grew from `oldCheckpoint` to this request's checkpoint: both
     /// are signed by `logKey`, `old` equals the old checkpoint's size, and the proof holds
     /// (RFC 9162 section 2.1.4.2; an empty old tree is consistent with every tree; equal sizes
-    /// need equal roots). Returns the verified new checkpoint.
-    public func verify(oldCheckpoint: SignedCheckpoint, logKey: NoteVerifierKey) throws(ProofError) -> Checkpoint {
-        let old = try verifyCheckpoint(oldCheckpoint, key: logKey, role: "old checkpoint")
-        let new = try verifyCheckpoint(checkpoint, key: logKey, role: "new checkpoint")
+    /// need equal roots). Returns the verified new checkpoint. Both origins must be `origin`, or
+    /// the key's name when `origin` is nil.
+    public func verify(
+        oldCheckpoint: SignedCheckpoint, logKey: NoteVerifierKey, origin: String? = nil
+    ) throws(ProofError) -> Checkpoint {
+        let old = try verifyCheckpoint(oldCheckpoint, key: logKey, role: "old checkpoint", origin: origin)
+        let new = try verifyCheckpoint(checkpoint, key: logKey, role: "new checkpoint", origin: origin)
         guard old.size == oldSize else {
             throw ProofError(
                 .sizeMismatch, "the proof is from size \(oldSize) but the old checkpoint has size \(old.size)")

@@ -173,6 +173,10 @@ private struct PolicyBuilder {
     var quorum: (name: String, node: TlogPolicy.Node, line: Int)?
     /// Names (as octets) of witnesses and groups, with the line that defines each.
     var names: [[UInt8]: (node: TlogPolicy.Node, line: Int)] = [:]
+    /// The public keys of the logs and witnesses so far, with the index of each, so duplicates are
+    /// found in constant time (a policy with tens of thousands of lines parses in linear time).
+    var logPublicKeys: [[UInt8]: Int] = [:]
+    var witnessPublicKeys: [[UInt8]: Int] = [:]
 
     static let space = UInt8(ascii: " ")
     static let tab = UInt8(ascii: "\t")
@@ -212,11 +216,12 @@ private struct PolicyBuilder {
                 "log key \(key.nameAndID) has signature type 0x\(Hex.encode([key.type])) (a witness cosignature "
                     + "key); a log key has type 0x01 (Ed25519 signed note)")
         }
-        if let earlier = logs.first(where: { $0.key.publicKey == key.publicKey }) {
+        if let earlier = logPublicKeys[key.publicKey].map({ logs[$0] }) {
             throw PolicyError(
                 .duplicateKey, line: number,
                 "duplicate log: \(key.nameAndID) has the same public key as the log on line \(earlier.line)")
         }
+        logPublicKeys[key.publicKey] = logs.count
         logs.append(TlogPolicy.Log(key: key, url: items.count == 3 ? Self.text(items[2]) : nil, line: number))
     }
 
@@ -234,13 +239,14 @@ private struct PolicyBuilder {
                 "witness \(name): key \(key.nameAndID) has signature type 0x\(Hex.encode([key.type])) (a log "
                     + "key); a witness key has type 0x04 (Ed25519 cosignature/v1)")
         }
-        if let earlier = witnesses.first(where: { $0.key.publicKey == key.publicKey }) {
+        if let earlier = witnessPublicKeys[key.publicKey].map({ witnesses[$0] }) {
             throw PolicyError(
                 .duplicateKey, line: number,
                 "duplicate witness: \(name) has the same public key as witness \(earlier.name) on line \(earlier.line)"
             )
         }
         names[Array(items[1])] = (.witness(witnesses.count), number)
+        witnessPublicKeys[key.publicKey] = witnesses.count
         witnesses.append(
             TlogPolicy.Witness(name: name, key: key, url: items.count == 4 ? Self.text(items[3]) : nil, line: number))
     }
@@ -391,16 +397,19 @@ extension TlogPolicy {
     ///
     /// - The log key is chosen by origin: its name must be the checkpoint's origin
     ///   (`originMismatch` if no log has it), it must have signed (`wrongKey`), and every line of
-    ///   that key must verify (`badSignature`).
+    ///   that key must verify (`badSignature`). With `origin` (for a log whose origin is not its
+    ///   key's name, such as sum.golang.org's `go.sum database tree`), the checkpoint's origin must
+    ///   be `origin` instead, and any of the log keys may be the one that signed.
+    /// - Names and origins are compared as bytes, as C2SP and Go compare them.
     /// - Cosignature lines from keys not in the policy are ignored. A line that names a policy
     ///   witness's key must verify, or the checkpoint is refused (`badSignature`): such a note
     ///   is malformed per c2sp.org/signed-note. Timestamps are checked as part of the signed
     ///   message and otherwise ignored.
     /// - An unmet quorum is `quorumNotMet`, with a message naming the unmet groups.
     public func verify(
-        _ signed: SignedCheckpoint, logKeys: [NoteVerifierKey]? = nil
+        _ signed: SignedCheckpoint, logKeys: [NoteVerifierKey]? = nil, origin: String? = nil
     ) throws(ProofError) -> PolicyVerification {
-        let logKey = try verifyLogSignature(signed, keys: logKeys ?? logs.map(\.key))
+        let logKey = try verifyLogSignature(signed, keys: logKeys ?? logs.map(\.key), origin: origin)
         let cosignatures = try verifyCosignatures(signed)
         return PolicyVerification(checkpoint: signed.checkpoint, logKey: logKey, cosignatures: cosignatures)
     }
@@ -414,7 +423,7 @@ extension TlogPolicy {
         var witnessed = Set<Int>()
         for (index, witness) in witnesses.enumerated() {
             let key = witness.key
-            guard signed.note.signatures.contains(where: { $0.name == key.name && $0.keyID == key.keyID }) else {
+            guard signed.note.signatures.contains(where: { $0.names(key) }) else {
                 continue
             }
             do {
@@ -428,70 +437,93 @@ extension TlogPolicy {
                         + "was changed after cosigning or the cosignature is corrupt")
             }
         }
-        var memo: [Int: Bool] = [:]
-        guard isWitnessed(quorumNode, witnessed, &memo) else {
-            throw ProofError(.quorumNotMet, "quorum not met: " + explain(quorumNode, witnessed, &memo))
+        let met = groupsWitnessed(witnessed)
+        guard isWitnessed(quorumNode, witnessed, met) else {
+            throw ProofError(.quorumNotMet, "quorum not met: " + explain(quorumNode, witnessed, met))
         }
         return valid
     }
 
-    func isWitnessed(_ node: Node, _ witnessed: Set<Int>, _ memo: inout [Int: Bool]) -> Bool {
-        switch node {
-        case .none: return true
-        case .witness(let index): return witnessed.contains(index)
-        case .group(let index):
-            if let known = memo[index] { return known }
-            let group = groups[index]
+    /// Whether each group is witnessed, in file order. A group's members are witnesses and groups
+    /// defined on earlier lines, so one pass in file order decides every group: no recursion (a
+    /// deep chain of nested groups cannot exhaust the stack) and linear time.
+    func groupsWitnessed(_ witnessed: Set<Int>) -> [Bool] {
+        var met = [Bool](repeating: false, count: groups.count)
+        for (index, group) in groups.enumerated() {
             var count = 0
-            for member in group.memberNodes where isWitnessed(member, witnessed, &memo) { count += 1 }
-            let result = count >= group.threshold
-            memo[index] = result
-            return result
+            for member in group.memberNodes where isWitnessed(member, witnessed, met) {
+                count += 1
+                if count >= group.threshold { break }
+            }
+            met[index] = count >= group.threshold
+        }
+        return met
+    }
+
+    func isWitnessed(_ node: Node, _ witnessed: Set<Int>, _ met: [Bool]) -> Bool {
+        switch node {
+        case .none: true
+        case .witness(let index): witnessed.contains(index)
+        case .group(let index): met[index]
         }
     }
 
-    /// Why `node` (unmet) is unmet: the group's count, then each unmet member group's, depth first.
-    func explain(_ node: Node, _ witnessed: Set<Int>, _ memo: inout [Int: Bool]) -> String {
+    /// The most unmet groups a quorum message names.
+    static let maxExplainedGroups = 20
+
+    /// Why `node` (unmet) is unmet: the group's count, then each unmet member group's, depth first
+    /// (with an explicit stack), naming at most ``maxExplainedGroups`` groups.
+    func explain(_ node: Node, _ witnessed: Set<Int>, _ met: [Bool]) -> String {
         switch node {
         case .none: return "nothing is required"
         case .witness(let index):
             let witness = witnesses[index]
             return "no valid cosignature from witness \(witness.name) (\(witness.key.nameAndID))"
-        case .group:
+        case .group(let root):
             var parts: [String] = []
             var explained = Set<Int>()
-            explainGroup(node, witnessed, &memo, &explained, &parts)
+            var stack = [root]
+            var unexplained = 0
+            while let index = stack.popLast() {
+                guard explained.insert(index).inserted else { continue }
+                guard parts.count < Self.maxExplainedGroups else {
+                    unexplained += 1
+                    continue
+                }
+                let group = groups[index]
+                var names: [String] = []
+                for (member, name) in zip(group.memberNodes, group.members) where isWitnessed(member, witnessed, met) {
+                    names.append(name)
+                }
+                let onlyWitnesses = group.memberNodes.allSatisfy { if case .witness = $0 { true } else { false } }
+                let need =
+                    onlyWitnesses
+                    ? "\(group.threshold) cosignature\(group.threshold == 1 ? "" : "s")"
+                    : "\(group.threshold) of its members (\(group.members.joined(separator: ", "))) to have witnessed"
+                parts.append(
+                    "group \(group.name) needs \(need), has \(names.count)"
+                        + (names.isEmpty ? "" : " (\(names.joined(separator: ", ")))"))
+                for member in group.memberNodes.reversed() {
+                    if case .group(let child) = member, !met[child] { stack.append(child) }
+                }
+            }
+            if unexplained > 0 { parts.append("and at least \(unexplained) more unmet groups") }
             return parts.joined(separator: "; ")
         }
     }
 
-    private func explainGroup(
-        _ node: Node, _ witnessed: Set<Int>, _ memo: inout [Int: Bool], _ explained: inout Set<Int>,
-        _ parts: inout [String]
-    ) {
-        guard case .group(let index) = node, explained.insert(index).inserted else { return }
-        let group = groups[index]
-        var met: [String] = []
-        for (member, name) in zip(group.memberNodes, group.members) where isWitnessed(member, witnessed, &memo) {
-            met.append(name)
-        }
-        let onlyWitnesses = group.memberNodes.allSatisfy { if case .witness = $0 { true } else { false } }
-        let need =
-            onlyWitnesses
-            ? "\(group.threshold) cosignature\(group.threshold == 1 ? "" : "s")"
-            : "\(group.threshold) of its members (\(group.members.joined(separator: ", "))) to have witnessed"
-        parts.append(
-            "group \(group.name) needs \(need), has \(met.count)"
-                + (met.isEmpty ? "" : " (\(met.joined(separator: ", ")))"))
-        for member in group.memberNodes where !isWitnessed(member, witnessed, &memo) {
-            explainGroup(member, witnessed, &memo, &explained, &parts)
-        }
-    }
-
     /// Finds the log key for the checkpoint's origin and verifies its signature.
-    func verifyLogSignature(_ signed: SignedCheckpoint, keys: [NoteVerifierKey]) throws(ProofError) -> NoteVerifierKey {
-        let origin = Array(signed.checkpoint.origin.utf8)
-        let candidates = keys.filter { Array($0.name.utf8) == origin }
+    func verifyLogSignature(
+        _ signed: SignedCheckpoint, keys: [NoteVerifierKey], origin expectedOrigin: String? = nil
+    ) throws(ProofError) -> NoteVerifierKey {
+        if let expectedOrigin, !signed.checkpoint.origin.sameBytes(as: expectedOrigin) {
+            throw ProofError(
+                .originMismatch,
+                "checkpoint: origin \"\(signed.checkpoint.origin)\" is not the expected origin \"\(expectedOrigin)\" "
+                    + "(--origin)")
+        }
+        let candidates =
+            expectedOrigin == nil ? keys.filter { $0.name.sameBytes(as: signed.checkpoint.origin) } : keys
         guard !candidates.isEmpty else {
             let known = keys.isEmpty ? "none" : keys.map { "\"\($0.name)\"" }.joined(separator: ", ")
             throw ProofError(
@@ -502,7 +534,7 @@ extension TlogPolicy {
         var lastError: ProofError?
         for key in candidates {
             do throws(ProofError) {
-                _ = try verifyCheckpoint(signed, key: key, role: "checkpoint")
+                _ = try verifyCheckpoint(signed, key: key, role: "checkpoint", origin: expectedOrigin)
                 if verified == nil { verified = key }
             } catch {
                 guard error.code == .wrongKey else { throw error }  // a bad signature by a log key
@@ -519,10 +551,10 @@ extension TlogProof {
     /// policy (log signature and quorum, see ``TlogPolicy/verify(_:logKeys:)``) and the
     /// inclusion proof leads to its root.
     public func verify(
-        entry: [UInt8], policy: TlogPolicy, logKeys: [NoteVerifierKey]? = nil
+        entry: [UInt8], policy: TlogPolicy, logKeys: [NoteVerifierKey]? = nil, origin: String? = nil
     ) throws(ProofError) -> PolicyVerification {
-        let verification = try policy.verify(checkpoint, logKeys: logKeys)
-        _ = try verify(entry: entry, logKey: verification.logKey)
+        let verification = try policy.verify(checkpoint, logKeys: logKeys, origin: origin)
+        _ = try verify(entry: entry, logKey: verification.logKey, origin: origin)
         return verification
     }
 }
@@ -532,10 +564,10 @@ extension ConsistencyProofRequest {
     /// which must satisfy `policy` (log signature and quorum). The old checkpoint must be signed
     /// by the same log key; it needs no cosignatures (it is the one you already trust).
     public func verify(
-        oldCheckpoint: SignedCheckpoint, policy: TlogPolicy, logKeys: [NoteVerifierKey]? = nil
+        oldCheckpoint: SignedCheckpoint, policy: TlogPolicy, logKeys: [NoteVerifierKey]? = nil, origin: String? = nil
     ) throws(ProofError) -> PolicyVerification {
-        let verification = try policy.verify(checkpoint, logKeys: logKeys)
-        _ = try verify(oldCheckpoint: oldCheckpoint, logKey: verification.logKey)
+        let verification = try policy.verify(checkpoint, logKeys: logKeys, origin: origin)
+        _ = try verify(oldCheckpoint: oldCheckpoint, logKey: verification.logKey, origin: origin)
         return verification
     }
 }

@@ -73,19 +73,24 @@ struct ProofLines {
     }
 }
 
-/// Verifies `signed` with `key` and maps note errors onto proof errors.
-func verifyCheckpoint(_ signed: SignedCheckpoint, key: NoteVerifierKey, role: String) throws(ProofError) -> Checkpoint {
+/// Verifies `signed` with `key` and maps note errors onto proof errors. The origin must be
+/// `origin`, or the key's name when `origin` is nil (compared as bytes).
+func verifyCheckpoint(
+    _ signed: SignedCheckpoint, key: NoteVerifierKey, role: String, origin: String? = nil
+) throws(ProofError) -> Checkpoint {
     do {
-        return try signed.verify(logKey: key)
+        return try signed.verify(logKey: key, origin: origin)
     } catch {
         switch error.code {
         case .badSignature:
             throw ProofError(.badSignature, "\(role): bad signature by \(key.name) (key ID \(hex(key.keyID)))")
         case .originMismatch:
+            let expected =
+                origin.map { "the expected origin \"\($0)\" (--origin)" } ?? "the verifier key's name \"\(key.name)\""
             throw ProofError(
                 .originMismatch,
-                "\(role): origin \"\(signed.checkpoint.origin)\" does not match the verifier key's name \"\(key.name)\""
-            )
+                "\(role): origin \"\(signed.checkpoint.origin)\" does not match \(expected)"
+                    + (origin == nil ? "; for a log whose origin differs from its key name, give --origin" : ""))
         case .unknownKey, .noVerifiedSignature:
             let signers = signed.note.signatures.map { "\($0.name) (key ID \(hex($0.keyID)))" }
             throw ProofError(

@@ -70,9 +70,12 @@ public struct TlogProof: Sendable, Hashable {
 
     /// Verifies that the entry whose RFC 6962 leaf hash is `leafHash` is in the log: the
     /// checkpoint is signed by `logKey` for its origin, and the proof leads from the leaf to the
-    /// checkpoint's root. Returns the verified checkpoint.
-    public func verify(leafHash: SHA256Digest, logKey: NoteVerifierKey) throws(ProofError) -> Checkpoint {
-        let verified = try verifyCheckpoint(checkpoint, key: logKey, role: "checkpoint")
+    /// checkpoint's root. Returns the verified checkpoint. The origin must be `origin`, or the
+    /// key's name when `origin` is nil.
+    public func verify(
+        leafHash: SHA256Digest, logKey: NoteVerifierKey, origin: String? = nil
+    ) throws(ProofError) -> Checkpoint {
+        let verified = try verifyCheckpoint(checkpoint, key: logKey, role: "checkpoint", origin: origin)
         do {
             try MerkleVerifier.verifyInclusion(
                 leafHash: leafHash, index: index, treeSize: verified.size, proof: hashes, root: verified.rootHash)
@@ -83,8 +86,9 @@ public struct TlogProof: Sendable, Hashable {
     }
 
     /// Verifies the proof for the entry bytes `entry` (hashed as an RFC 6962 leaf).
-    public func verify(entry: [UInt8], logKey: NoteVerifierKey) throws(ProofError) -> Checkpoint {
-        try verify(leafHash: RFC6962.leafHash(entry), logKey: logKey)
+    public func verify(entry: [UInt8], logKey: NoteVerifierKey, origin: String? = nil) throws(ProofError) -> Checkpoint
+    {
+        try verify(leafHash: RFC6962.leafHash(entry), logKey: logKey, origin: origin)
     }
 }
 

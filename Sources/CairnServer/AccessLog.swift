@@ -24,7 +24,7 @@ package final class AccessLog: Sendable {
         let directory = Self.directory(of: main)
         if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
             let ledger = try Ledger.open(at: directory)
-            guard ledger.origin == main.origin + originSuffix else {
+            guard ledger.origin.sameBytes(as: main.origin + originSuffix) else {
                 throw LedgerError(
                     .corrupt,
                     "\(directory) holds the log \(ledger.origin), not \(main.origin + originSuffix): "

@@ -202,7 +202,7 @@ public final class Witness: Sendable {
 
         // The cosigned note served to monitors: the text, the log lines that verified, the cosignature.
         let logLines = signed.note.signatures.filter { line in
-            verified.contains { $0.name == line.name && $0.keyID == line.keyID }
+            verified.contains { line.names($0) }
         }
         let (name, key, clock, hook) = (self.name, self.key, self.clock, afterStateCheck)
         let originHash = SHA256.hash(Array(origin.utf8))

@@ -93,4 +93,61 @@ struct GoInteropTests {
         #expect(result.text.contains("go-verify: ok: 1000 entries"), "\(result.text)")
         print(result.text)
     }
+    @Test(
+        "A sum.golang.org-style log made by Go (origin \"go.sum database tree\", key sumdb.example) verifies with --origin"
+    )
+    func goSumdbOrigin() throws {
+        let required = ProcessInfo.processInfo.environment["CAIRN_REQUIRE_INTEROP"] == "1"
+        guard let go = Self.goBinary(),
+            FileManager.default.fileExists(atPath: Self.goModRoot + "/src/golang.org/x/mod/sumdb/tlog")
+        else {
+            let message = "Go interop test skipped: install golang-go and golang-golang-x-mod-dev (make interop-deps)"
+            if required { Issue.record(Comment(rawValue: message + " — CAIRN_REQUIRE_INTEROP=1 requires it")) }
+            return
+        }
+        let out = try TemporaryDirectory()
+        let gocache = try TemporaryDirectory()
+        let made = try CLI.exec(
+            go, ["run", Self.repositoryRoot.appendingPathComponent("Tests/Interop/sumdb_log.go").path, out.path],
+            environment: ["GO111MODULE": "off", "GOPATH": Self.goModRoot, "GOCACHE": gocache.path, "GOFLAGS": ""])
+        try #require(made.status == 0, "sumdb_log.go failed:\n\(made.stderr)")
+        let vkey = out.file("vkey")
+        let origin = "go.sum database tree"
+        func cairn(_ arguments: String...) throws -> CLI.Output {
+            try CLI.exec(CLI.binary, arguments, directory: out.path)
+        }
+
+        // Without --origin the origin must be the key's name, and it is not.
+        let plain = try cairn("verify", "checkpoint", "--vkey", vkey, "checkpoint-5")
+        #expect(plain.status == 1)
+        #expect(plain.stderr.contains(#"origin "go.sum database tree" does not match"#), "\(plain.stderr)")
+        #expect(plain.stderr.contains("--origin"), "the message says how to verify such a log: \(plain.stderr)")
+
+        let checkpoint = try cairn("verify", "checkpoint", "--vkey", vkey, "--origin", origin, "checkpoint-5")
+        #expect(checkpoint.status == 0, "\(checkpoint.stderr)")
+        #expect(checkpoint.text.contains("valid: checkpoint of go.sum database tree at size 5"), "\(checkpoint.text)")
+        let inclusion = try cairn(
+            "verify", "inclusion", "--vkey", vkey, "--origin", origin, "--proof", "inclusion-1.proof", "--entry",
+            "entry-1", "--raw-entry")
+        #expect(inclusion.status == 0, "\(inclusion.stderr)")
+        #expect(inclusion.text.contains("is entry 1 of go.sum database tree at size 5"), "\(inclusion.text)")
+        let consistency = try cairn(
+            "verify", "consistency", "--vkey", vkey, "--origin", origin, "--old", "checkpoint-3", "--proof",
+            "consistency-3-5.proof")
+        #expect(consistency.status == 0, "\(consistency.stderr)")
+        #expect(consistency.text.contains("grew consistently from size 3 to 5"), "\(consistency.text)")
+
+        // The same under a policy whose log line is Go's key.
+        _ = try out.write(
+            "sumdb.policy", "log " + (try String(contentsOfFile: vkey, encoding: .utf8)) + "quorum none\n")
+        let policy = try cairn("verify", "checkpoint", "--policy", "sumdb.policy", "--origin", origin, "checkpoint-5")
+        #expect(policy.status == 0, "\(policy.stderr)")
+        #expect(try cairn("verify", "checkpoint", "--policy", "sumdb.policy", "checkpoint-5").status == 1)
+
+        // Another origin, or a look-alike of this one, is refused.
+        for wrong in ["go.sum database tree v2", "go.sum database tre\u{E9}", "go.sum database tree "] {
+            let refused = try cairn("verify", "checkpoint", "--vkey", vkey, "--origin", wrong, "checkpoint-5")
+            #expect(refused.status == 1, "\(wrong): \(refused.text)")
+        }
+    }
 }
