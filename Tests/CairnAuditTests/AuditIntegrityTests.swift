@@ -103,6 +103,16 @@ struct AuditIntegrityTests {
         huge.maxClockSkewSeconds = .max
         #expect(try CompletenessAudit(policy: huge).run(on: t.ledger).count(.datedAfterAppend) == 0)
         #expect(AuditPolicy.strict.maxClockSkewSeconds == 300)
+        // Any count JSON can hold exactly is accepted (once refused above 10^15), up to 2^53 - 1.
+        for count in [1_000_000_000_000_001, 9_007_199_254_740_991] {
+            let policy = try AuditPolicy(
+                json: Array(
+                    #"{"format":"cairn-audit-policy/v1","max_clock_skew_seconds":\#(count),"max_findings":{"self_review":\#(count)}}"#
+                        .utf8),
+                source: "big.json")
+            #expect(policy.maxClockSkewSeconds == count)
+            #expect(try CompletenessAudit(policy: policy).run(on: t.ledger).count(.datedAfterAppend) == 0)
+        }
         do {
             _ = try AuditPolicy(
                 json: Array(#"{"format":"cairn-audit-policy/v1","max_clock_skew_seconds":-1}"#.utf8), source: "p")
