@@ -709,6 +709,7 @@ class Soak:
         appends: dict = {}
         ranges = []
         access_ids = set()
+        unrecorded = []
         for entry in entries:
             record = json.loads(entry)
             if record.get("type") == "append":
@@ -717,6 +718,8 @@ class Soak:
                     ranges.append((int(record["first"]), int(record["count"]), record))
             elif record.get("type") == "access" and record.get("status") == 200:
                 access_ids.add(record["request_id"])
+            elif record.get("type") == "unrecorded":
+                unrecorded.append(record)
         covered = bytearray(len(digests))
         for first, count, record in ranges:
             if first + count > len(digests):
@@ -750,6 +753,24 @@ class Soak:
             if hasher.hexdigest() != record.get("duplicates_sha256"):
                 state.violation("access-log", "append entry %s: duplicates_sha256 does not match its runs" % (
                     record["request_id"]))
+        # Entries a kill left without their append entry, recorded at the next start (`unrecorded`
+        # runs, with their appender): covered, and their hash must match.
+        reconciled = 0
+        for record in unrecorded:
+            for run in record.get("runs", []):
+                first, count = int(run["first"]), int(run["count"])
+                if first + count > len(digests):
+                    state.violation("access-log", "unrecorded entry %s claims %d..%d beyond the log's size %d" % (
+                        record["request_id"], first, first + count - 1, len(digests)))
+                    continue
+                hasher = hashlib.sha256()
+                for i in range(first, first + count):
+                    hasher.update(bytes.fromhex(digests[i][7:]))
+                    covered[i] = 1
+                reconciled += count
+                if hasher.hexdigest() != run.get("entries_sha256"):
+                    state.violation("access-log", "unrecorded entry %s: entries_sha256 does not match %d..%d" % (
+                        record["request_id"], first, first + count - 1))
         uncovered = [i for i in range(len(digests)) if not covered[i]]
         runs = sum(1 for n, i in enumerate(uncovered) if n == 0 or uncovered[n - 1] != i - 1)
         acked_uncovered = sorted({a.index for a in state.acks if a.index < len(covered) and not covered[a.index]})
@@ -789,7 +810,8 @@ class Soak:
         if missing_reads:
             state.violation("access-log-read", "%d reads answered 200 are not in the access log, e.g. %s" % (
                 len(missing_reads), missing_reads[0]))
-        return {"size": size, "append_entries": len(appends), "uncovered_entries": len(uncovered),
+        return {"size": size, "append_entries": len(appends), "reconciled_entries": reconciled,
+                "uncovered_entries": len(uncovered),
                 "uncovered_runs": runs,
                 "reads_recorded": len(state.reads) - len(missing_reads)}
 

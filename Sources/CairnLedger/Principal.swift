@@ -111,3 +111,42 @@ extension LedgerSnapshot {
         try run { try ledger.appender(txn, of: index) }
     }
 }
+
+/// A run of consecutive entries appended by one principal.
+public struct AppenderRun: Sendable, Hashable {
+    /// The entries of the run.
+    public let entries: Range<UInt64>
+    /// Who appended them (nil for entries appended before the ledger recorded appenders).
+    public let principal: Principal?
+}
+
+extension LedgerSnapshot {
+    /// Who appended the entries in `range`, as runs in index order, clipped to `range` (which is
+    /// clipped to the tree size). Adjacent runs have different principals or came from different
+    /// commits.
+    public func appenders(in range: Range<UInt64>) throws(LedgerError) -> [AppenderRun] {
+        let upper = min(range.upperBound, treeSize)
+        guard range.lowerBound < upper else { return [] }
+        return try run {
+            var runs: [AppenderRun] = []
+            var start = range.lowerBound
+            var principal = try ledger.appender(txn, of: start)
+            if let table = ledger.tables.appenders {
+                try txn.withCursor(table) { cursor in
+                    var next = try cursor.seek(atLeast: start + 1)
+                    while let (key, value) = next, let first = BigEndianKey.decode(key), first < upper {
+                        guard let following = Principal(stored: value) else {
+                            throw LedgerError(
+                                .corrupt, "the appender of entry \(first) is stored malformed (run `cairn fsck`)")
+                        }
+                        runs.append(AppenderRun(entries: start..<first, principal: principal))
+                        (start, principal) = (first, following)
+                        next = try cursor.next()
+                    }
+                }
+            }
+            runs.append(AppenderRun(entries: start..<upper, principal: principal))
+            return runs
+        }
+    }
+}

@@ -174,7 +174,8 @@ package final class CairnServer: Sendable {
         return descriptorLimit()
     }
 
-    /// Serves until SIGTERM or SIGINT, then shuts down gracefully in a declared order, as one
+    /// First reconciles the access log with the ledger (``AccessLogReconciliation``). Then serves
+    /// until SIGTERM or SIGINT, and shuts down gracefully in a declared order, as one
     /// `ServiceGroup` (services stop in the reverse of the order they are listed in):
     ///
     /// 1. the HTTP server stops accepting connections and lets in-flight requests finish
@@ -186,6 +187,19 @@ package final class CairnServer: Sendable {
     /// If an engine's writer fails (a failed commit), the group shuts down and `run()` throws:
     /// a server that can no longer make records durable must not keep answering.
     package func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        // Before anything listens: entries a crash left without their access-log record get one.
+        let reconciled = try await AccessLogReconciliation(main: ledger, accessLog: accessLog).run()
+        logger.log(
+            level: reconciled.unrecordedEntries > 0 ? .warning : .info,
+            reconciled.unrecordedEntries > 0
+                ? "access log reconciled: entries appended without an access-log record are now recorded"
+                : "access log reconciled",
+            metadata: [
+                "from": .stringConvertible(reconciled.from), "through": .stringConvertible(reconciled.through),
+                "unrecorded_entries": .stringConvertible(reconciled.unrecordedEntries),
+                "runs": .stringConvertible(reconciled.runs),
+                "access_entries_read": .stringConvertible(reconciled.accessEntriesRead),
+            ])
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: engine, failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: accessLog.engine, failureTerminationBehavior: .gracefullyShutdownGroup),

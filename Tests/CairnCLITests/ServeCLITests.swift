@@ -189,6 +189,8 @@ struct ServeCLITests {
         let health = try await Self.request("GET", server.url + "/healthz")
         #expect(health.status == 200)
         #expect(server.log.contains(#""max_connections":8"#), "\(server.log)")
+        // Before listening, the server reconciled the access log with the ledger (http-api.md §6).
+        #expect(server.log.contains("access log reconciled"), "\(server.log)")
     }
 
     @Test("tokens are created, listed and revoked; the server appends, reads, refuses, and stops gracefully on SIGTERM")
