@@ -189,8 +189,7 @@ extension Ledger {
                             }
                             continue
                         }
-                        if !(lastAppender.map { $0.isSameAppender(as: principal) && $0.name == principal.name } ?? false)
-                        {
+                        if !(lastAppender.map { $0.isSameRun(as: principal) } ?? false) {
                             try recordAppender(txn, principal, from: index)
                             lastAppender = principal
                         }

@@ -240,32 +240,39 @@ extension LedgerSnapshot {
     /// (default: this snapshot's size).
     public func inclusionProof(index: UInt64, size: UInt64? = nil) throws(LedgerError) -> InclusionProof {
         let checkpoint = try checkpoint(size: size)
-        return try inclusionProof(index: index, in: checkpoint)
+        // A checkpoint this ledger published is its own (fsck checks every stored one): verifying its
+        // signature and recomputing its root again would cost more than the proof itself.
+        return try run { try makeInclusionProof(index: index, size: checkpoint.checkpoint.size, checkpoint: checkpoint) }
     }
 
     /// An inclusion proof for `index` relative to `checkpoint`, a checkpoint of this log that
     /// the caller holds (for a size that was never published on its own, say): it must verify
     /// with the log's key and its root must be this log's root at its size.
     public func inclusionProof(index: UInt64, in checkpoint: SignedCheckpoint) throws(LedgerError) -> InclusionProof {
-        try run {
-            let size = try checkOwn(checkpoint)
-            guard index < size else {
-                throw LedgerError(
-                    .sizeOutOfRange,
-                    "index \(index) is not in the tree of size \(size) (\(Ledger.describe(size: size)))")
-            }
-            let reader = StoredHashReader(txn: txn, table: ledger.tables.hashes)
-            let leaf = try reader.readHashes(at: [StoredHashIndex.index(level: 0, n: index)])[0]
-            let proof = try MerkleTree.inclusionProof(index: index, treeSize: size, reader: reader)
-            return InclusionProof(index: index, leafHash: leaf, hashes: proof, checkpoint: checkpoint)
+        try run { try makeInclusionProof(index: index, size: try checkOwn(checkpoint), checkpoint: checkpoint) }
+    }
+
+    private func makeInclusionProof(
+        index: UInt64, size: UInt64, checkpoint: SignedCheckpoint
+    ) throws -> InclusionProof {
+        guard index < size else {
+            throw LedgerError(
+                .sizeOutOfRange, "index \(index) is not in the tree of size \(size) (\(Ledger.describe(size: size)))")
         }
+        let reader = StoredHashReader(txn: txn, table: ledger.tables.hashes)
+        let leaf = try reader.readHashes(at: [StoredHashIndex.index(level: 0, n: index)])[0]
+        let proof = try MerkleTree.inclusionProof(index: index, treeSize: size, reader: reader)
+        return InclusionProof(index: index, leafHash: leaf, hashes: proof, checkpoint: checkpoint)
     }
 
     /// A consistency proof from `oldSize` to the published checkpoint of size `size` (default:
     /// this snapshot's size).
     public func consistencyProof(oldSize: UInt64, size: UInt64? = nil) throws(LedgerError) -> ConsistencyProof {
         let checkpoint = try checkpoint(size: size)
-        return try consistencyProof(oldSize: oldSize, to: checkpoint)
+        // This ledger's own published checkpoint, as for inclusion proofs.
+        return try run {
+            try makeConsistencyProof(oldSize: oldSize, size: checkpoint.checkpoint.size, checkpoint: checkpoint)
+        }
     }
 
     /// A consistency proof from `oldSize` to `checkpoint`, a checkpoint of this log the caller
@@ -275,19 +282,22 @@ extension LedgerSnapshot {
     ) throws(LedgerError)
         -> ConsistencyProof
     {
-        try run {
-            let size = try checkOwn(checkpoint)
-            guard oldSize <= size else {
-                throw LedgerError(.sizeOutOfRange, "old size \(oldSize) is larger than the new size \(size)")
-            }
-            // The empty tree is consistent with every tree: the proof is empty (C2SP tlog-witness).
-            let proof =
-                oldSize == 0 || oldSize == size
-                ? []
-                : try MerkleTree.consistencyProof(
-                    oldSize: oldSize, newSize: size, reader: StoredHashReader(txn: txn, table: ledger.tables.hashes))
-            return ConsistencyProof(oldSize: oldSize, hashes: proof, checkpoint: checkpoint)
+        try run { try makeConsistencyProof(oldSize: oldSize, size: try checkOwn(checkpoint), checkpoint: checkpoint) }
+    }
+
+    private func makeConsistencyProof(
+        oldSize: UInt64, size: UInt64, checkpoint: SignedCheckpoint
+    ) throws -> ConsistencyProof {
+        guard oldSize <= size else {
+            throw LedgerError(.sizeOutOfRange, "old size \(oldSize) is larger than the new size \(size)")
         }
+        // The empty tree is consistent with every tree: the proof is empty (C2SP tlog-witness).
+        let proof =
+            oldSize == 0 || oldSize == size
+            ? []
+            : try MerkleTree.consistencyProof(
+                oldSize: oldSize, newSize: size, reader: StoredHashReader(txn: txn, table: ledger.tables.hashes))
+        return ConsistencyProof(oldSize: oldSize, hashes: proof, checkpoint: checkpoint)
     }
 
     /// The size of `checkpoint` once it is known to be this log's: signed by its key, for its

@@ -64,6 +64,12 @@ public struct Principal: Sendable, Hashable, CustomStringConvertible {
         kind == other.kind && id.utf8.elementsEqual(other.id.utf8)
     }
 
+    /// The same appender under the same name, byte for byte: the appenders table starts a new run
+    /// when this changes.
+    func isSameRun(as other: Principal) -> Bool {
+        isSameAppender(as: other) && name.utf8.elementsEqual(other.name.utf8)
+    }
+
     init?(stored bytes: UnsafeRawBufferPointer) {
         guard let value = try? JSONParser.parse(bytes), let kindText = value["kind"]?.stringValue,
             let kind = Kind(rawValue: kindText), let id = value["id"]?.stringValue,
