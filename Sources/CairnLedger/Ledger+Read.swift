@@ -242,7 +242,9 @@ extension LedgerSnapshot {
         let checkpoint = try checkpoint(size: size)
         // A checkpoint this ledger published is its own (fsck checks every stored one): verifying its
         // signature and recomputing its root again would cost more than the proof itself.
-        return try run { try makeInclusionProof(index: index, size: checkpoint.checkpoint.size, checkpoint: checkpoint) }
+        return try run {
+            try makeInclusionProof(index: index, size: checkpoint.checkpoint.size, checkpoint: checkpoint)
+        }
     }
 
     /// An inclusion proof for `index` relative to `checkpoint`, a checkpoint of this log that

@@ -123,6 +123,7 @@ struct DocExampleTests {
                 ".build/release/cairn bench": "benchmarks of minutes to hours, in a release build",
                 "Benchmarks/HTTP/run.sh": "an HTTP load test of minutes",
                 "swift package --allow-writing-to-directory": "the benchmark package builds and runs for minutes",
+                "scripts/bench-compare.sh": "two release builds and a quarter of an hour of benchmarks",
             ]),
         Document(
             path: "docs/publishing-tiles.md",
@@ -145,7 +146,8 @@ struct DocExampleTests {
                 "make soak":
                     "soaks of seconds to hours that kill servers; CI runs `make soak-smoke` itself, after `make test`",
                 "LD_PRELOAD":
-                    "reproduces an open defect (the access-log gap) with servers in the background and the fault shim",
+                    "reproduces the access-log gap (closed since by reconciliation; AccessLogReconciliationTests) "
+                    + "with servers in the background and the fault shim",
             ]),
     ]
 
