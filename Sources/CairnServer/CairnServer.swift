@@ -190,7 +190,7 @@ package final class CairnServer: Sendable {
         // Before anything listens: entries a crash left without their access-log record get one.
         let reconciled = try await AccessLogReconciliation(main: ledger, accessLog: accessLog).run()
         logger.log(
-            level: reconciled.unrecordedEntries > 0 ? .warning : .info,
+            level: reconciled.unrecordedEntries > 0 ? .warning : .debug,
             reconciled.unrecordedEntries > 0
                 ? "access log reconciled: entries appended without an access-log record are now recorded"
                 : "access log reconciled",
