@@ -5,13 +5,15 @@
 #   make interop   also install Go + golang.org/x/mod so the Go interop tests run (CI does this)
 #   make soak      build a release binary and SIGKILL `cairn serve` 100 times under load (docs/reliability.md)
 #   make soak-smoke  the short soak CI runs after `make test` (5 kills, well under a minute)
+#   make sanitize-address  the test suite under AddressSanitizer + LeakSanitizer (own build in .build-address)
+#   make sanitize-thread   the test suite under ThreadSanitizer (own build in .build-thread)
 #   make format    apply `swift format` to Sources/ and Tests/
 #   make lint      check formatting without changing files
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps interop-deps build release demo test interop soak soak-smoke format lint clean
+.PHONY: all deps interop-deps build release demo test interop soak soak-smoke sanitize-address sanitize-thread format lint clean
 
 all: build
 
@@ -53,6 +55,17 @@ soak: release
 soak-smoke: build
 	scripts/soak.sh --smoke --cairn "$$($(SWIFT) build --show-bin-path)/cairn" $(SOAK_ARGS)
 
+# The test suite under a sanitizer (docs/reliability.md, "Sanitizers"); extra `swift test` options
+# go in SANITIZE_ARGS, e.g. SANITIZE_ARGS="--filter IngestEngine". Run one at a time: each is a
+# full instrumented build of its own.
+SANITIZE_ARGS ?=
+
+sanitize-address: deps
+	SWIFT=$(SWIFT) scripts/sanitizers/run.sh address $(SANITIZE_ARGS)
+
+sanitize-thread: deps
+	SWIFT=$(SWIFT) scripts/sanitizers/run.sh thread $(SANITIZE_ARGS)
+
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
 
@@ -60,4 +73,4 @@ lint:
 	$(SWIFT) format lint --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf .build demo-ledger
+	rm -rf .build .build-address .build-thread demo-ledger

@@ -665,11 +665,26 @@ public final class IngestEngine: Sendable {
     /// returns only after the thread has let go of everything it held, so nothing of the engine
     /// is torn down on it while the process exits.
     private final class WriterThread: @unchecked Sendable {
-        private let handle = Mutex<pthread_t?>(nil)
+        private enum Phase {
+            case notStarted
+            case running(pthread_t)
+            /// One caller is in pthread_join; the others wait for it to finish (but the writer
+            /// itself, which would wait for its own exit, returns).
+            case joining(pthread_t)
+            case exited
+            /// Shut down from the writer itself, which exits on its own.
+            case detached
+        }
+
+        private let lock = ConditionLock()
+        private var phase = Phase.notStarted  // guarded by `lock`
 
         func start(_ engine: IngestEngine) {
             let box = Unmanaged.passRetained(engine).toOpaque()
             var thread = pthread_t()
+            // The lock is held until the phase is set, so a join racing with the start waits.
+            lock.lock()
+            defer { lock.unlock() }
             let rc = pthread_create(
                 &thread, nil,
                 { raw in
@@ -679,24 +694,43 @@ public final class IngestEngine: Sendable {
                     return nil
                 }, box)
             precondition(rc == 0, "cannot start the ingest writer thread: \(rc)")
-            handle.withLock { $0 = thread }
+            phase = .running(thread)
         }
 
-        /// Waits for the thread to exit (once; later calls return at once).
+        /// Waits for the thread to exit. Every caller waits, not only the first: `shutdown()`
+        /// and a `Service.run()` that both join return only once the thread has exited.
         func join() {
-            guard
-                let thread = handle.withLock({ value -> pthread_t? in
-                    defer { value = nil }
-                    return value
-                })
-            else { return }
-            if pthread_equal(thread, pthread_self()) != 0 {
-                // Called on the writer itself (a commit observer shutting its engine down): it
-                // exits on its own; detach so its resources are reclaimed.
-                pthread_detach(thread)
-                return
+            lock.lock()
+            while true {
+                switch phase {
+                case .running(let thread):
+                    if pthread_equal(thread, pthread_self()) != 0 {
+                        // Called on the writer itself (a commit observer shutting its engine down):
+                        // it exits on its own; detach so its resources are reclaimed.
+                        phase = .detached
+                        lock.unlock()
+                        pthread_detach(thread)
+                        return
+                    }
+                    phase = .joining(thread)
+                    lock.unlock()
+                    pthread_join(thread, nil)
+                    lock.withLock {
+                        phase = .exited
+                        lock.broadcast()
+                    }
+                    return
+                case .joining(let thread):
+                    if pthread_equal(thread, pthread_self()) != 0 {
+                        lock.unlock()
+                        return
+                    }
+                    lock.wait()
+                case .notStarted, .exited, .detached:
+                    lock.unlock()
+                    return
+                }
             }
-            pthread_join(thread, nil)
         }
     }
 }

@@ -2,6 +2,7 @@ import CairnCrypto
 import CairnLedger
 import CairnTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("Group-commit ingest engine")
@@ -203,6 +204,34 @@ struct IngestEngineTests {
             _ = try slow.enqueue(contentsOf: [record(9, 0)])
             _ = try slow.enqueue(contentsOf: [record(9, 1)])
         }
+    }
+
+    @Test("Every shutdown returns only once the writer has committed what was queued and exited, however many race")
+    func concurrentShutdowns() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try makeLedger(dir)
+        // A slow commit (the observer runs on the writer, inside the batch): the queued record
+        // is still being committed when the shutdowns begin.
+        let inCommit = DispatchSemaphore(value: 0)
+        let observerDone = Mutex(false)
+        var configuration = IngestEngine.Configuration()
+        configuration.commitObserver = IngestEngine.CommitObserver { _ in
+            inCommit.signal()
+            Thread.sleep(forTimeInterval: 0.5)
+            observerDone.withLock { $0 = true }
+        }
+        let engine = IngestEngine(ledger: ledger, configuration: configuration)
+        let pending = try engine.enqueue(contentsOf: [record(0, 0)])
+        inCommit.wait()
+        // The first shutdown joins the writer; the second starts while the first waits in the join
+        // (before the fix it returned at once, with the commit still running).
+        let first = Thread { engine.shutdown() }
+        first.start()
+        Thread.sleep(forTimeInterval: 0.1)
+        engine.shutdown()
+        #expect(observerDone.withLock { $0 }, "shutdown returned while the writer was still committing")
+        #expect(pending.completedOutcomes != nil, "shutdown returned before the queued record was answered")
+        #expect(try ledger.treeSize() == 1)
     }
 
     @Test("After shutdown, submissions fail clearly")

@@ -417,35 +417,13 @@ enum TileInterop {
     }
 
     /// Runs a program without blocking a thread of the cooperative pool (the live server's handlers need them):
-    /// output goes to temporary files and the exit is awaited through the termination handler.
+    /// the shared process runner, on a thread of its own. (Not Foundation's `Process`: on Linux it leaves each
+    /// child's `Process`, termination handler and file handles in a reference cycle that is never freed.)
     static func run(_ program: String, _ args: [String], environment: [String: String]) async throws -> Output {
-        let dir = try TileDirectory()
-        let outPath = dir.file("stdout")
-        let errPath = dir.file("stderr")
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = args
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
+        let result = try await offThePool {
+            try ProcessRunner.run(
+                program, args, environment: environment, standardInput: .file("/dev/null", flags: O_RDONLY))
         }
-        try out.close()
-        try err.close()
-        return Output(
-            status: status, stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        return Output(status: result.status, stdout: result.text, stderr: result.stderr)
     }
 }

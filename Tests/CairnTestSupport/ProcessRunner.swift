@@ -68,9 +68,9 @@ public enum ProcessRunner {
 
         func pipePair() throws -> (read: Int32, write: Int32) {
             var fds: [Int32] = [0, 0]
-            guard pipe(&fds) == 0 else { throw SpawnError(description: "pipe: \(String(cString: strerror(errno)))") }
-            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            guard pipeCloseOnExec(&fds) == 0 else {
+                throw SpawnError(description: "pipe: \(String(cString: strerror(errno)))")
+            }
             return (fds[0], fds[1])
         }
 
@@ -200,15 +200,37 @@ public enum ProcessRunner {
         return Output(status: code, signal: signal, stdout: out, stderrBytes: err)
     }
 
-    /// Adds "close every descriptor from 3 up" to `actions`, with glibc's
-    /// `posix_spawn_file_actions_addclosefrom_np` (2.34+, looked up at run time since Swift's
-    /// Glibc module does not declare it).
+    /// Adds "close every descriptor from 3 up" to `actions`, so that the child inherits standard
+    /// input, output and error only: with glibc's `posix_spawn_file_actions_addclosefrom_np`
+    /// (2.34+, looked up at run time since Swift's Glibc module does not declare it), else by
+    /// closing each descriptor open now that is not close-on-exec (those opened later by other
+    /// threads can still leak there; glibc ignores a close of one that is gone by then).
     private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
         typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
-        else { return }
-        let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
-        _ = closeFrom(&actions, 3)
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+            let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+            if closeFrom(&actions, 3) == 0 { return }
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap(Int32.init).sorted() where fd > 2 {
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
+    }
+
+    /// pipe(2) with both ends close-on-exec from the start (pipe2 with O_CLOEXEC, looked up at run
+    /// time like the above), so that no child another thread spawns in between inherits them;
+    /// pipe and fcntl where there is no pipe2.
+    private static func pipeCloseOnExec(_ fds: inout [Int32]) -> Int32 {
+        typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") {
+            let pipe2 = unsafeBitCast(symbol, to: Pipe2.self)
+            return fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) }
+        }
+        guard pipe(&fds) == 0 else { return -1 }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        return 0
     }
 
     /// The absolute path of `name` on $PATH, or nil.
