@@ -5,13 +5,15 @@
 #   make interop   also install Go + golang.org/x/mod so the Go interop tests run (CI does this)
 #   make soak      build a release binary and SIGKILL `cairn serve` 100 times under load (docs/reliability.md)
 #   make soak-smoke  the short soak CI runs after `make test` (5 kills, well under a minute)
+#   make fuzz      build the libFuzzer targets (Fuzz/) and run each for FUZZ_RUNS executions (docs/reliability.md)
+#   make fuzz-smoke  build them and run each for FUZZ_SMOKE_SECONDS seconds (20 by default)
 #   make format    apply `swift format` to Sources/ and Tests/
 #   make lint      check formatting without changing files
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps interop-deps build release demo test interop soak soak-smoke format lint clean
+.PHONY: all deps interop-deps build release demo test interop soak soak-smoke fuzz-build fuzz fuzz-smoke format lint clean
 
 all: build
 
@@ -53,6 +55,28 @@ soak: release
 soak-smoke: build
 	scripts/soak.sh --smoke --cairn "$$($(SWIFT) build --show-bin-path)/cairn" $(SOAK_ARGS)
 
+# Fuzzing (docs/reliability.md, "Fuzzing"): the separate package Fuzz/, built with libFuzzer and AddressSanitizer
+# into its own scratch directory so it never disturbs the normal build. Targets run one after another; pick
+# some with FUZZ_TARGETS="FuzzJSON FuzzNote", pass libFuzzer flags in FUZZ_ARGS (e.g. FUZZ_ARGS=-jobs=2).
+FUZZ_SCRATCH ?= $(CURDIR)/.build-fuzz
+FUZZ_RUNS ?= 10000000
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_TARGETS ?= FuzzJSON FuzzRecord FuzzNote FuzzProof FuzzTilePath FuzzPolicy FuzzNDJSON
+FUZZ_BUILD = cd Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+	--scratch-path $(FUZZ_SCRATCH)
+
+fuzz-build: deps
+	@if [ ! -f Fuzz/Package.resolved ] && [ -f Package.resolved ]; then cp Package.resolved Fuzz/; fi
+	$(FUZZ_BUILD)
+
+fuzz: fuzz-build
+	scripts/fuzz.sh --bin "$$($(FUZZ_BUILD) --show-bin-path)" --runs $(FUZZ_RUNS) --targets "$(FUZZ_TARGETS)" \
+		--work $(FUZZ_SCRATCH)/work
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh --bin "$$($(FUZZ_BUILD) --show-bin-path)" --seconds $(FUZZ_SMOKE_SECONDS) \
+		--targets "$(FUZZ_TARGETS)" --work $(FUZZ_SCRATCH)/smoke
+
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
 
@@ -60,4 +84,4 @@ lint:
 	$(SWIFT) format lint --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf .build demo-ledger
+	rm -rf .build .build-fuzz demo-ledger
