@@ -38,7 +38,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             case .success(let entry): check(entry, rules: rules)
             case .failure(let error):
                 if let parse = error.parseError {
-                    oracle(parse.line >= 1 && parse.column >= 1, "parse error at line \(parse.line) col \(parse.column)")
+                    oracle(
+                        parse.line >= 1 && parse.column >= 1, "parse error at line \(parse.line) col \(parse.column)")
                 }
             }
         }

@@ -48,7 +48,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // Strict mode may report an unknown field instead of the issues inside it, so compare validity only.
     let valid = found.map(\.isEmpty)
     oracle((!valid[1] || valid[0]) && (!valid[3] || valid[2]), "valid with strict fields, invalid without: \(found)")
-    oracle((!valid[0] || valid[2]) && (!valid[1] || valid[3]), "accepting control characters refused a record: \(found)")
+    oracle(
+        (!valid[0] || valid[2]) && (!valid[1] || valid[3]), "accepting control characters refused a record: \(found)")
     return 0
 }
 
@@ -57,7 +58,9 @@ private func checkTimestamp(_ input: [UInt8]) {
         let instant = Timestamp.parse(text)
     else { return }
     let formatted = Timestamp.format(instant)
-    oracle(Timestamp.parse(formatted) == instant, "timestamp \(text) formats as \(formatted), which reads back differently")
+    oracle(
+        Timestamp.parse(formatted) == instant, "timestamp \(text) formats as \(formatted), which reads back differently"
+    )
 }
 
 private func seeds() -> [[UInt8]] {

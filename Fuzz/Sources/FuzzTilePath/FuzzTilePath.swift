@@ -88,7 +88,8 @@ private func check(_ bundle: MerkleEntryBundle) {
 
 private func seeds() -> [[UInt8]] {
     [
-        "tile/0/000", "tile/0/x001/234", "tile/1/005.p/7", "tile/entries/000.p/1", "tile/entries/x018/x446/x744/x073/x709/x551/615.p/255",
+        "tile/0/000", "tile/0/x001/234", "tile/1/005.p/7", "tile/entries/000.p/1",
+        "tile/entries/x018/x446/x744/x073/x709/x551/615.p/255",
         "tile/7/x035/x184/372/000", "tile/entries/x001/x234/067",
     ].map { Array($0.utf8) } + [[0, 3, 0x61, 0x62, 0x63, 0, 0, 0, 1, 0x7a]]
 }
