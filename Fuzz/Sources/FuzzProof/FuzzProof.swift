@@ -70,7 +70,13 @@ private func checkConsistency(_ request: ConsistencyProofRequest) {
         (try? MerkleVerifier.verifyConsistency(
             oldSize: oldSize, newSize: checkpoint.size, oldRoot: FuzzLog.roots[Int(oldSize)],
             newRoot: checkpoint.rootHash, proof: request.hashes)) != nil
-    if viaAPI { oracle(direct, "the API accepted a consistency proof MerkleVerifier refuses") }
+    if viaAPI {
+        // From the empty tree (a witness's first checkpoint, `old 0`) the API needs no proof; MerkleVerifier
+        // refuses size 0 (RFC 9162 defines no proof for it).
+        oracle(
+            oldSize == 0 ? request.hashes.isEmpty : direct,
+            "the API accepted a consistency proof MerkleVerifier refuses")
+    }
     guard direct, oldSize > 0, checkpoint.size <= FuzzLog.maxSize,
         checkpoint.rootHash == FuzzLog.roots[Int(checkpoint.size)]
     else { return }
