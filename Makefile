@@ -57,7 +57,7 @@ soak-smoke: build
 
 # Fuzzing (docs/reliability.md, "Fuzzing"): the separate package Fuzz/, built with libFuzzer and AddressSanitizer
 # into its own scratch directory so it never disturbs the normal build. Targets run one after another; pick
-# some with FUZZ_TARGETS="FuzzJSON FuzzNote", pass libFuzzer flags in FUZZ_ARGS (e.g. FUZZ_ARGS=-jobs=2).
+# some with FUZZ_TARGETS="FuzzJSON FuzzNote", pass libFuzzer flags in FUZZ_ARGS (e.g. FUZZ_ARGS=-seed=1).
 FUZZ_SCRATCH ?= $(CURDIR)/.build-fuzz
 FUZZ_RUNS ?= 10000000
 FUZZ_SMOKE_SECONDS ?= 20
