@@ -7,13 +7,15 @@
 #   make soak-smoke  the short soak CI runs after `make test` (5 kills, well under a minute)
 #   make sanitize-address  the test suite under AddressSanitizer + LeakSanitizer (own build in .build-address)
 #   make sanitize-thread   the test suite under ThreadSanitizer (own build in .build-thread)
+#   make fuzz      build the libFuzzer targets (Fuzz/) and run each for FUZZ_RUNS executions (docs/reliability.md)
+#   make fuzz-smoke  build them and run each for FUZZ_SMOKE_SECONDS seconds (20 by default)
 #   make format    apply `swift format` to Sources/ and Tests/
 #   make lint      check formatting without changing files
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps interop-deps build release demo test interop soak soak-smoke sanitize-address sanitize-thread format lint clean
+.PHONY: all deps interop-deps build release demo test interop soak soak-smoke sanitize-address sanitize-thread format lint clean fuzz-build fuzz fuzz-smoke
 
 all: build
 
@@ -66,6 +68,28 @@ sanitize-address: deps
 sanitize-thread: deps
 	SWIFT=$(SWIFT) scripts/sanitizers/run.sh thread $(SANITIZE_ARGS)
 
+# Fuzzing (docs/reliability.md, "Fuzzing"): the separate package Fuzz/, built with libFuzzer and AddressSanitizer
+# into its own scratch directory so it never disturbs the normal build. Targets run one after another; pick
+# some with FUZZ_TARGETS="FuzzJSON FuzzNote", pass libFuzzer flags in FUZZ_ARGS (e.g. FUZZ_ARGS=-seed=1).
+FUZZ_SCRATCH ?= $(CURDIR)/.build-fuzz
+FUZZ_RUNS ?= 10000000
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_TARGETS ?= FuzzJSON FuzzRecord FuzzNote FuzzProof FuzzTilePath FuzzPolicy FuzzNDJSON
+FUZZ_BUILD = cd Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+	--scratch-path $(FUZZ_SCRATCH)
+
+fuzz-build: deps
+	@if [ ! -f Fuzz/Package.resolved ] && [ -f Package.resolved ]; then cp Package.resolved Fuzz/; fi
+	$(FUZZ_BUILD)
+
+fuzz: fuzz-build
+	scripts/fuzz.sh --bin "$$($(FUZZ_BUILD) --show-bin-path)" --runs $(FUZZ_RUNS) --targets "$(FUZZ_TARGETS)" \
+		--work $(FUZZ_SCRATCH)/work
+
+fuzz-smoke: fuzz-build
+	scripts/fuzz.sh --bin "$$($(FUZZ_BUILD) --show-bin-path)" --seconds $(FUZZ_SMOKE_SECONDS) \
+		--targets "$(FUZZ_TARGETS)" --work $(FUZZ_SCRATCH)/smoke
+
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
 
@@ -73,4 +97,4 @@ lint:
 	$(SWIFT) format lint --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf .build .build-address .build-thread demo-ledger
+	rm -rf .build .build-address .build-thread .build-fuzz demo-ledger

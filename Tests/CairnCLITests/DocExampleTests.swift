@@ -145,6 +145,9 @@ struct DocExampleTests {
             skippedBlocks: [
                 "make soak":
                     "soaks of seconds to hours that kill servers; CI runs `make soak-smoke` itself, after `make test`",
+                "make sanitize-address": "the test suite under a sanitizer: a full instrumented build and run",
+                "make fuzz-smoke": "builds the fuzzers (minutes) and runs each; `make fuzz-smoke` is its own target",
+                "cd Fuzz && swift build": "an instrumented build of the fuzz package (minutes)",
                 "LD_PRELOAD":
                     "reproduces the access-log gap (closed since by reconciliation; AccessLogReconciliationTests) "
                     + "with servers in the background and the fault shim",
