@@ -146,6 +146,8 @@ struct DocExampleTests {
                     "soaks of seconds to hours that kill servers; CI runs `make soak-smoke` itself, after `make test`",
                 "LD_PRELOAD":
                     "reproduces an open defect (the access-log gap) with servers in the background and the fault shim",
+                "make sanitize-address":
+                    "the whole suite again under a sanitizer, after a build of its own: runs of 15 to 40 minutes",
             ]),
     ]
 
