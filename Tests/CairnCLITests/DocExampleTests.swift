@@ -145,7 +145,8 @@ struct DocExampleTests {
             skippedBlocks: [
                 "make soak":
                     "soaks of seconds to hours that kill servers; CI runs `make soak-smoke` itself, after `make test`",
-                "make sanitize-address": "the test suite under a sanitizer: a full instrumented build and run",
+                "make sanitize-address":
+                    "the whole suite again under a sanitizer, after a build of its own: runs of 15 to 40 minutes",
                 "make fuzz-smoke": "builds the fuzzers (minutes) and runs each; `make fuzz-smoke` is its own target",
                 "cd Fuzz && swift build": "an instrumented build of the fuzz package (minutes)",
                 "LD_PRELOAD":
