@@ -721,20 +721,27 @@ class Soak:
             elif record.get("type") == "unrecorded":
                 unrecorded.append(record)
         covered = bytearray(len(digests))
-        for first, count, record in ranges:
-            if first + count > len(digests):
-                state.violation("access-log", "append entry %s claims %d..%d beyond the log's size %d" % (
-                    record["request_id"], first, first + count - 1, len(digests)))
-                continue
-            hasher = hashlib.sha256()
+
+        def cover(first: int, count: int, hasher, what: str, exclusive: bool = False) -> bool:
+            """Marks entries first..first+count-1 covered and feeds their content addresses to
+            `hasher`; False (a violation) when they run beyond the log."""
+            if first < 0 or first + count > len(digests):
+                state.violation("access-log", "%s claims %d..%d beyond the log's size %d" % (
+                    what, first, first + count - 1, len(digests)))
+                return False
             for i in range(first, first + count):
                 hasher.update(bytes.fromhex(digests[i][7:]))
-                if covered[i]:
+                if exclusive and covered[i]:
                     state.violation("access-log", "index %d is claimed by two append entries" % i)
                 covered[i] = 1
-            if hasher.hexdigest() != record["entries_sha256"]:
-                state.violation("access-log", "append entry %s: entries_sha256 does not match entries %d..%d" % (
-                    record["request_id"], first, first + count - 1))
+            return True
+
+        for first, count, record in ranges:
+            hasher = hashlib.sha256()
+            what = "append entry %s" % record["request_id"]
+            if cover(first, count, hasher, what, exclusive=True) and hasher.hexdigest() != record["entries_sha256"]:
+                state.violation("access-log", "%s: entries_sha256 does not match entries %d..%d" % (
+                    what, first, first + count - 1))
         # A retry names the entries its first attempt committed as duplicates (`duplicate_runs`):
         # they count as covered, and their hash must match too.
         for record in appends.values():
@@ -742,35 +749,24 @@ class Soak:
             if not runs:
                 continue
             hasher = hashlib.sha256()
-            for first, count in runs:
-                for i in range(int(first), int(first) + int(count)):
-                    if i >= len(digests):
-                        state.violation("access-log", "append entry %s names duplicate %d beyond the log" % (
-                            record["request_id"], i))
-                        continue
-                    hasher.update(bytes.fromhex(digests[i][7:]))
-                    covered[i] = 1
-            if hasher.hexdigest() != record.get("duplicates_sha256"):
-                state.violation("access-log", "append entry %s: duplicates_sha256 does not match its runs" % (
-                    record["request_id"]))
+            what = "append entry %s (duplicates)" % record["request_id"]
+            inside = all([cover(int(first), int(count), hasher, what) for first, count in runs])
+            if inside and hasher.hexdigest() != record.get("duplicates_sha256"):
+                state.violation("access-log", "%s: duplicates_sha256 does not match its runs" % what)
         # Entries a kill left without their append entry, recorded at the next start (`unrecorded`
         # runs, with their appender): covered, and their hash must match.
         reconciled = 0
         for record in unrecorded:
             for run in record.get("runs", []):
                 first, count = int(run["first"]), int(run["count"])
-                if first + count > len(digests):
-                    state.violation("access-log", "unrecorded entry %s claims %d..%d beyond the log's size %d" % (
-                        record["request_id"], first, first + count - 1, len(digests)))
-                    continue
                 hasher = hashlib.sha256()
-                for i in range(first, first + count):
-                    hasher.update(bytes.fromhex(digests[i][7:]))
-                    covered[i] = 1
+                what = "unrecorded entry %s" % record["request_id"]
+                if not cover(first, count, hasher, what):
+                    continue
                 reconciled += count
                 if hasher.hexdigest() != run.get("entries_sha256"):
-                    state.violation("access-log", "unrecorded entry %s: entries_sha256 does not match %d..%d" % (
-                        record["request_id"], first, first + count - 1))
+                    state.violation("access-log", "%s: entries_sha256 does not match %d..%d" % (
+                        what, first, first + count - 1))
         uncovered = [i for i in range(len(digests)) if not covered[i]]
         runs = sum(1 for n, i in enumerate(uncovered) if n == 0 or uncovered[n - 1] != i - 1)
         acked_uncovered = sorted({a.index for a in state.acks if a.index < len(covered) and not covered[a.index]})

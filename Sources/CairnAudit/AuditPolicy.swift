@@ -147,8 +147,5 @@ public struct AuditPolicy: Sendable, Hashable {
 
     /// A non-negative integer: any the JSON parser accepts (it refuses integers beyond 2^53 - 1,
     /// which a double cannot hold exactly), so every count the spec allows is accepted.
-    private static func count(_ value: JSONValue) -> Int? {
-        guard let count = value.intValue, count >= 0 else { return nil }
-        return count
-    }
+    private static func count(_ value: JSONValue) -> Int? { value.nonNegativeIntValue }
 }

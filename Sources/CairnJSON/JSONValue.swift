@@ -85,6 +85,13 @@ extension JSONValue {
         return Int(d)
     }
 
+    /// The number as a non-negative `Int` (a count, a log index), if it is an integral number in
+    /// 0 ... 2^53 − 1.
+    public var nonNegativeIntValue: Int? {
+        guard let value = intValue, value >= 0 else { return nil }
+        return value
+    }
+
     /// The Boolean, if this is `true` or `false`.
     public var boolValue: Bool? {
         if case .bool(let b) = self { return b }

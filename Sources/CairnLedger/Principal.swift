@@ -1,4 +1,5 @@
 import CairnJSON
+import CairnNote
 import CairnStorage
 
 #if canImport(Glibc)
@@ -61,13 +62,13 @@ public struct Principal: Sendable, Hashable, CustomStringConvertible {
 
     /// Two principals are the same appender when kind and id are equal, byte for byte.
     func isSameAppender(as other: Principal) -> Bool {
-        kind == other.kind && id.utf8.elementsEqual(other.id.utf8)
+        kind == other.kind && id.sameBytes(as: other.id)
     }
 
     /// The same appender under the same name, byte for byte: the appenders table starts a new run
     /// when this changes.
     func isSameRun(as other: Principal) -> Bool {
-        isSameAppender(as: other) && name.utf8.elementsEqual(other.name.utf8)
+        isSameAppender(as: other) && name.sameBytes(as: other.name)
     }
 
     init?(stored bytes: UnsafeRawBufferPointer) {

@@ -191,8 +191,5 @@ package struct IndexCoverage: Sendable {
 
 extension JSONValue {
     /// A non-negative integer (a log index or count), if this is one.
-    fileprivate var indexValue: UInt64? {
-        guard let value = intValue, value >= 0 else { return nil }
-        return UInt64(value)
-    }
+    fileprivate var indexValue: UInt64? { nonNegativeIntValue.map(UInt64.init) }
 }

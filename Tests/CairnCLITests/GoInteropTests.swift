@@ -9,16 +9,6 @@ import Testing
 /// installs them); CI sets CAIRN_REQUIRE_INTEROP=1, which turns the skip into a failure.
 @Suite("Interop with Go's sumdb/note and sumdb/tlog")
 struct GoInteropTests {
-    static let goModRoot = "/usr/share/gocode"
-
-    static func goBinary() -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-            let path = "\(dir)/go"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
-
     static var repositoryRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
@@ -26,15 +16,7 @@ struct GoInteropTests {
 
     @Test("A 1,000-record ledger built through the CLI verifies with Go: checkpoints, inclusion and consistency proofs")
     func goVerifiesLedger() throws {
-        let required = ProcessInfo.processInfo.environment["CAIRN_REQUIRE_INTEROP"] == "1"
-        guard let go = Self.goBinary(),
-            FileManager.default.fileExists(atPath: Self.goModRoot + "/src/golang.org/x/mod/sumdb/tlog")
-        else {
-            let message = "Go interop test skipped: install golang-go and golang-golang-x-mod-dev (make interop-deps)"
-            if required { Issue.record(Comment(rawValue: message + " — CAIRN_REQUIRE_INTEROP=1 requires it")) }
-            print(message)
-            return
-        }
+        guard let go = GoToolchain.binaryOrSkip("Go interop test") else { return }
 
         let f = try LedgerFixture(origin: "example.com/cairn-interop")
         let out = try TemporaryDirectory()
@@ -88,7 +70,7 @@ struct GoInteropTests {
         let gocache = try TemporaryDirectory()
         let result = try CLI.exec(
             go, ["run", Self.repositoryRoot.appendingPathComponent("Tests/Interop/verify_with_go.go").path, out.path],
-            environment: ["GO111MODULE": "off", "GOPATH": Self.goModRoot, "GOCACHE": gocache.path, "GOFLAGS": ""])
+            environment: GoToolchain.environment(cache: gocache.path))
         #expect(result.status == 0, "Go verifier failed:\n\(result.stderr)\n\(result.text)")
         #expect(result.text.contains("go-verify: ok: 1000 entries"), "\(result.text)")
         print(result.text)
@@ -97,19 +79,12 @@ struct GoInteropTests {
         "A sum.golang.org-style log made by Go (origin \"go.sum database tree\", key sumdb.example) verifies with --origin"
     )
     func goSumdbOrigin() throws {
-        let required = ProcessInfo.processInfo.environment["CAIRN_REQUIRE_INTEROP"] == "1"
-        guard let go = Self.goBinary(),
-            FileManager.default.fileExists(atPath: Self.goModRoot + "/src/golang.org/x/mod/sumdb/tlog")
-        else {
-            let message = "Go interop test skipped: install golang-go and golang-golang-x-mod-dev (make interop-deps)"
-            if required { Issue.record(Comment(rawValue: message + " — CAIRN_REQUIRE_INTEROP=1 requires it")) }
-            return
-        }
+        guard let go = GoToolchain.binaryOrSkip("Go interop test") else { return }
         let out = try TemporaryDirectory()
         let gocache = try TemporaryDirectory()
         let made = try CLI.exec(
             go, ["run", Self.repositoryRoot.appendingPathComponent("Tests/Interop/sumdb_log.go").path, out.path],
-            environment: ["GO111MODULE": "off", "GOPATH": Self.goModRoot, "GOCACHE": gocache.path, "GOFLAGS": ""])
+            environment: GoToolchain.environment(cache: gocache.path))
         try #require(made.status == 0, "sumdb_log.go failed:\n\(made.stderr)")
         let vkey = out.file("vkey")
         let origin = "go.sum database tree"

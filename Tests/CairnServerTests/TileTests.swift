@@ -181,16 +181,7 @@ struct TileTests {
 
     @Test("Go's sumdb/tlog reads the log through the tile routes on a live socket and through the static export")
     func goReadsTiles() async throws {
-        let required = ProcessInfo.processInfo.environment["CAIRN_REQUIRE_INTEROP"] == "1"
-        guard let go = TileInterop.goBinary(),
-            FileManager.default.fileExists(atPath: TileInterop.goModRoot + "/src/golang.org/x/mod/sumdb/tlog")
-        else {
-            let message =
-                "Go tiles interop test skipped: install golang-go and golang-golang-x-mod-dev (make interop-deps)"
-            if required { Issue.record(Comment(rawValue: message + " — CAIRN_REQUIRE_INTEROP=1 requires it")) }
-            print(message)
-            return
-        }
+        guard let go = GoToolchain.binaryOrSkip("Go tiles interop test") else { return }
         // The spec's example size: 273 full level-0 tiles + 1 partial of 112, 1 full + 1 partial (17) at level 1,
         // 1 partial (1) at level 2.
         let f = try TileLedger()
@@ -242,10 +233,7 @@ struct TileTests {
                     "-vkey", vkey, "-expect", expectFile, "-entries", entries, "-http-checks", "-old-trees",
                     "http://localhost:\(port)/", export,
                 ],
-                environment: [
-                    "GO111MODULE": "off", "GOPATH": TileInterop.goModRoot, "GOCACHE": out.file("gocache"),
-                    "GOFLAGS": "",
-                ])
+                environment: GoToolchain.environment(cache: out.file("gocache")))
             return (output, port)
         }
         #expect(result.status == 0, "Go tiles reader failed:\n\(result.stderr)\n\(result.stdout)")
@@ -271,9 +259,7 @@ struct TileTests {
                 "run", TileInterop.repositoryRoot.appendingPathComponent("Tests/Interop/tiles_verify.go").path,
                 "-vkey", vkey, tampered,
             ],
-            environment: [
-                "GO111MODULE": "off", "GOPATH": TileInterop.goModRoot, "GOCACHE": out.file("gocache"), "GOFLAGS": "",
-            ])
+            environment: GoToolchain.environment(cache: out.file("gocache")))
         #expect(caught.status == 1 && caught.stderr.contains("tiles-verify: FAIL: "), "\(caught.stderr)")
     }
 }
@@ -395,16 +381,6 @@ final class TileDirectory: @unchecked Sendable {
 }
 
 enum TileInterop {
-    static let goModRoot = "/usr/share/gocode"
-
-    static func goBinary() -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
-            let path = "\(dir)/go"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
-
     static var repositoryRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
