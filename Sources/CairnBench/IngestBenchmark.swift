@@ -117,8 +117,10 @@ package enum IngestBenchmark {
             try (0..<Swift.min(records, baselineRecords)).map { try snapshot.entry(at: UInt64($0)) }
         }
         let baseline = try IngestBaseline.measure(canonical, directory: directory + "-baseline")
+        let fullTree = try FullTreeBaseline.measure(canonical, directory: directory + "-baseline")
         return IngestBenchmarkResult(
             configuration: configuration, seconds: elapsed, statistics: statistics, baseline: baseline,
+            fullTree: fullTree,
             latency: latencies.isEmpty ? nil : Percentiles(latencies), prepareThreadSeconds: prepareSeconds,
             curve: curve)
     }
@@ -212,6 +214,8 @@ package struct IngestBenchmarkResult: Sendable {
     /// The engine's counters at the end.
     package let statistics: IngestEngine.Statistics
     package let baseline: IngestBaseline
+    /// The plain full-tree log on the same bytes (issue 11's yardstick).
+    package let fullTree: FullTreeBaseline
     /// Per-append latencies (producers mode only).
     package let latency: Percentiles?
     /// Thread-seconds spent preparing records (bulk mode only).
@@ -228,6 +232,8 @@ package struct IngestBenchmarkResult: Sendable {
     package var commitSeconds: Double { Double(statistics.commitNanoseconds) / 1e9 }
     /// The rate as a fraction of the baseline's limit (1 = the limit).
     package var fractionOfLimit: Double { recordsPerSecond / baseline.limitRecordsPerSecond }
+    /// The rate as a fraction of the plain full-tree log's (1 = as fast).
+    package var fractionOfFullTree: Double { recordsPerSecond / fullTree.recordsPerSecond }
 
     /// The one JSON object `cairn bench ingest --json` prints (docs/performance.md quotes it).
     package var json: JSONValue {
@@ -240,7 +246,8 @@ package struct IngestBenchmarkResult: Sendable {
             "commits_per_second": .number(round3(commitsPerSecond)),
             "largest_batch": .number(Double(statistics.largestBatch)),
             "commit_seconds": .number(round3(commitSeconds)), "baseline": baseline.json,
-            "fraction_of_limit": .number(round3(fractionOfLimit)),
+            "fraction_of_limit": .number(round3(fractionOfLimit)), "full_tree_baseline": fullTree.json,
+            "fraction_of_full_tree": .number(round3(fractionOfFullTree)),
         ]
         if let latency { object["latency"] = latency.json }
         if let prepareThreadSeconds { object["prepare_thread_seconds"] = .number(round3(prepareThreadSeconds)) }

@@ -11,9 +11,11 @@ struct QueryCommand: ParsableCommand {
         discussion: prose(
             """
             Lists the checkpoints (AI-assisted changes) that match every filter given, from
-            indexes kept up to date with each append — never by scanning the log — so a selective
-            query answers as fast on a ledger of millions of records as on a small one. Filters
-            apply to effective records (corrections applied).
+            indexes kept up to date with each append — never by scanning the log. Each filter's
+            index list is intersected with the others', led by the shortest, so a selective query,
+            or a selective combination of broad filters (--model with --requested-by), answers as
+            fast on a ledger of millions of records as on a small one. Filters apply to effective
+            records (corrections applied).
 
             --type review|test|deploy|rollback|rewrite|correction|erasure lists entries of that
             type about the matching checkpoints instead (e.g. the deploys of changes made with a

@@ -79,6 +79,13 @@ struct IndexKey {
         return self
     }
 
+    /// `prefix ‖ value` (big-endian): the first key of `prefix`'s entries at or after `value`.
+    static func bytes(_ prefix: [UInt8], _ value: UInt64) -> [UInt8] {
+        var bytes = prefix
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
     /// A timestamp in ms as an order-preserving unsigned integer.
     consuming func appending(time ms: Int64) -> IndexKey {
         appending(UInt64(bitPattern: ms) ^ (1 << 63))

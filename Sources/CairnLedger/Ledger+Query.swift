@@ -6,10 +6,11 @@ import CairnStorage
 /// A question about AI changes: which checkpoints match every given filter (and, with a `type`
 /// other than `checkpoint`, which entries of that type concern those checkpoints).
 ///
-/// Every filter is answered from LMDB secondary indexes maintained in the append transaction;
-/// the most selective one drives the search, the others are checked on its candidates, so a
-/// selective query costs the same on a ledger of any size. Filters see effective records
-/// (corrections applied).
+/// Every filter is answered from LMDB secondary indexes maintained in the append transaction:
+/// each filter's posting list (the checkpoints it admits, in log order) is counted up to a bound,
+/// and the lists are intersected by seeks, led by the shortest (``QueryPlan``), so a selective
+/// query — or a selective combination of broad filters — costs the same on a ledger of any size.
+/// Filters see effective records (corrections applied).
 public struct RecordQuery: Sendable, Hashable {
     /// The kind of entry to list: checkpoints (default), or entries of this type about the
     /// matching checkpoints (reviews, deploys…).
@@ -169,35 +170,59 @@ extension Ledger {
             return matches
         }
 
-        let candidates =
-            try checkpointCandidates(query, txn) ?? candidates(byTypeOrTime: query, txn, type: .checkpoint)
-        for checkpoint in candidates {
-            let facts = try self.facts(txn, checkpoint)
-            guard facts.type == .checkpoint, try satisfies(query, checkpoint: checkpoint, facts: facts, txn) else {
-                continue
-            }
-            if query.type == .checkpoint {
-                guard inTime(facts) else { continue }
-                matches.append(try match(checkpoint, facts, checkpoint: checkpoint))
-            } else {
-                for source in try references(txn, to: checkpoint) where source.type == query.type {
-                    let sourceFacts = try self.facts(txn, source.index)
-                    guard inTime(sourceFacts) else { continue }
-                    matches.append(try match(source.index, sourceFacts, checkpoint: checkpoint))
+        // Checkpoints in log order: the intersection of the filters' posting lists when any
+        // filter is given, else every checkpoint (by type, or by time when bounded).
+        var visitError: Error?
+        func visit(_ checkpoint: UInt64) -> Bool {
+            do {
+                let facts = try self.facts(txn, checkpoint)
+                guard facts.type == .checkpoint, try satisfies(query, checkpoint: checkpoint, facts: facts, txn) else {
+                    return true
                 }
+                if query.type == .checkpoint {
+                    guard inTime(facts) else { return true }
+                    matches.append(try match(checkpoint, facts, checkpoint: checkpoint))
+                } else {
+                    for source in try references(txn, to: checkpoint) where source.type == query.type {
+                        let sourceFacts = try self.facts(txn, source.index)
+                        guard inTime(sourceFacts) else { continue }
+                        matches.append(try match(source.index, sourceFacts, checkpoint: checkpoint))
+                    }
+                }
+                return matches.count < limit
+            } catch {
+                visitError = error
+                return false
             }
-            if matches.count >= limit { break }
         }
+        let postings = try postingLists(query, txn)
+        if postings.isEmpty {
+            for checkpoint in try candidates(byTypeOrTime: query, txn, type: .checkpoint) {
+                guard visit(checkpoint) else { break }
+            }
+        } else {
+            try QueryPlan(postings).intersect { visit($0) }
+        }
+        if let visitError { throw visitError }
         matches.sort { $0.index < $1.index }
         return Array(matches.prefix(limit))
     }
 
-    /// Candidate checkpoints from the most selective filter given, or `nil` if none is given.
-    private func checkpointCandidates(_ query: RecordQuery, _ txn: ReadTransaction) throws -> [UInt64]? {
-        if let commit = query.commit {
-            return try scan(txn, IndexKey(.commit, commit)) + scan(txn, IndexKey(.commitAlias, commit))
+    /// The posting list of every checkpoint filter given (none when no filter is).
+    private func postingLists(_ query: RecordQuery, _ txn: ReadTransaction) throws -> [PostingList] {
+        var lists: [PostingList] = []
+        func add(_ prefixes: [IndexKey]) throws {
+            lists.append(try PostingList(prefixes: prefixes.map(\.bytes), table: tables.index, txn))
         }
+        if let commit = query.commit { try add([IndexKey(.commit, commit), IndexKey(.commitAlias, commit)]) }
+        let fields: [(IndexTag, String?)] = [
+            (.workItem, query.workItem), (.reviewedBy, query.reviewer), (.model, query.model),
+            (.requestedBy, query.requestedBy), (.repo, query.repo), (.toolPath, query.toolPath),
+        ]
+        for case (let tag, let value?) in fields { try add([IndexKey(tag, value)]) }
+        if query.unreviewed { try add([IndexKey(.unreviewed)]) }
         if let path = query.path {
+            // Keys are ordered by range start, not by entry: the list is gathered and sorted.
             let prefix = IndexKey(.lines, path).bytes
             var found = Set<UInt64>()
             try txn.forEach(tables.index, prefix: prefix) { key, value in
@@ -210,17 +235,27 @@ extension Ledger {
                 found.insert(readUInt64(key, at: prefix.count + 4))
                 return true
             }
-            return found.sorted()
+            lists.append(PostingList(sorted: found.sorted()))
         }
-        let drivers: [(IndexTag, String?)] = [
-            (.workItem, query.workItem), (.reviewedBy, query.reviewer), (.model, query.model),
-            (.requestedBy, query.requestedBy), (.repo, query.repo), (.toolPath, query.toolPath),
-        ]
-        for case (let tag, let value?) in drivers {
-            return try scan(txn, IndexKey(tag, value))
+        if !lists.isEmpty, query.type == .checkpoint, query.since != nil || query.until != nil {
+            // A narrow period is a posting list too (of entries of every type: the other lists
+            // hold only checkpoints); a wide one is left to the check of each candidate.
+            var inPeriod: [UInt64] = []
+            let base = IndexKey(.time)
+            let start = base.appending(time: query.since ?? .min).bytes
+            var narrow = true
+            try txn.forEach(tables.index, prefix: base.bytes, from: start) { key, _ in
+                if let until = query.until, IndexKey.decodeTime(readUInt64(key, at: 1)) >= until { return false }
+                guard inPeriod.count < PostingList.countedAtMost else {
+                    narrow = false
+                    return false
+                }
+                inPeriod.append(readUInt64(key, at: 9))
+                return true
+            }
+            if narrow { lists.append(PostingList(sorted: inPeriod.sorted())) }
         }
-        if query.unreviewed { return try scan(txn, IndexKey(.unreviewed)) }
-        return nil
+        return lists
     }
 
     /// Entries listed by the time index (when a time bound is given) or the type index.
@@ -314,5 +349,109 @@ extension QueryMatch {
         }
         object["record"] = record
         return .object(object)
+    }
+}
+
+/// A sorted list of entries reached by seeks, as the query plan intersects them.
+protocol PostingSource {
+    /// The list's length, or a lower bound of it for a long list: the plan leads with the shortest.
+    var estimate: Int { get }
+    /// The first entry of the list at or after `index`, or nil when there is none.
+    func first(atLeast index: UInt64) throws -> UInt64?
+}
+
+/// The entries one filter admits, in log order, reached by seeks: the leaf indexes stored right
+/// after one of `prefixes` in the index table (a union when there are several: a commit and the
+/// commits rewritten onto it), or a list gathered beforehand. Valid while its transaction is.
+struct PostingList: PostingSource {
+    /// Lists are counted up to this many entries to estimate their size (a longer one only ranks
+    /// as "long"), so the estimate costs at most this many key reads.
+    static let countedAtMost = 4096
+
+    private let prefixes: [[UInt8]]
+    private let table: Table?
+    private let txn: ReadTransaction?
+    private let sorted: [UInt64]
+    /// The list's length, or `countedAtMost` for any longer list.
+    let estimate: Int
+
+    init(prefixes: [[UInt8]], table: Table, _ txn: ReadTransaction) throws {
+        self.prefixes = prefixes
+        self.table = table
+        self.txn = txn
+        self.sorted = []
+        var count = 0
+        for prefix in prefixes where count < Self.countedAtMost {
+            try txn.forEach(table, prefix: prefix) { _, _ in
+                count += 1
+                return count < Self.countedAtMost
+            }
+        }
+        estimate = count
+    }
+
+    init(sorted: [UInt64]) {
+        prefixes = []
+        table = nil
+        txn = nil
+        self.sorted = sorted
+        estimate = sorted.count
+    }
+
+    /// The first entry of the list at or after `index`, or nil when there is none.
+    func first(atLeast index: UInt64) throws -> UInt64? {
+        guard let table, let txn else {
+            var low = 0
+            var high = sorted.count
+            while low < high {
+                let mid = (low + high) / 2
+                if sorted[mid] < index { low = mid + 1 } else { high = mid }
+            }
+            return low < sorted.count ? sorted[low] : nil
+        }
+        var best: UInt64?
+        for prefix in prefixes {
+            try txn.forEach(table, prefix: prefix, from: IndexKey.bytes(prefix, index)) { key, _ in
+                let found = readUInt64(key, at: prefix.count)
+                if best.map({ found < $0 }) ?? true { best = found }
+                return false
+            }
+        }
+        return best
+    }
+}
+
+/// The intersection of posting lists in log order (a leapfrog join): the shortest list leads, and
+/// each list in turn seeks to the highest entry seen so far, until all stand on the same entry. Its
+/// cost follows the shortest list and how the lists interleave, not the ledger's size.
+struct QueryPlan<List: PostingSource> {
+    let lists: [List]
+
+    init(_ lists: [List]) {
+        self.lists = lists.sorted { $0.estimate < $1.estimate }
+    }
+
+    /// Calls `body` with each entry that is in every list, in increasing order, until it returns
+    /// false. No lists: no entries.
+    func intersect(_ body: (UInt64) throws -> Bool) throws {
+        guard let lead = lists.first else { return }
+        var from: UInt64 = 0
+        while true {
+            guard var candidate = try lead.first(atLeast: from) else { return }
+            var agreeing = 1
+            var next = 1 % lists.count
+            while agreeing < lists.count {
+                guard let found = try lists[next].first(atLeast: candidate) else { return }
+                if found == candidate {
+                    agreeing += 1
+                } else {
+                    candidate = found
+                    agreeing = 1
+                }
+                next = (next + 1) % lists.count
+            }
+            guard try body(candidate), candidate < .max else { return }
+            from = candidate + 1
+        }
     }
 }

@@ -78,6 +78,9 @@ struct BenchmarkRunTests {
         #expect(result.prepareThreadSeconds != nil)
         #expect(!result.curve.isEmpty && result.curve.allSatisfy { $0.records % 1000 == 0 })
         #expect(result.baseline.limitRecordsPerSecond > 0 && result.fractionOfLimit > 0)
+        #expect(result.fullTree.recordsPerSecond > 0 && result.fractionOfFullTree > 0)
+        // 3,000 leaves store 2n - popcount(n) hashes (every complete subtree's root).
+        #expect(result.fullTree.hashesPerRecord == Double(2 * 3000 - 3000.nonzeroBitCount) / 3000)
         // The ledger holds the records and is sound; the baseline's scratch environment is gone.
         let ledger = try Ledger.open(at: path)
         #expect(try await ledger.read { $0.treeSize } == 3000)
@@ -89,6 +92,7 @@ struct BenchmarkRunTests {
         #expect(json["records"]?.intValue == 3000)
         #expect(json["latency"] == nil && json["prepare_thread_seconds"] != nil && json["curve"] != nil)
         #expect(json["baseline"]?["limit_records_per_second"] != nil)
+        #expect(json["full_tree_baseline"]?["records_per_second"] != nil && json["fraction_of_full_tree"] != nil)
     }
 
     @Test("Producers append one record at a time and report per-append latencies")

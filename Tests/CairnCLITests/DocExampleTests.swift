@@ -124,6 +124,7 @@ struct DocExampleTests {
                 "Benchmarks/HTTP/run.sh": "an HTTP load test of minutes",
                 "swift package --allow-writing-to-directory": "the benchmark package builds and runs for minutes",
                 "scripts/bench-compare.sh": "two release builds and a quarter of an hour of benchmarks",
+                "--keep --directory /tmp/qb": "builds a 200,000-record ledger with a release build to time queries on",
             ]),
         Document(
             path: "docs/publishing-tiles.md",
