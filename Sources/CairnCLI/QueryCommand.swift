@@ -105,13 +105,25 @@ struct QueryCommand: ParsableCommand {
         try runReportingErrors {
             let ledger = try location.open(readOnly: true)
             let query = try buildQuery()
-            let matches = try ledger.read { try $0.query(query) }
-            if json {
-                printJSON(.array(matches.map(\.json)))
-            } else if jsonl {
-                for match in matches { printJSON(match.json) }
+            if json || jsonl {
+                // Streamed: each match is printed as it is found, so a query of every record
+                // needs no memory for its result. --json writes the same compact array as one line.
+                var first = true
+                try ledger.read { snapshot in
+                    try snapshot.query(query) { match in
+                        let text = DisplayText.escapeJSON(JSONWriter.compact(match.json))
+                        if json {
+                            Console.write((first ? "[" : ",") + text)
+                        } else {
+                            Console.line(text)
+                        }
+                        first = false
+                        return true
+                    }
+                }
+                if json { Console.line(first ? "[]" : "]") }
             } else {
-                printTable(matches)
+                printTable(try ledger.read { try $0.query(query) })
             }
         }
     }

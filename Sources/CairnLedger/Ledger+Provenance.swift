@@ -289,9 +289,17 @@ extension Ledger {
 
     /// The facts of the effective record at `index`.
     func facts(_ txn: some TransactionReading, _ index: UInt64) throws -> RecordFacts {
+        try recordAndFacts(txn, index).facts
+    }
+
+    /// The effective record at `index` and its facts, from one parse.
+    func recordAndFacts(
+        _ txn: some TransactionReading, _ index: UInt64
+    ) throws -> (record: JSONValue, facts: RecordFacts) {
+        let record = try effectiveRecord(txn, index)
         do {
-            return try RecordFacts(try effectiveRecord(txn, index), options: .stored)
-        } catch let error as RecordValidationError {
+            return (record, try RecordFacts(record, options: .stored))
+        } catch {
             throw LedgerError(.corrupt, "entry \(index) does not match the record schema: \(error)")
         }
     }

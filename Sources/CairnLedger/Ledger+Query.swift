@@ -125,26 +125,46 @@ public struct QueryMatch: Sendable, Hashable {
 extension LedgerSnapshot {
     /// Runs `query` on this snapshot and returns the matches in log order.
     public func query(_ query: RecordQuery) throws(LedgerError) -> [QueryMatch] {
+        var matches: [QueryMatch] = []
+        try self.query(query) { match in
+            matches.append(match)
+            return true
+        }
+        return matches
+    }
+
+    /// Runs `query` on this snapshot and calls `body` with each match in log order, as it is found,
+    /// until `body` returns false or `query.limit` matches were given: a long result is never held
+    /// in memory. (With a `type` other than `checkpoint`, the matches are gathered and sorted first.)
+    public func query(_ query: RecordQuery, each body: (QueryMatch) -> Bool) throws(LedgerError) {
         guard ledger.profile == .provenance else {
             throw LedgerError(.invalidArgument, "queries need a ledger created with the provenance profile")
         }
         if query.lines != nil && query.path == nil {
             throw LedgerError(.invalidArgument, "a line filter needs a path filter")
         }
-        return try run { try ledger.run(query, txn) }
+        try run { try ledger.run(query, txn, body) }
     }
 }
 
 extension Ledger {
-    fileprivate func run(_ query: RecordQuery, _ txn: ReadTransaction) throws -> [QueryMatch] {
+    fileprivate func run(_ query: RecordQuery, _ txn: ReadTransaction, _ body: (QueryMatch) -> Bool) throws {
         let limit = query.limit ?? .max
-        var matches: [QueryMatch] = []
+        var given = 0
+        /// Gives `match` to `body`; false when no more are wanted.
+        func give(_ match: QueryMatch) -> Bool {
+            given += 1
+            return body(match) && given < limit
+        }
         func inTime(_ facts: RecordFacts) -> Bool {
             guard query.since != nil || query.until != nil else { return true }
             guard let ms = facts.timestamp else { return false }
             return ms >= (query.since ?? .min) && ms < (query.until ?? .max)
         }
-        func match(_ index: UInt64, _ facts: RecordFacts, checkpoint: UInt64?) throws -> QueryMatch {
+        func match(
+            _ index: UInt64, _ found: (record: JSONValue, facts: RecordFacts), checkpoint: UInt64?
+        ) throws -> QueryMatch {
+            let facts = found.facts
             var reviews: [QueryMatch.Review] = []
             if facts.type == .checkpoint {
                 for source in try references(txn, to: index) where source.type == .review {
@@ -154,42 +174,44 @@ extension Ledger {
                 }
             }
             return QueryMatch(
-                index: index, digest: SHA256.hash(try entry(txn, index)), record: try effectiveRecord(txn, index),
+                index: index, digest: SHA256.hash(try entry(txn, index)), record: found.record,
                 facts: facts, checkpoint: checkpoint, reviews: reviews, appendedAt: try appendedAt(txn, index))
         }
 
         guard query.hasCheckpointFilter || query.type == .checkpoint else {
             // No checkpoint filter: list entries of the type directly.
             for index in try candidates(byTypeOrTime: query, txn) {
-                let facts = try self.facts(txn, index)
+                let found = try recordAndFacts(txn, index)
+                let facts = found.facts
                 guard facts.type == query.type, inTime(facts) else { continue }
                 let subject = try facts.subject.flatMap { try resolveSubject(txn, $0) }
-                matches.append(try match(index, facts, checkpoint: subject))
-                if matches.count >= limit { break }
+                guard give(try match(index, found, checkpoint: subject)) else { break }
             }
-            return matches
+            return
         }
 
         // Checkpoints in log order: the intersection of the filters' posting lists when any
-        // filter is given, else every checkpoint (by type, or by time when bounded).
+        // filter is given, else every checkpoint (by type, or by time when bounded). Checkpoint
+        // matches are given as found; entries about them are gathered, then sorted.
+        var gathered: [QueryMatch] = []
         var visitError: Error?
         func visit(_ checkpoint: UInt64) -> Bool {
             do {
-                let facts = try self.facts(txn, checkpoint)
+                let found = try recordAndFacts(txn, checkpoint)
+                let facts = found.facts
                 guard facts.type == .checkpoint, try satisfies(query, checkpoint: checkpoint, facts: facts, txn) else {
                     return true
                 }
                 if query.type == .checkpoint {
                     guard inTime(facts) else { return true }
-                    matches.append(try match(checkpoint, facts, checkpoint: checkpoint))
-                } else {
-                    for source in try references(txn, to: checkpoint) where source.type == query.type {
-                        let sourceFacts = try self.facts(txn, source.index)
-                        guard inTime(sourceFacts) else { continue }
-                        matches.append(try match(source.index, sourceFacts, checkpoint: checkpoint))
-                    }
+                    return give(try match(checkpoint, found, checkpoint: checkpoint))
                 }
-                return matches.count < limit
+                for source in try references(txn, to: checkpoint) where source.type == query.type {
+                    let source = (index: source.index, found: try recordAndFacts(txn, source.index))
+                    guard inTime(source.found.facts) else { continue }
+                    gathered.append(try match(source.index, source.found, checkpoint: checkpoint))
+                }
+                return gathered.count < limit
             } catch {
                 visitError = error
                 return false
@@ -204,8 +226,10 @@ extension Ledger {
             try QueryPlan(postings).intersect { visit($0) }
         }
         if let visitError { throw visitError }
-        matches.sort { $0.index < $1.index }
-        return Array(matches.prefix(limit))
+        gathered.sort { $0.index < $1.index }
+        for match in gathered.prefix(limit) {
+            guard body(match) else { break }
+        }
     }
 
     /// The posting list of every checkpoint filter given (none when no filter is).

@@ -54,6 +54,8 @@ public enum DisplayText {
     /// outside strings they are the text's own line breaks and indentation.
     public static func escapeJSON(_ json: String) -> String {
         func needsJSONEscape(_ scalar: Unicode.Scalar) -> Bool { scalar.value >= 0x7F && needsEscaping(scalar) }
+        // Pure ASCII below DEL (the common case) needs nothing: a byte scan, no scalar decoding.
+        guard !json.utf8.allSatisfy({ $0 < 0x7F }) else { return json }
         guard json.unicodeScalars.contains(where: needsJSONEscape) else { return json }
         var out = String.UnicodeScalarView()
         for scalar in json.unicodeScalars {

@@ -96,6 +96,12 @@ struct ProvenanceCLITests {
         #expect(rows?.count == 1)
         #expect(rows?.first?["index"] as? Int == 1)
         #expect((rows?.first?["digest"] as? String)?.hasPrefix("sha256:") == true)
+        // --json is streamed: several matches are one valid array on one line, no match is [].
+        let all = try f.cli.ok("query", "--json").text
+        #expect(all.hasPrefix("[{") && all.hasSuffix("}]\n") && all.filter { $0 == "\n" }.count == 1)
+        let three = try JSONSerialization.jsonObject(with: Data(all.utf8)) as? [[String: Any]]
+        #expect(three?.map { $0["index"] as? Int } == [0, 1, 2])
+        #expect(try f.cli.ok("query", "--model", "no-such-model", "--json").text == "[]\n")
         #expect(try f.cli.ok("query", "--unreviewed", "--jsonl").lines.count == 2)
         #expect(try f.cli.ok("query", "--type", "review", "--reviewer", "bob@example.com", "--jsonl").lines.count == 1)
         #expect(try f.cli.ok("query", "--since", "2026-11-21", "--jsonl").text.isEmpty)

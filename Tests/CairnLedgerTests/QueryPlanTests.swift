@@ -161,6 +161,15 @@ struct QueryPlanTests {
             }.map { UInt64($0) }.prefix(query.limit ?? .max)
             let found = try f.ledger.query(query).map(\.index)
             #expect(found == Array(expected), "query \(query)")
+            // Streamed, a consumer that stops after two gets exactly the first two.
+            var streamed: [UInt64] = []
+            try f.ledger.read { snapshot in
+                try snapshot.query(query) { match in
+                    streamed.append(match.index)
+                    return streamed.count < 2
+                }
+            }
+            #expect(streamed == Array(expected.prefix(2)), "streamed query \(query)")
             checked += 1
             if !expected.isEmpty { nonEmpty += 1 }
         }
