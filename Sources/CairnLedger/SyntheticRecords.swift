@@ -4,7 +4,7 @@ public enum SyntheticRecords {
     public static func raw(_ n: Int, size: Int) -> [UInt8] {
         let head = "{\"n\":\(n),\"p\":\""
         let padding = max(0, size - head.utf8.count - 2)
-        return Array((head + String(repeating: "x", count: padding) + "\"}").utf8)
+        return bytes(head, padding: padding, with: UInt8(ascii: "x"))
     }
 
     /// A realistic checkpoint record of about `size` bytes (the prompt is padded).
@@ -23,6 +23,17 @@ public enum SyntheticRecords {
             "risk":{"security":"low","operational":"medium","compliance":"low"},"prompt":"
             """
         let padding = max(8, size - base.utf8.count - 2)
-        return Array((base + String(repeating: "p", count: padding) + "\"}").utf8)
+        return bytes(base, padding: padding, with: UInt8(ascii: "p"))
+    }
+
+    /// `head`, `padding` copies of `byte`, then `"}`, built as bytes in one allocation (building
+    /// them as a `String` cost more than the benchmark's appends).
+    private static func bytes(_ head: String, padding: Int, with byte: UInt8) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(head.utf8.count + padding + 2)
+        out.append(contentsOf: head.utf8)
+        out.append(contentsOf: repeatElement(byte, count: padding))
+        out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}")])
+        return out
     }
 }

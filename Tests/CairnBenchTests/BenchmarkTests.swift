@@ -59,6 +59,25 @@ struct BenchmarkHarnessTests {
     }
 }
 
+@Suite("Synthetic records")
+struct SyntheticRecordTests {
+    @Test("Raw entries have exactly the requested size and are canonical JSON; checkpoints have the requested size")
+    func sizes() throws {
+        for size in [17, 64, 256, 1000, 4096] {
+            let raw = SyntheticRecords.raw(123, size: size)
+            let expected = #"{"n":123,"p":""# + String(repeating: "x", count: size - 16) + #""}"#
+            #expect(String(decoding: raw, as: UTF8.self) == expected)
+            #expect(try JCS.canonicalize(json: raw) == raw)
+        }
+        for size in [1024, 4096] {
+            let record = SyntheticRecords.checkpoint(42, size: size)
+            #expect(record.count == size)
+            #expect(String(decoding: record, as: UTF8.self).hasSuffix(#"ppppp"}"#))
+            _ = try JSONParser.parse(record)
+        }
+    }
+}
+
 @Suite("Benchmarks run end to end on small inputs", .serialized)
 struct BenchmarkRunTests {
     @Test("Bulk ingest appends every record, measures the baseline and the curve, and cleans the baseline up")
