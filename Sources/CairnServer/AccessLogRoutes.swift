@@ -1,6 +1,7 @@
 import CairnCrypto
 import CairnJSON
 import CairnLedger
+import CairnNote
 import CairnRecords
 import Hummingbird
 
@@ -55,6 +56,16 @@ struct AccessLogRoutes {
         let record: JSONValue
     }
 
+    /// Whether an access-log entry concerns token `id`: a request it made, or an `unrecorded` run
+    /// of entries it appended (names compared as bytes).
+    static func names(_ record: JSONValue, token id: String) -> Bool {
+        if record["token"]?["id"]?.stringValue?.sameBytes(as: id) == true { return true }
+        return record["runs"]?.arrayValue?.contains { run in
+            run["appended_by"]?["kind"]?.stringValue == "token"
+                && run["appended_by"]?["id"]?.stringValue?.sameBytes(as: id) == true
+        } ?? false
+    }
+
     /// Entries with `since ≤ at < until` (ms) and the token id, in log order: a binary search for
     /// the start, then a forward scan.
     static func query(
@@ -84,7 +95,7 @@ struct AccessLogRoutes {
             if let until, let at = entry.at, at >= until + reorderingMargin { break }
             let inTime =
                 entry.at.map { at in at >= (since ?? .min) && at < (until ?? .max) } ?? (since == nil && until == nil)
-            if inTime && (token == nil || entry.record["token"]?["id"]?.stringValue == token) {
+            if inTime && (token.map { Self.names(entry.record, token: $0) } ?? true) {
                 matches.append(Match(index: index, digest: SHA256.hash(entry.bytes), record: entry.record))
             }
             index += 1

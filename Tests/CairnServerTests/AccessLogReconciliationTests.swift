@@ -78,6 +78,22 @@ struct AccessLogReconciliationTests {
         #expect(third.unrecordedEntries == 0)
         #expect(third.from == base + 5)
         #expect(third.accessEntriesRead == 1)
+
+        // An auditor asking for the token's activity finds the unrecorded run among its entries.
+        let tokens = fixture.tokens
+        let producerID = try #require(fixture.tokenIDs["append2"])
+        let byToken = try await server.makeApplication().test(.router) { client in
+            try await Client(client: client, tokens: tokens, log: nil).get(
+                "/v1/access-log/query?token=\(producerID)", as: "audit")
+        }
+        let indexes = byToken.json["matches"]?.arrayValue?.compactMap { $0["index"]?.intValue } ?? []
+        #expect(indexes.contains(Int(accessSize)), "\(indexes)")
+        let other = try #require(fixture.tokenIDs["read"])
+        let byOther = try await server.makeApplication().test(.router) { client in
+            try await Client(client: client, tokens: tokens, log: nil).get(
+                "/v1/access-log/query?token=\(other)", as: "audit")
+        }
+        #expect(!(byOther.json["matches"]?.arrayValue ?? []).contains { $0["index"]?.intValue == Int(accessSize) })
     }
 
     @Test("A retry that finds its entries already committed names them as duplicates: nothing is unrecorded")
