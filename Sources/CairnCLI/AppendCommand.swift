@@ -43,8 +43,9 @@ struct AppendCommand: AsyncParsableCommand {
             APPENDING TO A SERVER
             With --server URL (or $CAIRN_SERVER, when neither --ledger nor $CAIRN_LEDGER is given)
             the records are sent to
-            a `cairn serve` (POST /v1/entries) instead of a local ledger, with the token of --token,
-            --token-file, $CAIRN_TOKEN or $CAIRN_TOKEN_FILE. Input is read and checked the same way
+            a `cairn serve` (POST /v1/entries) instead of a local ledger, with the token of the first
+            given of --token, --token-file, $CAIRN_TOKEN_FILE and $CAIRN_TOKEN (a token file named in
+            the environment wins over a token in it). Input is read and checked the same way
             (JSON syntax, one object per record, canonical form); the schema is checked by the
             server, whose problems are reported as FILE:LINE: $.path: reason. The output is the same
             line per record. Records already spooled for that server are sent first, so that a

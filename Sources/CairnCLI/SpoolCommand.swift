@@ -20,7 +20,8 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Read the API token from the first line of this file (default: $CAIRN_TOKEN_FILE).", valueName: "file"))
+            "Read the API token from the first line of this file (default: $CAIRN_TOKEN_FILE, which wins over "
+                + "$CAIRN_TOKEN).", valueName: "file"))
     var tokenFile: String?
 
     @Option(
