@@ -1,5 +1,7 @@
+import CairnLedger
 import CairnTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -256,31 +258,50 @@ struct ServeCLITests {
             try await Self.request("GET", server.url + "/v1/access-log/query", token: auditorToken).status == 401
         }
 
-        // In-flight appends at SIGTERM complete (or are refused before anything was written).
-        let results = await withTaskGroup(of: (Int, HTTPReply?).self) { group in
-            for i in 0..<8 {
+        // In-flight appends at SIGTERM complete (or are refused before anything was written). Eight
+        // clients append one record after another until the server is gone; SIGTERM is sent once
+        // the first append is acknowledged (not after a fixed delay: a slow, instrumented or loaded
+        // build may not have answered any by then), so appends are in flight when it arrives.
+        let firstAcknowledged = SharedFlag()
+        let results = await withTaskGroup(of: [(Int, HTTPReply?)].self) { group in
+            for client in 0..<8 {
                 group.addTask {
-                    (
-                        i,
-                        try? await Self.request(
-                            "POST", server.url + "/v1/entries", token: writer, body: #"{"type":"note","n":\#(i)}"#)
-                    )
+                    var replies: [(Int, HTTPReply?)] = []
+                    for attempt in 0..<10_000 {
+                        let n = client * 10_000 + attempt
+                        let reply = try? await Self.request(
+                            "POST", server.url + "/v1/entries", token: writer, body: #"{"type":"note","n":\#(n)}"#)
+                        replies.append((n, reply))
+                        guard let reply else { break }  // The server is gone.
+                        if reply.status == 200 { firstAcknowledged.set() }
+                    }
+                    return replies
                 }
             }
-            try? await Task.sleep(for: .milliseconds(100))
+            let deadline = ContinuousClock.now + .seconds(120)
+            while !firstAcknowledged.isSet && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
             stopped = true
             let status = server.terminate()
             #expect(status == 0, "cairn serve exited \(status): \(server.log)")
             var results: [(Int, HTTPReply?)] = []
-            for await result in group { results.append(result) }
+            for await replies in group { results += replies }
             return results
         }
         let acknowledged = results.filter { $0.1?.status == 200 }.map(\.0)
         #expect(!acknowledged.isEmpty, "no append completed: \(results.map { $0.1?.status ?? -1 })")
+        // Every reply is an acknowledgement or a refusal the client can retry on, or no reply at all.
+        for (n, reply) in results {
+            if let status = reply?.status { #expect([200, 503].contains(status), "append \(n): \(status)") }
+        }
         // Everything acknowledged is durable: the ledger holds it after the server stopped.
         let size = Int(try f.cli.ok("checkpoint").lines[1]) ?? 0
         #expect(size >= 1 + acknowledged.count)
-        let entries = try (1..<size).map { try f.cli.ok("get", String($0), "--raw").text }
+        var readOnly = Ledger.OpenOptions()
+        readOnly.readOnly = true
+        let ledger = try Ledger.open(at: f.cli.ledger, options: readOnly)
+        let entries = Set(try (1..<UInt64(size)).map { String(decoding: try ledger.entry(at: $0), as: UTF8.self) })
         for i in acknowledged { #expect(entries.contains(#"{"n":\#(i),"type":"note"}"#)) }
         try f.cli.ok("fsck")
         try f.cli.ok("fsck", "--ledger", f.cli.ledger + "/access-log")
@@ -302,4 +323,11 @@ struct ServeCLITests {
         #expect(try f.cli.run(["serve", "--listen", "nowhere"]).status == 64)
         #expect(try f.cli.run(["serve", "--log-level", "loud"]).status == 64)
     }
+}
+
+/// A flag that concurrent tasks set and read.
+private final class SharedFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
