@@ -73,21 +73,35 @@ public enum MerkleTree {
         return try hashes(of: ranges.reversed(), reader: reader)
     }
 
-    /// MTH(D[range]) for each range, with one read of all the stored subtree hashes involved.
+    /// MTH(D[range]) for each range, with one read of all the stored subtree hashes involved. The
+    /// subtrees of all ranges go in one flat list (a proof allocates a few arrays, not one per range).
     static func hashes(
         of ranges: some Collection<Range<UInt64>>, reader: some HashReader
     ) throws -> [SHA256Digest] {
-        let pieces = ranges.map { Subtree.decomposing($0) }
-        let stored = try reader.readHashes(of: Array(pieces.joined()))
+        var indexes: [UInt64] = []
+        indexes.reserveCapacity(ranges.count * 2)
+        var counts: [Int] = []
+        counts.reserveCapacity(ranges.count)
+        for range in ranges {
+            let before = indexes.count
+            Subtree.decompose(range) { indexes.append($0.storedIndex) }
+            counts.append(indexes.count - before)
+        }
+        let stored = try reader.readHashes(at: indexes)
+        guard stored.count == indexes.count else {
+            throw MerkleStorageError.wrongHashCount(requested: indexes.count, returned: stored.count)
+        }
         var result: [SHA256Digest] = []
-        result.reserveCapacity(pieces.count)
+        result.reserveCapacity(counts.count)
         var end = 0
-        for piece in pieces {
-            end += piece.count
+        for count in counts {
+            end += count
             // Right-to-left fold, RFC 6962 section 2.1.
             var hash = stored[end - 1]
-            for left in stored[end - piece.count..<end - 1].reversed() {
-                hash = RFC6962.nodeHash(left, hash)
+            var position = end - 2
+            while position >= end - count {
+                hash = RFC6962.nodeHash(stored[position], hash)
+                position -= 1
             }
             result.append(hash)
         }

@@ -60,15 +60,21 @@ struct Subtree: Equatable {
     /// subtree per set bit of `range.count`.
     static func decomposing(_ range: Range<UInt64>) -> [Subtree] {
         var result: [Subtree] = []
+        decompose(range) { result.append($0) }
+        return result
+    }
+
+    /// Calls `body` with each subtree of `decomposing(range)`, in order, without allocating.
+    @inline(__always)
+    static func decompose(_ range: Range<UInt64>, _ body: (Subtree) -> Void) {
         var start = range.lowerBound
         var remaining = range.upperBound - range.lowerBound
         while remaining != 0 {
             let level = UInt64.bitWidth - 1 - remaining.leadingZeroBitCount
             assert(start & (1 << level - 1) == 0, "\(range) is not a node of the tree")
-            result.append(Subtree(level: level, n: start >> level))
+            body(Subtree(level: level, n: start >> level))
             start += 1 << level
             remaining -= 1 << level
         }
-        return result
     }
 }
