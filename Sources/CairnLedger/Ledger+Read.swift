@@ -8,18 +8,25 @@ struct StoredHashReader: HashReader {
     let txn: any TransactionReading
     let table: Table
 
+    /// Reads with one cursor, in ascending key order: LMDB starts a search on the cursor's current
+    /// page when the key is on it, and a proof's lower subtrees are neighbours in the table.
     func readHashes(at indexes: [UInt64]) throws -> [SHA256Digest] {
-        try indexes.map { index in
-            try txn.withValue(table, key: index) { raw in
-                guard let raw else {
+        let order = indexes.indices.sorted { indexes[$0] < indexes[$1] }
+        var hashes = [SHA256Digest](repeating: .zero, count: indexes.count)
+        try txn.withCursor(table) { cursor in
+            for position in order {
+                let index = indexes[position]
+                guard let (key, value) = try cursor.seek(atLeast: index), BigEndianKey.decode(key) == index else {
                     throw LedgerError(.corrupt, "stored hash \(index) is missing (run `cairn fsck`)")
                 }
-                guard let digest = SHA256Digest(bytes: raw) else {
-                    throw LedgerError(.corrupt, "stored hash \(index) is \(raw.count) bytes, not 32 (run `cairn fsck`)")
+                guard let digest = SHA256Digest(bytes: value) else {
+                    throw LedgerError(
+                        .corrupt, "stored hash \(index) is \(value.count) bytes, not 32 (run `cairn fsck`)")
                 }
-                return digest
+                hashes[position] = digest
             }
         }
+        return hashes
     }
 }
 
