@@ -258,6 +258,27 @@ struct FsckTests {
         expectCorrupt(ledger, "stored hash \(index) (level 1, node 3")
     }
 
+    @Test("A proof over a missing or truncated stored hash fails as corrupt, naming the hash; the others still work")
+    func proofOverDamagedHash() throws {
+        let (_, ledger, env) = try corruptible()
+        // Leaf 6's path at size 20 uses leaf 7's hash (stored index 11) and subtree [0, 4) (level 2, index 6).
+        let hashes = try env.openTable("hashes")
+        let sibling = StoredHashIndex.index(level: 0, n: 7)
+        let left = StoredHashIndex.index(level: 2, n: 0)
+        try env.write { txn in _ = try txn.delete(hashes, key: BigEndianKey.bytes(sibling)) }
+        let missing = #expect(throws: LedgerError.self) { try ledger.inclusionProof(index: 6, size: 20) }
+        #expect(missing?.code == .corrupt)
+        #expect(missing?.message.contains("stored hash \(sibling) is missing") == true, "\(missing?.message ?? "")")
+        try env.write { txn in try txn.put(hashes, key: sibling, value: [UInt8](repeating: 7, count: 32)) }
+        try env.write { txn in try txn.put(hashes, key: left, value: [UInt8](repeating: 7, count: 31)) }
+        let short = #expect(throws: LedgerError.self) { try ledger.inclusionProof(index: 6, size: 20) }
+        #expect(short?.message.contains("stored hash \(left) is 31 bytes, not 32") == true, "\(short?.message ?? "")")
+        // A proof whose path avoids both still reads the right hashes, in the order it needs them.
+        let proof = try ledger.inclusionProof(index: 17, size: 20)
+        try MerkleVerifier.verifyInclusion(
+            leafHash: proof.leafHash, index: 17, treeSize: 20, proof: proof.hashes, root: try ledger.rootHash(size: 20))
+    }
+
     @Test("A checkpoint with a forged root or signature is caught")
     func forgedCheckpoint() throws {
         let (_, ledger, env) = try corruptible()
