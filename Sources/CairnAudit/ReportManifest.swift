@@ -77,7 +77,7 @@ public struct ReportManifest: Sendable, Hashable {
     /// every value in its one canonical spelling, so that a parsed manifest prints back exactly.
     /// Signatures are not verified here.
     public init(parsing text: String) throws(ManifestError) {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var lines = text.linesSplitAtLF()
         guard let version = Self.versions.first(where: { lines.first == Substring(Self.formatLine(version: $0)) })
         else {
             let first = lines.first.map { String($0.prefix(60)) } ?? ""

@@ -218,8 +218,9 @@ struct WitnessServe: AsyncParsableCommand {
         }
         let text = String(decoding: try readInput(value, what: "log key file"), as: UTF8.self)
         var keys: [NoteVerifierKey] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+        // Split at LF bytes, and a CR LF file's CRs trimmed with the spaces.
+        for (number, line) in text.linesSplitAtLF().enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             do throws(NoteError) {
                 keys.append(try NoteVerifierKey(parsing: trimmed))

@@ -41,7 +41,7 @@ public struct Checkpoint: Sendable, Hashable {
         guard text.utf8.last == NoteSyntax.newline else {
             throw NoteError(.malformedCheckpoint, "the checkpoint text must end with a newline")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var lines = text.linesSplitAtLF()
         lines.removeLast()  // the empty piece after the final newline
         for (index, line) in lines.enumerated() {
             if let bad = line.utf8.first(where: { $0 < 0x20 }) {

@@ -10,11 +10,11 @@ struct ProofLines {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw ProofError(.malformed, "\(format) is not valid UTF-8")
         }
-        guard text.hasSuffix("\n") else {
+        guard text.utf8.last == UInt8(ascii: "\n") else {
             throw ProofError(.malformed, "\(format) must end with a newline")
         }
         self.text = text
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var lines = text.linesSplitAtLF()
         lines.removeLast()  // after the final newline
         self.lines = lines
     }

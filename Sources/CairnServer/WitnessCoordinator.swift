@@ -312,12 +312,12 @@ package final class WitnessCoordinator: Sendable {
     package static func cosignature(
         fromResponse body: [UInt8], for checkpoint: SignedCheckpoint, witness: NoteVerifierKey
     ) throws(NoteError) -> (signature: NoteSignature, timestamp: UInt64) {
-        guard let text = String(validating: body, as: UTF8.self), text.hasSuffix("\n") else {
+        guard let text = String(validating: body, as: UTF8.self), text.utf8.last == UInt8(ascii: "\n") else {
             throw NoteError(
                 code: .malformedSignatureLine, message: "the response is not signature lines ending in a newline")
         }
         var ours: [NoteSignature] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+        for line in text.linesSplitAtLF().dropLast() {
             let signature = try NoteSignature(parsingLine: String(line))
             if signature.name.utf8.elementsEqual(witness.name.utf8) && signature.keyID == witness.keyID {
                 ours.append(signature)
