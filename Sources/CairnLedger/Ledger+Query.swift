@@ -135,7 +135,8 @@ extension LedgerSnapshot {
 
     /// Runs `query` on this snapshot and calls `body` with each match in log order, as it is found,
     /// until `body` returns false or `query.limit` matches were given: a long result is never held
-    /// in memory. (With a `type` other than `checkpoint`, the matches are gathered and sorted first.)
+    /// in memory. (With a `type` other than `checkpoint` and a checkpoint filter, the entries about
+    /// every matching checkpoint are gathered and sorted first.)
     public func query(_ query: RecordQuery, each body: (QueryMatch) -> Bool) throws(LedgerError) {
         guard ledger.profile == .provenance else {
             throw LedgerError(.invalidArgument, "queries need a ledger created with the provenance profile")
@@ -192,7 +193,7 @@ extension Ledger {
 
         // Checkpoints in log order: the intersection of the filters' posting lists when any
         // filter is given, else every checkpoint (by type, or by time when bounded). Checkpoint
-        // matches are given as found; entries about them are gathered, then sorted.
+        // matches are given as found; entries about them are all gathered, then sorted.
         var gathered: [QueryMatch] = []
         var visitError: Error?
         func visit(_ checkpoint: UInt64) -> Bool {
@@ -211,7 +212,9 @@ extension Ledger {
                     guard inTime(source.found.facts) else { continue }
                     gathered.append(try match(source.index, source.found, checkpoint: checkpoint))
                 }
-                return gathered.count < limit
+                // No early stop: an entry about a later checkpoint may come first in the log, so the
+                // first `limit` in log order are known only once every matching checkpoint was seen.
+                return true
             } catch {
                 visitError = error
                 return false

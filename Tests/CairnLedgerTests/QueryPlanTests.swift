@@ -230,3 +230,21 @@ struct LeapfrogTests {
         #expect(long.seeks + short.seeks <= 4, "\(long.seeks) + \(short.seeks) seeks")
     }
 }
+
+@Suite("Query: entries about matching checkpoints, with a limit")
+struct QueryTypeLimitTests {
+    @Test("--type review --limit 1 gives the first review in log order, not the first checkpoint's review")
+    func firstInLogOrder() throws {
+        let f = try ProvenanceFixture()
+        try f.append(
+            checkpoint(id: "early", model: "m"), checkpoint(id: "late", model: "m"),
+            review("late", by: "a@example.com"), review("early", by: "b@example.com"))
+        var query = RecordQuery()
+        query.type = .review
+        query.model = "m"
+        query.limit = 1
+        #expect(try f.ledger.query(query).map(\.index) == [2])
+        query.limit = nil
+        #expect(try f.ledger.query(query).map(\.index) == [2, 3])
+    }
+}
