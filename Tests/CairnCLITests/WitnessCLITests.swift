@@ -175,6 +175,14 @@ struct WitnessCLITests {
         #expect(
             try f.cli.run("witness", "serve", "--dir", f.dir.path, "--log", f.vkey, "--listen", "nope").status == 64)
         #expect(try f.cli.run("witness", "serve", "--dir", f.dir.file("none"), "--log", f.vkey).status == 66)
+        // A key file with CR LF line ends is read (its keys parse: the run gets as far as the missing
+        // --dir); a CR inside a line is still refused.
+        let crlf = try f.dir.write("logs-crlf", "# log keys\r\n\(f.vkey)\r\n\r\n")
+        let readCRLF = try f.cli.run("witness", "serve", "--dir", f.dir.file("none"), "--log", crlf)
+        #expect(readCRLF.status == 66, "\(readCRLF.stderr)")
+        let crInside = try f.dir.write("logs-cr", "\(f.vkey)\rjunk\n")
+        let refused = try f.cli.run("witness", "serve", "--dir", f.dir.file("none"), "--log", crInside)
+        #expect(refused.status == 64 && refused.stderr.contains("line 1"), "\(refused.stderr)")
         // cosign needs witnesses with URLs.
         let noURL = try f.dir.write("nourl.policy", "quorum none\n")
         #expect(try f.cli.run("witness", "cosign", "--policy", noURL).status == 64)
