@@ -157,8 +157,8 @@ let package = Package(
 
         .testTarget(name: "CairnCryptoTests", dependencies: ["CairnCrypto"]),
         .testTarget(name: "CairnNoteTests", dependencies: ["CairnNote", "CairnCrypto"], exclude: ["Interop"]),
-        .testTarget(name: "CairnJSONTests", dependencies: ["CairnJSON"]),
-        .testTarget(name: "CairnMerkleTests", dependencies: ["CairnMerkle", "CairnCrypto"]),
+        .testTarget(name: "CairnJSONTests", dependencies: ["CairnJSON", "CairnTestSupport"]),
+        .testTarget(name: "CairnMerkleTests", dependencies: ["CairnMerkle", "CairnCrypto", "CairnTestSupport"]),
         .testTarget(name: "CairnRecordsTests", dependencies: ["CairnRecords", "CairnJSON", "CairnCrypto"]),
         .testTarget(
             name: "CairnProofsTests", dependencies: ["CairnProofs", "CairnMerkle", "CairnNote", "CairnCrypto"]),

@@ -12,18 +12,6 @@ import Testing
 /// says, in log order, with corrections, reviews, rewrites, line ranges, time bounds and limits.
 @Suite("Query planner: random filter combinations against a model")
 struct QueryPlanTests {
-    /// SplitMix64, so that a failing combination is the same on every run.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     struct Output: Hashable {
         let repo: String
         let commit: String
@@ -55,7 +43,7 @@ struct QueryPlanTests {
 
     @Test("400 random filter combinations over 300 checkpoints match the model exactly, in log order")
     func randomCombinations() throws {
-        var rng = Generator(state: 0x5EED_CA1B)
+        var rng = SeededGenerator(seed: 0x5EED_CA1B)
         let f = try ProvenanceFixture()
         let base = Timestamp.parse("2026-11-20T00:00:00Z")!
         var model: [Model] = []
@@ -194,7 +182,7 @@ struct LeapfrogTests {
 
     @Test("The intersection of 1 to 4 random lists is their set intersection, in order; limits stop it")
     func intersection() throws {
-        var rng = QueryPlanTests.Generator(state: 0x1EAF_F0C5)
+        var rng = SeededGenerator(seed: 0x1EAF_F0C5)
         for _ in 0..<300 {
             let lists = (0..<Int.random(in: 1...4, using: &rng)).map { _ in
                 let density = Double.random(in: 0.05...0.9, using: &rng)

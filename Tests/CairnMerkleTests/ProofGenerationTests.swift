@@ -1,5 +1,6 @@
 import CairnCrypto
 import CairnMerkle
+import CairnTestSupport
 import Testing
 
 @Suite("Proof generation against the recursive RFC 6962 definitions")

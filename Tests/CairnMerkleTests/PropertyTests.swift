@@ -1,5 +1,6 @@
 import CairnCrypto
 import CairnMerkle
+import CairnTestSupport
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import CairnCrypto
 import CairnMerkle
+import CairnTestSupport
 import Foundation
 
 /// Test vectors under Tests/Vectors/merkle, found relative to this file.
@@ -88,21 +89,6 @@ enum Naive {
             return m <= k ? sub(m, k, b) + [.rightSibling] : sub(m - k, n - k, false) + [.leftSibling]
         }
         return sub(m, n, true)
-    }
-}
-
-/// SplitMix64: a small seeded generator, so that a failing property test can be rerun with the same seed.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }
 
