@@ -151,7 +151,7 @@ let package = Package(
         // deadline, and short-hand reads over the ledger's snapshot door.
         .target(
             name: "CairnTestSupport",
-            dependencies: ["CairnLedger", "CairnCrypto", "CairnJSON", "CairnNote", "CairnMerkle"],
+            dependencies: ["CairnLedger", "CairnCrypto", "CairnJSON", "CairnNote", "CairnMerkle", "CairnStorage"],
             path: "Tests/CairnTestSupport"
         ),
 

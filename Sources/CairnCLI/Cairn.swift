@@ -57,6 +57,7 @@ struct Cairn: AsyncParsableCommand {
             InitCommand.self, AppendCommand.self, ImportCommand.self, GetCommand.self, ShowCommand.self,
             QueryCommand.self,
             BlobCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyCommand.self, FsckCommand.self,
+            MigrateCommand.self,
             AuditCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, ExportCommand.self,
             WitnessCommand.self, SpoolCommand.self, BenchCommand.self, StressAppendCommand.self,
         ]

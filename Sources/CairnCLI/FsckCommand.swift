@@ -78,12 +78,16 @@ struct FsckCommand: ParsableCommand {
                         "erased_blobs": .uint(report.erasedBlobs),
                         "unchecked_blobs": .uint(report.uncheckedBlobs),
                         "root_hash": .string(report.rootHash.base64),
+                        "storage_format": .int(report.storageFormat),
                     ]))
             } else {
                 var blobs =
                     report.blobs + report.erasedBlobs == 0
                     ? "" : ", \(report.blobs) blobs (\(report.erasedBlobs) erased)"
                 if report.uncheckedBlobs > 0 { blobs += ", \(report.uncheckedBlobs) blobs not read (--no-blobs)" }
+                if report.storageFormat == LedgerLayout.perHashFormatVersion {
+                    blobs += "; storage format 1: run `cairn migrate` before appending"
+                }
                 Console.line(
                     "ok: \(report.leaves) leaves, \(report.hashes) tree hashes and \(report.checkpoints) signed "
                         + "checkpoints verified\(blobs); root \(report.rootHash.base64)")

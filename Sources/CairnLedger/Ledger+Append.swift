@@ -147,10 +147,17 @@ extension Ledger {
     /// The cached writer state if it describes `txn`'s tree, else a fresh one read from storage
     /// (first append in this process, or another process appended since).
     private func writerState(_ txn: WriteTransaction, cached: WriterState?) throws -> WriterState {
+        guard try isTiled(txn) else {
+            throw LedgerError(
+                .unsupportedFormat,
+                "the ledger at \(directory) is in storage format \(LedgerLayout.perHashFormatVersion) (one key per tree "
+                    + "hash), which this cairn reads but does not append to: run `cairn migrate --ledger \(directory)` "
+                    + "once (it is resumable and keeps every proof valid), then append again")
+        }
         let size = try storedTreeSize(txn)
         if let cached, cached.frontier.treeSize == size, cached.digests.treeSize == size { return cached }
         return WriterState(
-            frontier: try MerkleFrontier(treeSize: size, reader: StoredHashReader(txn: txn, table: tables.hashes)),
+            tiles: try loadTileBuilder(txn, treeSize: size),
             digests: try tables.digests.makeWriterCache(txn, treeSize: size))
     }
 
@@ -165,56 +172,57 @@ extension Ledger {
         let startSize = state.frontier.treeSize
         // The appender of the last entry so far: a new run is recorded when it changes.
         var lastAppender = startSize > 0 ? try appender(txn, of: startSize - 1) : nil
-        var frontier = state.frontier
+        var tiles = state.tiles
         let cache = state.digests
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
-        var hashIndex = StoredHashIndex.count(treeSize: startSize)
+        guard let tileTable = tables.tiles else { throw missingTable(LedgerLayout.TableName.tiles) }
         // Long-lived append cursors: each append goes straight to the last page of its table.
         try txn.withAppender(tables.leaves) { leaves in
-            try txn.withAppender(tables.hashes) { hashes in
-                try tables.digests.withLogAppender(txn) { digestLog in
-                    for (position, entry) in entries.enumerated() {
-                        let index = frontier.treeSize
-                        let principal = principals[position]
-                        if let earlier = try admitOrFindDuplicate(
-                            entry, principal: principal, index: index, position: position, txn: txn, cache: cache)
-                        {
-                            outcomes.append(earlier)
-                            if case .rejected(let rejection) = earlier {
-                                if policy == .wholeBatch { throw rejection }
-                                if let group = atomicGroups.firstIndex(where: { $0.contains(position) }) {
-                                    throw AtomicGroupRejection(group: group, rejection: rejection)
-                                }
+            try tables.digests.withLogAppender(txn) { digestLog in
+                for (position, entry) in entries.enumerated() {
+                    let index = tiles.treeSize
+                    let principal = principals[position]
+                    if let earlier = try admitOrFindDuplicate(
+                        entry, principal: principal, index: index, position: position, txn: txn, cache: cache)
+                    {
+                        outcomes.append(earlier)
+                        if case .rejected(let rejection) = earlier {
+                            if policy == .wholeBatch { throw rejection }
+                            if let group = atomicGroups.firstIndex(where: { $0.contains(position) }) {
+                                throw AtomicGroupRejection(group: group, rejection: rejection)
                             }
-                            continue
                         }
-                        if !(lastAppender.map { $0.isSameRun(as: principal) } ?? false) {
-                            try recordAppender(txn, principal, from: index)
-                            lastAppender = principal
-                        }
-                        try tables.digests.insert(entry.digest, index: index, log: digestLog, cache: cache)
-                        try entry.bytes.withUnsafeBytes { try leaves.append(index, $0) }
-                        try frontier.append(leafHash: entry.leafHash) { hash in
-                            try hash.withUnsafeBytes { try hashes.append(hashIndex, $0) }
-                            hashIndex += 1
-                        }
-                        outcomes.append(.appended(AppendResult(index: index, digest: entry.digest, duplicate: false)))
+                        continue
                     }
+                    if !(lastAppender.map { $0.isSameRun(as: principal) } ?? false) {
+                        try recordAppender(txn, principal, from: index)
+                        lastAppender = principal
+                    }
+                    try tables.digests.insert(entry.digest, index: index, log: digestLog, cache: cache)
+                    try entry.bytes.withUnsafeBytes { try leaves.append(index, $0) }
+                    // A completed tile is written once; the partial ones once per commit, below.
+                    try tiles.append(leafHash: entry.leafHash) { level, tileIndex, tile in
+                        try txn.put(tileTable, key: StoredTile.key(level: level, index: tileIndex), value: tile)
+                    }
+                    outcomes.append(.appended(AppendResult(index: index, digest: entry.digest, duplicate: false)))
                 }
             }
         }
+        try tiles.forEachPartialTile { level, tileIndex, tile in
+            try txn.put(tileTable, key: StoredTile.key(level: level, index: tileIndex), value: tile)
+        }
         try tables.digests.compact(
-            txn, cache: cache, treeSize: frontier.treeSize, appended: Int(frontier.treeSize - startSize))
-        let newSize = frontier.treeSize
-        let newState = WriterState(frontier: frontier, digests: cache)
+            txn, cache: cache, treeSize: tiles.treeSize, appended: Int(tiles.treeSize - startSize))
+        let newSize = tiles.treeSize
+        let newState = WriterState(tiles: tiles, digests: cache)
         guard newSize > startSize else {
             return (
                 CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: nil, storedBlobs: storedBlobs), newState
             )
         }
         let checkpoint = try SignedCheckpoint.sign(
-            Checkpoint(origin: origin, size: newSize, rootHash: frontier.root), with: signer)
+            Checkpoint(origin: origin, size: newSize, rootHash: tiles.frontier.root), with: signer)
         // An intermediate size may already have a checkpoint (issued on request); sizes only grow,
         // so the new size has none yet.
         try txn.put(tables.checkpoints, key: newSize, value: Array(checkpoint.serialized.utf8), mode: .noOverwrite)

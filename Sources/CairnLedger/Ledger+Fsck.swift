@@ -26,6 +26,8 @@ public struct FsckReport: Sendable, Hashable {
     /// Stored blobs whose bytes were not read (`checkBlobBytes: false`: a copy without its
     /// `blobs/` directory).
     public let uncheckedBlobs: UInt64
+    /// The storage format checked: 2 (stored tiles) or 1 (one key per tree hash, before `cairn migrate`).
+    public let storageFormat: Int
 }
 
 /// Progress of a long `fsck`: leaves checked so far out of the total.
@@ -152,13 +154,8 @@ extension Ledger {
         guard digestCount == size else {
             throw LedgerError(.corrupt, "the content index holds \(digestCount) entries for \(size) leaves")
         }
-        let expectedHashes = StoredHashIndex.count(treeSize: size)
-        let hashCount = UInt64(try txn.count(tables.hashes))
-        guard hashCount == expectedHashes else {
-            throw LedgerError(
-                .corrupt,
-                "the hashes table holds \(hashCount) hashes; a tree of \(size) leaves stores \(expectedHashes)")
-        }
+        let tiled = try isTiled(txn)
+        try fsckHashTableSizes(txn, treeSize: size, tiled: tiled)
 
         // The content index's log, checked leaf by leaf; older leaves are looked up in the
         // sorted levels (a scan of the log per leaf would be quadratic).
@@ -166,11 +163,12 @@ extension Ledger {
         try tables.digests.forEachInLog(txn) { index, digest in logged[index] = digest }
         let cache = try tables.digests.makeWriterCache(txn, treeSize: size)
         var frontier = MerkleFrontier()
+        var tiles = StoredTileBuilder()
         var checkedCheckpoints: UInt64 = 0
         var storedIndex: UInt64 = 0
 
         return try txn.withCursor(tables.leaves) { leaves in
-            try txn.withCursor(tables.hashes) { hashes in
+            try withPerHashCursor(txn, tiled: tiled) { hashes in
                 try txn.withCursor(tables.checkpoints) { checkpoints in
                     var nextCheckpoint = try checkpoints.first().map(decodeCheckpointEntry)
                     // Checkpoints at size 0 come before any leaf.
@@ -204,8 +202,15 @@ extension Ledger {
                                 "content index does not map \(digest) to leaf \(index) "
                                     + (indexed.map { "(maps it to \($0))" } ?? "(entry missing)"))
                         }
-                        for expected in frontier.append(leafHash: leafHash) {
-                            guard let (hKey, hValue) = try hashes.next(storedIndex == 0),
+                        if tiled {
+                            try tiles.append(leafHash: leafHash) { level, tileIndex, tile in
+                                try fsckStoredTile(txn, level: level, index: tileIndex, expected: tile, after: index)
+                            }
+                            storedIndex += UInt64(1 + (~index).trailingZeroBitCount)
+                            frontier = tiles.frontier
+                        }
+                        for expected in tiled ? [] : frontier.append(leafHash: leafHash) {
+                            guard let hashes, let (hKey, hValue) = try hashes.next(storedIndex == 0),
                                 BigEndianKey.decode(hKey) == storedIndex
                             else {
                                 throw LedgerError(.corrupt, "stored hash \(storedIndex) is missing")
@@ -229,14 +234,91 @@ extension Ledger {
                             .corrupt, "a checkpoint exists for size \(cpSize), beyond the tree size \(size)")
                     }
                     progress?(index, size)
+                    if tiled {
+                        try tiles.forEachPartialTile { level, tileIndex, tile in
+                            try fsckStoredTile(txn, level: level, index: tileIndex, expected: tile, after: index)
+                        }
+                    }
                     _ = try fsckCommitTimes(txn, treeSize: size)
                     let (blobs, erased, unchecked) = try fsckBlobs(txn, checkBytes: checkBlobBytes)
                     return FsckReport(
                         leaves: index, hashes: storedIndex, checkpoints: checkedCheckpoints, rootHash: frontier.root,
-                        blobs: blobs, erasedBlobs: erased, uncheckedBlobs: unchecked)
+                        blobs: blobs, erasedBlobs: erased, uncheckedBlobs: unchecked,
+                        storageFormat: tiled ? LedgerLayout.formatVersion : LedgerLayout.perHashFormatVersion)
                 }
             }
         }
+    }
+
+    /// The table of tree hashes of the ledger's format must hold as many values as the tree needs: one per hash
+    /// (format 1), or one per full or partial tile (format 2, whose `hashes` table, if any, is empty).
+    private func fsckHashTableSizes(_ txn: ReadTransaction, treeSize size: UInt64, tiled: Bool) throws {
+        if !tiled {
+            guard let hashes = tables.hashes else { throw missingTable(LedgerLayout.TableName.hashes) }
+            let expectedHashes = StoredHashIndex.count(treeSize: size)
+            let hashCount = UInt64(try txn.count(hashes))
+            guard hashCount == expectedHashes else {
+                throw LedgerError(
+                    .corrupt,
+                    "the hashes table holds \(hashCount) hashes; a tree of \(size) leaves stores \(expectedHashes)")
+            }
+            return
+        }
+        guard let tileTable = tables.tiles else { throw missingTable(LedgerLayout.TableName.tiles) }
+        if let hashes = tables.hashes, try txn.count(hashes) != 0 {
+            throw LedgerError(
+                .corrupt,
+                "the ledger is in storage format \(LedgerLayout.formatVersion) but its format 1 hashes table is not "
+                    + "empty (an interrupted migration cannot cause this)")
+        }
+        var expectedTiles: UInt64 = 0
+        for level in 0..<StoredTile.rowCount {
+            let (full, width) = StoredTile.tiles(treeSize: size, level: level)
+            expectedTiles += full + (width > 0 ? 1 : 0)
+        }
+        let tileCount = UInt64(try txn.count(tileTable))
+        guard tileCount == expectedTiles else {
+            throw LedgerError(
+                .corrupt,
+                "the tiles table holds \(tileCount) tiles; a tree of \(size) leaves stores \(expectedTiles)")
+        }
+    }
+
+    /// The stored tile (`level`, `index`) must be exactly `expected`, as recomputed from the leaves up to `after`.
+    private func fsckStoredTile(
+        _ txn: ReadTransaction, level: Int, index: UInt64, expected: UnsafeRawBufferPointer, after leaf: UInt64
+    ) throws {
+        let stored = try storedTile(txn, level: level, index: index)
+        if let stored, stored.elementsEqual(expected) { return }
+        let path = "stored tile \(level)/\(index)"
+        guard let stored, stored.count == expected.count else {
+            throw LedgerError(
+                .corrupt,
+                "the \(path) " + (stored.map { "is \($0.count) bytes" } ?? "is missing") + "; the leaves up to \(leaf) "
+                    + "make it \(expected.count) bytes")
+        }
+        // Name the first hash that differs, by its Merkle coordinates.
+        let width = StoredTile.width(hashCount: expected.count / SHA256Digest.byteCount) ?? 0
+        var slot = 0
+        while stored[slot * 32..<slot * 32 + 32].elementsEqual(expected[slot * 32..<slot * 32 + 32]) { slot += 1 }
+        var row = 0
+        while row + 1 < StoredTile.rowCount, StoredTile.rowOffset(width: width, row: row + 1) <= slot { row += 1 }
+        let position = UInt64(slot - StoredTile.rowOffset(width: width, row: row))
+        let mLevel = MerkleTile.height * level + row
+        let n = index << UInt64(MerkleTile.height - row) + position
+        throw LedgerError(
+            .corrupt,
+            "stored hash (level \(mLevel), node \(n)) in the \(path) is "
+                + "\(Hex.encode(UnsafeRawBufferPointer(rebasing: stored[slot * 32..<slot * 32 + 32]))), recomputed "
+                + "\(Hex.encode(UnsafeRawBufferPointer(rebasing: expected[slot * 32..<slot * 32 + 32]))) from the leaves "
+                + "up to \(leaf)")
+    }
+
+    /// Calls `body` with a cursor over the format 1 hashes table, or with nil in format 2.
+    private func withPerHashCursor<R>(_ txn: ReadTransaction, tiled: Bool, _ body: (Cursor?) throws -> R) throws -> R {
+        if tiled { return try body(nil) }
+        guard let hashes = tables.hashes else { throw missingTable(LedgerLayout.TableName.hashes) }
+        return try txn.withCursor(hashes) { try body($0) }
     }
 
     /// Every stored blob's bytes must hash to its address; every erased blob's bytes must be gone

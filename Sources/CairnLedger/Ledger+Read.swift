@@ -3,7 +3,7 @@ import CairnMerkle
 import CairnNote
 import CairnStorage
 
-/// Reads stored tree hashes inside one LMDB transaction.
+/// Reads stored tree hashes of a format 1 ledger (one key per hash) inside one LMDB transaction.
 struct StoredHashReader: HashReader {
     let txn: any TransactionReading
     let table: Table
@@ -210,7 +210,7 @@ extension LedgerSnapshot {
     public func rootHash(size: UInt64) throws(LedgerError) -> SHA256Digest {
         try run {
             try ledger.checkSize(size, current: treeSize)
-            return try MerkleTree.root(treeSize: size, reader: StoredHashReader(txn: txn, table: ledger.tables.hashes))
+            return try MerkleTree.root(treeSize: size, reader: try hashReader)
         }
     }
 
@@ -268,7 +268,7 @@ extension LedgerSnapshot {
             throw LedgerError(
                 .sizeOutOfRange, "index \(index) is not in the tree of size \(size) (\(Ledger.describe(size: size)))")
         }
-        let reader = StoredHashReader(txn: txn, table: ledger.tables.hashes)
+        let reader = try hashReader
         let leaf = try reader.readHashes(at: [StoredHashIndex.index(level: 0, n: index)])[0]
         let proof = try MerkleTree.inclusionProof(index: index, treeSize: size, reader: reader)
         return InclusionProof(index: index, leafHash: leaf, hashes: proof, checkpoint: checkpoint)
@@ -305,7 +305,7 @@ extension LedgerSnapshot {
             oldSize == 0 || oldSize == size
             ? []
             : try MerkleTree.consistencyProof(
-                oldSize: oldSize, newSize: size, reader: StoredHashReader(txn: txn, table: ledger.tables.hashes))
+                oldSize: oldSize, newSize: size, reader: try hashReader)
         return ConsistencyProof(oldSize: oldSize, hashes: proof, checkpoint: checkpoint)
     }
 
@@ -320,7 +320,7 @@ extension LedgerSnapshot {
         }
         try ledger.checkSize(body.size, current: treeSize)
         let root = try MerkleTree.root(
-            treeSize: body.size, reader: StoredHashReader(txn: txn, table: ledger.tables.hashes))
+            treeSize: body.size, reader: try hashReader)
         guard root == body.rootHash else {
             throw LedgerError(
                 .invalidArgument,

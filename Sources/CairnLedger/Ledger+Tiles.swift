@@ -30,24 +30,37 @@ extension LedgerSnapshot {
         return try hashTile(tile)
     }
 
-    /// The hash tile `tile` (see `hashTile(level:index:width:)`).
+    /// The hash tile `tile` (see `hashTile(level:index:width:)`): in format 2, a prefix of one stored tile's
+    /// first row, as stored; in format 1, `tile.width` stored-hash reads.
     public func hashTile(_ tile: MerkleTile) throws(LedgerError) -> [UInt8] {
         try run {
             try checkTileInTree(tile.path, required: tile.requiredTreeSize, size: treeSize)
-            var out: [UInt8] = []
-            out.reserveCapacity(tile.width * SHA256Digest.byteCount)
-            for stored in tile.storedHashIndexes {
-                try txn.withValue(ledger.tables.hashes, key: stored) { raw in
-                    guard let raw, raw.count == SHA256Digest.byteCount else {
-                        throw LedgerError(
-                            .corrupt, "stored hash \(stored) of \(tile.path) is missing or malformed (run `cairn fsck`)"
-                        )
-                    }
-                    out.append(contentsOf: raw)
-                }
+            guard isTiled else { return try perHashTile(tile) }
+            let stored = try ledger.storedTile(txn, level: tile.level, index: tile.index)
+            guard let stored, stored.count % SHA256Digest.byteCount == 0,
+                let width = StoredTile.width(hashCount: stored.count / SHA256Digest.byteCount), width >= tile.width
+            else {
+                throw LedgerError(
+                    .corrupt, "the stored tile of \(tile.path) is missing or malformed (run `cairn fsck`)")
             }
-            return out
+            return Array(stored[0..<tile.width * SHA256Digest.byteCount])
         }
+    }
+
+    private func perHashTile(_ tile: MerkleTile) throws -> [UInt8] {
+        guard let hashes = ledger.tables.hashes else { throw ledger.missingTable(LedgerLayout.TableName.hashes) }
+        var out: [UInt8] = []
+        out.reserveCapacity(tile.width * SHA256Digest.byteCount)
+        for stored in tile.storedHashIndexes {
+            try txn.withValue(hashes, key: stored) { raw in
+                guard let raw, raw.count == SHA256Digest.byteCount else {
+                    throw LedgerError(
+                        .corrupt, "stored hash \(stored) of \(tile.path) is missing or malformed (run `cairn fsck`)")
+                }
+                out.append(contentsOf: raw)
+            }
+        }
+        return out
     }
 
     /// The entry bundle with index `index` and width `width` (1…256; below 256 a partial bundle): for each of the

@@ -73,10 +73,14 @@ public final class Ledger: Sendable {
     // The digest cache of the commit in progress (set only while `writer` is held), so that
     // lookups made inside the write transaction see it.
     let activeDigestCache = Mutex<DigestIndex.WriterCache?>(nil)
+    // Whether the ledger is known to be in format 2 (stored tiles). Set once seen, never cleared:
+    // a migration only ever moves a ledger from format 1 to 2.
+    let knownTiled: Atomic<Bool>
 
     struct WriterState {
-        var frontier: MerkleFrontier
+        var tiles: StoredTileBuilder
         let digests: DigestIndex.WriterCache
+        var frontier: MerkleFrontier { tiles.frontier }
     }
     let signer: Mutex<NoteSigner?>
     // Parsed stored checkpoints by tree size, with the bytes they were parsed from, so proofs do
@@ -89,7 +93,8 @@ public final class Ledger: Sendable {
     struct Tables: Sendable {
         let leaves: Table
         let digests: DigestIndex
-        let hashes: Table
+        let hashes: Table?
+        let tiles: Table?
         let checkpoints: Table
         let meta: Table
         let ids: Table
@@ -103,7 +108,8 @@ public final class Ledger: Sendable {
 
         init(env: LMDBEnvironment) throws {
             leaves = try env.openTable(LedgerLayout.TableName.leaves)
-            hashes = try env.openTable(LedgerLayout.TableName.hashes)
+            hashes = try env.openTableIfPresent(LedgerLayout.TableName.hashes)
+            tiles = try Ledger.openOptionalTable(env, LedgerLayout.TableName.tiles)
             checkpoints = try env.openTable(LedgerLayout.TableName.checkpoints)
             meta = try env.openTable(LedgerLayout.TableName.meta)
             digests = try DigestIndex(env: env, meta: meta)
@@ -134,8 +140,9 @@ public final class Ledger: Sendable {
 
     private init(
         directory: String, env: LMDBEnvironment, tables: Tables, origin: String, verifierKey: NoteVerifierKey,
-        maxEntryBytes: Int, profile: LedgerProfile, readOnly: Bool, signer: NoteSigner?
+        maxEntryBytes: Int, profile: LedgerProfile, readOnly: Bool, signer: NoteSigner?, tiled: Bool
     ) {
+        self.knownTiled = Atomic(tiled)
         self.directory = directory
         self.env = env
         self.tables = tables
@@ -198,7 +205,8 @@ public final class Ledger: Sendable {
             mode: 0o644)
         return Ledger(
             directory: directory, env: env, tables: tables, origin: origin, verifierKey: signer.verifierKey,
-            maxEntryBytes: options.maxEntryBytes, profile: options.profile, readOnly: false, signer: signer)
+            maxEntryBytes: options.maxEntryBytes, profile: options.profile, readOnly: false, signer: signer,
+            tiled: true)
     }
 
     // MARK: - Open
@@ -247,10 +255,21 @@ public final class Ledger: Sendable {
                 .notALedger,
                 "\(directory) is not an initialized Cairn ledger (metadata missing; did `cairn init` finish?)")
         }
-        guard format == String(LedgerLayout.formatVersion) else {
+        guard let formatVersion = Int(format),
+            formatVersion == LedgerLayout.formatVersion || formatVersion == LedgerLayout.perHashFormatVersion
+        else {
             throw LedgerError(
                 .unsupportedFormat,
-                "\(directory) uses storage format \(format); this cairn reads format \(LedgerLayout.formatVersion)")
+                "\(directory) uses storage format \(format); this cairn reads formats "
+                    + "\(LedgerLayout.perHashFormatVersion) and \(LedgerLayout.formatVersion) (a newer cairn wrote it?)"
+            )
+        }
+        let tiled = formatVersion == LedgerLayout.formatVersion
+        guard tiled ? tables.tiles != nil : tables.hashes != nil else {
+            throw LedgerError(
+                .corrupt,
+                "\(directory) is in storage format \(format) but lacks its table of tree hashes "
+                    + "(\(tiled ? LedgerLayout.TableName.tiles : LedgerLayout.TableName.hashes))")
         }
         guard let profile = LedgerProfile(rawValue: meta.profile ?? LedgerProfile.generic.rawValue) else {
             throw LedgerError(
@@ -265,7 +284,7 @@ public final class Ledger: Sendable {
         }
         return Ledger(
             directory: directory, env: env, tables: tables, origin: origin, verifierKey: vkey,
-            maxEntryBytes: maxEntryBytes, profile: profile, readOnly: options.readOnly, signer: nil)
+            maxEntryBytes: maxEntryBytes, profile: profile, readOnly: options.readOnly, signer: nil, tiled: tiled)
     }
 
     // MARK: - Helpers

@@ -1,7 +1,11 @@
 /// Names and encodings of everything a ledger directory holds (normative: specs/storage.md).
 public enum LedgerLayout {
-    /// The storage format this code reads and writes; stored in `meta/format`.
-    public static let formatVersion = 1
+    /// The storage format this code writes; stored in `meta/format`. Format 2 keeps the tree's hashes as
+    /// stored tiles (`tiles`); format 1 kept one key per hash (`hashes`) and is read, verified and migrated
+    /// (`Ledger.migrate`) but not appended to (specs/storage.md, "Formats and migration").
+    public static let formatVersion = 2
+    /// The previous storage format: one `hashes` key per stored tree hash.
+    public static let perHashFormatVersion = 1
 
     /// The PKCS#8 PEM Ed25519 signing key (mode 0600).
     public static let signingKeyFile = "signing-key.pem"
@@ -13,8 +17,11 @@ public enum LedgerLayout {
     enum TableName {
         /// Big-endian uint64 leaf index → entry bytes (the RFC 8785 canonical record).
         static let leaves = "leaves"
-        /// Big-endian uint64 stored-hash index (specs/merkle.md) → 32-byte tree hash.
+        /// Format 1 only: big-endian uint64 stored-hash index (specs/merkle.md) → 32-byte tree hash.
+        /// Empty in format 2.
         static let hashes = "hashes"
+        /// Format 2: big-endian uint64 tile level · 2^56 + tile index → the stored tile (`StoredTile`).
+        static let tiles = "tiles"
         /// Big-endian uint64 tree size → signed checkpoint note (UTF-8).
         static let checkpoints = "checkpoints"
         /// UTF-8 name → value (see `MetaKey`).
@@ -52,5 +59,8 @@ public enum LedgerLayout {
         static let maxEntryBytes = "max_entry_bytes"
         /// The record profile (`LedgerProfile` raw value); absent means generic.
         static let profile = "profile"
+        /// Big-endian uint64: while a format 1 ledger is being migrated, the number of leaves whose
+        /// hashes are already in `tiles`.
+        static let migratedTreeSize = "migrated_tree_size"
     }
 }

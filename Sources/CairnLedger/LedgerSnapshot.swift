@@ -26,6 +26,8 @@ public struct LedgerSnapshot {
     public let treeSize: UInt64
 
     let txn: ReadTransaction
+    /// Whether the snapshot sees the ledger in format 2 (stored tiles).
+    let isTiled: Bool
     private let lifetime: SnapshotLifetime
 
     fileprivate init(ledger: Ledger, txn: ReadTransaction, lifetime: SnapshotLifetime) throws(LedgerError) {
@@ -33,6 +35,7 @@ public struct LedgerSnapshot {
         self.txn = txn
         self.lifetime = lifetime
         self.treeSize = try LedgerError.wrapping { try ledger.storedTreeSize(txn) }
+        self.isTiled = try LedgerError.wrapping { try ledger.isTiled(txn) }
     }
 
     /// Runs one read, wrapping storage failures once; traps when the snapshot has expired.

@@ -231,6 +231,16 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return try write { txn throws in try txn.openTable(name, create: true) }
     }
 
+    /// Opens the named table if it exists (never creating it); nil when it does not.
+    public func openTableIfPresent(_ name: String) throws -> Table? {
+        do {
+            if options.readOnly { return try openTable(name) }
+            return try write { txn throws in try txn.openTable(name, create: false) }
+        } catch let error as StorageError where error.resultCode == .notFound {
+            return nil
+        }
+    }
+
     /// Runs `body` in a read-only snapshot transaction and returns its result.
     ///
     /// Values handed out by the transaction point into the memory map and are valid only

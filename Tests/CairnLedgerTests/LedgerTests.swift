@@ -249,34 +249,43 @@ struct FsckTests {
         expectCorrupt(ledger, "leaf 7")
     }
 
-    @Test("A changed tree hash is caught with its stored index and level")
+    @Test("A changed tree hash is caught with its level and node, in its stored tile")
     func changedHash() throws {
         let (_, ledger, env) = try corruptible()
-        let hashes = try env.openTable("hashes")
-        let index = StoredHashIndex.index(level: 1, n: 3)
-        try env.write { txn in try txn.put(hashes, key: index, value: [UInt8](repeating: 0, count: 32)) }
-        expectCorrupt(ledger, "stored hash \(index) (level 1, node 3")
+        // 20 leaves: one partial tile (0, 0) of width 20; row 1 (level 1) starts after the 20 leaf hashes.
+        let tiles = try env.openTable("tiles")
+        var tile = try #require(try env.read { txn in try txn.value(tiles, key: StoredTile.key(level: 0, index: 0)) })
+        #expect(tile.count == StoredTile.hashCount(width: 20) * 32)
+        tile[(20 + 3) * 32] ^= 1
+        try env.write { txn in try txn.put(tiles, key: StoredTile.key(level: 0, index: 0), value: tile) }
+        expectCorrupt(ledger, "stored hash (level 1, node 3) in the stored tile 0/0")
+        try env.write { txn in
+            try txn.put(tiles, key: StoredTile.key(level: 0, index: 0), value: Array(tile.prefix(40)))
+        }
+        expectCorrupt(ledger, "the stored tile 0/0 is 40 bytes")
     }
 
-    @Test("A proof over a missing or truncated stored hash fails as corrupt, naming the hash; the others still work")
+    @Test("A proof over a missing or malformed stored tile fails as corrupt, naming it; restored, proofs verify")
     func proofOverDamagedHash() throws {
         let (_, ledger, env) = try corruptible()
-        // Leaf 6's path at size 20 uses leaf 7's hash (stored index 11) and subtree [0, 4) (level 2, index 6).
-        let hashes = try env.openTable("hashes")
-        let sibling = StoredHashIndex.index(level: 0, n: 7)
-        let left = StoredHashIndex.index(level: 2, n: 0)
-        try env.write { txn in _ = try txn.delete(hashes, key: BigEndianKey.bytes(sibling)) }
+        // Every hash of a tree of 20 leaves is in tile (0, 0).
+        let tiles = try env.openTable("tiles")
+        let key = StoredTile.key(level: 0, index: 0)
+        let tile = try #require(try env.read { txn in try txn.value(tiles, key: key) })
+        try env.write { txn in _ = try txn.delete(tiles, key: BigEndianKey.bytes(key)) }
         let missing = #expect(throws: LedgerError.self) { try ledger.inclusionProof(index: 6, size: 20) }
         #expect(missing?.code == .corrupt)
-        #expect(missing?.message.contains("stored hash \(sibling) is missing") == true, "\(missing?.message ?? "")")
-        try env.write { txn in try txn.put(hashes, key: sibling, value: [UInt8](repeating: 7, count: 32)) }
-        try env.write { txn in try txn.put(hashes, key: left, value: [UInt8](repeating: 7, count: 31)) }
+        #expect(missing?.message.contains("the stored tile 0/0 is missing") == true, "\(missing?.message ?? "")")
+        try env.write { txn in try txn.put(tiles, key: key, value: Array(tile.prefix(31))) }
         let short = #expect(throws: LedgerError.self) { try ledger.inclusionProof(index: 6, size: 20) }
-        #expect(short?.message.contains("stored hash \(left) is 31 bytes, not 32") == true, "\(short?.message ?? "")")
-        // A proof whose path avoids both still reads the right hashes, in the order it needs them.
-        let proof = try ledger.inclusionProof(index: 17, size: 20)
-        try MerkleVerifier.verifyInclusion(
-            leafHash: proof.leafHash, index: 17, treeSize: 20, proof: proof.hashes, root: try ledger.rootHash(size: 20))
+        #expect(short?.message.contains("the stored tile 0/0 is 31 bytes") == true, "\(short?.message ?? "")")
+        try env.write { txn in try txn.put(tiles, key: key, value: tile) }
+        for index: UInt64 in [6, 17] {
+            let proof = try ledger.inclusionProof(index: index, size: 20)
+            try MerkleVerifier.verifyInclusion(
+                leafHash: proof.leafHash, index: index, treeSize: 20, proof: proof.hashes,
+                root: try ledger.rootHash(size: 20))
+        }
     }
 
     @Test("A checkpoint with a forged root or signature is caught")

@@ -1,0 +1,71 @@
+import ArgumentParser
+import CairnJSON
+import CairnLedger
+
+struct MigrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Convert a ledger to the current storage format (format 2: hash tiles).",
+        discussion: prose(
+            """
+            Ledgers written before storage format 2 keep one LMDB key per tree hash (format 1).
+            This cairn reads, proves and checks them as they are, but appends only to format 2,
+            which keeps the tree's hashes as tiles of 256 (specs/storage.md, "Formats and
+            migration"). `cairn migrate` converts a ledger once, in place:
+
+              cairn migrate --ledger ./ledger
+
+            Only the table of tree hashes changes. Leaves, checkpoints, indexes and blobs are
+            untouched, so every checkpoint and proof issued before stays valid, and the served
+            tiles are byte-identical. The hashes are moved in durable steps of about a million
+            leaves; each step records how far it got, so an interrupted migration (Ctrl-C, a crash,
+            a full disk) leaves a format 1 ledger that works as before, and running the command
+            again goes on from there. The last step checks the recomputed root against the
+            published checkpoint before it switches the format.
+
+            Appends wait while a step runs; stop `cairn serve` first on a large ledger. A ledger
+            already in format 2 is left alone (exit 0). Run `cairn fsck` afterwards to check
+            every tile against the leaves.
+
+            Progress is shown on stderr when it is a terminal, or always with --progress.
+            """)
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Flag(help: "Show progress on stderr even when it is not a terminal.")
+    var progress = false
+
+    @Flag(help: "Print a JSON object with the tree size and what was done.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open()
+            let showProgress = progress || Console.stderrIsTerminal
+            let terminal = Console.stderrIsTerminal
+            let report = try ledger.migrate { done, total in
+                guard showProgress else { return }
+                let text = "migrate: \(done)/\(total) leaves in hash tiles"
+                if terminal { Console.errorInline(text) } else { Console.error(text) }
+            }
+            if terminal && showProgress && !report.alreadyMigrated { Console.errorInline("") }
+            if json {
+                printJSON(
+                    .object([
+                        "storage_format": .int(LedgerLayout.formatVersion),
+                        "tree_size": .uint(report.treeSize),
+                        "already_migrated": .bool(report.alreadyMigrated),
+                        "resumed_from": .uint(report.resumedFrom),
+                    ]))
+            } else if report.alreadyMigrated {
+                Console.line("already in storage format \(LedgerLayout.formatVersion): nothing to do")
+            } else {
+                let resumed = report.resumedFrom > 0 ? " (resumed at \(report.resumedFrom))" : ""
+                Console.line(
+                    "migrated \(report.treeSize) leaves to storage format \(LedgerLayout.formatVersion)\(resumed); "
+                        + "run `cairn fsck` to check it")
+            }
+        }
+    }
+}

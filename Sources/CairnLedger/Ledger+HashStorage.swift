@@ -1,0 +1,93 @@
+import CairnCrypto
+import CairnMerkle
+import CairnStorage
+
+// Where the tree's hashes live: stored tiles in format 2, one key per hash in format 1 (specs/storage.md,
+// "Hash tiles" and "Formats and migration").
+
+extension Ledger {
+    /// Whether `txn` sees the ledger in format 2 (stored tiles). One metadata read until format 2 has been
+    /// seen, none after.
+    func isTiled(_ txn: some TransactionReading) throws -> Bool {
+        if knownTiled.load(ordering: .relaxed) { return true }
+        let format = try txn.value(tables.meta, key: Array(LedgerLayout.MetaKey.format.utf8))
+        guard format == Array(String(LedgerLayout.formatVersion).utf8) else { return false }
+        knownTiled.store(true, ordering: .relaxed)
+        return true
+    }
+
+    /// The stored tile (`level`, `index`), pointing into the memory map (valid until `txn` ends, or in a write
+    /// transaction until the next write), or nil.
+    func storedTile(_ txn: some TransactionReading, level: Int, index: UInt64) throws -> UnsafeRawBufferPointer? {
+        guard let tiles = tables.tiles else { throw missingTable(LedgerLayout.TableName.tiles) }
+        return try BigEndianKey.withBytes(StoredTile.key(level: level, index: index)) { key in
+            try txn.rawValue(tiles, key: key)
+        }
+    }
+
+    /// A reader of stored hashes in `txn`, for the format `tiled` says.
+    func hashReader(_ txn: some TransactionReading, tiled: Bool) throws -> any HashReader {
+        if tiled {
+            return TiledHashReader(ledger: self, txn: txn)
+        }
+        guard let hashes = tables.hashes else { throw missingTable(LedgerLayout.TableName.hashes) }
+        return StoredHashReader(txn: txn, table: hashes)
+    }
+
+    func missingTable(_ name: String) -> LedgerError {
+        LedgerError(
+            .corrupt,
+            "the ledger at \(directory) has no \(name) table (it was opened read-only before a migration, or is "
+                + "damaged): open it again, or run `cairn fsck`")
+    }
+}
+
+/// Reads stored hashes from stored tiles inside one LMDB transaction.
+struct TiledHashReader: HashReader {
+    let ledger: Ledger
+    let txn: any TransactionReading
+
+    func readHashes(at indexes: [UInt64]) throws -> [SHA256Digest] {
+        do {
+            return try StoredTileHashReader { level, index in
+                // Callers check sizes against the tree first: a tile that is not there is damage.
+                guard let tile = try ledger.storedTile(txn, level: level, index: index) else {
+                    throw LedgerError(.corrupt, "the stored tile \(level)/\(index) is missing (run `cairn fsck`)")
+                }
+                if tile.count % 32 != 0 || StoredTile.width(hashCount: tile.count / 32) == nil {
+                    throw LedgerError(
+                        .corrupt,
+                        "the stored tile \(level)/\(index) is \(tile.count) bytes, which no tile width "
+                            + "gives (run `cairn fsck`)")
+                }
+                return tile
+            }
+            .readHashes(at: indexes)
+        } catch let error as MerkleStorageError {
+            throw LedgerError(.corrupt, "\(error.message) (run `cairn fsck`)")
+        }
+    }
+}
+
+extension LedgerSnapshot {
+    /// A reader of this snapshot's stored hashes.
+    var hashReader: any HashReader {
+        get throws { try ledger.hashReader(txn, tiled: isTiled) }
+    }
+}
+
+extension Ledger {
+    /// The tile builder of the tree of `treeSize` leaves, from its stored partial tiles.
+    func loadTileBuilder(_ txn: some TransactionReading, treeSize: UInt64) throws -> StoredTileBuilder {
+        do {
+            return try StoredTileBuilder(treeSize: treeSize) { level, index in
+                try storedTile(txn, level: level, index: index)
+            }
+        } catch let error as MerkleStorageError {
+            throw LedgerError(
+                .corrupt,
+                "a partial tile of the tree is missing or malformed: \(error.message) "
+                    + "(run `cairn fsck`)")
+        }
+    }
+}
