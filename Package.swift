@@ -172,7 +172,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnCLITests",
-            dependencies: ["CairnTestSupport", "CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto", "CairnRecords"]),
+            dependencies: [
+                "CairnTestSupport", "CairnCLI", "CairnJSON", "CairnLedger", "CairnCrypto", "CairnRecords",
+                "CairnMerkle",
+            ]),
         .testTarget(
             name: "CairnServerTests",
             dependencies: [

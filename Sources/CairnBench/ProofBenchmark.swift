@@ -7,7 +7,7 @@ import Foundation
 
 /// `cairn bench proofs`: inclusion and consistency proof generation (through the ledger's
 /// snapshot door, each with its signed checkpoint) and verification (RFC 9162 §2.1.3.2/§2.1.4.2,
-/// without the signature check), against a baseline of random LMDB reads of stored hashes, the
+/// without the signature check), against a baseline of random LMDB reads of stored tiles, the
 /// proof's unavoidable cost.
 package enum ProofBenchmark {
     package struct Configuration: Sendable, Hashable {
@@ -87,8 +87,8 @@ package enum ProofBenchmark {
                 Array(consistency.prefix(verifySample)), ledger: ledger, size: size, root: root, repeats: repeats)
             * Double(samples)
 
-        // Baseline: the random stored-hash reads a proof needs, with nothing else.
-        let reads = MerkleVerifier.inclusionProofLength(index: size / 3, treeSize: size)
+        // Baseline: the random stored-tile reads a proof needs, with nothing else.
+        let reads = try tilesRead(index: size / 3, treeSize: size)
         let readNs = try randomReadBaseline(ledgerPath: directory, count: baselineReads)
         return ProofBenchmarkResult(
             configuration: configuration, leaves: size, buildSeconds: buildSeconds,
@@ -128,19 +128,49 @@ package enum ProofBenchmark {
         return Double(nanoseconds() - start) / 1e9 / Double(repeats * proofs.count)
     }
 
-    /// Nanoseconds per random read of a stored hash, in one read transaction.
+    /// The number of distinct stored tiles the inclusion proof of `index` (with its leaf hash) reads.
+    static func tilesRead(index: UInt64, treeSize: UInt64) throws -> Int {
+        final class Recorder: HashReader {
+            var indexes: [UInt64] = []
+            func readHashes(at indexes: [UInt64]) throws -> [SHA256Digest] {
+                self.indexes += indexes
+                return indexes.map { _ in .zero }
+            }
+        }
+        let recorder = Recorder()
+        _ = try MerkleTree.inclusionProof(index: index, treeSize: treeSize, reader: recorder)
+        let stored = recorder.indexes + [StoredHashIndex.index(level: 0, n: index)]
+        return Set(
+            stored.map { stored in
+                let (level, n) = StoredHashIndex.split(stored)
+                let (tileLevel, tileIndex, _, _) = StoredTile.locate(level: level, n: n)
+                return StoredTile.key(level: tileLevel, index: tileIndex)
+            }
+        ).count
+    }
+
+    /// Nanoseconds per random read of a stored tile (storage format 2), in one read transaction.
     private static func randomReadBaseline(ledgerPath: String, count: Int) throws -> Double {
         let env = try LMDBEnvironment.shared(directory: ledgerPath)
-        let hashes = try env.openTable("hashes")
-        let total = try env.read { txn in try txn.count(hashes) }
-        guard total > 0 else { throw BenchmarkError(.incomplete, "the benchmark ledger holds no stored hashes") }
-        let keys = (0..<count).map { _ in UInt64.random(in: 0..<UInt64(total)) }
+        let tiles = try env.openTable("tiles")
+        var keys: [UInt64] = []
+        try env.read { txn in
+            try txn.withCursor(tiles) { cursor in
+                var entry = try cursor.first()
+                while let (key, _) = entry {
+                    if let key = BigEndianKey.decode(key) { keys.append(key) }
+                    entry = try cursor.next()
+                }
+            }
+        }
+        guard !keys.isEmpty else { throw BenchmarkError(.incomplete, "the benchmark ledger holds no stored tiles") }
+        let sample = (0..<count).map { _ in keys.randomElement()! }
         var bytes = 0
         let start = nanoseconds()
         try env.read { txn in
-            for key in keys { bytes += try txn.withValue(hashes, key: key) { $0?.count ?? 0 } }
+            for key in sample { bytes += try txn.withValue(tiles, key: key) { $0?.count ?? 0 } }
         }
-        guard bytes > 0 else { throw BenchmarkError(.incomplete, "the random reads found no stored hash") }
+        guard bytes > 0 else { throw BenchmarkError(.incomplete, "the random reads found no stored tile") }
         return Double(nanoseconds() - start) / Double(count)
     }
 }
@@ -157,9 +187,9 @@ package struct ProofBenchmarkResult: Sendable, Hashable {
     /// One thread's time to verify `samples` proofs of each kind.
     package let inclusionVerifySeconds: Double
     package let consistencyVerifySeconds: Double
-    /// Nanoseconds per random LMDB read of a stored hash.
+    /// Nanoseconds per random LMDB read of a stored tile.
     package let readNanoseconds: Double
-    /// Stored-hash reads an inclusion proof needs (of a leaf a third into the tree).
+    /// Stored-tile reads an inclusion proof needs (of a leaf a third into the tree, with its leaf hash).
     package let readsPerProof: Int
 
     private var samples: Double { Double(configuration.samples) }

@@ -39,12 +39,19 @@ struct MigrateCommand: ParsableCommand {
     @Flag(help: "Print a JSON object with the tree size and what was done.")
     var json = false
 
+    @Option(help: ArgumentHelp("Leaves moved per durable step (default 1048576).", valueName: "n"))
+    var chunkLeaves: UInt64 = Ledger.migrationChunkLeaves
+
+    func validate() throws {
+        guard chunkLeaves > 0 else { throw ValidationError("--chunk-leaves must be at least 1") }
+    }
+
     func run() throws {
         try runReportingErrors {
             let ledger = try location.open()
             let showProgress = progress || Console.stderrIsTerminal
             let terminal = Console.stderrIsTerminal
-            let report = try ledger.migrate { done, total in
+            let report = try ledger.migrate(chunkLeaves: chunkLeaves) { done, total in
                 guard showProgress else { return }
                 let text = "migrate: \(done)/\(total) leaves in hash tiles"
                 if terminal { Console.errorInline(text) } else { Console.error(text) }

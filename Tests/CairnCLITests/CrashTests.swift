@@ -1,5 +1,6 @@
 import CairnCrypto
 import CairnLedger
+import CairnMerkle
 import CairnTestSupport
 import Foundation
 import Testing
@@ -73,5 +74,63 @@ struct CrashTests {
         #expect(parseJSONLine(after.text)["duplicate"] as? Bool == false)
         #expect(try f.cli.ok("fsck").status == 0)
         print("crash test: \(acknowledged.count) acknowledged records survived 20 SIGKILLs")
+    }
+}
+
+@Suite("Crash safety of the migration to storage format 2")
+struct MigrationCrashTests {
+    @Test("SIGKILL during `cairn migrate` leaves a whole ledger each time; the next run resumes and finishes")
+    func sigkillDuringMigration() throws {
+        let f = try LedgerFixture()
+        let size = 150_000
+        let (root, tiles): (SHA256Digest, [String: [UInt8]]) = try {
+            let ledger = try Ledger.open(at: f.cli.ledger)
+            for start in stride(from: 0, to: size, by: 25_000) {
+                _ = try ledger.append(
+                    (start..<start + 25_000).map { PreparedEntry(canonicalBytes: Array("{\"m\":\($0)}".utf8)) })
+            }
+            return (try ledger.rootHash(size: UInt64(size)), try allTiles(ledger, size: UInt64(size)))
+        }()
+        try FormatOneLedger.downgrade(directory: f.cli.ledger)
+        var rng = SystemRandomNumberGenerator()
+        var killed = 0
+        for round in 0..<4 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = ["migrate", "--chunk-leaves", "2000", "--ledger", f.cli.ledger]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(useconds_t(Int.random(in: 50...400, using: &rng) * 1000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { killed += 1 }
+            // Whatever the moment, a new process sees a whole ledger in one format or the other, same root.
+            let fsck = try f.cli.run("fsck", "--json")
+            #expect(fsck.status == 0, "round \(round): fsck failed after SIGKILL: \(fsck.text) \(fsck.stderr)")
+            let report = parseJSONLine(fsck.text)
+            #expect(report["root_hash"] as? String == root.base64, "round \(round)")
+            #expect([1, 2].contains(report["storage_format"] as? Int), "round \(round)")
+        }
+        #expect(killed > 0, "at least one run should have been killed mid-migration")
+        let done = try f.cli.ok("migrate", "--json", "--chunk-leaves", "2000")
+        #expect(parseJSONLine(done.text)["tree_size"] as? Int == size)
+        let fsck = parseJSONLine(try f.cli.ok("fsck", "--json").text)
+        #expect(fsck["storage_format"] as? Int == 2 && fsck["root_hash"] as? String == root.base64)
+        #expect(try allTiles(try Ledger.open(at: f.cli.ledger), size: UInt64(size)) == tiles)
+        #expect(try f.cli.ok("append", stdin: "{\"after\":\"migration\"}\n").status == 0)
+    }
+
+    func allTiles(_ ledger: Ledger, size: UInt64) throws -> [String: [UInt8]] {
+        try ledger.read { snapshot in
+            var result: [String: [UInt8]] = [:]
+            for level in 0..<8 {
+                let (full, partial) = MerkleTile.tiles(treeSize: size, level: level)
+                var all = (0..<full).compactMap { MerkleTile(level: level, index: $0) }
+                if let partial { all.append(partial) }
+                for tile in all { result[tile.path] = try snapshot.hashTile(tile) }
+            }
+            return result
+        }
     }
 }

@@ -122,6 +122,12 @@ struct MigrationTests {
         #expect(try storedFormat(dir.path) == "2")
         let report = try ledger.fsck()
         #expect(report.storageFormat == 2 && report.rootHash == root)
+        // specs/storage.md's worked example: 274 + 2 + 1 stored tiles for 70,000 leaves; `hashes` emptied.
+        let env = try LMDBEnvironment.shared(directory: dir.path)
+        let (tileCount, hashCount) = try env.read { txn in
+            (try txn.count(try env.openTable("tiles")), try txn.count(try env.openTable("hashes")))
+        }
+        #expect(tileCount == 277 && hashCount == 0)
         #expect(try tiles(ledger, sizes: sizes) == written)
         _ = try ledger.append(entries(0..<10, tag: "late"))
         #expect(try ledger.fsck().leaves == 70_010)
