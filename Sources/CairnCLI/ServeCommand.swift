@@ -131,6 +131,14 @@ struct ServeCommand: AsyncParsableCommand {
             let settings = try settings()
             let directory = location.ledger ?? settings.ledger ?? location.directory
             let ledger = try LedgerLocation.open(directory)
+            // A format 1 ledger would answer every append with an error: refuse it up front.
+            guard try await ledger.read({ $0.storageFormat }) == LedgerLayout.formatVersion else {
+                throw CLIError(
+                    .software,
+                    "the ledger at \(directory) is in storage format \(LedgerLayout.perHashFormatVersion), which this "
+                        + "cairn does not append to: run `cairn migrate --ledger \(directory)` once, then start the "
+                        + "server again")
+            }
             do {
                 try await CairnServer.serveProcess(ledger: ledger, configuration: settings) { address in
                     Console.line("listening on \(address)")

@@ -70,6 +70,10 @@ struct TiledHashReader: HashReader {
 }
 
 extension LedgerSnapshot {
+    /// The storage format this snapshot sees: `LedgerLayout.formatVersion` (2, hash tiles) or
+    /// `LedgerLayout.perHashFormatVersion` (1, read-only until `Ledger.migrate`).
+    public var storageFormat: Int { isTiled ? LedgerLayout.formatVersion : LedgerLayout.perHashFormatVersion }
+
     /// A reader of this snapshot's stored hashes.
     var hashReader: any HashReader {
         get throws { try ledger.hashReader(txn, tiled: isTiled) }

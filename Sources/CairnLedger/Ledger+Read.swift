@@ -3,6 +3,12 @@ import CairnMerkle
 import CairnNote
 import CairnStorage
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads stored tree hashes of a format 1 ledger (one key per hash) inside one LMDB transaction.
 struct StoredHashReader: HashReader {
     let txn: any TransactionReading
@@ -151,7 +157,11 @@ extension Ledger {
         let cached = try txn.withValue(tables.checkpoints, key: size) { raw -> SignedCheckpoint? in
             guard let raw else { return nil }
             return checkpointCache.withLock { cache in
-                guard let entry = cache[size], entry.bytes.elementsEqual(raw) else { return nil }
+                // memcmp: a generic byte-by-byte comparison here cost ~3 % of a proof.
+                guard let entry = cache[size], entry.bytes.count == raw.count,
+                    raw.count == 0
+                        || entry.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, raw.baseAddress!, raw.count) }) == 0
+                else { return nil }
                 return entry.parsed
             }
         }

@@ -94,14 +94,16 @@ struct MigrationCrashTests {
         try FormatOneLedger.downgrade(directory: f.cli.ledger)
         var rng = SystemRandomNumberGenerator()
         var killed = 0
-        for round in 0..<4 {
+        // Kill at random moments until two runs were killed mid-way (a run that finished first is undone, so
+        // that the next has work again); at most 12 rounds.
+        for round in 0..<12 where killed < 2 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["migrate", "--chunk-leaves", "2000", "--ledger", f.cli.ledger]
+            process.arguments = ["migrate", "--chunk-leaves", "1000", "--ledger", f.cli.ledger]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(useconds_t(Int.random(in: 50...400, using: &rng) * 1000))
+            usleep(useconds_t(Int.random(in: 20...250, using: &rng) * 1000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             if process.terminationReason == .uncaughtSignal { killed += 1 }
@@ -111,14 +113,34 @@ struct MigrationCrashTests {
             let report = parseJSONLine(fsck.text)
             #expect(report["root_hash"] as? String == root.base64, "round \(round)")
             #expect([1, 2].contains(report["storage_format"] as? Int), "round \(round)")
+            if report["storage_format"] as? Int == 2 { try FormatOneLedger.downgrade(directory: f.cli.ledger) }
         }
-        #expect(killed > 0, "at least one run should have been killed mid-migration")
+        #expect(killed == 2, "two runs should have been killed mid-migration")
         let done = try f.cli.ok("migrate", "--json", "--chunk-leaves", "2000")
         #expect(parseJSONLine(done.text)["tree_size"] as? Int == size)
         let fsck = parseJSONLine(try f.cli.ok("fsck", "--json").text)
         #expect(fsck["storage_format"] as? Int == 2 && fsck["root_hash"] as? String == root.base64)
         #expect(try allTiles(try Ledger.open(at: f.cli.ledger), size: UInt64(size)) == tiles)
         #expect(try f.cli.ok("append", stdin: "{\"after\":\"migration\"}\n").status == 0)
+    }
+
+    @Test(
+        "On a format 1 ledger: reads work; append and serve are refused naming `cairn migrate`; after it, appends work")
+    func formatOneThroughTheCLI() throws {
+        let dir = try TemporaryDirectory("format-1-cli")
+        try FileManager.default.createDirectory(atPath: dir.file("ledger"), withIntermediateDirectories: true)
+        try FormatOneLedger.copyFixture(into: dir.file("ledger"))
+        let cli = CLI(ledger: dir.file("ledger"))
+        #expect(try cli.ok("prove", "inclusion", "5").text.contains("600"))
+        #expect(parseJSONLine(try cli.ok("fsck", "--json").text)["storage_format"] as? Int == 1)
+        let append = try cli.run("append", stdin: "{\"late\":1}\n")
+        #expect(append.status == 70 && append.stderr.contains("run `cairn migrate --ledger"), "\(append.stderr)")
+        let serve = try cli.run("serve", "--listen", "127.0.0.1:0")
+        #expect(serve.status == 70 && serve.stderr.contains("run `cairn migrate --ledger"), "\(serve.stderr)")
+        let migrated = parseJSONLine(try cli.ok("migrate", "--json").text)
+        #expect(migrated["tree_size"] as? Int == 600 && migrated["already_migrated"] as? Bool == false)
+        #expect(try cli.ok("append", stdin: "{\"late\":1}\n").status == 0)
+        #expect(parseJSONLine(try cli.ok("fsck", "--json").text)["storage_format"] as? Int == 2)
     }
 
     func allTiles(_ ledger: Ledger, size: UInt64) throws -> [String: [UInt8]] {

@@ -111,7 +111,10 @@ struct DocExampleTests {
                 "sudo useradd": "creates a system user and a systemd service",
                 "https://ledger.example.com": "needs the server at ledger.example.com",
             ],
-            skippedLines: ["cairn serve ": "a server runs until it is stopped (ServeCLITests run it)"],
+            skippedLines: [
+                "cairn serve ": "a server runs until it is stopped (ServeCLITests run it)",
+                "systemctl stop cairn": "stops a system service",
+            ],
             substitutions: [
                 "/var/lib/cairn/ledger": "$PWD/var/lib/cairn/ledger",
                 "tok_5d1e9c0b7a3f2e41": "\"$(cairn token list --json | jq -r '.[-1].id')\"",
@@ -121,6 +124,7 @@ struct DocExampleTests {
             skippedBlocks: [
                 "/tmp/10m.jsonl": "imports 10 million records (hours in a debug build)",
                 ".build/release/cairn bench": "benchmarks of minutes to hours, in a release build",
+                "--threads 1 --directory /tmp/pb": "the format 1 / format 2 comparison: minutes, in a release build",
                 "Benchmarks/HTTP/run.sh": "an HTTP load test of minutes",
                 "swift package --allow-writing-to-directory": "the benchmark package builds and runs for minutes",
                 "scripts/bench-compare.sh": "two release builds and a quarter of an hour of benchmarks",

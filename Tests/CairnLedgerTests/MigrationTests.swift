@@ -124,9 +124,8 @@ struct MigrationTests {
         #expect(report.storageFormat == 2 && report.rootHash == root)
         // specs/storage.md's worked example: 274 + 2 + 1 stored tiles for 70,000 leaves; `hashes` emptied.
         let env = try LMDBEnvironment.shared(directory: dir.path)
-        let (tileCount, hashCount) = try env.read { txn in
-            (try txn.count(try env.openTable("tiles")), try txn.count(try env.openTable("hashes")))
-        }
+        let (tileTable, hashTable) = (try env.openTable("tiles"), try env.openTable("hashes"))
+        let (tileCount, hashCount) = try env.read { txn in (try txn.count(tileTable), try txn.count(hashTable)) }
         #expect(tileCount == 277 && hashCount == 0)
         #expect(try tiles(ledger, sizes: sizes) == written)
         _ = try ledger.append(entries(0..<10, tag: "late"))
