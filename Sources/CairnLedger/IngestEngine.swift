@@ -520,24 +520,9 @@ public final class IngestEngine: Sendable {
             CommitObservation(
                 records: commit.outcomes.count, duration: .nanoseconds(Int64(nanoseconds)),
                 treeSize: commit.treeSize))
-        var offset = 0
-        var blobOffset = 0
+        // Statistics first: a producer that sees its outcome also sees the commit counted.
         var bytes = 0
-        for item in batch {
-            switch item.work {
-            case .records(let entries, _, _):
-                let outcomes = Array(commit.outcomes[offset..<(offset + entries.count)])
-                offset += entries.count
-                bytes += item.bytes
-                item.complete(.success(.records(outcomes)))
-            case .blobs(let metadata):
-                let stored = Array(commit.storedBlobs[blobOffset..<(blobOffset + metadata.count)])
-                blobOffset += metadata.count
-                item.complete(.success(.blobs(stored)))
-            case .operation:
-                break
-            }
-        }
+        for item in batch { if case .records = item.work { bytes += item.bytes } }
         stats.withLock { s in
             s.batches += 1
             s.records += UInt64(commit.outcomes.count)
@@ -550,6 +535,22 @@ public final class IngestEngine: Sendable {
                 case .appended: s.appended += 1
                 case .rejected: s.rejected += 1
                 }
+            }
+        }
+        var offset = 0
+        var blobOffset = 0
+        for item in batch {
+            switch item.work {
+            case .records(let entries, _, _):
+                let outcomes = Array(commit.outcomes[offset..<(offset + entries.count)])
+                offset += entries.count
+                item.complete(.success(.records(outcomes)))
+            case .blobs(let metadata):
+                let stored = Array(commit.storedBlobs[blobOffset..<(blobOffset + metadata.count)])
+                blobOffset += metadata.count
+                item.complete(.success(.blobs(stored)))
+            case .operation:
+                break
             }
         }
     }

@@ -155,9 +155,13 @@ extension Ledger {
                     + "once (it is resumable and keeps every proof valid), then append again")
         }
         let size = try storedTreeSize(txn)
-        if let cached, cached.frontier.treeSize == size, cached.digests.treeSize == size { return cached }
+        if let cached, cached.digests.treeSize == size {
+            // A failed commit leaves the builder ahead of the stored tree: reload it (≤ 8 reads).
+            if cached.frontier.treeSize != size { cached.tiles.builder = try loadTileBuilder(txn, treeSize: size) }
+            return cached
+        }
         return WriterState(
-            tiles: try loadTileBuilder(txn, treeSize: size),
+            tiles: TileState(try loadTileBuilder(txn, treeSize: size)),
             digests: try tables.digests.makeWriterCache(txn, treeSize: size))
     }
 
@@ -172,7 +176,7 @@ extension Ledger {
         let startSize = state.frontier.treeSize
         // The appender of the last entry so far: a new run is recorded when it changes.
         var lastAppender = startSize > 0 ? try appender(txn, of: startSize - 1) : nil
-        var tiles = state.tiles
+        let tiles = state.tiles
         let cache = state.digests
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
@@ -181,7 +185,7 @@ extension Ledger {
         try txn.withAppender(tables.leaves) { leaves in
             try tables.digests.withLogAppender(txn) { digestLog in
                 for (position, entry) in entries.enumerated() {
-                    let index = tiles.treeSize
+                    let index = tiles.builder.treeSize
                     let principal = principals[position]
                     if let earlier = try admitOrFindDuplicate(
                         entry, principal: principal, index: index, position: position, txn: txn, cache: cache)
@@ -202,19 +206,19 @@ extension Ledger {
                     try tables.digests.insert(entry.digest, index: index, log: digestLog, cache: cache)
                     try entry.bytes.withUnsafeBytes { try leaves.append(index, $0) }
                     // A completed tile is written once; the partial ones once per commit, below.
-                    try tiles.append(leafHash: entry.leafHash) { level, tileIndex, tile in
+                    try tiles.builder.append(leafHash: entry.leafHash) { level, tileIndex, tile in
                         try txn.put(tileTable, key: StoredTile.key(level: level, index: tileIndex), value: tile)
                     }
                     outcomes.append(.appended(AppendResult(index: index, digest: entry.digest, duplicate: false)))
                 }
             }
         }
-        try tiles.forEachPartialTile { level, tileIndex, tile in
+        try tiles.builder.forEachPartialTile { level, tileIndex, tile in
             try txn.put(tileTable, key: StoredTile.key(level: level, index: tileIndex), value: tile)
         }
         try tables.digests.compact(
-            txn, cache: cache, treeSize: tiles.treeSize, appended: Int(tiles.treeSize - startSize))
-        let newSize = tiles.treeSize
+            txn, cache: cache, treeSize: tiles.builder.treeSize, appended: Int(tiles.builder.treeSize - startSize))
+        let newSize = tiles.builder.treeSize
         let newState = WriterState(tiles: tiles, digests: cache)
         guard newSize > startSize else {
             return (
@@ -222,7 +226,7 @@ extension Ledger {
             )
         }
         let checkpoint = try SignedCheckpoint.sign(
-            Checkpoint(origin: origin, size: newSize, rootHash: tiles.frontier.root), with: signer)
+            Checkpoint(origin: origin, size: newSize, rootHash: tiles.builder.frontier.root), with: signer)
         // An intermediate size may already have a checkpoint (issued on request); sizes only grow,
         // so the new size has none yet.
         try txn.put(tables.checkpoints, key: newSize, value: Array(checkpoint.serialized.utf8), mode: .noOverwrite)

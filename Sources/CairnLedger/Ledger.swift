@@ -78,9 +78,21 @@ public final class Ledger: Sendable {
     let knownTiled: Atomic<Bool>
 
     struct WriterState {
-        var tiles: StoredTileBuilder
+        let tiles: TileState
         let digests: DigestIndex.WriterCache
-        var frontier: MerkleFrontier { tiles.frontier }
+        var frontier: MerkleFrontier { tiles.builder.frontier }
+    }
+
+    /// The writer's tile builder, mutated in place by each commit (a value copy would copy its 130 KB of partial
+    /// tiles per commit). A commit that fails leaves it ahead of the stored tree; the next write transaction
+    /// sees the sizes differ and reloads it from storage (`writerState`).
+    final class TileState: @unchecked Sendable {
+        // Only touched under the `writer` lock.
+        var builder: StoredTileBuilder
+
+        init(_ builder: StoredTileBuilder) {
+            self.builder = builder
+        }
     }
     let signer: Mutex<NoteSigner?>
     // Parsed stored checkpoints by tree size, with the bytes they were parsed from, so proofs do

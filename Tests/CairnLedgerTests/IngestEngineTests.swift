@@ -149,6 +149,22 @@ struct IngestEngineTests {
         }
         #expect(rejection.problems.map(\.code) == ["unknownSubject"])
         #expect(try ledger.treeSize() == 1)
+        #expect(try ledger.fsck().leaves == 1)
+    }
+
+    @Test("A batch refused after some of its leaves were hashed leaves the writer's tiles to be reloaded")
+    func refusedBatchReloadsTiles() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger.create(at: dir.path, origin: "example.com/engine")
+        let rules = ledger.recordRules()
+        let c0 = try PreparedEntry.prepare(record: checkpoint(id: "c0"), rules: rules)
+        _ = try ledger.append([c0])
+        let c1 = try PreparedEntry.prepare(record: checkpoint(id: "c1"), rules: rules)
+        let orphan = try PreparedEntry.prepare(record: review("missing"), rules: rules)
+        #expect(throws: AppendRejection.self) { _ = try ledger.append([c1, orphan]) }
+        let c2 = try PreparedEntry.prepare(record: checkpoint(id: "c2"), rules: rules)
+        #expect(try ledger.append([c2]).results.map(\.index) == [1])
+        #expect(try ledger.fsck().leaves == 2)
     }
 
     @Test("Atomic submissions share one transaction with others; a refused one leaves the rest of the batch")
