@@ -26,12 +26,10 @@ extension Ledger {
     }
 
     /// A reader of stored hashes in `txn`, for the format `tiled` says.
-    func hashReader(_ txn: some TransactionReading, tiled: Bool) throws -> any HashReader {
-        if tiled {
-            return TiledHashReader(ledger: self, txn: txn)
-        }
+    func hashReader(_ txn: ReadTransaction, tiled: Bool) throws -> LedgerHashReader {
+        if tiled { return .tiled(StoredTileHashReader(source: TileSource(ledger: self, txn: txn))) }
         guard let hashes = tables.hashes else { throw missingTable(LedgerLayout.TableName.hashes) }
-        return StoredHashReader(txn: txn, table: hashes)
+        return .perHash(StoredHashReader(txn: txn, table: hashes))
     }
 
     func missingTable(_ name: String) -> LedgerError {
@@ -42,27 +40,49 @@ extension Ledger {
     }
 }
 
-/// Reads stored hashes from stored tiles inside one LMDB transaction.
-struct TiledHashReader: HashReader {
+/// The stored tiles of one LMDB read transaction.
+struct TileSource: StoredTileSource {
     let ledger: Ledger
-    let txn: any TransactionReading
+    let txn: ReadTransaction
+
+    func storedTile(level: Int, index: UInt64) throws -> UnsafeRawBufferPointer? {
+        // Callers check sizes against the tree first: a tile that is not there is damage.
+        guard let tile = try ledger.storedTile(txn, level: level, index: index) else {
+            throw LedgerError(.corrupt, "the stored tile \(level)/\(index) is missing (run `cairn fsck`)")
+        }
+        if tile.count % 32 != 0 || StoredTile.width(hashCount: tile.count / 32) == nil {
+            throw LedgerError(
+                .corrupt,
+                "the stored tile \(level)/\(index) is \(tile.count) bytes, which no tile width gives (run "
+                    + "`cairn fsck`)")
+        }
+        return tile
+    }
+}
+
+/// A snapshot's reader of stored hashes, for either storage format (an enum, not an existential: a proof
+/// allocates no box for it).
+enum LedgerHashReader: HashReader {
+    case tiled(StoredTileHashReader<TileSource>)
+    case perHash(StoredHashReader)
 
     func readHashes(at indexes: [UInt64]) throws -> [SHA256Digest] {
+        switch self {
+        case .tiled(let reader): try Self.mapErrors { try reader.readHashes(at: indexes) }
+        case .perHash(let reader): try reader.readHashes(at: indexes)
+        }
+    }
+
+    func readHashes(ofNodes nodes: [MerkleNode]) throws -> [SHA256Digest] {
+        switch self {
+        case .tiled(let reader): try Self.mapErrors { try reader.readHashes(ofNodes: nodes) }
+        case .perHash(let reader): try reader.readHashes(ofNodes: nodes)
+        }
+    }
+
+    private static func mapErrors<R>(_ body: () throws -> R) throws -> R {
         do {
-            return try StoredTileHashReader { level, index in
-                // Callers check sizes against the tree first: a tile that is not there is damage.
-                guard let tile = try ledger.storedTile(txn, level: level, index: index) else {
-                    throw LedgerError(.corrupt, "the stored tile \(level)/\(index) is missing (run `cairn fsck`)")
-                }
-                if tile.count % 32 != 0 || StoredTile.width(hashCount: tile.count / 32) == nil {
-                    throw LedgerError(
-                        .corrupt,
-                        "the stored tile \(level)/\(index) is \(tile.count) bytes, which no tile width "
-                            + "gives (run `cairn fsck`)")
-                }
-                return tile
-            }
-            .readHashes(at: indexes)
+            return try body()
         } catch let error as MerkleStorageError {
             throw LedgerError(.corrupt, "\(error.message) (run `cairn fsck`)")
         }
@@ -75,7 +95,7 @@ extension LedgerSnapshot {
     public var storageFormat: Int { isTiled ? LedgerLayout.formatVersion : LedgerLayout.perHashFormatVersion }
 
     /// A reader of this snapshot's stored hashes.
-    var hashReader: any HashReader {
+    var hashReader: LedgerHashReader {
         get throws { try ledger.hashReader(txn, tiled: isTiled) }
     }
 }

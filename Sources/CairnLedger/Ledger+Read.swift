@@ -279,7 +279,7 @@ extension LedgerSnapshot {
                 .sizeOutOfRange, "index \(index) is not in the tree of size \(size) (\(Ledger.describe(size: size)))")
         }
         let reader = try hashReader
-        let leaf = try reader.readHashes(at: [StoredHashIndex.index(level: 0, n: index)])[0]
+        let leaf = try reader.readHashes(ofNodes: [MerkleNode(level: 0, n: index)])[0]
         let proof = try MerkleTree.inclusionProof(index: index, treeSize: size, reader: reader)
         return InclusionProof(index: index, leafHash: leaf, hashes: proof, checkpoint: checkpoint)
     }

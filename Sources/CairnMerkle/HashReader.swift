@@ -8,6 +8,26 @@ public protocol HashReader {
     /// Returns the hashes at `indexes`, in the same order (an index may repeat). Throws if any is missing, for
     /// example a `MerkleStorageError` with code `.missingHash`.
     func readHashes(at indexes: [UInt64]) throws -> [SHA256Digest]
+
+    /// Returns the hashes of `nodes`, in the same order; what `MerkleTree` and `MerkleFrontier` call. The default
+    /// reads their stored indexes with `readHashes(at:)`; a store addressed by (level, node), such as stored tiles,
+    /// implements it directly and skips the conversion.
+    func readHashes(ofNodes nodes: [MerkleNode]) throws -> [SHA256Digest]
+}
+
+/// A complete subtree of the tree, by its coordinates: the hash at `level` covers leaves [n·2^level,
+/// (n+1)·2^level).
+public struct MerkleNode: Hashable, Sendable {
+    public var level: Int
+    public var n: UInt64
+
+    public init(level: Int, n: UInt64) {
+        self.level = level
+        self.n = n
+    }
+
+    /// The node's stored index (`StoredHashIndex.index(level:n:)`).
+    public var storedIndex: UInt64 { StoredHashIndex.index(level: level, n: n) }
 }
 
 /// A hash store that cannot serve a requested hash. Thrown by `HashReader` conformers and by `MerkleTree`.
@@ -55,9 +75,13 @@ public struct MerkleStorageError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension HashReader {
+    public func readHashes(ofNodes nodes: [MerkleNode]) throws -> [SHA256Digest] {
+        try readHashes(at: nodes.map(\.storedIndex))
+    }
+
     /// Reads the hashes of `subtrees` in one call, checking the count.
     func readHashes(of subtrees: [Subtree]) throws -> [SHA256Digest] {
-        let hashes = try readHashes(at: subtrees.map(\.storedIndex))
+        let hashes = try readHashes(ofNodes: subtrees.map { MerkleNode(level: $0.level, n: $0.n) })
         guard hashes.count == subtrees.count else {
             throw MerkleStorageError.wrongHashCount(requested: subtrees.count, returned: hashes.count)
         }

@@ -78,16 +78,16 @@ public enum MerkleTree {
     static func hashes(
         of ranges: some Collection<Range<UInt64>>, reader: some HashReader
     ) throws -> [SHA256Digest] {
-        var indexes: [UInt64] = []
+        var indexes: [MerkleNode] = []
         indexes.reserveCapacity(ranges.count * 2)
         var counts: [Int] = []
         counts.reserveCapacity(ranges.count)
         for range in ranges {
             let before = indexes.count
-            Subtree.decompose(range) { indexes.append($0.storedIndex) }
+            Subtree.decompose(range) { indexes.append(MerkleNode(level: $0.level, n: $0.n)) }
             counts.append(indexes.count - before)
         }
-        let stored = try reader.readHashes(at: indexes)
+        let stored = try reader.readHashes(ofNodes: indexes)
         guard stored.count == indexes.count else {
             throw MerkleStorageError.wrongHashCount(requested: indexes.count, returned: stored.count)
         }

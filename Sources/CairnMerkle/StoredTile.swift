@@ -215,39 +215,54 @@ public struct StoredTileBuilder: Sendable {
     }
 }
 
-/// Reads stored hashes (`StoredHashIndex` numbering) from stored tiles: `tile(level, index)` returns the stored
-/// tile's bytes, valid for the reader's lifetime (an LMDB read transaction's memory map), or nil.
-///
-/// Each `readHashes` call fetches every tile it needs once.
-public struct StoredTileHashReader: HashReader {
-    let tile: (_ level: Int, _ index: UInt64) throws -> UnsafeRawBufferPointer?
+/// Where `StoredTileHashReader` gets stored tiles: `storedTile(level:index:)` returns the stored tile's bytes,
+/// valid for the reader's lifetime (an LMDB read transaction's memory map), or nil.
+public protocol StoredTileSource {
+    func storedTile(level: Int, index: UInt64) throws -> UnsafeRawBufferPointer?
+}
 
-    /// A reader over `tile`.
-    public init(tile: @escaping (_ level: Int, _ index: UInt64) throws -> UnsafeRawBufferPointer?) {
-        self.tile = tile
+/// Reads stored hashes from stored tiles. Each `readHashes` call fetches every tile it needs once; hashes are
+/// addressed by (level, node) (`readHashes(ofNodes:)`), stored indexes are converted first.
+public struct StoredTileHashReader<Source: StoredTileSource>: HashReader {
+    let source: Source
+
+    /// A reader over `source`.
+    public init(source: Source) {
+        self.source = source
     }
 
     public func readHashes(at indexes: [UInt64]) throws -> [SHA256Digest] {
+        try readHashes(
+            ofNodes: indexes.map { index in
+                let (level, n) = StoredHashIndex.split(index)
+                return MerkleNode(level: level, n: n)
+            })
+    }
+
+    public func readHashes(ofNodes nodes: [MerkleNode]) throws -> [SHA256Digest] {
         var fetched: [(key: UInt64, bytes: UnsafeRawBufferPointer, width: Int)] = []
+        fetched.reserveCapacity(8)
         var hashes: [SHA256Digest] = []
-        hashes.reserveCapacity(indexes.count)
-        for index in indexes {
-            let (level, n) = StoredHashIndex.split(index)
-            let (tileLevel, tileIndex, row, position) = StoredTile.locate(level: level, n: n)
+        hashes.reserveCapacity(nodes.count)
+        for node in nodes {
+            let (tileLevel, tileIndex, row, position) = StoredTile.locate(level: node.level, n: node.n)
             let key = StoredTile.key(level: tileLevel, index: tileIndex)
             let found: (key: UInt64, bytes: UnsafeRawBufferPointer, width: Int)
             if let cached = fetched.first(where: { $0.key == key }) {
                 found = cached
             } else {
-                guard let bytes = try tile(tileLevel, tileIndex), bytes.count % SHA256Digest.byteCount == 0,
+                guard let bytes = try source.storedTile(level: tileLevel, index: tileIndex),
+                    bytes.count % SHA256Digest.byteCount == 0,
                     let width = StoredTile.width(hashCount: bytes.count / SHA256Digest.byteCount)
                 else {
-                    throw MerkleStorageError.missingHash(storedIndex: index)
+                    throw MerkleStorageError.missingHash(storedIndex: node.storedIndex)
                 }
                 found = (key, bytes, width)
                 fetched.append(found)
             }
-            guard position < found.width >> row else { throw MerkleStorageError.missingHash(storedIndex: index) }
+            guard position < found.width >> row else {
+                throw MerkleStorageError.missingHash(storedIndex: node.storedIndex)
+            }
             let at = (StoredTile.rowOffset(width: found.width, row: row) + position) * SHA256Digest.byteCount
             hashes.append(SHA256Digest(bytes: UnsafeRawBufferPointer(rebasing: found.bytes[at..<at + 32]))!)
         }

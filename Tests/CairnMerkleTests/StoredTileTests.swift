@@ -127,10 +127,21 @@ struct StoredTileTests {
             return UnsafeRawBufferPointer(copy)
         }
         defer { for buffer in buffers.values { buffer.deallocate() } }
-        let reader = StoredTileHashReader { level, index in buffers[StoredTile.key(level: level, index: index)] }
+        struct Source: StoredTileSource {
+            let buffers: [UInt64: UnsafeRawBufferPointer]
+            func storedTile(level: Int, index: UInt64) throws -> UnsafeRawBufferPointer? {
+                buffers[StoredTile.key(level: level, index: index)]
+            }
+        }
+        let reader = StoredTileHashReader(source: Source(buffers: buffers))
         let all = Array(0..<StoredHashIndex.count(treeSize: 1000))
         let want = try tree.readHashes(at: all.reversed())
         #expect(try reader.readHashes(at: all.reversed()) == want)
+        let nodes = all.map { index in
+            let (level, n) = StoredHashIndex.split(index)
+            return MerkleNode(level: level, n: n)
+        }
+        #expect(try reader.readHashes(ofNodes: nodes) == (try tree.readHashes(ofNodes: nodes)))
         let beyond = StoredHashIndex.count(treeSize: 1000)
         let error = #expect(throws: MerkleStorageError.self) { try reader.readHashes(at: [3, beyond]) }
         #expect(error?.storedIndex == beyond)
