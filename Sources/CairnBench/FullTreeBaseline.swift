@@ -1,5 +1,6 @@
 import CairnCrypto
 import CairnJSON
+import CairnMerkle
 import CairnStorage
 import Foundation
 
@@ -63,6 +64,87 @@ package struct FullTreeBaseline: Sendable, Hashable {
             "ns_per_record": .number(round3(nanosecondsPerRecord)),
             "hashes_per_record": .number(round3(hashesPerRecord)),
             "records_per_second": .number(recordsPerSecond.rounded()),
+        ])
+    }
+}
+
+/// The per-key proof reference: the same log stored as the plain full-tree baseline stores it (every node hash
+/// one LMDB key under its stored index), and proofs generated from it by reading each node hash with its own
+/// `mdb_get`, one read transaction per proof, on one thread: what the C reference program of issue 11 did.
+package struct PerKeyProofBaseline: Sendable, Hashable {
+    package let inclusionPerSecond: Double
+    package let consistencyPerSecond: Double
+
+    /// Builds the per-key store of entries `{"n":0}` … `{"n":leaves-1}` (the proof benchmark's) in `directory`
+    /// (removed afterwards) and times proofs for `indexes` and `oldSizes`.
+    package static func measure(
+        leaves: UInt64, indexes: [UInt64], oldSizes: [UInt64], directory: String
+    ) throws -> PerKeyProofBaseline {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let env = try LMDBEnvironment(directory: directory)
+        let hashTable = try env.openTable("hashes")
+        var edge: [SHA256Digest] = []
+        var stored: UInt64 = 0
+        for start in stride(from: 0, to: leaves, by: 1 << 20) {
+            try env.write { txn in
+                for index in start..<min(leaves, start + 1 << 20) {
+                    var hash = Array("{\"n\":\(index)}".utf8).withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
+                    try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
+                    stored += 1
+                    var n = index
+                    while n & 1 == 1, let left = edge.popLast() {
+                        hash = SHA256.hash(node: left, hash)
+                        try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
+                        stored += 1
+                        n >>= 1
+                    }
+                    edge.append(hash)
+                }
+            }
+        }
+        struct PerKeyReader: HashReader {
+            let txn: ReadTransaction
+            let table: Table
+            func readHashes(at indexes: [UInt64]) throws -> [SHA256Digest] {
+                try indexes.map { index in
+                    try txn.withValue(table, key: index) { raw in
+                        guard let raw, let hash = SHA256Digest(bytes: raw) else {
+                            throw BenchmarkError(.incomplete, "the per-key baseline lacks stored hash \(index)")
+                        }
+                        return hash
+                    }
+                }
+            }
+        }
+        let inclusion = try onDedicatedThread {
+            let start = nanoseconds()
+            for index in indexes {
+                _ = try env.read { txn in
+                    try MerkleTree.inclusionProof(
+                        index: index, treeSize: leaves, reader: PerKeyReader(txn: txn, table: hashTable))
+                }
+            }
+            return Double(indexes.count) / (Double(nanoseconds() - start) / 1e9)
+        }
+        let consistency = try onDedicatedThread {
+            let start = nanoseconds()
+            for old in oldSizes {
+                _ = try env.read { txn in
+                    try MerkleTree.consistencyProof(
+                        oldSize: old, newSize: leaves, reader: PerKeyReader(txn: txn, table: hashTable))
+                }
+            }
+            return Double(oldSizes.count) / (Double(nanoseconds() - start) / 1e9)
+        }
+        return PerKeyProofBaseline(inclusionPerSecond: inclusion, consistencyPerSecond: consistency)
+    }
+
+    /// `{"inclusion_per_second","consistency_per_second"}`.
+    package var json: JSONValue {
+        .object([
+            "inclusion_per_second": .number(inclusionPerSecond.rounded()),
+            "consistency_per_second": .number(consistencyPerSecond.rounded()),
         ])
     }
 }

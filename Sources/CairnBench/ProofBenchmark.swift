@@ -35,6 +35,8 @@ package enum ProofBenchmark {
     static let verifySample = 2000
     /// Random reads timed for the baseline.
     static let baselineReads = 200_000
+    /// Proofs of each kind timed for the per-key (full-tree) baseline.
+    static let perKeySampleLimit = 100_000
 
     /// Builds a generic ledger of `records` small entries in `directory` (which must not exist or
     /// be empty; the caller removes it), then times proof generation and verification.
@@ -90,11 +92,16 @@ package enum ProofBenchmark {
         // Baseline: the random stored-tile reads a proof needs, with nothing else.
         let reads = try tilesRead(index: size / 3, treeSize: size)
         let readNs = try randomReadBaseline(ledgerPath: directory, count: baselineReads)
+        // Full-tree baseline: the same proofs from a per-key store, one mdb_get per node hash, one thread.
+        let perKeySamples = min(samples, perKeySampleLimit)
+        let perKey = try PerKeyProofBaseline.measure(
+            leaves: size, indexes: Array(indexes.prefix(perKeySamples)), oldSizes: Array(olds.prefix(perKeySamples)),
+            directory: directory + ".per-key")
         return ProofBenchmarkResult(
             configuration: configuration, leaves: size, buildSeconds: buildSeconds,
             inclusionSeconds: inclusionSeconds, consistencySeconds: consistencySeconds,
             inclusionVerifySeconds: inclusionVerify, consistencyVerifySeconds: consistencyVerify,
-            readNanoseconds: readNs, readsPerProof: reads)
+            readNanoseconds: readNs, readsPerProof: reads, perKey: perKey)
     }
 
     /// Seconds per inclusion proof verification.
@@ -191,6 +198,8 @@ package struct ProofBenchmarkResult: Sendable, Hashable {
     package let readNanoseconds: Double
     /// Stored-tile reads an inclusion proof needs (of a leaf a third into the tree, with its leaf hash).
     package let readsPerProof: Int
+    /// The full-tree baseline: the same proofs from a per-key store, one thread.
+    package let perKey: PerKeyProofBaseline
 
     private var samples: Double { Double(configuration.samples) }
     package var inclusionPerSecond: Double { samples / inclusionSeconds }
@@ -214,6 +223,12 @@ package struct ProofBenchmarkResult: Sendable, Hashable {
                 "reads_per_proof": .number(Double(readsPerProof)),
                 "limit_proofs_per_second_one_thread": .number(limitProofsPerSecondOneThread.rounded()),
             ]),
+            "full_tree_baseline": perKey.json,
+            // Per generating thread, against the one-thread per-key reference (issue 11's target: ≥ 2).
+            "inclusion_per_thread_vs_full_tree": .number(
+                round3(inclusionPerSecond / Double(configuration.threads) / perKey.inclusionPerSecond)),
+            "consistency_per_thread_vs_full_tree": .number(
+                round3(consistencyPerSecond / Double(configuration.threads) / perKey.consistencyPerSecond)),
         ]
         return .object(object)
     }

@@ -150,6 +150,10 @@ struct BenchmarkRunTests {
         let json = try #require(result.json.objectValue)
         #expect(json["benchmark"] == "proofs" && json["leaves"]?.intValue == 3000)
         #expect(json["baseline"]?["reads_per_proof"]?.intValue == 3)
+        // The full-tree (per-key) baseline timed the same kinds of proof.
+        #expect(result.perKey.inclusionPerSecond > 0 && result.perKey.consistencyPerSecond > 0)
+        #expect(json["full_tree_baseline"]?["inclusion_per_second"] != nil)
+        #expect(json["inclusion_per_thread_vs_full_tree"] != nil && json["consistency_per_thread_vs_full_tree"] != nil)
     }
 
     @Test("stress-append acknowledges every durable record, each once, up to the limit")

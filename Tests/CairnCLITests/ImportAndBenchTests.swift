@@ -102,6 +102,7 @@ struct ImportAndBenchTests {
         #expect(proofs["leaves"] as? Int == 5000)
         #expect((proofs["inclusion_per_second"] as? Double ?? 0) > 0)
         #expect((proofs["inclusion_verify_per_second"] as? Double ?? 0) > 0)
+        #expect(((proofs["full_tree_baseline"] as? [String: Any])?["inclusion_per_second"] as? Double ?? 0) > 0)
         // Nothing is left behind.
         let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("cairn-bench") }
         #expect(left.isEmpty, "\(left)")

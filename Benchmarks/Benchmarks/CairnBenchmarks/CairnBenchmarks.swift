@@ -5,6 +5,7 @@ import CairnJSON
 import CairnLedger
 import CairnMerkle
 import CairnRecords
+import CairnStorage
 import Foundation
 
 // Cairn's benchmark suite. Run from Benchmarks/:
@@ -162,6 +163,51 @@ func appends() {
         }
         benchmark.startMeasurement()
         for batch in batches { blackHole(try await engine.append(contentsOf: batch, atomic: true, whenBusy: .wait)) }
+        benchmark.stopMeasurement()
+    }
+
+    // The plain full-tree baseline of the benchmark above, in the same run (issue 11's targets are ratios to
+    // it): the same 1,000 entries per durable commit, each leaf and every interior node hashed, each entry and
+    // each node hash one key appended with MDB_APPEND (cairn bench's FullTreeBaseline does the same).
+    Benchmark(
+        "Append / full-tree baseline, 1000 raw 256 B entries per commit",
+        configuration: .init(
+            metrics: [.wallClock, .throughput, .cpuTotal], scalingFactor: .one, maxDuration: .seconds(5))
+    ) { benchmark in
+        let directory = NSTemporaryDirectory() + "cairn-full-tree-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let env = try LMDBEnvironment(directory: directory)
+        let entryTable = try env.openTable("entries")
+        let hashTable = try env.openTable("hashes")
+        var next = 0
+        let batches = benchmark.scaledIterations.map { _ -> [[UInt8]] in
+            defer { next += 1000 }
+            return (next..<(next + 1000)).map { SyntheticRecords.raw($0, size: 256) }
+        }
+        var edge: [SHA256Digest] = []
+        var stored: UInt64 = 0
+        var index: UInt64 = 0
+        benchmark.startMeasurement()
+        for batch in batches {
+            try env.write { txn in
+                for entry in batch {
+                    try entry.withUnsafeBytes { try txn.put(entryTable, key: index, value: $0, mode: .append) }
+                    var hash = entry.withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
+                    try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
+                    stored += 1
+                    var n = index
+                    while n & 1 == 1, let left = edge.popLast() {
+                        hash = SHA256.hash(node: left, hash)
+                        try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
+                        stored += 1
+                        n >>= 1
+                    }
+                    edge.append(hash)
+                    index += 1
+                }
+            }
+        }
         benchmark.stopMeasurement()
     }
 
