@@ -226,7 +226,10 @@ extension Ledger {
                 guard visit(checkpoint) else { break }
             }
         } else {
-            try QueryPlan(postings).intersect { visit($0) }
+            // One cursor per list for the whole intersection, instead of one opened and closed per seek.
+            try txn.withCursors(tables.index, count: postings.count) { cursors in
+                try QueryPlan(zip(postings, cursors).map { $0.using($1) }).intersect { visit($0) }
+            }
         }
         if let visitError { throw visitError }
         gathered.sort { $0.index < $1.index }
@@ -399,6 +402,8 @@ struct PostingList: PostingSource {
     private let table: Table?
     private let txn: ReadTransaction?
     private let sorted: [UInt64]
+    /// A cursor of the list's own (`using(_:)`), so that a seek does not open one.
+    private var cursor: Cursor?
     /// The list's length, or `countedAtMost` for any longer list.
     let estimate: Int
 
@@ -425,8 +430,18 @@ struct PostingList: PostingSource {
         estimate = sorted.count
     }
 
+    /// This list, seeking with `cursor` (a cursor over its table, kept for the whole query); a gathered list
+    /// is returned as it is.
+    func using(_ cursor: Cursor) -> PostingList {
+        guard table != nil else { return self }  // a gathered list needs no cursor
+        var list = self
+        list.cursor = cursor
+        return list
+    }
+
     /// The first entry of the list at or after `index`, or nil when there is none.
     func first(atLeast index: UInt64) throws -> UInt64? {
+        if let cursor { return try first(atLeast: index, cursor: cursor) }
         guard let table, let txn else {
             var low = 0
             var high = sorted.count
@@ -443,6 +458,23 @@ struct PostingList: PostingSource {
                 if best.map({ found < $0 }) ?? true { best = found }
                 return false
             }
+        }
+        return best
+    }
+
+    /// `first(atLeast:)` with the list's cursor: one seek per prefix, the seek key built on the stack.
+    private func first(atLeast index: UInt64, cursor: Cursor) throws -> UInt64? {
+        var best: UInt64?
+        for prefix in prefixes {
+            let found = try withUnsafeTemporaryAllocation(byteCount: prefix.count + 8, alignment: 1) { key in
+                key.copyBytes(from: prefix)
+                for i in 0..<8 { key[prefix.count + i] = UInt8(truncatingIfNeeded: index >> (56 - 8 * i)) }
+                guard let (found, _) = try cursor.seek(atLeast: UnsafeRawBufferPointer(key)),
+                    found.count >= prefix.count + 8, found.starts(with: prefix)
+                else { return UInt64?.none }
+                return readUInt64(found, at: prefix.count)
+            }
+            if let found, best.map({ found < $0 }) ?? true { best = found }
         }
         return best
     }

@@ -50,7 +50,9 @@ public struct LMDBDataFile: Sendable, Equatable {
     public let pageSize: UInt64
     /// The last page allocated (`mm_last_pg`), from the newest meta page.
     public let lastPage: UInt64
-    /// The highest page that is not free: the file must hold it.
+    /// The highest page that is not free: the file must hold it. When the file holds every page up to
+    /// `lastPage`, this is `lastPage` (nothing beyond the file's end can be in use, so the free-page list is
+    /// not walked: on a large ledger with a long free list the walk cost milliseconds at every open).
     public let highestPageInUse: UInt64
     /// The transaction id of the newest meta page.
     public let transactionID: UInt64
@@ -163,6 +165,8 @@ public struct LMDBDataFile: Sendable, Equatable {
     private static func highestPageInUse(
         _ fd: Int32, path: String, meta: Meta, pagesInFile: UInt64, fileSize: UInt64
     ) throws(StorageError) -> UInt64 {
+        // Every page up to the last is in the file: whatever is free, nothing in use lies beyond its end.
+        if pagesInFile > meta.lastPage { return meta.lastPage }
         let roots = [meta.freeRoot, meta.mainRoot].filter { $0 != invalidPage }
         let rootBound = roots.max() ?? 1
         guard word == 8, meta.freeRoot != invalidPage else {

@@ -57,6 +57,20 @@ extension TransactionReading {
         return try body(Cursor(cursor: cursor, table: table))
     }
 
+    /// Opens `count` cursors over `table`, positioned nowhere; they are closed when `body` returns.
+    public func withCursors<R>(_ table: Table, count: Int, _ body: ([Cursor]) throws -> R) throws -> R {
+        var cursors: [Cursor] = []
+        cursors.reserveCapacity(count)
+        defer { for cursor in cursors { mdb_cursor_close(cursor.cursor) } }
+        for _ in 0..<count {
+            var cursor: OpaquePointer?
+            try check(mdb_cursor_open(txn, table.dbi, &cursor), "opening cursor on table \(table.name)")
+            guard let cursor else { throw StorageError.lmdb(MDB_PANIC, "mdb_cursor_open") }
+            cursors.append(Cursor(cursor: cursor, table: table))
+        }
+        return try body(cursors)
+    }
+
     func openTable(_ name: String, create: Bool) throws -> Table {
         var dbi: MDB_dbi = 0
         let rc = mdb_dbi_open(txn, name, create ? UInt32(MDB_CREATE) : 0, &dbi)
