@@ -74,6 +74,39 @@ func hashing() {
         for _ in benchmark.scaledIterations { blackHole(SHA256.hash(entry)) }
     }
 
+    // The interior node hash, SHA-256(0x01 || left || right): a proof's verification is ~20 of them.
+    let left = SHA256.hash(Array("left".utf8))
+    let right = SHA256.hash(Array("right".utf8))
+    Benchmark("RFC 6962 node hash / SHA256_Init+Update+Final (before)", configuration: .init(scalingFactor: .kilo)) {
+        benchmark in
+        var out = [UInt8](repeating: 0, count: 32)
+        let l = left.bytes
+        let r = right.bytes
+        for _ in benchmark.scaledIterations {
+            bench_sha256_node_update_final(l, r, &out)
+            blackHole(out)
+        }
+    }
+
+    Benchmark("RFC 6962 node hash / two SHA256_Transform blocks (C)", configuration: .init(scalingFactor: .kilo)) {
+        benchmark in
+        var out = [UInt8](repeating: 0, count: 32)
+        let l = left.bytes
+        let r = right.bytes
+        for _ in benchmark.scaledIterations {
+            bench_sha256_node_transform(l, r, &out)
+            blackHole(out)
+        }
+    }
+
+    Benchmark(
+        "RFC 6962 node hash / two SHA256_Transform blocks (CairnCrypto SHA256.hash(node:))",
+        configuration: .init(scalingFactor: .kilo)
+    ) {
+        benchmark in
+        for _ in benchmark.scaledIterations { blackHole(SHA256.hash(node: left, right)) }
+    }
+
     Benchmark("RFC 6962 leaf hash 256B (SHA256.hash(prefix:))", configuration: .init(scalingFactor: .kilo)) {
         benchmark in
         for _ in benchmark.scaledIterations {
