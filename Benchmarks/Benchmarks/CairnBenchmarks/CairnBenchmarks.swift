@@ -292,7 +292,8 @@ func readNow<R>(_ ledger: Ledger, _ body: (LedgerSnapshot) throws -> R) throws -
 
 /// A generic ledger of `leaves` small entries, built once and reused across runs.
 func cachedLedger(leaves: Int) async throws -> Ledger {
-    let path = cacheDirectory + "/proofs-\(leaves)"
+    // Named by storage format: a cache built by an older cairn would measure the old layout.
+    let path = cacheDirectory + "/proofs-format\(LedgerLayout.formatVersion)-\(leaves)"
     if let ledger = try? Ledger.open(at: path), try readNow(ledger, { $0.treeSize }) == UInt64(leaves) { return ledger }
     try? FileManager.default.removeItem(atPath: path)
     var options = Ledger.CreateOptions()
@@ -309,7 +310,88 @@ func cachedLedger(leaves: Int) async throws -> Ledger {
     return ledger
 }
 
+/// The full-tree baseline's store of the same entries: every node hash one LMDB key under its stored index
+/// (as the C reference program of issue 11 kept them), built once in the cache directory.
+func cachedPerKeyStore(leaves: Int) throws -> (LMDBEnvironment, Table) {
+    let path = cacheDirectory + "/per-key-\(leaves)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    let env = try LMDBEnvironment(directory: path)
+    let table = try env.openTable("hashes")
+    let expected = StoredHashIndex.count(treeSize: UInt64(leaves))
+    if try env.read({ try $0.count(table) }) == Int(expected) { return (env, table) }
+    try env.write { txn in try txn.removeAll(table) }
+    var edge: [SHA256Digest] = []
+    var stored: UInt64 = 0
+    for start in stride(from: 0, to: leaves, by: 1 << 20) {
+        try env.write { txn in
+            for index in start..<min(leaves, start + 1 << 20) {
+                var hash = Array("{\"n\":\(index)}".utf8).withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
+                try hash.withUnsafeBytes { try txn.put(table, key: stored, value: $0, mode: .append) }
+                stored += 1
+                var n = index
+                while n & 1 == 1, let left = edge.popLast() {
+                    hash = SHA256.hash(node: left, hash)
+                    try hash.withUnsafeBytes { try txn.put(table, key: stored, value: $0, mode: .append) }
+                    stored += 1
+                    n >>= 1
+                }
+                edge.append(hash)
+            }
+        }
+    }
+    return (env, table)
+}
+
+/// Reads each node hash with its own `mdb_get`, as the per-key reference does.
+struct PerKeyReader: HashReader {
+    let txn: ReadTransaction
+    let table: Table
+    func readHashes(at indexes: [UInt64]) throws -> [SHA256Digest] {
+        try indexes.map { index in try txn.withValue(table, key: index) { SHA256Digest(bytes: $0!)! } }
+    }
+}
+
 func proofs() {
+    // The full-tree (per-key) baselines of the two proof benchmarks below, in the same run: the same
+    // proofs from a store with one key per node hash, one read transaction per proof.
+    Benchmark(
+        "Proof / full-tree baseline: inclusion from per-key hashes, \(proofLeaves) leaves",
+        configuration: .init(scalingFactor: .kilo)
+    ) {
+        benchmark in
+        let (env, table) = try cachedPerKeyStore(leaves: proofLeaves)
+        var rng = SystemRandomNumberGenerator()
+        let size = UInt64(proofLeaves)
+        let indexes = benchmark.scaledIterations.map { _ in UInt64.random(in: 0..<size, using: &rng) }
+        benchmark.startMeasurement()
+        for index in indexes {
+            blackHole(
+                try env.read { txn in
+                    try MerkleTree.inclusionProof(
+                        index: index, treeSize: size, reader: PerKeyReader(txn: txn, table: table))
+                })
+        }
+    }
+
+    Benchmark(
+        "Proof / full-tree baseline: consistency from per-key hashes, \(proofLeaves) leaves",
+        configuration: .init(scalingFactor: .kilo)
+    ) {
+        benchmark in
+        let (env, table) = try cachedPerKeyStore(leaves: proofLeaves)
+        var rng = SystemRandomNumberGenerator()
+        let size = UInt64(proofLeaves)
+        let olds = benchmark.scaledIterations.map { _ in UInt64.random(in: 1..<size, using: &rng) }
+        benchmark.startMeasurement()
+        for old in olds {
+            blackHole(
+                try env.read { txn in
+                    try MerkleTree.consistencyProof(
+                        oldSize: old, newSize: size, reader: PerKeyReader(txn: txn, table: table))
+                })
+        }
+    }
+
     Benchmark(
         "Proof / inclusion with signed checkpoint, \(proofLeaves) leaves", configuration: .init(scalingFactor: .kilo)
     ) {
