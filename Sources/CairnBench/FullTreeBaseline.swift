@@ -32,24 +32,13 @@ package struct FullTreeBaseline: Sendable, Hashable {
         let hashTable = try env.openTable("hashes")
         let start = nanoseconds()
         let stored = try env.write { txn -> UInt64 in
-            // The right edge: the roots of the complete subtrees so far, largest first.
-            var edge: [SHA256Digest] = []
-            edge.reserveCapacity(64)
+            // The right edge: the leaf hash and each subtree it completes are stored, in stored-hash order.
+            var frontier = MerkleFrontier()
             var stored: UInt64 = 0
             for (index, entry) in entries.enumerated() {
                 try entry.withUnsafeBytes { try txn.put(entryTable, key: UInt64(index), value: $0, mode: .append) }
-                var hash = entry.withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
-                try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
-                stored += 1
-                // Each trailing 1 bit of the index completes a subtree: hash it, store it.
-                var n = index
-                while n & 1 == 1, let left = edge.popLast() {
-                    hash = SHA256.hash(node: left, hash)
-                    try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
-                    stored += 1
-                    n >>= 1
-                }
-                edge.append(hash)
+                try storePerKey(
+                    entry.withUnsafeBytes { SHA256.hash(prefix: 0, $0) }, &frontier, &stored, txn, hashTable)
             }
             return stored
         }
@@ -84,22 +73,13 @@ package struct PerKeyProofBaseline: Sendable, Hashable {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let env = try LMDBEnvironment(directory: directory)
         let hashTable = try env.openTable("hashes")
-        var edge: [SHA256Digest] = []
+        var frontier = MerkleFrontier()
         var stored: UInt64 = 0
         for start in stride(from: 0, to: leaves, by: 1 << 20) {
             try env.write { txn in
                 for index in start..<min(leaves, start + 1 << 20) {
-                    var hash = Array("{\"n\":\(index)}".utf8).withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
-                    try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
-                    stored += 1
-                    var n = index
-                    while n & 1 == 1, let left = edge.popLast() {
-                        hash = SHA256.hash(node: left, hash)
-                        try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
-                        stored += 1
-                        n >>= 1
-                    }
-                    edge.append(hash)
+                    let leafHash = Array("{\"n\":\(index)}".utf8).withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
+                    try storePerKey(leafHash, &frontier, &stored, txn, hashTable)
                 }
             }
         }
@@ -146,5 +126,17 @@ package struct PerKeyProofBaseline: Sendable, Hashable {
             "inclusion_per_second": .number(inclusionPerSecond.rounded()),
             "consistency_per_second": .number(consistencyPerSecond.rounded()),
         ])
+    }
+}
+
+/// Appends one leaf to a per-key store: its leaf hash and the hash of each subtree it completes, one
+/// `MDB_APPEND` key each under consecutive stored-hash indexes from `stored`.
+private func storePerKey(
+    _ leafHash: SHA256Digest, _ frontier: inout MerkleFrontier, _ stored: inout UInt64, _ txn: WriteTransaction,
+    _ table: Table
+) throws {
+    try frontier.append(leafHash: leafHash) { hash in
+        try hash.withUnsafeBytes { try txn.put(table, key: stored, value: $0, mode: .append) }
+        stored += 1
     }
 }

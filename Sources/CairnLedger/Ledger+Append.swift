@@ -180,7 +180,6 @@ extension Ledger {
         let cache = state.digests
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
-        guard let tileTable = tables.tiles else { throw missingTable(LedgerLayout.TableName.tiles) }
         // Long-lived append cursors: each append goes straight to the last page of its table.
         try txn.withAppender(tables.leaves) { leaves in
             try tables.digests.withLogAppender(txn) { digestLog in
@@ -207,14 +206,14 @@ extension Ledger {
                     try entry.bytes.withUnsafeBytes { try leaves.append(index, $0) }
                     // A completed tile is written once; the partial ones once per commit, below.
                     try tiles.builder.append(leafHash: entry.leafHash) { level, tileIndex, tile in
-                        try txn.put(tileTable, key: StoredTile.key(level: level, index: tileIndex), value: tile)
+                        try putStoredTile(txn, level: level, index: tileIndex, tile)
                     }
                     outcomes.append(.appended(AppendResult(index: index, digest: entry.digest, duplicate: false)))
                 }
             }
         }
         try tiles.builder.forEachPartialTile { level, tileIndex, tile in
-            try txn.put(tileTable, key: StoredTile.key(level: level, index: tileIndex), value: tile)
+            try putStoredTile(txn, level: level, index: tileIndex, tile)
         }
         try tables.digests.compact(
             txn, cache: cache, treeSize: tiles.builder.treeSize, appended: Int(tiles.builder.treeSize - startSize))

@@ -25,6 +25,12 @@ extension Ledger {
         }
     }
 
+    /// Writes the stored tile (`level`, `index`): a completed tile once, a partial one at each commit.
+    func putStoredTile(_ txn: WriteTransaction, level: Int, index: UInt64, _ tile: UnsafeRawBufferPointer) throws {
+        guard let tiles = tables.tiles else { throw missingTable(LedgerLayout.TableName.tiles) }
+        try txn.put(tiles, key: StoredTile.key(level: level, index: index), value: tile)
+    }
+
     /// A reader of stored hashes in `txn`, for the format `tiled` says.
     func hashReader(_ txn: ReadTransaction, tiled: Bool) throws -> LedgerHashReader {
         if tiled { return .tiled(StoredTileHashReader(source: TileSource(ledger: self, txn: txn))) }

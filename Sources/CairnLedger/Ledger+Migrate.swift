@@ -109,7 +109,7 @@ extension Ledger {
                             .corrupt, "stored hash \(stored) (the leaf hash of \(leaf)) is missing or malformed")
                     }
                     try builder.append(leafHash: leafHash) { level, index, tile in
-                        try txn.put(tileTable, key: StoredTile.key(level: level, index: index), value: tile)
+                        try putStoredTile(txn, level: level, index: index, tile)
                     }
                     let count = 1 + (~leaf).trailingZeroBitCount
                     stored += UInt64(count)
@@ -117,7 +117,7 @@ extension Ledger {
                 }
             }
             try builder.forEachPartialTile { level, index, tile in
-                try txn.put(tileTable, key: StoredTile.key(level: level, index: index), value: tile)
+                try putStoredTile(txn, level: level, index: index, tile)
             }
         }
         guard to == size else {

@@ -43,11 +43,8 @@ public enum StoredTile {
     public static func width(hashCount: Int) -> Int? {
         guard hashCount > 0, hashCount <= fullHashCount else { return nil }
         // hashCount(width:) is strictly increasing and lies between width and 2·width.
-        for width in (hashCount + 1) / 2...min(hashCount, MerkleTile.fullWidth)
-        where Self.hashCount(width: width)
-            == hashCount
-        {
-            return width
+        for width in (hashCount + 1) / 2...min(hashCount, MerkleTile.fullWidth) {
+            if Self.hashCount(width: width) == hashCount { return width }
         }
         return nil
     }
@@ -121,13 +118,7 @@ public struct StoredTileBuilder: Sendable {
             }
             let base = level * Self.tileBytes
             buffer.withUnsafeMutableBytes { out in
-                for row in 0..<StoredTile.rowCount where width >> row > 0 {
-                    let from = StoredTile.rowOffset(width: width, row: row) * SHA256Digest.byteCount
-                    let to = base + Self.fullRowOffset(row) * SHA256Digest.byteCount
-                    let count = (width >> row) * SHA256Digest.byteCount
-                    out.baseAddress!.advanced(by: to).copyMemory(
-                        from: stored.baseAddress!.advanced(by: from), byteCount: count)
-                }
+                Self.copyRows(width: width, from: stored.baseAddress!, compact: true, to: out.baseAddress! + base)
             }
         }
         frontier = MerkleFrontier()
@@ -135,6 +126,20 @@ public struct StoredTileBuilder: Sendable {
     }
 
     private static func fullRowOffset(_ row: Int) -> Int { 512 - 512 >> row }
+
+    /// Copies the rows of a tile of `width` entries from the stored (compact) layout to the builder's full one
+    /// (row k at offset 512 − 512/2^k hashes), or back when `compact` is false.
+    private static func copyRows(
+        width: Int, from source: UnsafeRawPointer, compact: Bool, to destination: UnsafeMutableRawPointer
+    ) {
+        for row in 0..<StoredTile.rowCount where width >> row > 0 {
+            let compactOffset = StoredTile.rowOffset(width: width, row: row) * SHA256Digest.byteCount
+            let fullOffset = fullRowOffset(row) * SHA256Digest.byteCount
+            (destination + (compact ? fullOffset : compactOffset)).copyMemory(
+                from: source + (compact ? compactOffset : fullOffset),
+                byteCount: (width >> row) * SHA256Digest.byteCount)
+        }
+    }
 
     /// Appends leaf number `treeSize`; calls `completed` with each tile the leaf completes (tile level, index,
     /// and its 16,320 bytes, valid only during the call), lowest level first.
@@ -177,13 +182,8 @@ public struct StoredTileBuilder: Sendable {
             let count = StoredTile.hashCount(width: width) * SHA256Digest.byteCount
             scratch.withUnsafeMutableBytes { out in
                 buffer.withUnsafeBytes { tiles in
-                    let base = level * Self.tileBytes
-                    for row in 0..<StoredTile.rowCount where width >> row > 0 {
-                        let to = StoredTile.rowOffset(width: width, row: row) * SHA256Digest.byteCount
-                        let from = base + Self.fullRowOffset(row) * SHA256Digest.byteCount
-                        out.baseAddress!.advanced(by: to).copyMemory(
-                            from: tiles.baseAddress!.advanced(by: from), byteCount: (width >> row) * 32)
-                    }
+                    let full = tiles.baseAddress! + level * Self.tileBytes
+                    Self.copyRows(width: width, from: full, compact: false, to: out.baseAddress!)
                 }
             }
             try scratch.withUnsafeBytes { raw in

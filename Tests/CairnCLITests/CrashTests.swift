@@ -1,6 +1,5 @@
 import CairnCrypto
 import CairnLedger
-import CairnMerkle
 import CairnTestSupport
 import Foundation
 import Testing
@@ -89,7 +88,7 @@ struct MigrationCrashTests {
                 _ = try ledger.append(
                     (start..<start + 25_000).map { PreparedEntry(canonicalBytes: Array("{\"m\":\($0)}".utf8)) })
             }
-            return (try ledger.rootHash(size: UInt64(size)), try allTiles(ledger, size: UInt64(size)))
+            return (try ledger.rootHash(size: UInt64(size)), try ledger.hashTiles(sizes: [UInt64(size)]))
         }()
         try FormatOneLedger.downgrade(directory: f.cli.ledger)
         var rng = SystemRandomNumberGenerator()
@@ -120,7 +119,7 @@ struct MigrationCrashTests {
         #expect(parseJSONLine(done.text)["tree_size"] as? Int == size)
         let fsck = parseJSONLine(try f.cli.ok("fsck", "--json").text)
         #expect(fsck["storage_format"] as? Int == 2 && fsck["root_hash"] as? String == root.base64)
-        #expect(try allTiles(try Ledger.open(at: f.cli.ledger), size: UInt64(size)) == tiles)
+        #expect(try Ledger.open(at: f.cli.ledger).hashTiles(sizes: [UInt64(size)]) == tiles)
         #expect(try f.cli.ok("append", stdin: "{\"after\":\"migration\"}\n").status == 0)
     }
 
@@ -141,18 +140,5 @@ struct MigrationCrashTests {
         #expect(migrated["tree_size"] as? Int == 600 && migrated["already_migrated"] as? Bool == false)
         #expect(try cli.ok("append", stdin: "{\"late\":1}\n").status == 0)
         #expect(parseJSONLine(try cli.ok("fsck", "--json").text)["storage_format"] as? Int == 2)
-    }
-
-    func allTiles(_ ledger: Ledger, size: UInt64) throws -> [String: [UInt8]] {
-        try ledger.read { snapshot in
-            var result: [String: [UInt8]] = [:]
-            for level in 0..<8 {
-                let (full, partial) = MerkleTile.tiles(treeSize: size, level: level)
-                var all = (0..<full).compactMap { MerkleTile(level: level, index: $0) }
-                if let partial { all.append(partial) }
-                for tile in all { result[tile.path] = try snapshot.hashTile(tile) }
-            }
-            return result
-        }
     }
 }

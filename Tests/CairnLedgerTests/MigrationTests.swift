@@ -9,22 +9,6 @@ import Testing
 
 @Suite("Storage format 2 and the migration from format 1")
 struct MigrationTests {
-    /// Every hash tile of every tree size in `sizes`: the tiles an auditor or mirror could have fetched.
-    func tiles(_ ledger: Ledger, sizes: [UInt64]) throws -> [String: [UInt8]] {
-        var result: [String: [UInt8]] = [:]
-        try ledger.read { snapshot in
-            for size in sizes {
-                for level in 0..<8 {
-                    let (full, partial) = MerkleTile.tiles(treeSize: size, level: level)
-                    var all = (0..<full).compactMap { MerkleTile(level: level, index: $0) }
-                    if let partial { all.append(partial) }
-                    for tile in all { result[tile.path] = try snapshot.hashTile(tile) }
-                }
-            }
-        }
-        return result
-    }
-
     func storedFormat(_ directory: String) throws -> String? {
         let env = try LMDBEnvironment.shared(directory: directory)
         let meta = try env.openTable("meta")
@@ -45,7 +29,7 @@ struct MigrationTests {
         #expect(before.storageFormat == 1 && before.leaves == 600 && before.checkpoints == 5)
         #expect(before.rootHash.base64 == "A1vRNmOhFboQkRRWHzyBBfwg5z4SZiFaCe/Nrt5MpYU=")
         let oldCheckpoints = try sizes.map { try ledger.checkpoint(size: $0) }
-        let oldTiles = try tiles(ledger, sizes: sizes)
+        let oldTiles = try ledger.hashTiles(sizes: sizes)
         let oldProofs = try [0, 99, 255, 256, 599].map { try ledger.inclusionProof(index: $0, size: 600) }
         let oldConsistency = try ledger.consistencyProof(oldSize: 137, size: 600)
 
@@ -59,7 +43,7 @@ struct MigrationTests {
         #expect(try storedFormat(dir.path) == "2")
         let after = try ledger.fsck()
         #expect(after.storageFormat == 2 && after.rootHash == before.rootHash && after.hashes == before.hashes)
-        #expect(try tiles(ledger, sizes: sizes) == oldTiles, "served tiles are byte-identical")
+        #expect(try ledger.hashTiles(sizes: sizes) == oldTiles, "served tiles are byte-identical")
         #expect(try [0, 99, 255, 256, 599].map { try ledger.inclusionProof(index: $0, size: 600) } == oldProofs)
         #expect(try ledger.consistencyProof(oldSize: 137, size: 600) == oldConsistency)
         #expect(try ledger.migrate().alreadyMigrated)
@@ -95,7 +79,7 @@ struct MigrationTests {
             }
         }
         let sizes: [UInt64] = [7_000, 65_536, 70_000]
-        let written = try tiles(try Ledger.open(at: dir.path), sizes: sizes)
+        let written = try Ledger.open(at: dir.path).hashTiles(sizes: sizes)
         let root = try Ledger.open(at: dir.path).rootHash(size: 70_000)
         try FormatOneLedger.downgrade(directory: dir.path)
 
@@ -114,7 +98,7 @@ struct MigrationTests {
         let proof = try ledger.inclusionProof(index: 12_345, size: 70_000)
         try MerkleVerifier.verifyInclusion(
             leafHash: proof.leafHash, index: 12_345, treeSize: 70_000, proof: proof.hashes, root: root)
-        #expect(try tiles(ledger, sizes: sizes) == written)
+        #expect(try ledger.hashTiles(sizes: sizes) == written)
         #expect(throws: LedgerError.self) { _ = try ledger.append(entries(0..<1, tag: "late")) }
 
         let rest = try ledger.migrate(chunkLeaves: 10_000)
@@ -127,7 +111,7 @@ struct MigrationTests {
         let (tileTable, hashTable) = (try env.openTable("tiles"), try env.openTable("hashes"))
         let (tileCount, hashCount) = try env.read { txn in (try txn.count(tileTable), try txn.count(hashTable)) }
         #expect(tileCount == 277 && hashCount == 0)
-        #expect(try tiles(ledger, sizes: sizes) == written)
+        #expect(try ledger.hashTiles(sizes: sizes) == written)
         _ = try ledger.append(entries(0..<10, tag: "late"))
         #expect(try ledger.fsck().leaves == 70_010)
     }

@@ -79,3 +79,22 @@ extension Ledger {
         return try await oneShot.append(record, whenBusy: .wait)
     }
 }
+
+extension Ledger {
+    /// Every hash tile of every tree size in `sizes`, by path, from one snapshot: the tiles an auditor or a
+    /// mirror could have fetched (the migration tests compare them before and after).
+    public func hashTiles(sizes: [UInt64]) throws -> [String: [UInt8]] {
+        try read { snapshot in
+            var result: [String: [UInt8]] = [:]
+            for size in sizes {
+                for level in 0..<8 {
+                    let (full, partial) = MerkleTile.tiles(treeSize: size, level: level)
+                    var all = (0..<full).compactMap { MerkleTile(level: level, index: $0) }
+                    if let partial { all.append(partial) }
+                    for tile in all { result[tile.path] = try snapshot.hashTile(tile) }
+                }
+            }
+            return result
+        }
+    }
+}

@@ -218,7 +218,7 @@ func appends() {
             defer { next += 1000 }
             return (next..<(next + 1000)).map { SyntheticRecords.raw($0, size: 256) }
         }
-        var edge: [SHA256Digest] = []
+        var frontier = MerkleFrontier()
         var stored: UInt64 = 0
         var index: UInt64 = 0
         benchmark.startMeasurement()
@@ -226,17 +226,8 @@ func appends() {
             try env.write { txn in
                 for entry in batch {
                     try entry.withUnsafeBytes { try txn.put(entryTable, key: index, value: $0, mode: .append) }
-                    var hash = entry.withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
-                    try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
-                    stored += 1
-                    var n = index
-                    while n & 1 == 1, let left = edge.popLast() {
-                        hash = SHA256.hash(node: left, hash)
-                        try hash.withUnsafeBytes { try txn.put(hashTable, key: stored, value: $0, mode: .append) }
-                        stored += 1
-                        n >>= 1
-                    }
-                    edge.append(hash)
+                    let leafHash = entry.withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
+                    try storePerKey(leafHash, &frontier, &stored, txn, hashTable)
                     index += 1
                 }
             }
@@ -320,26 +311,29 @@ func cachedPerKeyStore(leaves: Int) throws -> (LMDBEnvironment, Table) {
     let expected = StoredHashIndex.count(treeSize: UInt64(leaves))
     if try env.read({ try $0.count(table) }) == Int(expected) { return (env, table) }
     try env.write { txn in try txn.removeAll(table) }
-    var edge: [SHA256Digest] = []
+    var frontier = MerkleFrontier()
     var stored: UInt64 = 0
     for start in stride(from: 0, to: leaves, by: 1 << 20) {
         try env.write { txn in
             for index in start..<min(leaves, start + 1 << 20) {
-                var hash = Array("{\"n\":\(index)}".utf8).withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
-                try hash.withUnsafeBytes { try txn.put(table, key: stored, value: $0, mode: .append) }
-                stored += 1
-                var n = index
-                while n & 1 == 1, let left = edge.popLast() {
-                    hash = SHA256.hash(node: left, hash)
-                    try hash.withUnsafeBytes { try txn.put(table, key: stored, value: $0, mode: .append) }
-                    stored += 1
-                    n >>= 1
-                }
-                edge.append(hash)
+                let leafHash = Array("{\"n\":\(index)}".utf8).withUnsafeBytes { SHA256.hash(prefix: 0, $0) }
+                try storePerKey(leafHash, &frontier, &stored, txn, table)
             }
         }
     }
     return (env, table)
+}
+
+/// Appends one leaf to a per-key store (the full-tree baselines): its leaf hash and the hash of each subtree
+/// it completes (`MerkleFrontier`), one `MDB_APPEND` key each under consecutive stored-hash indexes.
+func storePerKey(
+    _ leafHash: SHA256Digest, _ frontier: inout MerkleFrontier, _ stored: inout UInt64, _ txn: WriteTransaction,
+    _ table: Table
+) throws {
+    try frontier.append(leafHash: leafHash) { hash in
+        try hash.withUnsafeBytes { try txn.put(table, key: stored, value: $0, mode: .append) }
+        stored += 1
+    }
 }
 
 /// Reads each node hash with its own `mdb_get`, as the per-key reference does.
