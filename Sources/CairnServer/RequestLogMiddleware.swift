@@ -110,30 +110,32 @@ extension APIError {
 /// Answers 503 `timeout` when a request takes longer than `timeout`; the handler is cancelled
 /// (an append not yet taken into a batch is withdrawn; one already committing completes, so
 /// the client must retry, which is safe).
+///
+/// The handler runs in a child task (`async let`) registered with one `DeadlineWheel` shared by
+/// all requests: a connection's own task serves its next request too, so it must never be the
+/// one cancelled.
 struct RequestTimeoutMiddleware: RouterMiddleware {
     typealias Context = CairnRequestContext
 
-    let timeout: Duration
+    let wheel: DeadlineWheel
+
+    init(timeout: Duration) {
+        wheel = DeadlineWheel(timeout: timeout)
+    }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         try await withoutActuallyEscaping(next) { next in
-            // The group is awaited to the end inside this scope, and `next` runs once, in one task.
+            // The child is awaited before this scope ends, and `next` runs once, in that child.
             let handler = UncheckedSendable(next)
-            return try await withThrowingTaskGroup(of: Response?.self) { group in
-                group.addTask { try await handler.value(request, context) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let response = first else {
-                    throw APIError(
-                        .timeout, "the request took longer than \(timeout); if it was a write, retry it",
-                        retryAfter: 1)
-                }
-                return response
+            async let response = wheel.run { try await handler.value(request, context) }
+            do {
+                return try await response
+            } catch is DeadlineWheel.Expired {
+                throw APIError(
+                    .timeout, "the request took longer than \(wheel.timeout); if it was a write, retry it",
+                    retryAfter: 1)
             }
         }
     }

@@ -182,6 +182,10 @@ struct OperationsTests {
     @Test("requests slower than the timeout are 503 timeout, and their handler is cancelled")
     func timeout() async throws {
         let router = Router(context: CairnRequestContext.self)
+        // The task around the timeout (a connection's, serving its next request too) must not
+        // end up cancelled: only the handler's is.
+        let outerCancelled = Counter()
+        router.add(middleware: ObserveCancellation(cancelled: outerCancelled))
         router.add(middleware: RequestTimeoutMiddleware(timeout: .milliseconds(50)))
         let cancelled = Counter()
         router.get("/slow") { _, _ -> Response in
@@ -205,6 +209,20 @@ struct OperationsTests {
             #expect(fast.status == .ok)
         }
         #expect(cancelled.value == 1)
+        #expect(outerCancelled.value == 0)
+    }
+}
+
+/// Counts the requests after which the task that ran the rest of the chain was cancelled.
+struct ObserveCancellation: RouterMiddleware {
+    typealias Context = CairnRequestContext
+    let cancelled: Counter
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        defer { if Task.isCancelled { cancelled.increment() } }
+        return try await next(request, context)
     }
 }
 
