@@ -280,7 +280,8 @@ extension LedgerSnapshot {
         }
         let reader = try hashReader
         let leaf = try reader.readHashes(ofNodes: [MerkleNode(level: 0, n: index)])[0]
-        let proof = try MerkleTree.inclusionProof(index: index, treeSize: size, reader: reader)
+        let proof = try MerkleTree.inclusionProof(
+            index: index, treeSize: size, reader: reader, rightEdge: try rightEdge(size: size, reader: reader))
         return InclusionProof(index: index, leafHash: leaf, hashes: proof, checkpoint: checkpoint)
     }
 
@@ -315,8 +316,22 @@ extension LedgerSnapshot {
             oldSize == 0 || oldSize == size
             ? []
             : try MerkleTree.consistencyProof(
-                oldSize: oldSize, newSize: size, reader: try hashReader)
+                oldSize: oldSize, newSize: size, reader: try hashReader,
+                rightEdge: try rightEdge(size: size, reader: try hashReader))
         return ConsistencyProof(oldSize: oldSize, hashes: proof, checkpoint: checkpoint)
+    }
+
+    /// The right edge of the tree of `size` leaves when `size` is this snapshot's size (the latest
+    /// checkpoint, which most proofs are asked against): the ledger's cached one, else loaded — one read
+    /// of at most 63 hashes — and cached. Nil for older sizes, whose proofs read their edge as before.
+    private func rightEdge(size: UInt64, reader: LedgerHashReader) throws -> MerkleRightEdge? {
+        if let cached = ledger.rightEdgeCache.withLock({ $0 }), cached.treeSize == size { return cached }
+        guard size == treeSize else { return nil }
+        let edge = MerkleRightEdge(try MerkleFrontier(treeSize: size, reader: reader))
+        ledger.rightEdgeCache.withLock { cached in
+            if (cached?.treeSize ?? 0) < size { cached = edge }
+        }
+        return edge
     }
 
     /// The size of `checkpoint` once it is known to be this log's: signed by its key, for its

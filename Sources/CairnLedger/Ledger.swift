@@ -101,6 +101,10 @@ public final class Ledger: Sendable {
     let checkpointCache = Mutex<[UInt64: (bytes: [UInt8], parsed: SignedCheckpoint)]>([:])
     // Readers' hash map of the content index's log (see DigestIndex.ReaderCache).
     let digestReaders = DigestIndex.ReaderCache()
+    /// The right edge (suffix folds) of the largest tree size a proof was asked for at a snapshot's own
+    /// size: proofs against the latest checkpoint reuse it instead of re-reading and re-folding it. A tree's
+    /// hashes at a size never change, so it never goes stale; a larger size replaces it.
+    let rightEdgeCache = Mutex<MerkleRightEdge?>(nil)
 
     struct Tables: Sendable {
         let leaves: Table

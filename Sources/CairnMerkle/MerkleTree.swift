@@ -16,8 +16,11 @@ public enum MerkleTree {
 
     /// The inclusion proof PATH(index, D[0:treeSize]) (RFC 9162 section 2.1.3.1; RFC 6962 section 2.1.1), leaf
     /// end first. Throws `.indexOutOfRange` unless `index < treeSize`.
+    ///
+    /// `rightEdge`, when it is the right edge of this `treeSize`, supplies the hashes of ranges ending at the
+    /// last leaf instead of reading and folding them; the proof is the same.
     public static func inclusionProof(
-        index: UInt64, treeSize: UInt64, reader: some HashReader
+        index: UInt64, treeSize: UInt64, reader: some HashReader, rightEdge: MerkleRightEdge? = nil
     ) throws -> [SHA256Digest] {
         guard index < treeSize else { throw MerkleProofError.indexOutOfRange(index: index, treeSize: treeSize) }
         try checkTreeSize(treeSize)
@@ -36,13 +39,15 @@ public enum MerkleTree {
                 lo += k
             }
         }
-        return try hashes(of: ranges.reversed(), reader: reader)
+        return try hashes(
+            of: ranges.reversed(), reader: reader, rightEdge: rightEdge?.treeSize == treeSize ? rightEdge : nil)
     }
 
     /// The consistency proof PROOF(oldSize, D[0:newSize]) (RFC 9162 section 2.1.4.1; RFC 6962 section 2.1.2),
-    /// empty when the sizes are equal. Throws `.invalidSizes` unless `0 < oldSize <= newSize`.
+    /// empty when the sizes are equal. Throws `.invalidSizes` unless `0 < oldSize <= newSize`. `rightEdge` as
+    /// for `inclusionProof`, for `newSize`.
     public static func consistencyProof(
-        oldSize: UInt64, newSize: UInt64, reader: some HashReader
+        oldSize: UInt64, newSize: UInt64, reader: some HashReader, rightEdge: MerkleRightEdge? = nil
     ) throws -> [SHA256Digest] {
         guard oldSize > 0, oldSize <= newSize else {
             throw MerkleProofError.invalidSizes(oldSize: oldSize, newSize: newSize)
@@ -70,31 +75,46 @@ public enum MerkleTree {
         if !complete {
             ranges.append(lo..<hi)
         }
-        return try hashes(of: ranges.reversed(), reader: reader)
+        return try hashes(
+            of: ranges.reversed(), reader: reader, rightEdge: rightEdge?.treeSize == newSize ? rightEdge : nil)
     }
 
     /// MTH(D[range]) for each range, with one read of all the stored subtree hashes involved. The
     /// subtrees of all ranges go in one flat list (a proof allocates a few arrays, not one per range).
+    /// Ranges whose hash `rightEdge` holds are neither read nor folded.
     static func hashes(
-        of ranges: some Collection<Range<UInt64>>, reader: some HashReader
+        of ranges: some Collection<Range<UInt64>>, reader: some HashReader, rightEdge: MerkleRightEdge? = nil
     ) throws -> [SHA256Digest] {
         var indexes: [MerkleNode] = []
         indexes.reserveCapacity(ranges.count * 2)
+        // Per range: how many stored hashes it folds, or -1 when `known` holds its hash.
         var counts: [Int] = []
         counts.reserveCapacity(ranges.count)
+        var known: [SHA256Digest] = []
         for range in ranges {
+            if let hash = rightEdge?.hash(of: range) {
+                known.append(hash)
+                counts.append(-1)
+                continue
+            }
             let before = indexes.count
             Subtree.decompose(range) { indexes.append(MerkleNode(level: $0.level, n: $0.n)) }
             counts.append(indexes.count - before)
         }
-        let stored = try reader.readHashes(ofNodes: indexes)
+        let stored = indexes.isEmpty ? [] : try reader.readHashes(ofNodes: indexes)
         guard stored.count == indexes.count else {
             throw MerkleStorageError.wrongHashCount(requested: indexes.count, returned: stored.count)
         }
         var result: [SHA256Digest] = []
         result.reserveCapacity(counts.count)
         var end = 0
+        var nextKnown = 0
         for count in counts {
+            if count < 0 {
+                result.append(known[nextKnown])
+                nextKnown += 1
+                continue
+            }
             end += count
             // Right-to-left fold, RFC 6962 section 2.1.
             var hash = stored[end - 1]

@@ -101,6 +101,37 @@ struct LedgerTests {
         }
     }
 
+    @Test("Proofs interleaved with appends: the cached right edge follows the latest size and old sizes still prove")
+    func proofsWhileGrowing() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try makeLedger(dir)
+        var reference = InMemoryMerkleTree()
+        var published: [UInt64] = []
+        for batch in [1, 2, 3, 5, 8, 13, 21, 34, 55] {
+            let start = Int(reference.treeSize)
+            let batchEntries = entries(start..<(start + batch))
+            _ = try ledger.append(batchEntries)
+            for e in batchEntries { reference.append(entry: e.bytes) }
+            published.append(reference.treeSize)
+            // Every published size, the latest (whose right edge the ledger caches) last and first.
+            for n in [reference.treeSize] + published {
+                let root = try MerkleTree.root(treeSize: n, reader: reference)
+                for i in stride(from: 0, to: n, by: 3) {
+                    let proof = try ledger.inclusionProof(index: i, size: n)
+                    #expect(proof.hashes == (try MerkleTree.inclusionProof(index: i, treeSize: n, reader: reference)))
+                    try MerkleVerifier.verifyInclusion(
+                        leafHash: proof.leafHash, index: i, treeSize: n, proof: proof.hashes, root: root)
+                }
+                for m in stride(from: 1, through: n, by: 2) {
+                    let proof = try ledger.consistencyProof(oldSize: m, size: n)
+                    try MerkleVerifier.verifyConsistency(
+                        oldSize: m, newSize: n, oldRoot: try MerkleTree.root(treeSize: m, reader: reference),
+                        newRoot: root, proof: proof.hashes)
+                }
+            }
+        }
+    }
+
     @Test("Reopening a ledger sees every committed entry and can keep appending")
     func reopen() throws {
         let dir = try TemporaryDirectory()

@@ -15,8 +15,9 @@ struct ProofGenerationTests {
                 let proof = try MerkleTree.inclusionProof(index: UInt64(m), treeSize: UInt64(n), reader: reader)
                 #expect(proof == Naive.path(m, leaves, 0..<n), "m \(m), n \(n)")
                 #expect(proof.count == MerkleVerifier.inclusionProofLength(index: UInt64(m), treeSize: UInt64(n)))
-                #expect(reader.calls.count == 1)
-                #expect(reader.calls[0].allSatisfy { $0 < StoredHashIndex.count(treeSize: UInt64(n)) })
+                // A one-leaf tree's proof is empty: nothing is read.
+                #expect(reader.calls.count == (n == 1 ? 0 : 1))
+                #expect(reader.calls.joined().allSatisfy { $0 < StoredHashIndex.count(treeSize: UInt64(n)) })
                 try MerkleVerifier.verifyInclusion(
                     leafHash: leaves[m], index: UInt64(m), treeSize: UInt64(n), proof: proof, root: root)
             }
@@ -33,13 +34,58 @@ struct ProofGenerationTests {
                 let proof = try MerkleTree.consistencyProof(oldSize: UInt64(m), newSize: UInt64(n), reader: reader)
                 #expect(proof == Naive.proof(m, leaves, n), "m \(m), n \(n)")
                 #expect(proof.count == MerkleVerifier.consistencyProofLength(oldSize: UInt64(m), newSize: UInt64(n)))
-                #expect(reader.calls.count == 1)
-                #expect(reader.calls[0].allSatisfy { $0 < StoredHashIndex.count(treeSize: UInt64(n)) })
+                // Equal sizes need no hash: nothing is read.
+                #expect(reader.calls.count == (m == n ? 0 : 1))
+                #expect(reader.calls.joined().allSatisfy { $0 < StoredHashIndex.count(treeSize: UInt64(n)) })
                 try MerkleVerifier.verifyConsistency(
                     oldSize: UInt64(m), newSize: UInt64(n), oldRoot: Naive.mth(leaves, 0..<m), newRoot: newRoot,
                     proof: proof)
             }
         }
+    }
+
+    @Test("With the tree's right edge, proofs are the same and read fewer hashes; an edge of another size is ignored")
+    func rightEdge() throws {
+        let leaves = Fixture.leafHashes
+        var (readWithEdge, readWithout) = (0, 0)
+        func count(_ reader: RecordingReader) -> Int { reader.calls.reduce(0) { $0 + $1.count } }
+        for n in 1...130 {
+            let size = UInt64(n)
+            let edge = MerkleRightEdge(try MerkleFrontier(treeSize: size, reader: Fixture.tree))
+            #expect(edge.treeSize == size)
+            #expect(edge.root == Naive.mth(leaves, 0..<n))
+            let stale = MerkleRightEdge(try MerkleFrontier(treeSize: size + 1, reader: Fixture.tree))
+            for m in 0..<n {
+                let (aided, unaided, staled) = (
+                    RecordingReader(Fixture.tree), RecordingReader(Fixture.tree), RecordingReader(Fixture.tree)
+                )
+                let proof = try MerkleTree.inclusionProof(
+                    index: UInt64(m), treeSize: size, reader: aided, rightEdge: edge)
+                #expect(proof == Naive.path(m, leaves, 0..<n), "m \(m), n \(n)")
+                _ = try MerkleTree.inclusionProof(index: UInt64(m), treeSize: size, reader: unaided)
+                let other = try MerkleTree.inclusionProof(
+                    index: UInt64(m), treeSize: size, reader: staled, rightEdge: stale)
+                #expect(other == proof)
+                #expect(count(aided) <= count(unaided) && count(staled) == count(unaided), "m \(m), n \(n)")
+                readWithEdge += count(aided)
+                readWithout += count(unaided)
+            }
+            for m in 1...n {
+                let (aided, unaided) = (RecordingReader(Fixture.tree), RecordingReader(Fixture.tree))
+                let proof = try MerkleTree.consistencyProof(
+                    oldSize: UInt64(m), newSize: size, reader: aided, rightEdge: edge)
+                #expect(proof == Naive.proof(m, leaves, n), "m \(m), n \(n)")
+                let other = try MerkleTree.consistencyProof(
+                    oldSize: UInt64(m), newSize: size, reader: unaided, rightEdge: stale)
+                #expect(other == proof)
+                #expect(count(aided) <= count(unaided), "m \(m), n \(n)")
+                readWithEdge += count(aided)
+                readWithout += count(unaided)
+            }
+        }
+        // The edge is used: the right edge's subtrees are no longer read.
+        #expect(
+            readWithEdge < readWithout * 9 / 10, "\(readWithEdge) hashes read with the edge, \(readWithout) without")
     }
 
     @Test("Proof lengths equal the recursive definitions' lengths for large and extreme sizes")
