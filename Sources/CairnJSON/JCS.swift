@@ -37,6 +37,22 @@ public enum JCS {
         return parser.sink.out.bytes()
     }
 
+    /// Parses one JSON text exactly as `JSONParser.parse` does and returns both its value and its canonical
+    /// bytes, from one pass over the input: the bytes are those `canonicalize(json:)` and
+    /// `canonicalize(_:)` of the value give. The ingest path of records that are validated as values.
+    ///
+    /// - Throws: `JSONParseError` if the text is not accepted by `JSONParser`.
+    public static func parseAndCanonicalize(
+        json bytes: UnsafeRawBufferPointer,
+        options: JSONParser.Options = .default
+    ) throws(JSONParseError) -> (value: JSONValue, canonical: [UInt8]) {
+        var parser = Parser(
+            input: bytes, options: options,
+            sink: TeeSink(ValueBuilder(), CanonicalWriter(capacity: bytes.count + 16)))
+        try parser.parseDocument()
+        return (parser.sink.first.result, parser.sink.second.out.bytes())
+    }
+
     /// Parses one JSON text with `JSONParser` (strict, with `options`) and returns its canonical bytes.
     ///
     /// - Throws: `JSONParseError` if the text is not accepted by `JSONParser`.

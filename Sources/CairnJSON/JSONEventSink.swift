@@ -19,3 +19,59 @@ internal protocol JSONEventSink: ~Copyable {
     mutating func bool(_ value: Bool)
     mutating func null()
 }
+
+/// Sends every event to two sinks, in order: one parse, two outputs (a value tree and its canonical bytes).
+internal struct TeeSink<First: JSONEventSink & ~Copyable, Second: JSONEventSink & ~Copyable>: JSONEventSink, ~Copyable {
+    var first: First
+    var second: Second
+
+    init(_ first: consuming First, _ second: consuming Second) {
+        self.first = first
+        self.second = second
+    }
+
+    mutating func beginArray() {
+        first.beginArray()
+        second.beginArray()
+    }
+
+    mutating func endArray() {
+        first.endArray()
+        second.endArray()
+    }
+
+    mutating func beginObject() {
+        first.beginObject()
+        second.beginObject()
+    }
+
+    mutating func key(_ utf8: UnsafeRawBufferPointer, hadEscapes: Bool) {
+        first.key(utf8, hadEscapes: hadEscapes)
+        second.key(utf8, hadEscapes: hadEscapes)
+    }
+
+    mutating func endObject() {
+        first.endObject()
+        second.endObject()
+    }
+
+    mutating func string(_ utf8: UnsafeRawBufferPointer, hadEscapes: Bool) {
+        first.string(utf8, hadEscapes: hadEscapes)
+        second.string(utf8, hadEscapes: hadEscapes)
+    }
+
+    mutating func number(_ value: Double, exactIntegerLiteral: UnsafeRawBufferPointer?) {
+        first.number(value, exactIntegerLiteral: exactIntegerLiteral)
+        second.number(value, exactIntegerLiteral: exactIntegerLiteral)
+    }
+
+    mutating func bool(_ value: Bool) {
+        first.bool(value)
+        second.bool(value)
+    }
+
+    mutating func null() {
+        first.null()
+        second.null()
+    }
+}

@@ -52,13 +52,14 @@ public struct PreparedEntry: Sendable, Hashable {
         guard rules.profile == .provenance else {
             return try prepare(json: json, maxEntryBytes: rules.maxEntryBytes)
         }
-        let value: JSONValue
+        // One pass over the bytes gives the value (to validate) and its canonical bytes (the entry).
+        let parsed: (value: JSONValue, canonical: [UInt8])
         do {
-            value = try JSONParser.parse(json)
+            parsed = try JCS.parseAndCanonicalize(json: json)
         } catch {
             throw RecordError(.invalidJSON, error.description, parseError: error)
         }
-        return try prepare(record: value, rules: rules)
+        return try prepare(record: parsed.value, rules: rules, canonical: parsed.canonical)
     }
 
     /// Parses a JSON text and prepares it under `rules`.
@@ -75,12 +76,21 @@ public struct PreparedEntry: Sendable, Hashable {
     /// `payloads` and replaced by blob references before the size limit applies (so a 50 MB
     /// prompt fits a 1 MiB entry); writing them is the ingest engine's job.
     public static func prepare(record value: JSONValue, rules: RecordRules) throws(RecordError) -> PreparedEntry {
+        try prepare(record: value, rules: rules, canonical: nil)
+    }
+
+    /// `prepare(record:rules:)`, given the value's canonical bytes when the caller has them already
+    /// (they are used unless payload extraction changed the record).
+    private static func prepare(
+        record value: JSONValue, rules: RecordRules, canonical known: [UInt8]?
+    ) throws(RecordError) -> PreparedEntry {
         guard case .object = value else {
             throw RecordError(.notAnObject, "expected a JSON object, found \(value.kindName)")
         }
         var facts: RecordFacts?
         var record = value
         var payloads: [BlobPayload] = []
+        var recordChanged = false
         if rules.profile == .provenance {
             do {
                 if rules.strictFields { try RecordValidator.validate(value, options: .init(strictFields: true)) }
@@ -89,6 +99,7 @@ public struct PreparedEntry: Sendable, Hashable {
                     let extracted = PayloadExtraction.extract(from: value, over: rules.extractOver)
                 {
                     record = extracted.record
+                    recordChanged = true
                     payloads = extracted.payloads
                     facts = try RecordFacts(record)
                 }
@@ -97,10 +108,14 @@ public struct PreparedEntry: Sendable, Hashable {
             }
         }
         let canonical: [UInt8]
-        do {
-            canonical = try JCS.canonicalize(record)
-        } catch {
-            throw RecordError(.invalidJSON, error.description)
+        if let known, !recordChanged {
+            canonical = known
+        } else {
+            do {
+                canonical = try JCS.canonicalize(record)
+            } catch {
+                throw RecordError(.invalidJSON, error.description)
+            }
         }
         guard canonical.count <= rules.maxEntryBytes else {
             throw RecordError(

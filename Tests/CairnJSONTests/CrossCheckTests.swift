@@ -64,6 +64,12 @@ import Testing
         var mismatches = 0
         for (document, pythonHex) in zip(documents, expected) {
             let ours = try JCS.canonicalize(json: Array(document.utf8), options: options)
+            // The ingest path of validated records: one parse, the value and the same bytes.
+            let (value, teed) = try Array(document.utf8).withUnsafeBytes {
+                try JCS.parseAndCanonicalize(json: $0, options: options)
+            }
+            #expect(teed == ours, "parseAndCanonicalize for \(document)")
+            #expect(try JCS.canonicalize(value) == ours, "canonicalize(value) for \(document)")
             let oursHex = ours.map { String(format: "%02x", $0) }.joined()
             if oursHex != pythonHex {
                 mismatches += 1

@@ -18,6 +18,9 @@ import Testing
         #expect(hexBytes == expected, "outhex and output disagree for \(name)")
         let actual = try JCS.canonicalize(json: input)
         #expect(actual == expected, "\(String(decoding: actual, as: UTF8.self))")
+        let (value, teed) = try input.withUnsafeBytes { try JCS.parseAndCanonicalize(json: $0) }
+        let fromValue = try JCS.canonicalize(value)
+        #expect(teed == expected && fromValue == expected, "parseAndCanonicalize: \(name)")
         #expect(JCS.isCanonical(json: expected))
     }
 

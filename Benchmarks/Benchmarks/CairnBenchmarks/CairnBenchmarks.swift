@@ -27,6 +27,7 @@ let benchmarks: @Sendable () -> Void = {
     hashing()
     records()
     appends()
+    entryStorage()
     proofs()
     queries()
 }
