@@ -292,16 +292,13 @@ extension Ledger {
         try recordAndFacts(txn, index).facts
     }
 
-    /// The effective record at `index` and its facts, from one parse.
+    /// The effective record at `index` and its facts, from one parse (not validated again: see
+    /// `RecordFacts.init(stored:)`).
     func recordAndFacts(
         _ txn: some TransactionReading, _ index: UInt64
     ) throws -> (record: JSONValue, facts: RecordFacts) {
         let record = try effectiveRecord(txn, index)
-        do {
-            return (record, try RecordFacts(record, options: .stored))
-        } catch {
-            throw LedgerError(.corrupt, "entry \(index) does not match the record schema: \(error)")
-        }
+        return (record, RecordFacts(stored: record))
     }
 
     func resolveSubject(_ txn: some TransactionReading, _ reference: SubjectReference) throws -> UInt64? {

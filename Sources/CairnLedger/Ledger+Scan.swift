@@ -62,7 +62,7 @@ extension Ledger {
                 let index = readUInt64(key, at: prefix.count)
                 guard index < size else { return false }  // keys are in log order
                 let record = try effectiveRecord(txn, index, asOf: size)
-                let facts = try RecordFacts(record, options: .stored)
+                let facts = RecordFacts(stored: record)
                 if since != nil || until != nil {
                     guard let ms = facts.timestamp, ms >= (since ?? .min), ms < (until ?? .max) else { return true }
                 }
@@ -72,7 +72,7 @@ extension Ledger {
                     references.append(
                         .init(
                             index: source.index, type: source.type, record: sourceRecord,
-                            facts: try RecordFacts(sourceRecord, options: .stored),
+                            facts: RecordFacts(stored: sourceRecord),
                             appendedAt: try appendedAt(txn, source.index)))
                 }
                 let entry = ScannedEntry(

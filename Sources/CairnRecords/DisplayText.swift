@@ -55,7 +55,10 @@ public enum DisplayText {
     public static func escapeJSON(_ json: String) -> String {
         func needsJSONEscape(_ scalar: Unicode.Scalar) -> Bool { scalar.value >= 0x7F && needsEscaping(scalar) }
         // Pure ASCII below DEL (the common case) needs nothing: a byte scan, no scalar decoding.
-        guard !json.utf8.allSatisfy({ $0 < 0x7F }) else { return json }
+        let plain =
+            json.utf8.withContiguousStorageIfAvailable { bytes in bytes.allSatisfy { $0 < 0x7F } }
+            ?? json.utf8.allSatisfy { $0 < 0x7F }
+        guard !plain else { return json }
         guard json.unicodeScalars.contains(where: needsJSONEscape) else { return json }
         var out = String.UnicodeScalarView()
         for scalar in json.unicodeScalars {

@@ -72,7 +72,17 @@ public struct RecordFacts: Sendable, Hashable {
     /// - Throws: `RecordValidationError` when the record is not valid.
     public init(_ record: JSONValue, options: RecordValidator.Options = .init()) throws(RecordValidationError) {
         try RecordValidator.validate(record, options: options)
-        // Validation guarantees the members read below exist and have the right types and formats.
+        self.init(stored: record)
+    }
+
+    /// Extracts the facts of a record a ledger stored, without validating it again: it was validated when it
+    /// was appended (an effective record, when its correction was), and its bytes are covered by the log
+    /// (`cairn fsck` recomputes every leaf), so a read need not pay for a second validation — nor refuse a
+    /// record an older, more lenient validator accepted.
+    ///
+    /// Never traps, whatever `record` is: a member that is missing or of another kind gives no fact.
+    public init(stored record: JSONValue) {
+        // Every member is read through optionals: for a validated record they are all present and well formed.
         let object = record.objectValue ?? [:]
         let type = RecordType(exactly: object["type"]?.stringValue ?? "") ?? .checkpoint
         func text(_ key: String) -> String? { object[key]?.stringValue }

@@ -13,6 +13,55 @@ import Testing
         SHA256Digest(hex: text.dropFirst(7))!
     }
 
+    @Test("Facts of stored records (not validated again) equal the validated ones, for every record type")
+    func storedFactsEqualValidated() throws {
+        for type in RecordType.allCases {
+            let record = try example(type)
+            #expect(RecordFacts(stored: record) == (try RecordFacts(record)), "\(type)")
+        }
+    }
+
+    @Test("Facts of stored records never trap, whatever the shape: every member of every example, as every kind")
+    func storedFactsOfAnyShape() throws {
+        let kinds: [JSONValue] = [
+            .null, .bool(true), .number(-1), .number(1e300), .number(0.5), .string(""), .string("sha256:zz"),
+            .array([]), .array([.number(3), .number(1)]), .array([.string("x")]), .object([:]),
+        ]
+        func variants(of value: JSONValue) -> [JSONValue] {
+            // The value itself with each member (recursively) replaced by each kind.
+            var result: [JSONValue] = []
+            switch value {
+            case .object(let object):
+                for (key, member) in object {
+                    for replacement in kinds + variants(of: member) {
+                        var changed = object
+                        changed[key] = replacement
+                        result.append(.object(changed))
+                    }
+                }
+            case .array(let elements):
+                for (position, element) in elements.enumerated() {
+                    for replacement in kinds + variants(of: element) {
+                        var changed = elements
+                        changed[position] = replacement
+                        result.append(.array(changed))
+                    }
+                }
+            default:
+                break
+            }
+            return result
+        }
+        var checked = 0
+        for type in RecordType.allCases {
+            for variant in variants(of: try example(type)) + kinds {
+                _ = RecordFacts(stored: variant)
+                checked += 1
+            }
+        }
+        #expect(checked > 1_000)
+    }
+
     @Test func checkpointFacts() throws {
         let record = try example(.checkpoint)
         let facts = try RecordFacts(record)
