@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "CairnRecords", targets: ["CairnRecords"]),
         .library(name: "CairnCrypto", targets: ["CairnCrypto"]),
         .library(name: "CairnStorage", targets: ["CairnStorage"]),
+        .library(name: "CairnRedaction", targets: ["CairnRedaction"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,6 +52,8 @@ let package = Package(
 
         // SHA-256 and Ed25519 over OpenSSL libcrypto; the only module that touches OpenSSL.
         .target(name: "CairnCrypto", dependencies: ["CCairnOpenSSL"]),
+        // Secrets out of captured text before it is stored or sent: known credential shapes, keyed tags.
+        .target(name: "CairnRedaction", dependencies: ["CairnCrypto", "CairnJSON"]),
         // C2SP signed notes, verifier keys, tlog-checkpoint bodies and cosignatures.
         .target(name: "CairnNote", dependencies: ["CairnCrypto"]),
         // Strict JSON parsing with positions, and RFC 8785 canonicalization.
@@ -160,6 +163,7 @@ let package = Package(
         .testTarget(name: "CairnJSONTests", dependencies: ["CairnJSON", "CairnTestSupport"]),
         .testTarget(name: "CairnMerkleTests", dependencies: ["CairnMerkle", "CairnCrypto", "CairnTestSupport"]),
         .testTarget(name: "CairnRecordsTests", dependencies: ["CairnRecords", "CairnJSON", "CairnCrypto"]),
+        .testTarget(name: "CairnRedactionTests", dependencies: ["CairnRedaction", "CairnJSON", "CairnCrypto"]),
         .testTarget(
             name: "CairnProofsTests", dependencies: ["CairnProofs", "CairnMerkle", "CairnNote", "CairnCrypto"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnTestSupport"]),

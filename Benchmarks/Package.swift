@@ -29,6 +29,7 @@ let package = Package(
                 .product(name: "CairnLedger", package: "cairn"),
                 .product(name: "CairnMerkle", package: "cairn"),
                 .product(name: "CairnRecords", package: "cairn"),
+                .product(name: "CairnRedaction", package: "cairn"),
                 .product(name: "CairnStorage", package: "cairn"),
             ],
             path: "Benchmarks/CairnBenchmarks",

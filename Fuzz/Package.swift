@@ -19,6 +19,7 @@ let fuzzers: [(name: String, modules: [String])] = [
     ("FuzzTilePath", ["CairnMerkle"]),
     ("FuzzPolicy", ["CairnProofs", "CairnNote", "CairnCrypto"]),
     ("FuzzNDJSON", ["CairnJSON", "CairnLedger", "CairnCrypto", "CairnMerkle"]),
+    ("FuzzRedaction", ["CairnRedaction", "CairnJSON"]),
 ]
 
 let package = Package(

@@ -21,7 +21,7 @@ import re
 import subprocess
 import sys
 
-TARGETS = ["FuzzJSON", "FuzzRecord", "FuzzNote", "FuzzProof", "FuzzTilePath", "FuzzPolicy", "FuzzNDJSON"]
+TARGETS = ["FuzzJSON", "FuzzRecord", "FuzzNote", "FuzzProof", "FuzzTilePath", "FuzzPolicy", "FuzzNDJSON", "FuzzRedaction"]
 MAX_SEED = 64 * 1024
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,7 +53,7 @@ def main():
 
     # Repository examples.
     for path in sorted(glob.glob(os.path.join(ROOT, "examples", "records", "*.json"))):
-        for t in ("FuzzJSON", "FuzzRecord", "FuzzNDJSON"):
+        for t in ("FuzzJSON", "FuzzRecord", "FuzzNDJSON", "FuzzRedaction"):
             add(t, read(path))
     jsonl = os.path.join(ROOT, "examples", "records.jsonl")
     if os.path.exists(jsonl):
@@ -87,6 +87,7 @@ def main():
         for path in sorted(glob.glob(os.path.join(v, "capture", "**", "*.json"), recursive=True)):
             add("FuzzJSON", read(path))
             add("FuzzRecord", read(path))
+            add("FuzzRedaction", read(path))
         for path in sorted(glob.glob(os.path.join(v, "capture", "**", "*.jsonl"), recursive=True)):
             add("FuzzNDJSON", read(path))
         notes = os.path.join(v, "note", "signed_note_vectors.json")

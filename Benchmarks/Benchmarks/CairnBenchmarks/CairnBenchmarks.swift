@@ -30,6 +30,7 @@ let benchmarks: @Sendable () -> Void = {
     entryStorage()
     proofs()
     queries()
+    redaction()
 }
 
 // MARK: - SHA-256 call paths (the choice in CairnCrypto)
