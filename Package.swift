@@ -54,6 +54,8 @@ let package = Package(
         .target(name: "CairnCrypto", dependencies: ["CCairnOpenSSL"]),
         // Secrets out of captured text before it is stored or sent: known credential shapes, keyed tags.
         .target(name: "CairnRedaction", dependencies: ["CairnCrypto", "CairnJSON"]),
+        // `cairn capture`: agents' hook payloads into the repository's working log, redacted, without network.
+        .target(name: "CairnCapture", dependencies: ["CairnRedaction", "CairnRecords", "CairnJSON", "CairnCrypto"]),
         // C2SP signed notes, verifier keys, tlog-checkpoint bodies and cosignatures.
         .target(name: "CairnNote", dependencies: ["CairnCrypto"]),
         // Strict JSON parsing with positions, and RFC 8785 canonicalization.
@@ -143,7 +145,7 @@ let package = Package(
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
-                "CairnHTTP", "CairnBench",
+                "CairnHTTP", "CairnBench", "CairnCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -164,6 +166,9 @@ let package = Package(
         .testTarget(name: "CairnMerkleTests", dependencies: ["CairnMerkle", "CairnCrypto", "CairnTestSupport"]),
         .testTarget(name: "CairnRecordsTests", dependencies: ["CairnRecords", "CairnJSON", "CairnCrypto"]),
         .testTarget(name: "CairnRedactionTests", dependencies: ["CairnRedaction", "CairnJSON", "CairnCrypto"]),
+        .testTarget(
+            name: "CairnCaptureTests",
+            dependencies: ["CairnCapture", "CairnRedaction", "CairnJSON", "CairnTestSupport"]),
         .testTarget(
             name: "CairnProofsTests", dependencies: ["CairnProofs", "CairnMerkle", "CairnNote", "CairnCrypto"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnTestSupport"]),

@@ -1,0 +1,33 @@
+import CairnJSON
+
+/// Reads one agent's hook payloads. Adding an agent is one small file with one of these, listed in
+/// `AgentAdapters.all` (specs/capture.md, "Agents").
+package protocol AgentAdapter: Sendable {
+    /// The name `cairn capture NAME` takes.
+    static var name: String { get }
+    /// The events in one hook payload (most payloads are one event; none for what is not worth keeping).
+    ///
+    /// - Throws: `CaptureError` when the payload is not this agent's.
+    static func events(from payload: JSONValue, environment: [String: String]) throws(CaptureError) -> [CaptureEvent]
+}
+
+/// Every agent `cairn capture` knows.
+package enum AgentAdapters {
+    package static let all: [any AgentAdapter.Type] = [ClaudeCodeAdapter.self, CursorAdapter.self]
+
+    package static func named(_ name: String) -> (any AgentAdapter.Type)? {
+        all.first { $0.name == name }
+    }
+}
+
+/// Why a payload was not captured. Capture never fails its agent: the caller logs these and exits 0.
+package struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
+}
+
+extension JSONValue {
+    /// The string member `key`, if there is one.
+    func text(_ key: String) -> String? { self[key]?.stringValue }
+}

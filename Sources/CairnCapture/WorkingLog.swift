@@ -1,0 +1,154 @@
+import CairnCrypto
+import CairnJSON
+import CairnRecords
+import CairnRedaction
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The repository's capture working log, `<git dir>/cairn/working-log.jsonl`: one JSON object per captured
+/// event, appended and synced (specs/capture.md). The commit hooks turn it into checkpoint records.
+package struct WorkingLog: Sendable {
+    package static let fileName = "working-log.jsonl"
+    package static let keyFileName = "redaction.key"
+    /// The format of each line (`"v"`).
+    package static let version = 1
+
+    package let repository: CaptureRepository
+
+    package init(repository: CaptureRepository) {
+        self.repository = repository
+    }
+
+    package var path: String { repository.cairnDirectory + "/" + Self.fileName }
+
+    /// Appends `events`, redacted, as one write of whole lines, then syncs the file. Returns what was redacted.
+    package func append(
+        _ events: [CaptureEvent], at milliseconds: Int64
+    ) throws(CaptureError) -> [RedactionFinding] {
+        let redactor = Redactor(key: try redactionKey())
+        var bytes: [UInt8] = []
+        var findings: [RedactionFinding] = []
+        for event in events {
+            let (line, found) = self.line(event, at: milliseconds, redactor: redactor)
+            bytes += JSONWriter.compactBytes(line)
+            bytes.append(UInt8(ascii: "\n"))
+            findings += found
+        }
+        try appendSynced(bytes, to: path)
+        return findings
+    }
+
+    /// The line of `event`: its text fields redacted, files relative to the repository.
+    func line(_ event: CaptureEvent, at milliseconds: Int64, redactor: Redactor) -> (JSONValue, [RedactionFinding]) {
+        var findings: [RedactionFinding] = []
+        func clean(_ text: String?) -> JSONValue {
+            guard let text else { return .null }
+            let (redacted, found) = redactor.redact(text)
+            findings += found
+            return .string(redacted)
+        }
+        var members: [(String, JSONValue)] = [
+            ("v", .number(Double(Self.version))),
+            ("at", .string(Timestamp.format(milliseconds))),
+            ("agent", .string(event.agent)),
+            ("event", .string(event.kind.rawValue)),
+            ("hook", .string(event.hook)),
+            ("grade", .string("hook")),
+        ]
+        func add(_ key: String, _ value: String?) { if let value { members.append((key, .string(value))) } }
+        add("session", event.session)
+        add("cwd", event.cwd)
+        add("transcript", event.transcript)
+        add("model", event.model)
+        add("tool", event.tool)
+        if event.prompt != nil { members.append(("prompt", clean(event.prompt))) }
+        if event.command != nil { members.append(("command", clean(event.command))) }
+        if event.message != nil { members.append(("message", clean(event.message))) }
+        if !event.edits.isEmpty {
+            members.append(
+                (
+                    "edits",
+                    .array(
+                        event.edits.map { edit in
+                            var fields: [(String, JSONValue)] = [
+                                ("file", .string(repository.relativePath(edit.file, cwd: event.cwd)))
+                            ]
+                            if edit.content != nil { fields.append(("content", clean(edit.content))) }
+                            if edit.old != nil { fields.append(("old", clean(edit.old))) }
+                            if edit.new != nil { fields.append(("new", clean(edit.new))) }
+                            return .object(JSONObject(fields))
+                        })
+                ))
+        }
+        if !findings.isEmpty {
+            members.append(
+                (
+                    "redactions",
+                    .array(
+                        findings.map {
+                            .object(JSONObject([("kind", .string($0.kind.rawValue)), ("tag", .string($0.tag))]))
+                        })
+                ))
+        }
+        return (.object(JSONObject(members)), findings)
+    }
+
+    /// The repository's redaction key (32 random bytes, hex, in `redaction.key`), created on first use.
+    func redactionKey() throws(CaptureError) -> [UInt8] {
+        let file = repository.cairnDirectory + "/" + Self.keyFileName
+        if let text = try? String(contentsOfFile: file, encoding: .utf8),
+            let key = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32
+        {
+            return key
+        }
+        var generator = SystemRandomNumberGenerator()
+        let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try createDirectory(repository.cairnDirectory)
+        // O_EXCL: two captures racing to create it keep the first one's key.
+        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            if errno == EEXIST, let text = try? String(contentsOfFile: file, encoding: .utf8),
+                let existing = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), existing.count == 32
+            {
+                return existing
+            }
+            throw CaptureError("cannot create \(file): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        try writeAll(fd, Array((Hex.encode(key) + "\n").utf8), path: file)
+        guard fsync(fd) == 0 else { throw CaptureError("cannot sync \(file): \(String(cString: strerror(errno)))") }
+        return key
+    }
+
+    private func createDirectory(_ path: String) throws(CaptureError) {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw CaptureError("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func appendSynced(_ bytes: [UInt8], to path: String) throws(CaptureError) {
+        try createDirectory(repository.cairnDirectory)
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CaptureError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        try writeAll(fd, bytes, path: path)
+        guard fdatasync(fd) == 0 else { throw CaptureError("cannot sync \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    private func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw CaptureError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
+}

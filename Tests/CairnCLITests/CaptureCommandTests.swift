@@ -1,0 +1,63 @@
+import CairnTestSupport
+import Foundation
+import Testing
+
+/// `cairn capture AGENT` as an agent's hook runs it: payload on stdin, silent, always exit 0.
+@Suite struct CaptureCommandTests {
+    func repository() throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory("capture-cli")
+        let git = try ProcessRunner.run("/usr/bin/env", ["git", "init", "-q", directory.path])
+        try #require(git.status == 0, "git init: \(git.output)")
+        return directory
+    }
+
+    func capture(_ args: [String], stdin: String, in directory: String) throws -> CLI.Output {
+        try CLI.exec(CLI.binary, ["capture"] + args, stdin: Array(stdin.utf8), directory: directory)
+    }
+
+    @Test("A prompt is recorded silently (nothing on stdout: Claude Code would show it to the model), exit 0")
+    func records() throws {
+        let repo = try repository()
+        let payload =
+            #"{"hook_event_name":"UserPromptSubmit","session_id":"s1","cwd":"\#(repo.path)","prompt":"add tests"}"#
+        let out = try capture(["claude-code"], stdin: payload, in: repo.path)
+        #expect(out.status == 0 && out.stdout.isEmpty && out.stderr.isEmpty, "\(out.stderr)")
+        let log = try String(contentsOfFile: repo.path + "/.git/cairn/working-log.jsonl", encoding: .utf8)
+        #expect(log.contains(#""event":"prompt""#) && log.contains(#""prompt":"add tests""#))
+        let json = try capture(["claude-code", "--json"], stdin: payload, in: repo.path)
+        #expect(json.status == 0)
+        #expect(parseJSONLine(json.text)["recorded"] as? Int == 1)
+    }
+
+    @Test("Garbage, a foreign payload, an unknown agent, an unwritable log: exit 0, a message, and capture.log")
+    func neverFails() throws {
+        let repo = try repository()
+        for (args, stdin) in [
+            (["claude-code"], "not json"), (["claude-code"], #"{"prompt":"x"}"#),
+            (["no-such-agent"], #"{"hook_event_name":"Stop"}"#),
+        ] {
+            let out = try capture(args, stdin: stdin, in: repo.path)
+            #expect(out.status == 0 && out.stdout.isEmpty, "\(args) \(stdin)")
+            #expect(out.stderr.hasPrefix("cairn capture: "), "\(out.stderr)")
+        }
+        let captureLog = try String(contentsOfFile: repo.path + "/.git/cairn/capture.log", encoding: .utf8)
+        #expect(captureLog.split(separator: "\n").count == 3)
+        #expect(captureLog.contains("unknown agent no-such-agent"))
+        // The working log cannot be written (a directory stands in its way): still exit 0.
+        try FileManager.default.createDirectory(
+            atPath: repo.path + "/.git/cairn/working-log.jsonl", withIntermediateDirectories: true)
+        let payload = #"{"hook_event_name":"Stop","cwd":"\#(repo.path)"}"#
+        let out = try capture(["claude-code"], stdin: payload, in: repo.path)
+        #expect(out.status == 0 && out.stderr.contains("cannot open"), "\(out.stderr)")
+    }
+
+    @Test("Outside a repository: nothing written anywhere, exit 0, silent")
+    func outside() throws {
+        let directory = try TemporaryDirectory("capture-outside")
+        let payload = #"{"hook_event_name":"Stop","cwd":"\#(directory.path)"}"#
+        let out = try capture(["claude-code", "--json"], stdin: payload, in: directory.path)
+        #expect(out.status == 0 && out.stderr.isEmpty)
+        #expect((parseJSONLine(out.text)["skipped"] as? String)?.contains("not inside a git repository") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+}
