@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cairn", targets: ["CairnCLI"]),
+        .executable(name: "cairn-capture", targets: ["CairnCaptureTool"]),
         .library(name: "CairnLedger", targets: ["CairnLedger"]),
         .library(name: "CairnMerkle", targets: ["CairnMerkle"]),
         .library(name: "CairnNote", targets: ["CairnNote"]),
@@ -56,6 +57,7 @@ let package = Package(
         .target(name: "CairnRedaction", dependencies: ["CairnCrypto", "CairnJSON"]),
         // `cairn capture`: agents' hook payloads into the repository's working log, redacted, without network.
         .target(name: "CairnCapture", dependencies: ["CairnRedaction", "CairnRecords", "CairnJSON", "CairnCrypto"]),
+        .executableTarget(name: "CairnCaptureTool", dependencies: ["CairnCapture"]),
         // C2SP signed notes, verifier keys, tlog-checkpoint bodies and cosignatures.
         .target(name: "CairnNote", dependencies: ["CairnCrypto"]),
         // Strict JSON parsing with positions, and RFC 8785 canonicalization.

@@ -1,8 +1,5 @@
 import ArgumentParser
 import CairnCapture
-import CairnJSON
-import CairnRecords
-import Foundation
 
 struct CaptureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +19,9 @@ struct CaptureCommand: ParsableCommand {
             standard error and in <git dir>/cairn/capture.log when the repository is known. With
             --json, prints what was recorded (for scripts and tests).
 
+            Hooks should run the `cairn-capture` executable built beside `cairn`: the same code, but it
+            starts in a few milliseconds where `cairn` needs ~14 (docs/performance.md, "Capture").
+
             AGENTS
               claude-code   Claude Code hooks (.claude/settings.json)
               cursor        Cursor hooks (.cursor/hooks.json)
@@ -38,42 +38,10 @@ struct CaptureCommand: ParsableCommand {
     @Flag(help: "Print the outcome as JSON on standard output.")
     var json = false
 
-    /// Hook payloads are small; a runaway one is refused rather than read.
-    static let maxPayloadBytes = 16 << 20
-
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let outcome: Result<Capture.Outcome, CaptureError>
-        do {
-            let payload = try InputFile.standardInput.read(upTo: Self.maxPayloadBytes + 1)
-            if payload.count > Self.maxPayloadBytes {
-                outcome = .failure(CaptureError("the hook payload is over \(Self.maxPayloadBytes) bytes"))
-            } else {
-                let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
-                outcome = Result { () throws(CaptureError) in
-                    try Capture.run(agent: agent, payload: payload, environment: environment, now: now)
-                }
-            }
-        } catch {
-            outcome = .failure(CaptureError("cannot read standard input: \(error.message)"))
-        }
-        switch outcome {
-        case .success(.recorded(let events, let log, let redactions)):
-            if json {
-                Console.line(
-                    #"{"recorded":\#(events),"log":\#(jsonString(log)),"redactions":\#(redactions.count)}"#)
-            }
-        case .success(.skipped(let reason)):
-            if json { Console.line(#"{"recorded":0,"skipped":\#(jsonString(reason))}"#) }
-        case .failure(let error):
-            Console.error("cairn capture: " + DisplayText.escape(error.message))
-            CaptureLog.append(error.message, agent: agent, environment: environment)
-            if json { Console.line(#"{"recorded":0,"error":\#(jsonString(error.message))}"#) }
-        }
-        // Never the agent's problem: a hook that fails can block or disturb it.
-    }
-
-    private func jsonString(_ text: String) -> String {
-        DisplayText.escapeJSON(JSONWriter.compact(.string(text)))
+        // The same code as the lightweight `cairn-capture` executable that hooks run.
+        Console.flush()
+        let status = CaptureMain.run(agent: agent, json: json)
+        if status != 0 { throw CLIError(.ioError, "cannot write the summary to standard output") }
     }
 }

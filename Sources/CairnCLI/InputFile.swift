@@ -72,6 +72,23 @@ final class InputFile {
         return bytes
     }
 
+    /// Everything up to the end of the input, or the first `limit + 1` bytes when there are more (so a caller
+    /// sees that the input is over its limit). Buffers grow as bytes arrive: a small input costs a small read.
+    func readToEnd(limit: Int) throws(CLIError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: min(limit + 1, 1 << 16))
+        var filled = 0
+        while filled <= limit {
+            if filled == bytes.count {
+                bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, limit + 1 - bytes.count)))
+            }
+            let n = try read(into: &bytes, at: filled)
+            if n == 0 { break }
+            filled += n
+        }
+        bytes.removeSubrange(filled...)
+        return bytes
+    }
+
     /// Everything up to the end of the input.
     func readToEnd() throws(CLIError) -> [UInt8] {
         // A regular file's size (plus one byte, to see the end) is allocated at once, up to 1 GiB.

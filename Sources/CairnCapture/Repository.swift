@@ -1,5 +1,3 @@
-import Foundation
-
 /// The git repository a capture belongs to, found from a directory without running git (capture must stay
 /// fast): the nearest ancestor with a `.git` directory, or a `.git` file naming one (`gitdir: …`, as in
 /// worktrees and submodules).
@@ -12,37 +10,29 @@ package struct CaptureRepository: Sendable, Equatable {
     /// `<git dir>/cairn`: the working log, the redaction key and the capture log.
     package var cairnDirectory: String { gitDirectory + "/cairn" }
 
-    /// The repository containing `directory`, or nil.
+    /// The repository containing `directory` (relative ones against the current directory), or nil.
     package static func containing(_ directory: String) -> CaptureRepository? {
-        var url = URL(fileURLWithPath: directory).standardizedFileURL
-        let manager = FileManager.default
-        for _ in 0..<256 {
-            let dotGit = url.appendingPathComponent(".git").path
-            var isDirectory: ObjCBool = false
-            if manager.fileExists(atPath: dotGit, isDirectory: &isDirectory) {
-                if isDirectory.boolValue { return CaptureRepository(root: url.path, gitDirectory: dotGit) }
-                if let text = try? String(contentsOfFile: dotGit, encoding: .utf8),
-                    let line = text.split(separator: "\n").first, line.hasPrefix("gitdir: ")
-                {
+        var current = POSIX.normalize(directory, base: POSIX.currentDirectory() ?? "/")
+        while true {
+            let dotGit = (current == "/" ? "" : current) + "/.git"
+            let kind = POSIX.kind(of: dotGit)
+            if kind.isDirectory { return CaptureRepository(root: current, gitDirectory: dotGit) }
+            if kind.exists, let bytes = POSIX.readFile(dotGit, limit: 4096) {
+                let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first ?? ""
+                if line.hasPrefix("gitdir: ") {
                     let target = String(line.dropFirst("gitdir: ".count))
-                    let resolved =
-                        target.hasPrefix("/") ? target : url.appendingPathComponent(target).standardizedFileURL.path
-                    return CaptureRepository(root: url.path, gitDirectory: resolved)
+                    return CaptureRepository(root: current, gitDirectory: POSIX.normalize(target, base: current))
                 }
             }
-            let parent = url.deletingLastPathComponent()
-            if parent.path == url.path { return nil }
-            url = parent
+            if current == "/" { return nil }
+            current = POSIX.parent(current)
         }
-        return nil
     }
 
     /// `path` relative to the working tree when it lies inside it (absolute or relative to `cwd`), else as given.
     package func relativePath(_ path: String, cwd: String?) -> String {
-        let absolute =
-            path.hasPrefix("/") ? path : URL(fileURLWithPath: cwd ?? root).appendingPathComponent(path).path
-        let standardized = URL(fileURLWithPath: absolute).standardizedFileURL.path
-        let prefix = root.hasSuffix("/") ? root : root + "/"
-        return standardized.hasPrefix(prefix) ? String(standardized.dropFirst(prefix.count)) : path
+        let absolute = POSIX.normalize(path, base: cwd.map { POSIX.normalize($0, base: root) } ?? root)
+        let prefix = root == "/" ? "/" : root + "/"
+        return absolute.hasPrefix(prefix) ? String(absolute.dropFirst(prefix.count)) : path
     }
 }

@@ -2,7 +2,6 @@ import CairnCrypto
 import CairnJSON
 import CairnRecords
 import CairnRedaction
-import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -101,22 +100,19 @@ package struct WorkingLog: Sendable {
     /// The repository's redaction key (32 random bytes, hex, in `redaction.key`), created on first use.
     func redactionKey() throws(CaptureError) -> [UInt8] {
         let file = repository.cairnDirectory + "/" + Self.keyFileName
-        if let text = try? String(contentsOfFile: file, encoding: .utf8),
-            let key = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), key.count == 32
-        {
-            return key
+        func stored() -> [UInt8]? {
+            guard let bytes = POSIX.readFile(file, limit: 256) else { return nil }
+            let text = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == " " }).first
+            return text.flatMap { Hex.decode($0) }.flatMap { $0.count == 32 ? $0 : nil }
         }
+        if let key = stored() { return key }
         var generator = SystemRandomNumberGenerator()
         let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         try createDirectory(repository.cairnDirectory)
         // O_EXCL: two captures racing to create it keep the first one's key.
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
-            if errno == EEXIST, let text = try? String(contentsOfFile: file, encoding: .utf8),
-                let existing = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), existing.count == 32
-            {
-                return existing
-            }
+            if errno == EEXIST, let existing = stored() { return existing }
             throw CaptureError("cannot create \(file): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
@@ -141,14 +137,6 @@ package struct WorkingLog: Sendable {
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw CaptureError("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
+        if let error = POSIX.writeAll(fd, bytes) { throw CaptureError("cannot write \(path): \(error)") }
     }
 }

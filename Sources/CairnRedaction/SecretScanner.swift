@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Finds secrets in UTF-8 text: known credential shapes, private key blocks, JWTs, passwords in URLs,
 /// values assigned to secret-sounding names, and long random-looking tokens (specs/redaction.md).

@@ -29,6 +29,17 @@ import Testing
         #expect(parseJSONLine(json.text)["recorded"] as? Int == 1)
     }
 
+    @Test("A payload larger than a pipe's buffer arrives whole (several reads)")
+    func largePayload() throws {
+        let repo = try repository()
+        let prompt = String(repeating: "a long prompt ", count: 20_000)  // 280 KB
+        let payload = #"{"hook_event_name":"UserPromptSubmit","cwd":"\#(repo.path)","prompt":"\#(prompt)"}"#
+        let out = try capture(["claude-code"], stdin: payload, in: repo.path)
+        #expect(out.status == 0 && out.stderr.isEmpty, "\(out.stderr)")
+        let log = try String(contentsOfFile: repo.path + "/.git/cairn/working-log.jsonl", encoding: .utf8)
+        #expect(log.contains(#""prompt":"\#(prompt)""#))
+    }
+
     @Test("Garbage, a foreign payload, an unknown agent, an unwritable log: exit 0, a message, and capture.log")
     func neverFails() throws {
         let repo = try repository()
@@ -49,6 +60,24 @@ import Testing
         let payload = #"{"hook_event_name":"Stop","cwd":"\#(repo.path)"}"#
         let out = try capture(["claude-code"], stdin: payload, in: repo.path)
         #expect(out.status == 0 && out.stderr.contains("cannot open"), "\(out.stderr)")
+    }
+
+    @Test("cairn-capture, the small executable hooks run: the same capture, usage on stderr, always exit 0")
+    func lightweightExecutable() throws {
+        let tool = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("cairn-capture")
+            .path
+        let repo = try repository()
+        let payload = #"{"hook_event_name":"UserPromptSubmit","session_id":"s1","cwd":"\#(repo.path)","prompt":"hi"}"#
+        let out = try CLI.exec(tool, ["claude-code"], stdin: Array(payload.utf8), directory: repo.path)
+        #expect(out.status == 0 && out.stdout.isEmpty && out.stderr.isEmpty, "\(out.stderr)")
+        let json = try CLI.exec(tool, ["claude-code", "--json"], stdin: Array(payload.utf8), directory: repo.path)
+        #expect(parseJSONLine(json.text)["recorded"] as? Int == 1)
+        let log = try String(contentsOfFile: repo.path + "/.git/cairn/working-log.jsonl", encoding: .utf8)
+        #expect(log.split(separator: "\n").count == 2)
+        let usage = try CLI.exec(tool, [], stdin: [], directory: repo.path)
+        #expect(usage.status == 0 && usage.stdout.isEmpty && usage.stderr.hasPrefix("usage: cairn-capture AGENT"))
+        let help = try CLI.exec(tool, ["--help"], stdin: [], directory: repo.path)
+        #expect(help.status == 0 && help.text.contains("claude-code, cursor"))
     }
 
     @Test("Outside a repository: nothing written anywhere, exit 0, silent")

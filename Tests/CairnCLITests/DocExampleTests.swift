@@ -130,6 +130,7 @@ struct DocExampleTests {
                 "scripts/bench-compare.sh": "two release builds and a quarter of an hour of benchmarks",
                 "--keep --directory /tmp/qb": "builds a 200,000-record ledger with a release build to time queries on",
                 "Benchmarks/issue-11-sitting.sh": "every benchmark of issue 11's table: minutes, in a release build",
+                "Benchmarks/capture-latency.sh": "hundreds of timed process starts of a release build",
             ]),
         Document(
             path: "docs/publishing-tiles.md",

@@ -1,5 +1,6 @@
 import CairnJSON
 import CairnRedaction
+import Foundation
 import Testing
 
 /// Issue 12's redaction corpus: every secret shape is removed, and no innocent look-alike is touched.
