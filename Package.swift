@@ -58,6 +58,8 @@ let package = Package(
         // `cairn capture`: agents' hook payloads into the repository's working log, redacted, without network.
         .target(name: "CairnCapture", dependencies: ["CairnRedaction", "CairnRecords", "CairnJSON", "CairnCrypto"]),
         .executableTarget(name: "CairnCaptureTool", dependencies: ["CairnCapture"]),
+        // `cairn hooks`: registers the capture in agents' configurations, and takes it out again.
+        .target(name: "CairnHooks", dependencies: ["CairnCapture", "CairnJSON", "CairnCrypto"]),
         // C2SP signed notes, verifier keys, tlog-checkpoint bodies and cosignatures.
         .target(name: "CairnNote", dependencies: ["CairnCrypto"]),
         // Strict JSON parsing with positions, and RFC 8785 canonicalization.
@@ -147,7 +149,7 @@ let package = Package(
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
-                "CairnHTTP", "CairnBench", "CairnCapture",
+                "CairnHTTP", "CairnBench", "CairnCapture", "CairnHooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -170,7 +172,7 @@ let package = Package(
         .testTarget(name: "CairnRedactionTests", dependencies: ["CairnRedaction", "CairnJSON", "CairnCrypto"]),
         .testTarget(
             name: "CairnCaptureTests",
-            dependencies: ["CairnCapture", "CairnRedaction", "CairnJSON", "CairnTestSupport"]),
+            dependencies: ["CairnCapture", "CairnHooks", "CairnRedaction", "CairnJSON", "CairnTestSupport"]),
         .testTarget(
             name: "CairnProofsTests", dependencies: ["CairnProofs", "CairnMerkle", "CairnNote", "CairnCrypto"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnTestSupport"]),
