@@ -87,6 +87,24 @@ struct HooksOptions: ParsableArguments {
         return safe ? beside : "'" + beside.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }
 
+    /// Runs `change` for each selected agent, then reports what each did.
+    func apply(
+        _ change: (HookInstaller, AgentHookConfig) throws(HookInstaller.HooksError) -> HookInstaller.Change
+    ) throws {
+        try runReportingErrors {
+            let installer = try installer()
+            var changes: [(AgentHookConfig, HookInstaller.Change)] = []
+            for config in try selected() {
+                do {
+                    changes.append((config, try change(installer, config)))
+                } catch let error as HookInstaller.HooksError {
+                    throw CLIError(.dataError, error.message)
+                }
+            }
+            report(installer, changes)
+        }
+    }
+
     func report(_ installer: HookInstaller, _ changes: [(AgentHookConfig, HookInstaller.Change)]) {
         if json {
             let items: [JSONValue] = changes.map { config, change in
@@ -113,18 +131,7 @@ struct HooksInstall: ParsableCommand {
     @OptionGroup var options: HooksOptions
 
     func run() throws {
-        try runReportingErrors {
-            let installer = try options.installer()
-            var changes: [(AgentHookConfig, HookInstaller.Change)] = []
-            for config in try options.selected() {
-                do {
-                    changes.append((config, try installer.install(config)))
-                } catch let error as HookInstaller.HooksError {
-                    throw CLIError(.dataError, error.message)
-                }
-            }
-            options.report(installer, changes)
-        }
+        try options.apply { installer, config throws(HookInstaller.HooksError) in try installer.install(config) }
     }
 }
 
@@ -135,18 +142,7 @@ struct HooksUninstall: ParsableCommand {
     @OptionGroup var options: HooksOptions
 
     func run() throws {
-        try runReportingErrors {
-            let installer = try options.installer()
-            var changes: [(AgentHookConfig, HookInstaller.Change)] = []
-            for config in try options.selected() {
-                do {
-                    changes.append((config, try installer.uninstall(config)))
-                } catch let error as HookInstaller.HooksError {
-                    throw CLIError(.dataError, error.message)
-                }
-            }
-            options.report(installer, changes)
-        }
+        try options.apply { installer, config throws(HookInstaller.HooksError) in try installer.uninstall(config) }
     }
 }
 

@@ -27,6 +27,17 @@ package struct CaptureError: Error, Sendable, Equatable, CustomStringConvertible
     package var description: String { message }
 }
 
+extension CaptureEvent {
+    /// An event of `agent` named by the payload's `hook_event_name` (which every agent sends), of kind
+    /// `other` until the adapter says more; throws when the payload has none.
+    init(payload: JSONValue, agent: String, product: String) throws(CaptureError) {
+        guard payload.objectValue != nil, let hook = payload.text("hook_event_name") else {
+            throw CaptureError("not a \(product) hook payload: no hook_event_name")
+        }
+        self.init(agent: agent, kind: .other, hook: hook)
+    }
+}
+
 extension JSONValue {
     /// The string member `key`, if there is one.
     func text(_ key: String) -> String? { self[key]?.stringValue }

@@ -9,10 +9,8 @@ package enum ClaudeCodeAdapter: AgentAdapter {
     package static func events(
         from payload: JSONValue, environment: [String: String]
     ) throws(CaptureError) -> [CaptureEvent] {
-        guard payload.objectValue != nil, let hook = payload.text("hook_event_name") else {
-            throw CaptureError("not a Claude Code hook payload: no hook_event_name")
-        }
-        var event = CaptureEvent(agent: name, kind: .other, hook: hook)
+        var event = try CaptureEvent(payload: payload, agent: name, product: "Claude Code")
+        let hook = event.hook
         event.session = payload.text("session_id")
         event.cwd = payload.text("cwd") ?? environment["CLAUDE_PROJECT_DIR"]
         event.transcript = payload.text("transcript_path")

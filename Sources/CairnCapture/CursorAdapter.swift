@@ -9,10 +9,8 @@ package enum CursorAdapter: AgentAdapter {
     package static func events(
         from payload: JSONValue, environment: [String: String]
     ) throws(CaptureError) -> [CaptureEvent] {
-        guard payload.objectValue != nil, let hook = payload.text("hook_event_name") else {
-            throw CaptureError("not a Cursor hook payload: no hook_event_name")
-        }
-        var event = CaptureEvent(agent: name, kind: .other, hook: hook)
+        var event = try CaptureEvent(payload: payload, agent: name, product: "Cursor")
+        let hook = event.hook
         event.session = payload.text("conversation_id") ?? payload.text("session_id")
         event.cwd =
             payload["workspace_roots"]?[0]?.stringValue ?? payload.text("cwd") ?? environment["CURSOR_PROJECT_DIR"]

@@ -6,6 +6,8 @@ enum TranscriptModel {
     static let limit = 256 << 10
 
     static func lastModel(inTranscript path: String) -> String? {
+        // Payloads may give the path as the user sees it (`~/.claude/projects/…`).
+        let path = path.hasPrefix("~/") ? (POSIX.environment("HOME") ?? "") + path.dropFirst() : path
         guard let (bytes, cut) = POSIX.readTail(path, limit: limit) else { return nil }
         // Lines from the last; the first (possibly cut) line is skipped when the read started mid-file.
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)

@@ -4,20 +4,13 @@ import Testing
 
 /// `cairn capture AGENT` as an agent's hook runs it: payload on stdin, silent, always exit 0.
 @Suite struct CaptureCommandTests {
-    func repository() throws -> TemporaryDirectory {
-        let directory = try TemporaryDirectory("capture-cli")
-        let git = try ProcessRunner.run("/usr/bin/env", ["git", "init", "-q", directory.path])
-        try #require(git.status == 0, "git init: \(git.output)")
-        return directory
-    }
-
     func capture(_ args: [String], stdin: String, in directory: String) throws -> CLI.Output {
         try CLI.exec(CLI.binary, ["capture"] + args, stdin: Array(stdin.utf8), directory: directory)
     }
 
     @Test("A prompt is recorded silently (nothing on stdout: Claude Code would show it to the model), exit 0")
     func records() throws {
-        let repo = try repository()
+        let repo = try TemporaryDirectory.gitRepository("capture-cli")
         let payload =
             #"{"hook_event_name":"UserPromptSubmit","session_id":"s1","cwd":"\#(repo.path)","prompt":"add tests"}"#
         let out = try capture(["claude-code"], stdin: payload, in: repo.path)
@@ -29,9 +22,25 @@ import Testing
         #expect(parseJSONLine(json.text)["recorded"] as? Int == 1)
     }
 
+    @Test("A transcript path given as ~/… is read from $HOME for the model")
+    func transcriptUnderHome() throws {
+        let repo = try TemporaryDirectory.gitRepository("capture-home")
+        let home = try TemporaryDirectory("capture-home-dir")
+        try home.write(
+            ".claude/t.jsonl", #"{"type":"assistant","message":{"model":"claude-opus-4-6","role":"assistant"}}"# + "\n")
+        let payload =
+            #"{"hook_event_name":"Stop","cwd":"\#(repo.path)","transcript_path":"~/.claude/t.jsonl"}"#
+        let out = try CLI.exec(
+            CLI.binary, ["capture", "claude-code"], stdin: Array(payload.utf8), environment: ["HOME": home.path],
+            directory: repo.path)
+        #expect(out.status == 0 && out.stderr.isEmpty, "\(out.stderr)")
+        let log = try String(contentsOfFile: repo.path + "/.git/cairn/working-log.jsonl", encoding: .utf8)
+        #expect(log.contains(#""model":"claude-opus-4-6""#), "\(log)")
+    }
+
     @Test("A payload larger than a pipe's buffer arrives whole (several reads)")
     func largePayload() throws {
-        let repo = try repository()
+        let repo = try TemporaryDirectory.gitRepository("capture-cli")
         let prompt = String(repeating: "a long prompt ", count: 20_000)  // 280 KB
         let payload = #"{"hook_event_name":"UserPromptSubmit","cwd":"\#(repo.path)","prompt":"\#(prompt)"}"#
         let out = try capture(["claude-code"], stdin: payload, in: repo.path)
@@ -42,7 +51,7 @@ import Testing
 
     @Test("Garbage, a foreign payload, an unknown agent, an unwritable log: exit 0, a message, and capture.log")
     func neverFails() throws {
-        let repo = try repository()
+        let repo = try TemporaryDirectory.gitRepository("capture-cli")
         for (args, stdin) in [
             (["claude-code"], "not json"), (["claude-code"], #"{"prompt":"x"}"#),
             (["no-such-agent"], #"{"hook_event_name":"Stop"}"#),
@@ -66,7 +75,7 @@ import Testing
     func lightweightExecutable() throws {
         let tool = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("cairn-capture")
             .path
-        let repo = try repository()
+        let repo = try TemporaryDirectory.gitRepository("capture-cli")
         let payload = #"{"hook_event_name":"UserPromptSubmit","session_id":"s1","cwd":"\#(repo.path)","prompt":"hi"}"#
         let out = try CLI.exec(tool, ["claude-code"], stdin: Array(payload.utf8), directory: repo.path)
         #expect(out.status == 0 && out.stdout.isEmpty && out.stderr.isEmpty, "\(out.stderr)")

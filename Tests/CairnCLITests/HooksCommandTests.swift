@@ -6,8 +6,7 @@ import Testing
 @Suite struct HooksCommandTests {
     @Test("install, status and uninstall: JSON results, the capture command beside cairn, the repository put back")
     func lifecycle() throws {
-        let repo = try TemporaryDirectory("hooks-cli")
-        #expect(try ProcessRunner.run("/usr/bin/env", ["git", "init", "-q", repo.path]).status == 0)
+        let repo = try TemporaryDirectory.gitRepository("hooks-cli")
         func hooks(_ args: String...) throws -> CLI.Output {
             try CLI.exec(CLI.binary, ["hooks"] + args + ["--json"], directory: repo.path)
         }

@@ -10,14 +10,6 @@ import Testing
     static let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Vectors/capture")
 
-    /// A fresh directory with `git init` run in it.
-    static func repository() throws -> TemporaryDirectory {
-        let directory = try TemporaryDirectory("capture")
-        let git = try ProcessRunner.run("/usr/bin/env", ["git", "init", "-q", directory.path])
-        try #require(git.status == 0, "git init: \(git.output)")
-        return directory
-    }
-
     static func payload(_ agent: String, _ name: String) throws -> JSONValue {
         try JSONParser.parse(Array(Data(contentsOf: vectors.appendingPathComponent("\(agent)/\(name)"))))
     }
@@ -46,7 +38,7 @@ import Testing
 
     @Test("Every Claude Code and Cursor hook payload becomes one working-log line, in order, with its event and hook")
     func everyVector() throws {
-        let repo = try Self.repository()
+        let repo = try TemporaryDirectory.gitRepository("capture")
         var expected: [(String, String)] = []
         for agent in ["claude-code", "cursor"] {
             let names = try FileManager.default.contentsOfDirectory(
@@ -75,7 +67,7 @@ import Testing
 
     @Test("Claude Code: prompts, writes, edits, shell commands, stops and the session's model, normalized")
     func claudeCodeEvents() throws {
-        let repo = try Self.repository()
+        let repo = try TemporaryDirectory.gitRepository("capture")
         func line(_ name: String, _ change: (inout [String: JSONValue]) -> Void = { _ in }) throws -> JSONValue {
             var object = try #require(
                 Self.moved(try Self.payload("claude-code", name), into: repo.path, agent: "").objectValue)
@@ -132,7 +124,7 @@ import Testing
 
     @Test("Secrets in prompts, commands and edits are redacted before the working log is written")
     func redaction() throws {
-        let repo = try Self.repository()
+        let repo = try TemporaryDirectory.gitRepository("capture")
         let token = "gh" + "p_" + String(repeating: "Q1w2E3", count: 6)
         let payload: JSONValue = .object([
             "hook_event_name": .string("PostToolUse"), "session_id": .string("s"), "cwd": .string(repo.path),
@@ -179,7 +171,7 @@ import Testing
 
     @Test("A worktree's .git file leads to its own git directory; paths outside the tree stay as given")
     func worktreeAndPaths() throws {
-        let repo = try Self.repository()
+        let repo = try TemporaryDirectory.gitRepository("capture")
         let other = try TemporaryDirectory("worktree")
         try "gitdir: \(repo.path)/.git/worktrees/w\n".write(
             toFile: other.path + "/.git", atomically: true, encoding: .utf8)

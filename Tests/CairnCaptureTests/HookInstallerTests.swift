@@ -22,7 +22,7 @@ import Testing
     }()
 
     func installer() throws -> (TemporaryDirectory, HookInstaller) {
-        let repo = try CaptureTests.repository()
+        let repo = try TemporaryDirectory.gitRepository("hooks")
         let repository = try #require(CaptureRepository.containing(repo.path))
         return (repo, HookInstaller(repository: repository, captureCommand: Self.captureTool))
     }

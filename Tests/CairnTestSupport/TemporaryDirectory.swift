@@ -12,6 +12,16 @@ public final class TemporaryDirectory: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
+    /// A fresh directory with an empty git repository in it (`git init`).
+    public static func gitRepository(_ label: String = "repo") throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory(label)
+        let git = try ProcessRunner.run("/usr/bin/env", ["git", "init", "-q", directory.path])
+        guard git.status == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "git init failed: \(git.output)"])
+        }
+        return directory
+    }
+
     /// `path/name` (nothing is created).
     public func file(_ name: String) -> String { path + "/" + name }
 
