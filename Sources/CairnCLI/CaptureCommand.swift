@@ -23,8 +23,11 @@ struct CaptureCommand: ParsableCommand {
             starts in a few milliseconds where `cairn` needs ~14 (docs/performance.md, "Capture").
 
             AGENTS
-              claude-code   Claude Code hooks (.claude/settings.json)
-              cursor        Cursor hooks (.cursor/hooks.json)
+              claude-code     Claude Code hooks (.claude/settings.json)
+              cursor          Cursor hooks (.cursor/hooks.json)
+              gemini-cli      Gemini CLI hooks (.gemini/settings.json)
+              codex           OpenAI Codex CLI hooks (standard-input payloads)
+              github-copilot  GitHub Copilot agent hooks as VS Code sends them
 
             EXAMPLES
               echo '{"hook_event_name":"UserPromptSubmit","cwd":".","prompt":"hi"}' | cairn capture claude-code

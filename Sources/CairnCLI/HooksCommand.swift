@@ -14,10 +14,12 @@ struct HooksCommand: ParsableCommand {
             `install` registers `cairn-capture AGENT` (the small capture executable built beside
             `cairn`; specs/capture.md) in each agent's own configuration in the repository, merged
             with what is there: Claude Code's .claude/settings.local.json (UserPromptSubmit,
-            PostToolUse of Write|Edit|MultiEdit|Bash, Stop, SessionStart, SessionEnd) and Cursor's
+            PostToolUse of Write|Edit|MultiEdit|Bash, Stop, SessionStart, SessionEnd), Cursor's
             .cursor/hooks.json (beforeSubmitPrompt, afterFileEdit, afterTabFileEdit,
-            afterShellExecution, stop). Installing twice changes nothing. A configuration file that
-            is not a JSON object is refused and left as it is.
+            afterShellExecution, stop) and Gemini CLI's .gemini/settings.json (BeforeAgent, AfterTool
+            of write_file|replace|run_shell_command, AfterAgent, SessionStart, SessionEnd). Installing
+            twice changes nothing. A configuration file that is not a JSON object is refused and left
+            as it is.
 
             `uninstall` takes Cairn's hooks out again: a file nobody changed since the install is
             put back byte for byte (or removed, if the install created it); a changed one keeps

@@ -13,7 +13,9 @@ package protocol AgentAdapter: Sendable {
 
 /// Every agent `cairn capture` knows.
 package enum AgentAdapters {
-    package static let all: [any AgentAdapter.Type] = [ClaudeCodeAdapter.self, CursorAdapter.self]
+    package static let all: [any AgentAdapter.Type] = [
+        ClaudeCodeAdapter.self, CursorAdapter.self, GeminiCLIAdapter.self, CodexAdapter.self, GitHubCopilotAdapter.self,
+    ]
 
     package static func named(_ name: String) -> (any AgentAdapter.Type)? {
         all.first { $0.name == name }

@@ -14,7 +14,11 @@ enum TranscriptModel {
         if cut, !lines.isEmpty { lines.removeFirst() }
         for line in lines.reversed() {
             guard let value = try? JSONParser.parse(Array(line)) else { continue }
-            if let model = value["message"]?["model"]?.stringValue ?? value["model"]?.stringValue, !model.isEmpty {
+            // Claude Code: message.model; Gemini CLI: model; Codex: payload.model of turn_context lines.
+            let model =
+                value["message"]?["model"]?.stringValue ?? value["model"]?.stringValue
+                ?? value["payload"]?["model"]?.stringValue
+            if let model, !model.isEmpty {
                 return model
             }
         }

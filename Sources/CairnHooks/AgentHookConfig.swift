@@ -18,71 +18,82 @@ package struct AgentHookConfig: Sendable {
 }
 
 package enum AgentHookConfigs {
-    package static let all: [AgentHookConfig] = [claudeCode, cursor]
+    package static let all: [AgentHookConfig] = [claudeCode, cursor, geminiCLI]
 
     package static func named(_ name: String) -> AgentHookConfig? { all.first { $0.agent == name } }
 
-    /// Claude Code: `.claude/settings.local.json` (the developer's own project settings, not committed), `hooks`:
-    /// event → [{"matcher"?, "hooks": [{"type": "command", "command"}]}].
-    static let claudeCode = AgentHookConfig(
+    /// Claude Code: `.claude/settings.local.json` (the developer's own project settings, not committed).
+    static let claudeCode = grouped(
         agent: "claude-code", file: ".claude/settings.local.json",
-        add: { settings, command in
-            var settings = settings
-            var hooks = settings["hooks"]?.objectValue ?? [:]
-            let events: [(String, String?)] = [
-                ("UserPromptSubmit", nil), ("PostToolUse", "Write|Edit|MultiEdit|Bash"), ("Stop", nil),
-                ("SessionStart", nil), ("SessionEnd", nil),
-            ]
-            for (event, matcher) in events {
-                var groups = hooks[event]?.arrayValue ?? []
-                let present = groups.contains { group in
-                    (group["hooks"]?.arrayValue ?? []).contains { $0["command"]?.stringValue == command }
-                }
-                guard !present else { continue }
-                var group: [(String, JSONValue)] = []
-                if let matcher { group.append(("matcher", .string(matcher))) }
-                group.append(
-                    (
-                        "hooks",
-                        .array([.object(JSONObject([("type", .string("command")), ("command", .string(command))]))])
-                    ))
-                groups.append(.object(JSONObject(group)))
-                hooks[event] = .array(groups)
-            }
-            settings["hooks"] = .object(hooks)
-            return settings
-        },
-        remove: { settings, isOurs in
-            var settings = settings
-            guard var hooks = settings["hooks"]?.objectValue else { return settings }
-            for (event, value) in hooks {
-                guard let groups = value.arrayValue else { continue }
-                var kept: [JSONValue] = []
-                for group in groups {
-                    guard var object = group.objectValue, let list = object["hooks"]?.arrayValue else {
-                        kept.append(group)
-                        continue
+        events: [
+            ("UserPromptSubmit", nil), ("PostToolUse", "Write|Edit|MultiEdit|Bash"), ("Stop", nil),
+            ("SessionStart", nil), ("SessionEnd", nil),
+        ])
+
+    /// Gemini CLI: `.gemini/settings.json` (the project's settings).
+    static let geminiCLI = grouped(
+        agent: "gemini-cli", file: ".gemini/settings.json",
+        events: [
+            ("BeforeAgent", nil), ("AfterTool", "write_file|replace|run_shell_command"), ("AfterAgent", nil),
+            ("SessionStart", nil), ("SessionEnd", nil),
+        ])
+
+    /// The configuration shape Claude Code and Gemini CLI share, `hooks`: event → [{"matcher"?, "hooks": [{"type":
+    /// "command", "command"}]}].
+    static func grouped(agent: String, file: String, events: [(String, String?)]) -> AgentHookConfig {
+        AgentHookConfig(
+            agent: agent, file: file,
+            add: { settings, command in
+                var settings = settings
+                var hooks = settings["hooks"]?.objectValue ?? [:]
+                for (event, matcher) in events {
+                    var groups = hooks[event]?.arrayValue ?? []
+                    let present = groups.contains { group in
+                        (group["hooks"]?.arrayValue ?? []).contains { $0["command"]?.stringValue == command }
                     }
-                    let remaining = list.filter { !isOurs($0["command"]?.stringValue ?? "") }
-                    if remaining.count == list.count {
-                        kept.append(group)
-                    } else if !remaining.isEmpty {
-                        object["hooks"] = .array(remaining)
-                        kept.append(.object(object))
+                    guard !present else { continue }
+                    var group: [(String, JSONValue)] = []
+                    if let matcher { group.append(("matcher", .string(matcher))) }
+                    let hook = JSONObject([("type", .string("command")), ("command", .string(command))])
+                    group.append(("hooks", .array([.object(hook)])))
+                    groups.append(.object(JSONObject(group)))
+                    hooks[event] = .array(groups)
+                }
+                settings["hooks"] = .object(hooks)
+                return settings
+            },
+            remove: { settings, isOurs in
+                var settings = settings
+                guard var hooks = settings["hooks"]?.objectValue else { return settings }
+                for (event, value) in hooks {
+                    guard let groups = value.arrayValue else { continue }
+                    var kept: [JSONValue] = []
+                    for group in groups {
+                        guard var object = group.objectValue, let list = object["hooks"]?.arrayValue else {
+                            kept.append(group)
+                            continue
+                        }
+                        let remaining = list.filter { !isOurs($0["command"]?.stringValue ?? "") }
+                        if remaining.count == list.count {
+                            kept.append(group)
+                        } else if !remaining.isEmpty {
+                            object["hooks"] = .array(remaining)
+                            kept.append(.object(object))
+                        }
+                    }
+                    hooks[event] = kept.isEmpty ? nil : .array(kept)
+                }
+                settings["hooks"] = hooks.isEmpty ? nil : .object(hooks)
+                return settings
+            },
+            commands: { settings in
+                (settings["hooks"]?.objectValue ?? [:]).flatMap { _, value in
+                    (value.arrayValue ?? []).flatMap {
+                        ($0["hooks"]?.arrayValue ?? []).compactMap { $0["command"]?.stringValue }
                     }
                 }
-                hooks[event] = kept.isEmpty ? nil : .array(kept)
-            }
-            settings["hooks"] = hooks.isEmpty ? nil : .object(hooks)
-            return settings
-        },
-        commands: { settings in
-            (settings["hooks"]?.objectValue ?? [:]).flatMap { _, value in
-                (value.arrayValue ?? []).flatMap {
-                    ($0["hooks"]?.arrayValue ?? []).compactMap { $0["command"]?.stringValue }
-                }
-            }
-        })
+            })
+    }
 
     /// Cursor: `.cursor/hooks.json` (project hooks), `{"version": 1, "hooks": event → [{"command"}]}`.
     static let cursor = AgentHookConfig(

@@ -36,11 +36,13 @@ import Testing
             agent: agent, payload: JSONWriter.compactBytes(payload), environment: environment, now: 1_795_166_043_120)
     }
 
-    @Test("Every Claude Code and Cursor hook payload becomes one working-log line, in order, with its event and hook")
+    @Test("Every agent's hook payloads each become one working-log line, in order, with their event and hook")
     func everyVector() throws {
         let repo = try TemporaryDirectory.gitRepository("capture")
         var expected: [(String, String)] = []
-        for agent in ["claude-code", "cursor"] {
+        #expect(
+            AgentAdapters.all.map { $0.name } == ["claude-code", "cursor", "gemini-cli", "codex", "github-copilot"])
+        for agent in AgentAdapters.all.map({ $0.name }) {
             let names = try FileManager.default.contentsOfDirectory(
                 atPath: Self.vectors.appendingPathComponent(agent).path
             ).filter { $0.hasSuffix(".json") }.sorted()
@@ -53,7 +55,7 @@ import Testing
                     continue
                 }
                 #expect(log == repo.path + "/.git/cairn/working-log.jsonl")
-                expected.append((agent, payload["hook_event_name"]?.stringValue ?? "?"))
+                expected.append((agent, (payload["hook_event_name"] ?? payload["hookEventName"])?.stringValue ?? "?"))
             }
         }
         let lines = try Self.lines(repo.path + "/.git/cairn/working-log.jsonl")
@@ -120,6 +122,52 @@ import Testing
         let transcript = Self.vectors.appendingPathComponent("claude-code/git-ai__claude-model-not-last.jsonl").path
         let fromTranscript = try line("UserPromptSubmit.json") { $0["transcript_path"] = .string(transcript) }
         #expect(fromTranscript["model"] == .string("claude-opus-4-6"))
+    }
+
+    @Test("Gemini CLI, Codex and Copilot: edits, commands, turns and the model from each one's transcript")
+    func otherAgents() throws {
+        let repo = try TemporaryDirectory.gitRepository("capture-agents")
+        func line(_ agent: String, _ payload: JSONValue) throws -> JSONValue {
+            _ = try capture(agent, Self.moved(payload, into: repo.path, agent: agent))
+            return try #require(try Self.lines(repo.path + "/.git/cairn/working-log.jsonl").last)
+        }
+        let geminiTranscript = Self.vectors.appendingPathComponent("gemini-cli/git-ai__gemini-session-simple.jsonl")
+            .path
+        let replace = try line(
+            "gemini-cli",
+            .object([
+                "hook_event_name": .string("AfterTool"), "session_id": .string("g1"), "tool_name": .string("replace"),
+                "tool_input": .object([
+                    "file_path": .string(repo.path + "/index.ts"), "old_string": .string("a"),
+                    "new_string": .string("b"),
+                ]),
+                "transcript_path": .string(geminiTranscript),
+            ]))
+        #expect(replace["event"] == .string("edit") && replace["model"] == .string("gemini-2.5-flash"))
+        #expect(
+            replace["edits"]
+                == .array([.object(["file": .string("index.ts"), "old": .string("a"), "new": .string("b")])]))
+
+        var codex = try #require(try Self.payload("codex", "PostToolUse.apply_patch.git-ai-test.json").objectValue)
+        codex["transcript_path"] = .string(
+            Self.vectors.appendingPathComponent("codex/git-ai__codex-session-simple.jsonl").path)
+        let patch = try line("codex", .object(codex))
+        #expect(patch["tool"] == .string("apply_patch") && patch["model"] == .string("gpt-5-codex"))
+        #expect(patch["prompt"] == .string("Refactor src/main.rs") && patch["message"] == .string("Done."))
+        let bash = try line("codex", try Self.payload("codex", "PostToolUse.Bash.git-ai-test.json"))
+        #expect(bash["event"] == .string("tool") && bash["command"]?.stringValue?.hasPrefix("perl -0pi") == true)
+
+        let copilot = try line(
+            "github-copilot",
+            .object([
+                "hookEventName": .string("PostToolUse"), "sessionId": .string("c1"),
+                "toolName": .string("copilot_createFile"),
+                "toolInput": .object(["filePath": .string(repo.path + "/src/a.ts"), "content": .string("x")]),
+                "model": .string("copilot/claude-sonnet-4"),
+            ]))
+        #expect(copilot["event"] == .string("edit") && copilot["model"] == .string("copilot/claude-sonnet-4"))
+        #expect(copilot["edits"] == .array([.object(["file": .string("src/a.ts"), "content": .string("x")])]))
+        #expect(throws: CaptureError.self) { try capture("github-copilot", .object(["cwd": .string(repo.path)])) }
     }
 
     @Test("Secrets in prompts, commands and edits are redacted before the working log is written")

@@ -60,6 +60,12 @@ import Testing
         #expect(run.status == 0 && run.stdout.isEmpty, "\(run.output)")
         let log = try String(contentsOfFile: repo.path + "/.git/cairn/working-log.jsonl", encoding: .utf8)
         #expect(log.contains(#""prompt":"hello""#))
+        // Gemini CLI's settings have Claude Code's shape, with its own events.
+        let gemini = try JSONParser.parse(
+            Array(try Data(contentsOf: URL(fileURLWithPath: repo.path + "/.gemini/settings.json"))))
+        #expect(gemini["hooks"]?["AfterTool"]?[0]?["matcher"] == .string("write_file|replace|run_shell_command"))
+        #expect(
+            gemini["hooks"]?["BeforeAgent"]?[0]?["hooks"]?[0]?["command"] == .string("\(Self.captureTool) gemini-cli"))
         // Cursor's events are registered too.
         let cursor = try JSONParser.parse(
             Array(try Data(contentsOf: URL(fileURLWithPath: repo.path + "/.cursor/hooks.json"))))
