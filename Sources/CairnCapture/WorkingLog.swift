@@ -112,8 +112,18 @@ package struct WorkingLog: Sendable {
         // O_EXCL: two captures racing to create it keep the first one's key.
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
-            if errno == EEXIST, let existing = stored() { return existing }
-            throw CaptureError("cannot create \(file): \(String(cString: strerror(errno)))")
+            let openError = errno
+            if openError == EEXIST {
+                // Another capture is creating it: its key is written and synced within moments.
+                for _ in 0..<200 {
+                    if let existing = stored() { return existing }
+                    usleep(1000)
+                }
+            }
+            throw CaptureError(
+                openError == EEXIST
+                    ? "\(file) exists but holds no key (64 hex digits): remove it, and a new key is made"
+                    : "cannot create \(file): \(String(cString: strerror(openError)))")
         }
         defer { close(fd) }
         try writeAll(fd, Array((Hex.encode(key) + "\n").utf8), path: file)

@@ -1,5 +1,6 @@
 import CairnTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// `cairn capture AGENT` as an agent's hook runs it: payload on stdin, silent, always exit 0.
@@ -20,6 +21,26 @@ import Testing
         let json = try capture(["claude-code", "--json"], stdin: payload, in: repo.path)
         #expect(json.status == 0)
         #expect(parseJSONLine(json.text)["recorded"] as? Int == 1)
+    }
+
+    @Test("Captures racing in a new repository share one redaction key: every event recorded, equal tags")
+    func concurrentFirstCaptures() throws {
+        let repo = try TemporaryDirectory.gitRepository("capture-race")
+        let tool = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("cairn-capture")
+            .path
+        let token = "gh" + "p_" + String(repeating: "R4c3", count: 9)
+        let payload = #"{"hook_event_name":"UserPromptSubmit","cwd":"\#(repo.path)","prompt":"use \#(token)"}"#
+        let statuses = Mutex<[Int32]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let out = try? CLI.exec(tool, ["claude-code"], stdin: Array(payload.utf8), directory: repo.path)
+            statuses.withLock { $0.append(out.map { $0.stderr.isEmpty ? $0.status : -1 } ?? -2) }
+        }
+        #expect(statuses.withLock { $0 } == Array(repeating: 0, count: 8))
+        let lines = try String(contentsOfFile: repo.path + "/.git/cairn/working-log.jsonl", encoding: .utf8)
+            .split(separator: "\n").map { parseJSONLine(String($0)) }
+        #expect(lines.count == 8)
+        let prompts = Set(lines.compactMap { $0["prompt"] as? String })
+        #expect(prompts.count == 1 && prompts.first?.contains(token) == false)
     }
 
     @Test("A transcript path given as ~/… is read from $HOME for the model")
