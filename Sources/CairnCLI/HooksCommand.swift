@@ -57,10 +57,11 @@ struct HooksOptions: ParsableArguments {
     func installer() throws -> HookInstaller {
         let directory = repo ?? FileManager.default.currentDirectoryPath
         guard FileManager.default.fileExists(atPath: directory) else {
-            throw CLIError(.notFound, "no such directory: \(directory)")
+            throw CLIError(.notFound, "no such directory: \(DisplayText.escape(directory))")
         }
         guard let repository = CaptureRepository.containing(directory) else {
-            throw CLIError(.notFound, "\(directory) is not inside a git repository (run `git init` first)")
+            throw CLIError(
+                .notFound, "\(DisplayText.escape(directory)) is not inside a git repository (run `git init` first)")
         }
         return HookInstaller(repository: repository, captureCommand: Self.captureCommand())
     }
@@ -70,7 +71,8 @@ struct HooksOptions: ParsableArguments {
         return try agents.split(separator: ",").map { name in
             guard let config = AgentHookConfigs.named(String(name)) else {
                 let known = AgentHookConfigs.all.map(\.agent).joined(separator: ", ")
-                throw CLIError(.usage, "unknown agent \(name) in --agents (known: \(known), or all)")
+                throw CLIError(
+                    .usage, "unknown agent \(DisplayText.escape(String(name))) in --agents (known: \(known), or all)")
             }
             return config
         }
@@ -100,7 +102,7 @@ struct HooksOptions: ParsableArguments {
                 do {
                     changes.append((config, try change(installer, config)))
                 } catch let error as HookInstaller.HooksError {
-                    throw CLIError(.dataError, error.message)
+                    throw CLIError(.dataError, DisplayText.escape(error.message))
                 }
             }
             report(installer, changes)
