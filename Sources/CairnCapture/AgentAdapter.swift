@@ -38,6 +38,38 @@ extension CaptureEvent {
         }
         self.init(agent: agent, kind: .other, hook: hook)
     }
+
+    /// An event of a Claude-style payload (Claude Code, Gemini CLI, Codex), with the members they share:
+    /// `session_id`, `cwd` (else `projectDirectory`, the agent's environment variable for it),
+    /// `transcript_path` and `model`.
+    init(
+        claudeStyle payload: JSONValue, agent: String, product: String, projectDirectory: String?
+    ) throws(CaptureError) {
+        try self.init(payload: payload, agent: agent, product: product)
+        session = payload.text("session_id")
+        cwd = payload.text("cwd") ?? projectDirectory
+        transcript = payload.text("transcript_path")
+        model = payload.text("model")
+    }
+
+    /// The file edits of a tool call whose input names `file_path`: tool `write` writes `content`, `edit`
+    /// replaces `old_string` by `new_string`, and `multiEdit` lists such replacements in `edits`.
+    static func edits(tool: String?, input: JSONValue?, write: String, edit: String, multiEdit: String? = nil) -> [Edit]
+    {
+        guard let tool, let input, let file = input.text("file_path") else { return [] }
+        switch tool {
+        case write:
+            return [Edit(file: file, content: input.text("content"))]
+        case edit:
+            return [Edit(file: file, old: input.text("old_string"), new: input.text("new_string"))]
+        case multiEdit:
+            return (input["edits"]?.arrayValue ?? []).map {
+                Edit(file: file, old: $0.text("old_string"), new: $0.text("new_string"))
+            }
+        default:
+            return []
+        }
+    }
 }
 
 extension JSONValue {

@@ -1,11 +1,5 @@
 import CairnRecords
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `<git dir>/cairn/capture.log`: why captures failed, one line each, for `cairn hooks status` and people —
 /// the agent itself never sees a capture fail.
 package enum CaptureLog {
@@ -17,10 +11,6 @@ package enum CaptureLog {
         guard let directory = POSIX.currentDirectory(), let repository = CaptureRepository.containing(directory)
         else { return }
         let line = "\(Timestamp.format(POSIX.nowMilliseconds())) \(agent): \(DisplayText.escape(message))\n"
-        _ = mkdir(repository.cairnDirectory, 0o700)
-        let fd = open(repository.cairnDirectory + "/" + fileName, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        _ = POSIX.writeAll(fd, Array(line.utf8))
+        try? POSIX.append(Array(line.utf8), to: repository.cairnDirectory + "/" + fileName, sync: false)
     }
 }

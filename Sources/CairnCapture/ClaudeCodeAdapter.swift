@@ -9,13 +9,10 @@ package enum ClaudeCodeAdapter: AgentAdapter {
     package static func events(
         from payload: JSONValue, environment: [String: String]
     ) throws(CaptureError) -> [CaptureEvent] {
-        var event = try CaptureEvent(payload: payload, agent: name, product: "Claude Code")
-        let hook = event.hook
-        event.session = payload.text("session_id")
-        event.cwd = payload.text("cwd") ?? environment["CLAUDE_PROJECT_DIR"]
-        event.transcript = payload.text("transcript_path")
-        event.model = payload.text("model")
-        switch hook {
+        var event = try CaptureEvent(
+            claudeStyle: payload, agent: name, product: "Claude Code",
+            projectDirectory: environment["CLAUDE_PROJECT_DIR"])
+        switch event.hook {
         case "UserPromptSubmit":
             event.kind = .prompt
             event.prompt = payload.text("prompt")
@@ -41,18 +38,6 @@ package enum ClaudeCodeAdapter: AgentAdapter {
 
     /// Write (whole content), Edit (old → new), MultiEdit (a list of them; older versions).
     static func edits(tool: String, input: JSONValue?) -> [CaptureEvent.Edit] {
-        guard let input, let file = input.text("file_path") else { return [] }
-        switch tool {
-        case "Write":
-            return [CaptureEvent.Edit(file: file, content: input.text("content"))]
-        case "Edit":
-            return [CaptureEvent.Edit(file: file, old: input.text("old_string"), new: input.text("new_string"))]
-        case "MultiEdit":
-            return (input["edits"]?.arrayValue ?? []).map {
-                CaptureEvent.Edit(file: file, old: $0.text("old_string"), new: $0.text("new_string"))
-            }
-        default:
-            return []
-        }
+        CaptureEvent.edits(tool: tool, input: input, write: "Write", edit: "Edit", multiEdit: "MultiEdit")
     }
 }

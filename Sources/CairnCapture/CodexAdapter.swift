@@ -11,11 +11,7 @@ package enum CodexAdapter: AgentAdapter {
     package static func events(
         from payload: JSONValue, environment: [String: String]
     ) throws(CaptureError) -> [CaptureEvent] {
-        var event = try CaptureEvent(payload: payload, agent: name, product: "Codex")
-        event.session = payload.text("session_id")
-        event.cwd = payload.text("cwd")
-        event.transcript = payload.text("transcript_path")
-        event.model = payload.text("model")
+        var event = try CaptureEvent(claudeStyle: payload, agent: name, product: "Codex", projectDirectory: nil)
         let turn = payload["hook_event"]
         switch event.hook {
         case "UserPromptSubmit":

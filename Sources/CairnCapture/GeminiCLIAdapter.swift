@@ -10,11 +10,9 @@ package enum GeminiCLIAdapter: AgentAdapter {
     package static func events(
         from payload: JSONValue, environment: [String: String]
     ) throws(CaptureError) -> [CaptureEvent] {
-        var event = try CaptureEvent(payload: payload, agent: name, product: "Gemini CLI")
-        event.session = payload.text("session_id")
-        event.cwd = payload.text("cwd") ?? environment["GEMINI_PROJECT_DIR"]
-        event.transcript = payload.text("transcript_path")
-        event.model = payload.text("model")
+        var event = try CaptureEvent(
+            claudeStyle: payload, agent: name, product: "Gemini CLI",
+            projectDirectory: environment["GEMINI_PROJECT_DIR"])
         switch event.hook {
         case "BeforeAgent":
             event.kind = .prompt
@@ -22,16 +20,7 @@ package enum GeminiCLIAdapter: AgentAdapter {
         case "AfterTool":
             let input = payload["tool_input"]
             event.tool = payload.text("tool_name")
-            if let file = input?.text("file_path"), let tool = event.tool {
-                switch tool {
-                case "write_file": event.edits = [CaptureEvent.Edit(file: file, content: input?.text("content"))]
-                case "replace":
-                    event.edits = [
-                        CaptureEvent.Edit(file: file, old: input?.text("old_string"), new: input?.text("new_string"))
-                    ]
-                default: break
-                }
-            }
+            event.edits = CaptureEvent.edits(tool: event.tool, input: input, write: "write_file", edit: "replace")
             if event.tool == "run_shell_command" { event.command = input?.text("command") }
             event.kind = event.edits.isEmpty ? .tool : .edit
         case "AfterAgent":

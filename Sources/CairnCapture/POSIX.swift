@@ -68,6 +68,22 @@ enum POSIX {
 
     static func lastError() -> String { String(cString: strerror(errno)) }
 
+    /// Creates directory `path` (mode 0700) unless it exists.
+    static func makeDirectory(_ path: String) throws(CaptureError) {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw CaptureError("cannot create \(path): \(lastError())") }
+    }
+
+    /// Appends `bytes` to `path` (mode 0600, created with its directory) in one write, then, with `sync`,
+    /// `fdatasync`s it.
+    static func append(_ bytes: [UInt8], to path: String, sync: Bool) throws(CaptureError) {
+        try makeDirectory(parent(path))
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CaptureError("cannot open \(path): \(lastError())") }
+        defer { close(fd) }
+        if let error = writeAll(fd, bytes) { throw CaptureError("cannot write \(path): \(error)") }
+        if sync, fdatasync(fd) != 0 { throw CaptureError("cannot sync \(path): \(lastError())") }
+    }
+
     static func currentDirectory() -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return nil }

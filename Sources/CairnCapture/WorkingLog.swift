@@ -38,7 +38,7 @@ package struct WorkingLog: Sendable {
             bytes.append(UInt8(ascii: "\n"))
             findings += found
         }
-        try appendSynced(bytes, to: path)
+        try POSIX.append(bytes, to: path, sync: true)
         return findings
     }
 
@@ -108,7 +108,7 @@ package struct WorkingLog: Sendable {
         if let key = stored() { return key }
         var generator = SystemRandomNumberGenerator()
         let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        try createDirectory(repository.cairnDirectory)
+        try POSIX.makeDirectory(repository.cairnDirectory)
         // O_EXCL: two captures racing to create it keep the first one's key.
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
@@ -129,21 +129,6 @@ package struct WorkingLog: Sendable {
         try writeAll(fd, Array((Hex.encode(key) + "\n").utf8), path: file)
         guard fsync(fd) == 0 else { throw CaptureError("cannot sync \(file): \(String(cString: strerror(errno)))") }
         return key
-    }
-
-    private func createDirectory(_ path: String) throws(CaptureError) {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
-            throw CaptureError("cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    private func appendSynced(_ bytes: [UInt8], to path: String) throws(CaptureError) {
-        try createDirectory(repository.cairnDirectory)
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CaptureError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        try writeAll(fd, bytes, path: path)
-        guard fdatasync(fd) == 0 else { throw CaptureError("cannot sync \(path): \(String(cString: strerror(errno)))") }
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(CaptureError) {

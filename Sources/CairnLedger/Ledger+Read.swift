@@ -312,12 +312,12 @@ extension LedgerSnapshot {
             throw LedgerError(.sizeOutOfRange, "old size \(oldSize) is larger than the new size \(size)")
         }
         // The empty tree is consistent with every tree: the proof is empty (C2SP tlog-witness).
-        let proof =
-            oldSize == 0 || oldSize == size
-            ? []
-            : try MerkleTree.consistencyProof(
-                oldSize: oldSize, newSize: size, reader: try hashReader,
-                rightEdge: try rightEdge(size: size, reader: try hashReader))
+        guard oldSize != 0, oldSize != size else {
+            return ConsistencyProof(oldSize: oldSize, hashes: [], checkpoint: checkpoint)
+        }
+        let reader = try hashReader
+        let proof = try MerkleTree.consistencyProof(
+            oldSize: oldSize, newSize: size, reader: reader, rightEdge: try rightEdge(size: size, reader: reader))
         return ConsistencyProof(oldSize: oldSize, hashes: proof, checkpoint: checkpoint)
     }
 
