@@ -60,6 +60,12 @@ let package = Package(
         .executableTarget(name: "CairnCaptureTool", dependencies: ["CairnCapture"]),
         // `cairn hooks`: registers the capture in agents' configurations, and takes it out again.
         .target(name: "CairnHooks", dependencies: ["CairnCapture", "CairnJSON", "CairnCrypto"]),
+        // The commit-time half of capture: working log + git → checkpoint and rewrite records; line attribution.
+        .target(
+            name: "CairnCommitCapture",
+            dependencies: [
+                "CairnAudit", "CairnCapture", "CairnCrypto", "CairnJSON", "CairnNote", "CairnProofs", "CairnRecords",
+            ]),
         // C2SP signed notes, verifier keys, tlog-checkpoint bodies and cosignatures.
         .target(name: "CairnNote", dependencies: ["CairnCrypto"]),
         // Strict JSON parsing with positions, and RFC 8785 canonicalization.
@@ -149,7 +155,7 @@ let package = Package(
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
-                "CairnHTTP", "CairnBench", "CairnCapture", "CairnHooks",
+                "CairnHTTP", "CairnBench", "CairnCapture", "CairnHooks", "CairnCommitCapture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -172,7 +178,9 @@ let package = Package(
         .testTarget(name: "CairnRedactionTests", dependencies: ["CairnRedaction", "CairnJSON", "CairnCrypto"]),
         .testTarget(
             name: "CairnCaptureTests",
-            dependencies: ["CairnCapture", "CairnHooks", "CairnRedaction", "CairnJSON", "CairnTestSupport"]),
+            dependencies: [
+                "CairnCapture", "CairnHooks", "CairnCommitCapture", "CairnRedaction", "CairnJSON", "CairnTestSupport",
+            ]),
         .testTarget(
             name: "CairnProofsTests", dependencies: ["CairnProofs", "CairnMerkle", "CairnNote", "CairnCrypto"]),
         .testTarget(name: "CairnStorageTests", dependencies: ["CairnStorage", "CairnTestSupport"]),

@@ -59,7 +59,8 @@ struct Cairn: AsyncParsableCommand {
             BlobCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyCommand.self, FsckCommand.self,
             MigrateCommand.self,
             AuditCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, ExportCommand.self,
-            WitnessCommand.self, SpoolCommand.self, CaptureCommand.self, HooksCommand.self, BenchCommand.self,
+            WitnessCommand.self, SpoolCommand.self, CaptureCommand.self, HooksCommand.self, BlameCommand.self,
+            RewriteCommand.self, BenchCommand.self,
             StressAppendCommand.self,
         ]
     )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CairnCommitCapture
 import CairnCrypto
 import CairnJSON
 import CairnLedger
@@ -31,7 +32,7 @@ struct VerifyCommand: ParsableCommand {
             byte, as C2SP and Go compare them: a look-alike spelling (a Kelvin sign for K, a
             decomposed accent) is a different name.
             """),
-        subcommands: [VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self]
+        subcommands: [VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self, VerifyBundle.self]
     )
 }
 
@@ -383,6 +384,59 @@ struct VerifyConsistency: ParsableCommand {
             details["old_size"] = .uint(request.oldSize)
             if let policyDetails { details["policy"] = policyDetails }
             return ("\(new.origin) grew consistently from size \(request.oldSize) to \(new.size)" + suffix, details)
+        }
+    }
+}
+
+struct VerifyBundle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bundle",
+        abstract: "Verify a line's provenance bundle from `cairn blame --prove`.",
+        discussion: prose(
+            """
+            Checks, offline, that every record in the bundle is in the log (a C2SP tlog-proof of each,
+            all to one checkpoint signed by --vkey), that the first is a checkpoint whose output for
+            the claimed path and commit covers the claimed line with the claimed contributor (ai,
+            mixed, human), and that the rewrite records lead, one after the other, from that commit
+            to the commit git blame gives for the line. Which line of today's file that is, git shows
+            (`git blame`); the bundle proves what the ledger says about it (specs/capture.md, "Line
+            bundles"). Prints the checkpoint, model, session, requester and evidence grade.
+
+            EXAMPLES
+              cairn blame src/app.py --prove 12 > line12.json
+              cairn verify bundle --vkey ledger.vkey line12.json
+            """)
+    )
+
+    @OptionGroup var options: VerifyOptions
+
+    @Argument(help: ArgumentHelp("The bundle file (- for stdin).", valueName: "file"))
+    var file: String
+
+    func run() throws {
+        try options.report {
+            let key = try options.verifierKey()
+            let bundle = try LineBundle(parsing: try readInput(file, what: "bundle file"))
+            let verified = try bundle.verify(key: key)
+            var details = checkpointDetails(verified.checkpoint)
+            details["checkpoint_id"] = .string(verified.checkpointID)
+            details["model"] = .string(verified.model)
+            details["session"] = verified.session.map { .string($0) } ?? .null
+            details["requested_by"] = verified.requester.map { .string($0) } ?? .null
+            details["grade"] = verified.grade.map { .string($0) } ?? .null
+            details["contributor"] = .string(bundle.contributor)
+            details["path"] = .string(bundle.path)
+            details["commit"] = .string(bundle.commit)
+            details["line"] = .number(Double(bundle.line))
+            details["rewrites"] = .number(Double(verified.rewrites))
+            return (
+                "line \(bundle.line) of \(bundle.path) at \(bundle.commit.prefix(12)): \(bundle.contributor), "
+                    + "checkpoint \(verified.checkpointID), model \(verified.model), session "
+                    + "\(verified.session ?? "-"), grade \(verified.grade ?? "-"), \(verified.rewrites) rewrite"
+                    + (verified.rewrites == 1 ? "" : "s") + "; proven in \(verified.checkpoint.origin) at size "
+                    + "\(verified.checkpoint.size)",
+                details
+            )
         }
     }
 }

@@ -6,7 +6,10 @@ import Glibc
 import Darwin
 #endif
 
-enum POSIX {
+package enum POSIX {
+    /// Whether anything exists at `path`.
+    package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
     /// Whether `path` exists, and whether it is a directory.
     static func kind(of path: String) -> (exists: Bool, isDirectory: Bool) {
         var status = stat()
@@ -82,6 +85,33 @@ enum POSIX {
         defer { close(fd) }
         if let error = writeAll(fd, bytes) { throw CaptureError("cannot write \(path): \(error)") }
         if sync, fdatasync(fd) != 0 { throw CaptureError("cannot sync \(path): \(lastError())") }
+    }
+
+    /// Opens `path` for appending under an exclusive `flock`, the lock `WorkingLog.consume` takes to replace the
+    /// file: after the lock is held, the descriptor is checked to still be the file at `path` (a replacement made
+    /// while waiting is opened again). Returns the locked descriptor; closing it releases the lock.
+    static func openLocked(_ path: String, flags: Int32) throws(CaptureError) -> Int32 {
+        try makeDirectory(parent(path))
+        for _ in 0..<100 {
+            let fd = open(path, flags | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw CaptureError("cannot open \(path): \(lastError())") }
+            var locked = flock(fd, LOCK_EX)
+            while locked != 0 && errno == EINTR { locked = flock(fd, LOCK_EX) }
+            guard locked == 0 else {
+                let error = lastError()
+                close(fd)
+                throw CaptureError("cannot lock \(path): \(error)")
+            }
+            var opened = stat()
+            var current = stat()
+            if fstat(fd, &opened) == 0, stat(path, &current) == 0, opened.st_ino == current.st_ino,
+                opened.st_dev == current.st_dev
+            {
+                return fd
+            }
+            close(fd)
+        }
+        throw CaptureError("cannot lock \(path): it keeps being replaced")
     }
 
     static func currentDirectory() -> String? {

@@ -38,8 +38,19 @@ package struct WorkingLog: Sendable {
             bytes.append(UInt8(ascii: "\n"))
             findings += found
         }
-        try POSIX.append(bytes, to: path, sync: true)
+        try LockedLines.append(bytes, to: path)
         return findings
+    }
+
+    /// The log's lines as they are now (no lock: a line being appended may be missing).
+    package func lines() -> [[UInt8]] { LockedLines.read(path) }
+
+    /// Reads the log under its lock (captures wait), lets `body` choose the lines to keep, and replaces the log by
+    /// them, so that no capture appended meanwhile is lost.
+    package func consume<R>(
+        _ body: ([[UInt8]]) throws(CaptureError) -> (keep: [[UInt8]], result: R)
+    ) throws(CaptureError) -> R {
+        try LockedLines.consume(path, body)
     }
 
     /// The line of `event`: its text fields redacted, files relative to the repository.

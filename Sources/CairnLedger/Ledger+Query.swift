@@ -146,6 +146,13 @@ extension LedgerSnapshot {
         }
         try run { try ledger.run(query, txn, body) }
     }
+
+    /// The `rewrite` entries that carry checkpoint `checkpoint` to `commit`, oldest first (each one's `new_commit` is
+    /// the next one's `old_commit`, the last one's is `commit`): empty when an output of the checkpoint names
+    /// `commit` itself, nil when the checkpoint is not known under `commit`. `cairn blame --prove` proves them.
+    public func rewriteChain(checkpoint: UInt64, to commit: String) throws(LedgerError) -> [UInt64]? {
+        try run { try ledger.rewriteChain(txn, checkpoint: checkpoint, to: commit) }
+    }
 }
 
 extension Ledger {
@@ -318,6 +325,26 @@ extension Ledger {
             return true
         }
         return Array(Set(out)).sorted()
+    }
+
+    fileprivate func rewriteChain(_ txn: ReadTransaction, checkpoint: UInt64, to commit: String) throws -> [UInt64]? {
+        var chain: [UInt64] = []
+        var current = commit
+        var seen: Set<String> = []
+        while seen.insert(current).inserted {
+            if try exists(txn, prefix: IndexKey(.commit, current).appending(checkpoint)) { return chain.reversed() }
+            // `commitAlias ‖ new commit ‖ checkpoint ‖ rewrite`: the rewrite that brought the checkpoint here.
+            let prefix = IndexKey(.commitAlias, current).appending(checkpoint)
+            var rewrite: UInt64?
+            try txn.forEach(tables.index, prefix: prefix.bytes) { key, _ in
+                rewrite = readUInt64(key, at: prefix.bytes.count)
+                return false
+            }
+            guard let rewrite, let old = try facts(txn, rewrite).rewrite?.old else { return nil }
+            chain.append(rewrite)
+            current = old
+        }
+        return nil
     }
 
     private func exists(_ txn: ReadTransaction, prefix: IndexKey) throws -> Bool {

@@ -22,6 +22,9 @@ public struct ProofError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The checkpoint lacks the cosignatures a C2SP tlog-policy's quorum requires (see
         /// ``TlogPolicy``); the message names the unmet group.
         case quorumNotMet
+        /// Every proof of a line bundle verifies, but its claim is not what its records say (another line, path
+        /// or contributor; rewrites that do not lead to the claimed commit).
+        case claimMismatch
     }
 
     public let code: Code
