@@ -24,7 +24,7 @@ struct BlameCommand: ParsableCommand {
             reviewers, tests and deploys. A line no checkpoint explains shows `-`.
 
             The ledger is --ledger, else the repository's `cairn.ledger` (git config), else
-            $CAIRN_LEDGER. Blame is a read: it never signs or stores anything.
+            $CAIRN_LEDGER, else ./cairn-ledger. Blame is a read: it never signs or stores anything.
 
             --prove LINE writes one JSON bundle to standard output: the checkpoint record, the
             rewrite records leading to the line's commit, and a C2SP tlog-proof of each to the
@@ -39,7 +39,7 @@ struct BlameCommand: ParsableCommand {
 
             EXAMPLES
               cairn blame src/app.py
-              cairn blame src/app.py --rev HEAD~3 --json
+              cairn blame src/app.py --rev HEAD~1 --json
               cairn blame src/app.py --prove 12 > line12.json
             """)
     )
@@ -81,11 +81,7 @@ struct BlameCommand: ParsableCommand {
             }
             let facts = GitFacts(git)
             let config = facts.settings()
-            let directoryOfLedger =
-                ledger ?? config["cairn.ledger"] ?? ProcessInfo.processInfo.environment["CAIRN_LEDGER"]
-            guard let directoryOfLedger, !directoryOfLedger.isEmpty else {
-                throw CLIError(.usage, "no ledger: pass --ledger DIR, or run `cairn hooks install --ledger DIR`")
-            }
+            let directoryOfLedger = ledger ?? config["cairn.ledger"] ?? LedgerLocation.defaultDirectory
             var options = Ledger.OpenOptions()
             options.readOnly = true
             let store = try LedgerLocation.open(directoryOfLedger, options: options)

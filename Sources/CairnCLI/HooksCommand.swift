@@ -45,8 +45,8 @@ struct HooksCommand: ParsableCommand {
             `run` is what the git hooks call; `flush` delivers the outbox by hand.
 
             EXAMPLES
-              cairn hooks install --ledger ~/cairn-ledger
               cairn hooks install --agents claude-code --repo ~/src/app --server https://cairn.example.com
+              cairn hooks install --ledger cairn-ledger
               cairn hooks status --json
               cairn hooks uninstall
             """),

@@ -33,10 +33,11 @@ struct RewriteDetect: AsyncParsableCommand {
             new commit are skipped, so running it twice records nothing new. It never fails a build
             for what it finds.
 
-            The ledger to read is --ledger, else git config cairn.ledger, else $CAIRN_LEDGER.
+            The ledger to read is --ledger, else git config cairn.ledger, else $CAIRN_LEDGER, else
+            ./cairn-ledger.
 
             EXAMPLES
-              cairn rewrite detect --range origin/main~5..origin/main
+              cairn rewrite detect --range origin/main..HEAD
               cairn rewrite detect --range HEAD~1..HEAD --dry-run
             """)
     )
@@ -69,10 +70,7 @@ struct RewriteDetect: AsyncParsableCommand {
             let facts = GitFacts(git)
             var config = facts.settings()
             if let ledger { config["cairn.ledger"] = ledger }
-            guard let ledgerDirectory = config["cairn.ledger"] ?? ProcessInfo.processInfo.environment["CAIRN_LEDGER"]
-            else {
-                throw CLIError(.usage, "no ledger to read: pass --ledger DIR or set git config cairn.ledger")
-            }
+            let ledgerDirectory = config["cairn.ledger"] ?? LedgerLocation.defaultDirectory
             let settings = CommitRecorder.Settings(config: config, root: repository.root)
             // The read-only ledger is closed before the records are delivered to it.
             let records = try await Self.detect(

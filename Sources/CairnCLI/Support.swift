@@ -102,8 +102,10 @@ struct LedgerLocation: ParsableArguments {
             "The ledger directory (default: $CAIRN_LEDGER, else ./cairn-ledger).", valueName: "dir"))
     var ledger: String?
 
-    var directory: String {
-        if let ledger { return ledger }
+    var directory: String { ledger ?? Self.defaultDirectory }
+
+    /// The ledger when no --ledger is given: $CAIRN_LEDGER, else ./cairn-ledger.
+    static var defaultDirectory: String {
         if let env = ProcessInfo.processInfo.environment["CAIRN_LEDGER"], !env.isEmpty { return env }
         return "cairn-ledger"
     }

@@ -28,39 +28,38 @@ package enum LineAttribution {
     package static let comparisonBudget = 400_000
 
     /// Attributes each line of `committed` that `parent` does not have. `sessions[i]` holds the lines session `i`
-    /// wrote to this file; the first session (in the order given) that wrote a line exactly gets it.
+    /// wrote to this file; the first session (in the order given) that wrote a line exactly gets it as `ai`. A line
+    /// no session wrote exactly is `mixed` when it stands where a session's output has lines the commit does not
+    /// (diffing the session's output against the committed file) and one of those is similar to it; else `human`.
     ///
     /// - Returns: for each line of `committed`, nil when it was already in `parent`, else its attribution.
     package static func attribute(committed: [Substring], parent: [Substring], sessions: [[Substring]]) -> [Line?] {
-        let oldIndex = LineDiff.newToOld(parent.map(normalize), committed.map(normalize))
-        let exact: [Set<Substring>] = sessions.map { Set($0.map(normalize)) }
-        var bigrams: [[(Int, Set<UInt32>)]] = []  // per session: (length, bigrams) of its non-trivial lines
+        let lines = committed.map(normalize)
+        let oldIndex = LineDiff.newToOld(parent.map(normalize), lines)
+        let outputs = sessions.map { $0.map(normalize) }
+        let exact: [Set<Substring>] = outputs.map { Set($0) }
+        // For each session, the output lines the commit does not have around each committed line (its diff hunk).
+        let hunks = outputs.map { output in replacedLines(output: output, committed: lines) }
         var budget = comparisonBudget
         var result: [Line?] = []
         result.reserveCapacity(committed.count)
-        for (index, line) in committed.enumerated() {
+        for (index, key) in lines.enumerated() {
             guard oldIndex[index] == nil else {
                 result.append(nil)
                 continue
             }
-            let key = normalize(line)
             if let session = exact.firstIndex(where: { $0.contains(key) }) {
                 result.append(Line(session: session, contributor: .ai))
                 continue
             }
-            if bigrams.isEmpty {
-                bigrams = sessions.map { lines in
-                    lines.map(normalize).filter { $0.count >= 4 }.map { ($0.utf8.count, Self.bigrams($0)) }
-                }
-            }
             var best: (session: Int, score: Double)?
-            let mine = Self.bigrams(key)
             if key.count >= 4 {
-                search: for (session, lines) in bigrams.enumerated() {
-                    for (_, theirs) in lines {
+                let mine = bigrams(key)
+                for (session, replaced) in hunks.enumerated() {
+                    for candidate in replaced[index] where candidate.count >= 4 {
                         budget -= 1
-                        if budget < 0 { break search }
-                        let score = dice(mine, theirs)
+                        guard budget >= 0 else { break }
+                        let score = dice(mine, bigrams(candidate))
                         if score >= editedThreshold, score > (best?.score ?? 0) { best = (session, score) }
                     }
                 }
@@ -69,6 +68,21 @@ package enum LineAttribution {
                 best.map { Line(session: $0.session, contributor: .mixed) } ?? Line(session: nil, contributor: .human))
         }
         return result
+    }
+
+    /// For each committed line the output does not have, the output's lines in the same diff hunk (those the commit
+    /// replaced); empty for a line the output has.
+    static func replacedLines(output: [Substring], committed: [Substring]) -> [ArraySlice<Substring>] {
+        var replaced = [ArraySlice<Substring>](repeating: [], count: committed.count)
+        var previous = (output: -1, committed: -1)
+        for pair in LineDiff.matches(output, committed) + [(old: output.count, new: committed.count)] {
+            let gap = output[(previous.output + 1)..<pair.old]
+            if !gap.isEmpty {
+                for index in (previous.committed + 1)..<pair.new { replaced[index] = gap }
+            }
+            previous = (pair.old, pair.new)
+        }
+        return replaced
     }
 
     /// A line without trailing white space (a carriage return included), as lines are compared.
