@@ -57,14 +57,14 @@ let package = Package(
         .target(name: "CairnRedaction", dependencies: ["CairnCrypto", "CairnJSON"]),
         // `cairn capture`: agents' hook payloads into the repository's working log, redacted, without network.
         .target(name: "CairnCapture", dependencies: ["CairnRedaction", "CairnRecords", "CairnJSON", "CairnCrypto"]),
-        .executableTarget(name: "CairnCaptureTool", dependencies: ["CairnCapture"]),
+        .executableTarget(name: "CairnCaptureTool", dependencies: ["CairnCapture", "CairnCommitCapture"]),
         // `cairn hooks`: registers the capture in agents' configurations, and takes it out again.
         .target(name: "CairnHooks", dependencies: ["CairnCapture", "CairnJSON", "CairnCrypto"]),
         // The commit-time half of capture: working log + git → checkpoint and rewrite records; line attribution.
         .target(
             name: "CairnCommitCapture",
             dependencies: [
-                "CairnAudit", "CairnCapture", "CairnCrypto", "CairnJSON", "CairnNote", "CairnProofs", "CairnRecords",
+                "CairnCapture", "CairnCrypto", "CairnJSON", "CairnNote", "CairnProofs", "CairnRecords",
             ]),
         // C2SP signed notes, verifier keys, tlog-checkpoint bodies and cosignatures.
         .target(name: "CairnNote", dependencies: ["CairnCrypto"]),
@@ -175,7 +175,9 @@ let package = Package(
         .testTarget(name: "CairnJSONTests", dependencies: ["CairnJSON", "CairnTestSupport"]),
         .testTarget(name: "CairnMerkleTests", dependencies: ["CairnMerkle", "CairnCrypto", "CairnTestSupport"]),
         .testTarget(name: "CairnRecordsTests", dependencies: ["CairnRecords", "CairnJSON", "CairnCrypto"]),
-        .testTarget(name: "CairnRedactionTests", dependencies: ["CairnRedaction", "CairnJSON", "CairnCrypto"]),
+        .testTarget(
+            name: "CairnRedactionTests",
+            dependencies: ["CairnRedaction", "CairnJSON", "CairnCrypto", "CairnTestSupport"]),
         .testTarget(
             name: "CairnCaptureTests",
             dependencies: [

@@ -73,13 +73,7 @@ struct BlameCommand: ParsableCommand {
                 throw CLIError(.notFound, "\(DisplayText.escape(file)) is not inside a git repository")
             }
             let path = repository.relativePath(absolute, cwd: nil)
-            let git: GitRepository
-            do {
-                git = try GitRepository(path: repository.root)
-            } catch {
-                throw CLIError(.notFound, "\(error)")
-            }
-            let facts = GitFacts(git)
+            let facts = GitFacts(root: repository.root)
             let config = facts.settings()
             let directoryOfLedger = ledger ?? config["cairn.ledger"] ?? LedgerLocation.defaultDirectory
             var options = Ledger.OpenOptions()

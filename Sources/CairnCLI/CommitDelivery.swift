@@ -41,6 +41,10 @@ struct CommitDelivery {
     /// `cairn spool flush`; without, it stays in the spool for the next flush.
     func deliver(detachFlush: Bool) async throws -> Outcome {
         do {
+            // One delivery at a time: two would each take out the lines they handled, and the second would take
+            // lines appended after the first read.
+            let lock = try POSIX.openLocked(repository.cairnDirectory + "/outbox.lock", flags: O_RDWR)
+            defer { close(lock) }
             return try await deliverOutbox(detachFlush: detachFlush)
         } catch let error as CaptureError {
             throw CLIError(.ioError, error.message)
@@ -130,12 +134,6 @@ struct CommitDelivery {
     /// Starts `cairn spool flush --server URL` in its own session, not waited for, its output discarded.
     static func detachFlush(server: String, spool: String) {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "cairn"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = [executable, "spool", "flush", "--server", server, "--spool", spool]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try? process.run()
+        Subprocess.detach([executable, "spool", "flush", "--server", server, "--spool", spool])
     }
 }

@@ -17,7 +17,8 @@ struct HooksCommand: ParsableCommand {
             """
             `install` installs two halves of capture in a repository. The git hooks
             prepare-commit-msg, post-commit, post-rewrite and pre-push (in the directory git uses:
-            core.hooksPath is respected) become small sh shims that call `cairn hooks run HOOK`; a
+            core.hooksPath is respected) become small sh shims that call `cairn-capture git-hook
+            HOOK` (the same as `cairn hooks run HOOK`, in the small executable); a
             hook already there is kept beside its shim as HOOK.cairn-chained and runs first, with the
             same arguments and input (a failing prepare-commit-msg or pre-push still stops git).
             --ledger DIR or --server URL sets where the records go (git config cairn.ledger or
@@ -71,8 +72,12 @@ struct HooksOptions: ParsableArguments {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    /// The git shims run `cairn-capture git-hook` (it starts in a few milliseconds), else `cairn hooks run`.
     func gitInstaller(_ repository: CaptureRepository) -> GitHookInstaller {
-        GitHookInstaller(repository: repository, cairnCommand: Self.executable(named: "cairn", fallback: "cairn"))
+        let capture = Self.executable(named: "cairn-capture", fallback: "")
+        let command =
+            capture.isEmpty ? Self.executable(named: "cairn", fallback: "cairn") + " hooks run" : capture + " git-hook"
+        return GitHookInstaller(repository: repository, hookCommand: command)
     }
 
     func installer() throws -> HookInstaller {
@@ -243,7 +248,7 @@ struct HooksStatus: ParsableCommand {
                     reachable = "ledger does not open: \((error as? LedgerError)?.message ?? "\(error)")"
                 }
             } else if let server = destination.server {
-                let config = (try? GitRepository(path: repository.root)).map { GitFacts($0).settings() } ?? [:]
+                let config = GitFacts(root: repository.root).settings()
                 let spool = CommitDelivery.spoolDirectory(config: config)
                 let status = try? Spool.status(directory: spool)
                 let mine = status?.servers.first { $0.server.description == (try? ServerAddress(server))?.description }

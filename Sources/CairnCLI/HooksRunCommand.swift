@@ -38,62 +38,9 @@ struct HooksRun: AsyncParsableCommand {
     var arguments: [String] = []
 
     func run() async throws {
-        do {
-            try await runHook()
-        } catch {
-            let message = (error as? CLIError)?.message ?? "\(error)"
-            Console.error("cairn hooks run \(DisplayText.escape(hook)): \(DisplayText.escape(message))")
-            CaptureLog.append(message, agent: "git \(hook)")
-        }
+        let status = GitHookMain.run(hook: hook, arguments: arguments, cairn: GitHookMain.cairnBesideThisExecutable())
         Console.flush()
-    }
-
-    private func runHook() async throws {
-        guard let repository = CaptureRepository.containing(FileManager.default.currentDirectoryPath) else {
-            throw CLIError(.notFound, "not inside a git repository")
-        }
-        let hooks: CommitHooks
-        do {
-            hooks = try CommitHooks(repository: repository)
-        } catch {
-            throw CLIError(.ioError, error.message)
-        }
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        do {
-            switch hook {
-            case "prepare-commit-msg":
-                guard let file = arguments.first else { throw CLIError(.usage, "prepare-commit-msg needs the FILE") }
-                // A merge's or a squash's message is git's; the commit it makes is still new work.
-                try hooks.prepareCommitMessage(messageFile: file)
-                return
-            case "post-commit":
-                try hooks.postCommit(now: now)
-            case "post-rewrite":
-                let input = FileHandle.standardInput.readDataToEndOfFile()
-                try hooks.postRewrite(how: arguments.first ?? "rebase", input: [UInt8](input), now: now)
-            case "pre-push":
-                _ = FileHandle.standardInput.readDataToEndOfFile()
-            default:
-                throw CLIError(
-                    .usage,
-                    "unknown hook \(DisplayText.escape(hook)) (known: prepare-commit-msg, post-commit, post-rewrite, "
-                        + "pre-push)")
-            }
-        } catch let error as CaptureError {
-            throw CLIError(.ioError, error.message)
-        }
-        let delivery = CommitDelivery(repository: repository, config: hooks.facts.settings())
-        let outcome = try await delivery.deliver(detachFlush: true)
-        if outcome.waiting > 0 {
-            Console.error(
-                "cairn: \(outcome.waiting) record\(outcome.waiting == 1 ? "" : "s") wait in the outbox: no destination; "
-                    + "run `cairn hooks install --ledger DIR` or `--server URL`")
-        }
-        if outcome.rejected > 0 {
-            Console.error(
-                "cairn: \(outcome.rejected) record\(outcome.rejected == 1 ? " was" : "s were") refused; see "
-                    + DisplayText.escape(delivery.rejectedPath))
-        }
+        if status != 0 { throw ExitCode(status) }
     }
 }
 
@@ -104,9 +51,10 @@ struct HooksFlush: AsyncParsableCommand {
         abstract: "Deliver the records waiting in the repository's outbox to its ledger or server's spool.",
         discussion: prose(
             """
-            The commit hooks deliver their records themselves; this is for records left waiting (no
-            destination configured yet, the ledger unreachable). With a server destination, the
-            records go into the spool; `cairn spool flush --server URL` sends them.
+            The git hooks start `cairn hooks flush --quiet` in the background after each commit; run
+            it by hand for records left waiting (no destination configured yet, the ledger
+            unreachable). One delivery runs at a time (a lock in the git directory). With a server
+            destination, the records go into the spool; `cairn spool flush --server URL` sends them.
 
             EXAMPLES
               cairn hooks flush --json
@@ -119,20 +67,25 @@ struct HooksFlush: AsyncParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @Flag(help: "Print nothing (the hooks' detached delivery); problems still go to the capture log.")
+    var quiet = false
+
     func run() async throws {
         try await runReportingErrors {
             let directory = repo ?? FileManager.default.currentDirectoryPath
             guard let repository = CaptureRepository.containing(directory) else {
                 throw CLIError(.notFound, "\(DisplayText.escape(directory)) is not inside a git repository")
             }
-            let facts: GitFacts
+            let delivery = CommitDelivery(
+                repository: repository, config: GitFacts(root: repository.root).settings())
+            let outcome: CommitDelivery.Outcome
             do {
-                facts = GitFacts(try GitRepository(path: repository.root))
+                outcome = try await delivery.deliver(detachFlush: quiet)
             } catch {
-                throw CLIError(.notFound, "\(error)")
+                if quiet { CaptureLog.append((error as? CLIError)?.message ?? "\(error)", agent: "cairn hooks flush") }
+                throw error
             }
-            let delivery = CommitDelivery(repository: repository, config: facts.settings())
-            let outcome = try await delivery.deliver(detachFlush: false)
+            if quiet { return }
             if json {
                 printJSON(
                     .object(

@@ -61,13 +61,7 @@ struct RewriteDetect: AsyncParsableCommand {
             guard let repository = CaptureRepository.containing(directory) else {
                 throw CLIError(.notFound, "\(DisplayText.escape(directory)) is not inside a git repository")
             }
-            let git: GitRepository
-            do {
-                git = try GitRepository(path: repository.root)
-            } catch {
-                throw CLIError(.notFound, "\(error)")
-            }
-            let facts = GitFacts(git)
+            let facts = GitFacts(root: repository.root)
             var config = facts.settings()
             if let ledger { config["cairn.ledger"] = ledger }
             let ledgerDirectory = config["cairn.ledger"] ?? LedgerLocation.defaultDirectory

@@ -11,7 +11,7 @@ package enum POSIX {
     package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     /// Whether `path` exists, and whether it is a directory.
-    static func kind(of path: String) -> (exists: Bool, isDirectory: Bool) {
+    package static func kind(of path: String) -> (exists: Bool, isDirectory: Bool) {
         var status = stat()
         guard stat(path, &status) == 0 else { return (false, false) }
         return (true, status.st_mode & S_IFMT == S_IFDIR)
@@ -40,7 +40,7 @@ package enum POSIX {
     }
 
     /// Everything until the end of `fd`, or the first `limit + 1` bytes when there are more.
-    static func readAll(_ fd: Int32, limit: Int) -> [UInt8]? {
+    package static func readAll(_ fd: Int32, limit: Int) -> [UInt8]? {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while bytes.count <= limit {
@@ -90,7 +90,7 @@ package enum POSIX {
     /// Opens `path` for appending under an exclusive `flock`, the lock `WorkingLog.consume` takes to replace the
     /// file: after the lock is held, the descriptor is checked to still be the file at `path` (a replacement made
     /// while waiting is opened again). Returns the locked descriptor; closing it releases the lock.
-    static func openLocked(_ path: String, flags: Int32) throws(CaptureError) -> Int32 {
+    package static func openLocked(_ path: String, flags: Int32) throws(CaptureError) -> Int32 {
         try makeDirectory(parent(path))
         for _ in 0..<100 {
             let fd = open(path, flags | O_CREAT | O_CLOEXEC, 0o600)
@@ -114,7 +114,7 @@ package enum POSIX {
         throw CaptureError("cannot lock \(path): it keeps being replaced")
     }
 
-    static func currentDirectory() -> String? {
+    package static func currentDirectory() -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return nil }
         return String(cString: buffer)
@@ -125,7 +125,7 @@ package enum POSIX {
     }
 
     /// Milliseconds since the Unix epoch.
-    static func nowMilliseconds() -> Int64 {
+    package static func nowMilliseconds() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
@@ -148,7 +148,7 @@ package enum POSIX {
     }
 
     /// The directory part of a normalized absolute path (`/` for `/`).
-    static func parent(_ path: String) -> String {
+    package static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
         return String(path[..<slash])
     }

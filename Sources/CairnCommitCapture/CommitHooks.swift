@@ -1,4 +1,3 @@
-import CairnAudit
 import CairnCapture
 import CairnCrypto
 import CairnJSON
@@ -15,16 +14,10 @@ package struct CommitHooks {
 
     package let repository: CaptureRepository
     package let facts: GitFacts
-    package let settings: CommitRecorder.Settings
 
-    package init(repository: CaptureRepository) throws(CaptureError) {
+    package init(repository: CaptureRepository) {
         self.repository = repository
-        do {
-            facts = GitFacts(try GitRepository(path: repository.root))
-        } catch {
-            throw CaptureError(error.description)
-        }
-        settings = CommitRecorder.Settings(config: facts.settings(), root: repository.root)
+        facts = GitFacts(root: repository.root)
     }
 
     package var outboxPath: String { repository.cairnDirectory + "/" + Self.outboxFileName }
@@ -65,17 +58,17 @@ package struct CommitHooks {
     @discardableResult
     package func postCommit(now: Int64) throws(CaptureError) -> [JSONValue] {
         guard !replaying else { return [] }
-        let commit = try facts.commit("HEAD")
+        let (commit, changedPaths) = try facts.commitAndChanges("HEAD")
+        let settings = CommitRecorder.Settings(config: facts.settings(), root: repository.root)
         var records: [JSONValue] = []
         if let picked = Self.cherryPickedFrom(commit.message), picked != commit.id {
             records.append(
                 RewriteRecords.record(
                     old: picked, new: commit.id, kind: "cherry_pick", at: Timestamp.format(now), repo: settings.repo))
         }
-        let changed = Set(try facts.changedPaths(commit))
+        let changed = Set(changedPaths)
         let pending = loadPending()
         let facts = self.facts
-        let settings = self.settings
         let outbox = outboxPath
         var used: [String] = []
         if POSIX.exists(log.path) {
@@ -120,10 +113,11 @@ package struct CommitHooks {
     /// `(cherry picked from commit <id>)`, as `git cherry-pick -x` writes it.
     static func cherryPickedFrom(_ message: String) -> String? {
         for line in message.split(separator: "\n").reversed() {
-            let text = line.trimmingCharacters(in: [" ", "\t"])
+            let text = line.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()
+                .map(String.init).joined()
             guard text.hasPrefix("(cherry picked from commit "), text.hasSuffix(")") else { continue }
             let id = text.dropFirst("(cherry picked from commit ".count).dropLast()
-            if id.count == 40 || id.count == 64, id.allSatisfy(\.isHexDigit) { return String(id).lowercased() }
+            if id.count == 40 || id.count == 64, id.allSatisfy({ $0.isHexDigit }) { return String(id).lowercased() }
         }
         return nil
     }
@@ -134,6 +128,7 @@ package struct CommitHooks {
     /// `rebase`), put in the outbox. Several old commits rewritten to one new commit are a squash.
     @discardableResult
     package func postRewrite(how: String, input: [UInt8], now: Int64) throws(CaptureError) -> [JSONValue] {
+        let settings = CommitRecorder.Settings(config: facts.settings(), root: repository.root)
         let records = RewriteRecords.fromPostRewrite(
             how: how, input: input, at: Timestamp.format(now), repo: settings.repo)
         try Self.appendRecords(records, to: outboxPath)

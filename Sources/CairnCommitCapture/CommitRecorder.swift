@@ -82,6 +82,17 @@ package enum CommitRecorder {
         for event in events where event.edits.contains(where: { changed.contains($0.file) }) {
             consumedUpTo[event.sessionKey] = event.position
         }
+        // The turn that made the last consumed edit ends at the session's next `stop` (the agent's last message),
+        // unless a new prompt or edit comes first.
+        for event in events {
+            guard let last = consumedUpTo[event.sessionKey], last >= 0, event.position > last else { continue }
+            if event.event == "prompt" || event.event == "edit" {
+                consumedUpTo[event.sessionKey] = -last - 1  // closed: no later event joins
+            } else if event.event == "stop" {
+                consumedUpTo[event.sessionKey] = -event.position - 1
+            }
+        }
+        for (session, last) in consumedUpTo where last < 0 { consumedUpTo[session] = -last - 1 }
         var keptEdits: Set<String> = []
         for event in events {
             guard let last = consumedUpTo[event.sessionKey], event.position <= last else {

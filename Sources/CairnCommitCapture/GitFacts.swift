@@ -1,20 +1,27 @@
-import CairnAudit
 import CairnCapture
 import CairnCrypto
 
-/// What the commit hooks ask git, each in one `git` run (a hook's cost is mostly processes started).
+/// What the commit hooks ask git, each in one `git` run (a hook's cost is mostly processes started), through
+/// `Subprocess` (no Foundation: the hooks start in milliseconds). git inherits the environment: inside a hook,
+/// `GIT_INDEX_FILE` names the index being committed.
 package struct GitFacts: Sendable {
-    package let git: GitRepository
+    /// The working tree's root.
+    package let root: String
 
-    package init(_ git: GitRepository) { self.git = git }
+    package init(root: String) { self.root = root }
 
-    func run(_ arguments: [String], input: [UInt8]? = nil) throws(CaptureError) -> GitRepository.Output {
-        let output: GitRepository.Output
-        do {
-            output = try git.run(arguments, input: input)
-        } catch {
-            throw CaptureError(error.description)
-        }
+    static let environment: [String: String?] = [
+        "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_PAGER": "cat",
+    ]
+
+    /// `git -C root ARGUMENTS`, whatever its exit status.
+    package func attempt(_ arguments: [String], input: [UInt8]? = nil) throws(CaptureError) -> Subprocess.Output {
+        try Subprocess.run(["git", "-C", root] + arguments, environment: Self.environment, input: input)
+    }
+
+    /// `git -C root ARGUMENTS`; a non-zero exit status is an error naming git's first line of complaint.
+    package func run(_ arguments: [String], input: [UInt8]? = nil) throws(CaptureError) -> Subprocess.Output {
+        let output = try attempt(arguments, input: input)
         guard output.status == 0 else {
             throw CaptureError("git \(arguments.first ?? "") failed: \(output.firstErrorLine)")
         }
@@ -27,7 +34,7 @@ package struct GitFacts: Sendable {
     /// `remote.origin.url` (keys lowercased, as git reports them).
     package func settings() -> [String: String] {
         guard
-            let output = try? git.run([
+            let output = try? attempt([
                 "config", "-z", "--get-regexp", #"^(cairn\..*|user\.name|user\.email|remote\.origin\.url)$"#,
             ]), output.status == 0
         else { return [:] }
@@ -53,19 +60,37 @@ package struct GitFacts: Sendable {
 
     /// The commit `revision` names.
     package func commit(_ revision: String) throws(CaptureError) -> Commit {
-        let output = try run(["log", "-1", "--no-show-signature", "--format=%H%x00%P%x00%B", revision, "--"])
-        let fields = output.stdout.split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false).map {
+        try commitAndChanges(revision, paths: false).commit
+    }
+
+    /// The commit `revision` names and the paths it changed against its first parent (every path of a root
+    /// commit; nothing for a merge), from one `git diff-tree`.
+    package func commitAndChanges(
+        _ revision: String, paths: Bool = true
+    ) throws(CaptureError) -> (
+        commit: Commit, changed: [String]
+    ) {
+        let arguments = [
+            "diff-tree", "-r", "--root", "-z", "--no-renames", paths ? "--name-only" : "-s",
+            "--format=%H%x00%P%x00%B%x00", revision,
+        ]
+        let output = try run(arguments).stdout
+        let fields = output.split(separator: 0, omittingEmptySubsequences: false).map {
             String(decoding: $0, as: UTF8.self)
         }
-        guard fields.count == 3, !fields[0].isEmpty else { throw CaptureError("git log printed no commit") }
-        return Commit(id: fields[0], parents: fields[1].split(separator: " ").map(String.init), message: fields[2])
+        guard fields.count >= 3, fields[0].count >= 40 else { throw CaptureError("git diff-tree printed no commit") }
+        let commit = Commit(
+            id: fields[0], parents: fields[1].split(separator: " ").map(String.init), message: fields[2])
+        // After the message's NUL: a line feed, then the paths, each ended by a NUL.
+        let changed = fields.dropFirst(3).map { $0.hasPrefix("\n") ? String($0.dropFirst()) : $0 }.filter {
+            !$0.isEmpty
+        }
+        return (commit, paths ? changed : [])
     }
 
     /// The paths `commit` changed against its first parent (every path of a root commit).
     package func changedPaths(_ commit: Commit) throws(CaptureError) -> [String] {
-        var arguments = ["diff-tree", "-r", "--no-commit-id", "--name-only", "-z", "--no-renames"]
-        arguments += commit.parents.isEmpty ? ["--root", commit.id] : [commit.parents[0], commit.id]
-        return try run(arguments).stdout.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        try commitAndChanges(commit.id).changed
     }
 
     /// The staged paths (for `prepare-commit-msg`).
@@ -101,7 +126,7 @@ package struct GitFacts: Sendable {
 
     /// Whether `commit` is an object this repository has.
     package func hasCommit(_ commit: String) -> Bool {
-        (try? git.run(["cat-file", "-e", commit + "^{commit}"]))?.status == 0
+        (try? attempt(["cat-file", "-e", commit + "^{commit}"]))?.status == 0
     }
 
     /// `git patch-id --stable` of each commit (nil for one git gives none, e.g. an empty change).

@@ -80,6 +80,6 @@ package struct RewriteDetector {
     }
 
     private func isAncestor(_ commit: String, of descendant: String) -> Bool {
-        (try? facts.git.run(["merge-base", "--is-ancestor", commit, descendant]))?.status == 0
+        (try? facts.attempt(["merge-base", "--is-ancestor", commit, descendant]))?.status == 0
     }
 }

@@ -13,7 +13,7 @@ package struct GitHookStatus: Sendable, Equatable {
 }
 
 /// `cairn hooks install|uninstall|status` for git: each hook is a small POSIX sh shim that runs the hook which
-/// was there before (kept beside it as `<hook>.cairn-chained`), then `cairn hooks run HOOK "$@"`, whose failure
+/// was there before (kept beside it as `<hook>.cairn-chained`), then `cairn-capture git-hook HOOK "$@"`, whose failure
 /// never fails the hook. Uninstall puts the earlier hooks back byte for byte. The ledger or server the hooks
 /// send to is kept in the repository's own git configuration (`cairn.ledger`, `cairn.server`).
 package struct GitHookInstaller {
@@ -33,12 +33,13 @@ package struct GitHookInstaller {
     static let abortingHooks: Set<String> = ["prepare-commit-msg", "pre-push"]
 
     package let repository: CaptureRepository
-    /// The cairn executable, already quoted for the shell (`/usr/local/bin/cairn`).
-    package let cairnCommand: String
+    /// The command the shims run, followed by the hook's name and arguments, already quoted for the shell:
+    /// `/usr/local/bin/cairn-capture git-hook` (or `cairn hooks run`, the same step in the main binary).
+    package let hookCommand: String
 
-    package init(repository: CaptureRepository, cairnCommand: String) {
+    package init(repository: CaptureRepository, hookCommand: String) {
         self.repository = repository
-        self.cairnCommand = cairnCommand
+        self.hookCommand = hookCommand
     }
 
     /// The absolute directory git runs the repository's hooks from (`git rev-parse --git-path hooks`, which
@@ -53,10 +54,10 @@ package struct GitHookInstaller {
         }
     }
 
-    /// The shim installed as `hook`, running `cairnCommand`.
-    package static func shim(hook: String, cairnCommand: String) -> String {
+    /// The shim installed as `hook`, running `hookCommand`.
+    package static func shim(hook: String, hookCommand: String) -> String {
         let chained = hook + chainedSuffix
-        let cairn = "\(cairnCommand) hooks run \(hook) \"$@\""
+        let cairn = "\(hookCommand) \(hook) \"$@\""
         let aborting = abortingHooks.contains(hook)
         // A failing chained hook aborts git's command: its status is the shim's, and cairn is not run.
         // Otherwise cairn runs regardless, and the chained hook's status is still the shim's.
@@ -65,7 +66,7 @@ package struct GitHookInstaller {
             "#!/bin/sh",
             marker,
             "# Installed by `cairn hooks install`: hands git's \(hook) to Cairn, the provenance ledger,",
-            "# through `cairn hooks run \(hook)`. `cairn hooks uninstall` takes it out again and puts back",
+            "# through `cairn hooks run \(hook)` (run by cairn-capture). `cairn hooks uninstall` takes it out and puts back",
             "# the hook that was here before, kept meanwhile beside this file as \(chained).",
             "# The chained hook runs first, with the same arguments\(stdinHooks.contains(hook) ? " and input" : "");",
             "# cairn's own failures never fail the hook. CAIRN_HOOKS_DISABLE=1 skips cairn (not the chained hook).",
@@ -120,7 +121,7 @@ package struct GitHookInstaller {
         var changes: [(hook: String, change: Change)] = []
         for hook in Self.hooks {
             let path = directory + "/" + hook
-            let shim = Array(Self.shim(hook: hook, cairnCommand: cairnCommand).utf8)
+            let shim = Array(Self.shim(hook: hook, hookCommand: hookCommand).utf8)
             if Self.isShim(path) {
                 // Ours already: rewritten only when it names another cairn (the executable moved).
                 if Self.contents(path) == shim {

@@ -78,8 +78,9 @@ import Testing
             directory: repo.path)
         #expect(configured.status == 0)
         try Self.commitWithAgent(repo, installArgs: ["--server", world.url], environment: environment)
+        // The hooks' detached delivery moves both records from the outbox into the spool.
+        try pollBlocking("the checkpoint and the rewrite in the spool") { world.spooled() == 2 }
         #expect((try? String(contentsOfFile: repo.path + "/.git/cairn/outbox.jsonl", encoding: .utf8)) ?? "" == "")
-        #expect(world.spooled() == 2, "the checkpoint and the rewrite wait in the spool")
 
         let server = try world.startServer()
         defer { server.stop() }

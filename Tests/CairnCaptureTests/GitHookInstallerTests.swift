@@ -49,7 +49,8 @@ import Testing
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
         let repository = try #require(CaptureRepository.containing(repo.path))
         let fixture = Fixture(
-            repo: repo, tools: tools, installer: GitHookInstaller(repository: repository, cairnCommand: fake))
+            repo: repo, tools: tools,
+            installer: GitHookInstaller(repository: repository, hookCommand: fake + " hooks run"))
         if let hooksPath {
             #expect(try fixture.git(["config", "core.hooksPath", hooksPath]).status == 0)
         }
@@ -99,7 +100,7 @@ import Testing
             #expect(try permissions(path) == 0o755)
             #expect(FileManager.default.isExecutableFile(atPath: path))
             shims.append(try bytes(path))
-            let shim = GitHookInstaller.shim(hook: hook, cairnCommand: f.tools.file("bin/cairn"))
+            let shim = GitHookInstaller.shim(hook: hook, hookCommand: f.tools.file("bin/cairn") + " hooks run")
             #expect(try bytes(path) == Data(shim.utf8))
             // Valid for dash (/bin/sh here) as for any POSIX sh.
             #expect(try ProcessRunner.run("/bin/sh", ["-n", path]).status == 0)
@@ -342,7 +343,7 @@ import Testing
     func updatesMovedCairn() throws {
         let f = try fixture()
         let repository = try #require(CaptureRepository.containing(f.repo.path))
-        _ = try GitHookInstaller(repository: repository, cairnCommand: "/old/cairn").install()
+        _ = try GitHookInstaller(repository: repository, hookCommand: "/old/cairn hooks run").install()
         #expect(changes(try f.installer.install()) == GitHookInstaller.hooks.map { "\($0) installed" })
         let shim = try String(contentsOfFile: try f.installer.hooksDirectory + "/post-commit", encoding: .utf8)
         #expect(!shim.contains("/old/cairn") && shim.contains(f.tools.file("bin/cairn")))
