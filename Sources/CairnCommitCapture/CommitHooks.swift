@@ -117,7 +117,7 @@ package struct CommitHooks {
                 .map(String.init).joined()
             guard text.hasPrefix("(cherry picked from commit "), text.hasSuffix(")") else { continue }
             let id = text.dropFirst("(cherry picked from commit ".count).dropLast()
-            if id.count == 40 || id.count == 64, id.allSatisfy({ $0.isHexDigit }) { return String(id).lowercased() }
+            if RewriteRecords.isObjectID(Substring(id.lowercased())) { return id.lowercased() }
         }
         return nil
     }

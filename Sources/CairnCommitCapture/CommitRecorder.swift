@@ -110,31 +110,36 @@ package enum CommitRecorder {
         }
         plan.keep.sort()
 
-        // What each session wrote, per file.
-        var written: [String: [String: [Substring]]] = [:]  // path → session → lines
+        // What each session wrote, per file: each edit's lines on their own (edits land anywhere in the file).
+        var written: [String: [String: [[Substring]]]] = [:]  // path → session → edits' lines
         for event in events {
             guard let last = consumedUpTo[event.sessionKey], event.position <= last else { continue }
             for edit in event.edits where changed.contains(edit.file) {
-                written[edit.file, default: [:]][event.sessionKey, default: []] += edit.writtenLines
+                written[edit.file, default: [:]][event.sessionKey, default: []].append(edit.writtenLines)
             }
         }
         // Attribute every file's added lines.
-        var outputs: [String: [(path: String, contributor: LineAttribution.Contributor, lines: [Int])]] = [:]
+        var attributions: [(path: String, order: [String], lines: [LineAttribution.Line?])] = []
         var agentLines: [String: Int] = [:]
         for path in written.keys.sorted() {
             guard let versions = files[path], let bySession = written[path] else { continue }
             let order = sessions.filter { bySession[$0] != nil }
-            let committed = lines(versions.committed)
             let attribution = LineAttribution.attribute(
-                committed: committed, parent: versions.parent.map(lines) ?? [],
-                sessions: order.map { bySession[$0] ?? [] })
+                committed: lines(versions.committed), parent: versions.parent.map(lines) ?? [],
+                edits: order.map { bySession[$0] ?? [] })
+            for line in attribution.compactMap({ $0 }) where line.contributor != .human {
+                agentLines[order[line.session ?? 0], default: 0] += 1
+            }
+            attributions.append((path, order, attribution))
+        }
+        var outputs: [String: [(path: String, contributor: LineAttribution.Contributor, lines: [Int])]] = [:]
+        for (path, order, attribution) in attributions {
+            // A person's line goes to the first session that wrote to the file and has a record (agent lines).
+            let human = order.first { (agentLines[$0] ?? 0) > 0 }
             var grouped: [String: [LineAttribution.Contributor: [Int]]] = [:]
             for (index, line) in attribution.enumerated() {
-                guard let line else { continue }
-                // A person's line goes to the first session that wrote to the file.
-                let session = order[line.session ?? 0]
+                guard let line, let session = line.session.map({ order[$0] }) ?? human else { continue }
                 grouped[session, default: [:]][line.contributor, default: []].append(index + 1)
-                if line.contributor != .human { agentLines[session, default: 0] += 1 }
             }
             for (session, byContributor) in grouped {
                 for contributor in byContributor.keys.sorted() {
@@ -171,7 +176,7 @@ package enum CommitRecorder {
     ) -> JSONValue {
         let agent = events.last?.agent ?? "unknown"
         let modelID = events.last(where: { $0.model != nil })?.model
-        let prompts = events.filter { $0.prompt != nil }
+        let prompts = events.filter { $0.prompt.map(isNonBlank) ?? false }
         var prompt = prompts.last?.prompt ?? "(no prompt was captured: the agent's hooks reported none)"
         var truncated = false
         if !full, prompt.count > lightPromptCharacters {
@@ -253,6 +258,11 @@ package enum CommitRecorder {
         if modelID == nil { capture.append(("model_unknown", .bool(true))) }
         members.append(("x_capture", .object(JSONObject(capture))))
         return .object(JSONObject(members))
+    }
+
+    /// Whether `text` has a character other than white space (the schema's "non-blank").
+    static func isNonBlank(_ text: String) -> Bool {
+        text.unicodeScalars.contains { !$0.properties.isWhitespace }
     }
 
     /// A file's lines (a final line feed ends the last line rather than starting an empty one).

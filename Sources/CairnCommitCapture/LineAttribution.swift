@@ -34,12 +34,29 @@ package enum LineAttribution {
     ///
     /// - Returns: for each line of `committed`, nil when it was already in `parent`, else its attribution.
     package static func attribute(committed: [Substring], parent: [Substring], sessions: [[Substring]]) -> [Line?] {
+        attribute(committed: committed, parent: parent, edits: sessions.map { [$0] })
+    }
+
+    /// As above, with each session's output given edit by edit (`edits[i][j]`: the lines of session `i`'s edit
+    /// `j`): each edit is diffed against the committed file on its own, since edits land anywhere in a file.
+    package static func attribute(
+        committed: [Substring], parent: [Substring], edits sessions: [[[Substring]]]
+    )
+        -> [Line?]
+    {
         let lines = committed.map(normalize)
         let oldIndex = LineDiff.newToOld(parent.map(normalize), lines)
-        let outputs = sessions.map { $0.map(normalize) }
-        let exact: [Set<Substring>] = outputs.map { Set($0) }
-        // For each session, the output lines the commit does not have around each committed line (its diff hunk).
-        let hunks = outputs.map { output in replacedLines(output: output, committed: lines) }
+        let outputs = sessions.map { edits in edits.map { $0.map(normalize) } }
+        let exact: [Set<Substring>] = outputs.map { Set($0.joined()) }
+        // For each session, the output lines the commit does not have around each committed line (its diff hunk),
+        // from every edit.
+        let hunks = outputs.map { edits in
+            edits.reduce(into: [[Substring]](repeating: [], count: lines.count)) { union, edit in
+                for (index, replaced) in replacedLines(output: edit, committed: lines).enumerated() {
+                    union[index] += replaced
+                }
+            }
+        }
         var budget = comparisonBudget
         var result: [Line?] = []
         result.reserveCapacity(committed.count)
