@@ -67,6 +67,7 @@ run(cairn, "hooks", "install", "--ledger", ledger, "--agents", "none")
 disabled = variant("hooks installed, CAIRN_HOOKS_DISABLE=1", {**base, "CAIRN_HOOKS_DISABLE": "1"})
 hooked = variant("hooks installed (trailer + record + ledger)", base)
 print(f"overhead of Cairn's hooks vs no hooks: p50 {hooked[0] - plain[0]:+.1f} ms, p99 {hooked[1] - plain[1]:+.1f} ms")
+run(cairn, "hooks", "flush")  # the hooks deliver in the background: wait for the last delivery
 size = run(cairn, "checkpoint", "--ledger", ledger).stdout.decode().split("\n")[1]
 print(f"ledger entries after the run: {size} (one checkpoint per hooked commit)")
 PY

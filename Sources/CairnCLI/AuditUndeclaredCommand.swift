@@ -33,6 +33,7 @@ struct AuditUndeclared: ParsableCommand {
               1   with --strict, at least one commit listed
               64  usage error (for example a range git does not know)
               66  no such ledger or repository, or git is not installed
+              70  internal error (a bug in cairn: please report it)
               74  the ledger cannot be read, or the output cannot be written
             """)
     )

@@ -36,6 +36,8 @@ struct BlameCommand: ParsableCommand {
               1   with --prove: no checkpoint explains the line
               64  usage error (a line number beyond the file)
               66  no such repository, file, revision or ledger
+              70  internal error (a bug in cairn: please report it)
+              74  the ledger cannot be read, or the output cannot be written
 
             EXAMPLES
               cairn blame src/app.py

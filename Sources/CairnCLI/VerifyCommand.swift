@@ -32,7 +32,9 @@ struct VerifyCommand: ParsableCommand {
             byte, as C2SP and Go compare them: a look-alike spelling (a Kelvin sign for K, a
             decomposed accent) is a different name.
             """),
-        subcommands: [VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self, VerifyBundle.self]
+        subcommands: [
+            VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self, VerifyBundle.self, VerifyInToto.self,
+        ]
     )
 }
 
