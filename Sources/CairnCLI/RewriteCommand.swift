@@ -34,7 +34,8 @@ struct RewriteDetect: AsyncParsableCommand {
             for what it finds.
 
             The ledger to read is --ledger, else git config cairn.ledger, else $CAIRN_LEDGER, else
-            ./cairn-ledger.
+            ./cairn-ledger; the records go to the repository's destination (git config cairn.ledger
+            or cairn.server), else to that same ledger.
 
             EXAMPLES
               cairn rewrite detect --range origin/main..HEAD
@@ -65,6 +66,11 @@ struct RewriteDetect: AsyncParsableCommand {
             var config = facts.settings()
             if let ledger { config["cairn.ledger"] = ledger }
             let ledgerDirectory = config["cairn.ledger"] ?? LedgerLocation.defaultDirectory
+            // Without a destination of the repository's own, the records go to the ledger they were found in (a CI
+            // runner's outbox is gone with the runner).
+            if config["cairn.ledger"] == nil && config["cairn.server"] == nil {
+                config["cairn.ledger"] = ledgerDirectory
+            }
             let settings = CommitRecorder.Settings(config: config, root: repository.root)
             // The read-only ledger is closed before the records are delivered to it.
             let records = try await Self.detect(
