@@ -67,11 +67,13 @@ extension Finding {
 extension CompletenessSummary {
     /// The members that follow `"findings"` in `cairn audit completeness --json`, as one object:
     /// `{"examined":{checkpoints, deploys, corrections, without_append_time},
-    /// "max_clock_skew_seconds", "summary":{<kind>:{found, allowed, exceeded}}, "passed"}`, every
-    /// kind present, `allowed` null for a kind the policy does not limit.
+    /// "max_clock_skew_seconds", "sensitive_paths"?, "min_evidence_grade"?,
+    /// "summary":{<kind>:{found, allowed, exceeded}}, "passed"}`, every kind the policy checks
+    /// present (`weak_evidence_on_sensitive_path`, `sensitive_paths` and `min_evidence_grade` only
+    /// when the policy sets the evidence members), `allowed` null for a kind the policy does not limit.
     package var json: JSONValue {
         var summary = JSONObject()
-        for kind in FindingKind.allCases {
+        for kind in policy.checkedKinds {
             let tolerance = policy.tolerance(for: kind)
             summary[kind.rawValue] = .object([
                 "found": .number(Double(count(kind))),
@@ -79,15 +81,20 @@ extension CompletenessSummary {
                 "exceeded": .bool(exceeded.contains(kind)),
             ])
         }
-        return .object([
+        var object: JSONObject = [
             "examined": .object([
                 "checkpoints": .uint(checkpoints), "deploys": .uint(deploys), "corrections": .uint(corrections),
                 "without_append_time": .uint(withoutAppendTime),
             ]),
             "max_clock_skew_seconds": .number(Double(policy.maxClockSkewSeconds)),
-            "summary": .object(summary),
-            "passed": .bool(passed),
-        ])
+        ]
+        if let evidence = policy.evidence {
+            object["sensitive_paths"] = .array(evidence.sensitivePaths.map { .string($0) })
+            object["min_evidence_grade"] = .string(evidence.minimumGrade.rawValue)
+        }
+        object["summary"] = .object(summary)
+        object["passed"] = .bool(passed)
+        return .object(object)
     }
 }
 

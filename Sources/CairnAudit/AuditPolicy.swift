@@ -1,5 +1,11 @@
 import CairnJSON
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The kinds of finding `cairn audit completeness` reports.
 public enum FindingKind: String, Sendable, Hashable, CaseIterable, Comparable {
     /// A checkpoint that no review names.
@@ -20,9 +26,63 @@ public enum FindingKind: String, Sendable, Hashable, CaseIterable, Comparable {
     /// An entry dated (`timestamp` or `at`) further after the time the ledger appended it than the
     /// policy's clock skew allows: a claim about the future.
     case datedAfterAppend = "dated_after_append"
+    /// A checkpoint with an output on a path the policy calls sensitive (`sensitive_paths`) whose
+    /// evidence grade (`x_capture.grade`) is below the policy's `min_evidence_grade`. Checked only
+    /// when the policy sets both members.
+    case weakEvidenceOnSensitivePath = "weak_evidence_on_sensitive_path"
 
     public static func < (a: FindingKind, b: FindingKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// How a claim was captured: the checkpoint's `x_capture.grade` (specs/capture.md). The cases are
+/// declared strongest first, and `Comparable` orders them by strength: `unknown < inferred <
+/// attested < trailer < import < hook`, so `grade < minimum` means "weaker than the minimum".
+/// specs/audit-policy.md ("Evidence grades") gives the reason for the order.
+public enum EvidenceGrade: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// Recorded by the agent's or git's hook (Cairn's capture) as the change happened.
+    case hook
+    /// Imported from another tool's capture (git-ai notes, Agent Trace).
+    case `import`
+    /// Inferred from a commit trailer.
+    case trailer
+    /// A person's declaration (`cairn attest`).
+    case attested
+    /// Guessed after the fact.
+    case inferred
+    /// No `x_capture.grade`, or a value that is none of the above (records appended by hand).
+    case unknown
+
+    /// The grade a record claims: its `x_capture.grade` when that is one of the grade names
+    /// (exactly: no case folding), otherwise `unknown`.
+    public init(record: JSONValue) {
+        self = record["x_capture"]?["grade"]?.stringValue.flatMap(EvidenceGrade.init(rawValue:)) ?? .unknown
+    }
+
+    /// Weaker than: `a < b` when `a` comes after `b` in the strongest-first declaration order.
+    public static func < (a: EvidenceGrade, b: EvidenceGrade) -> Bool {
+        allCases.firstIndex(of: a)! > allCases.firstIndex(of: b)!
+    }
+}
+
+/// The paths whose changes need strong evidence, and the weakest evidence grade accepted for them:
+/// the policy's `sensitive_paths` and `min_evidence_grade`, which go together.
+public struct EvidenceRequirement: Sendable, Hashable {
+    /// `fnmatch(3)` globs without `FNM_PATHNAME`: `*` and `?` match `/` too.
+    public var sensitivePaths: [String]
+    /// Outputs on a sensitive path need at least this grade; never `unknown`.
+    public var minimumGrade: EvidenceGrade
+
+    public init(sensitivePaths: [String], minimumGrade: EvidenceGrade) {
+        self.sensitivePaths = sensitivePaths
+        self.minimumGrade = minimumGrade
+    }
+
+    /// The first glob `path` matches (`fnmatch` with no flags: `*` crosses `/`, a leading `.` is
+    /// not special, `\` quotes the next character), or nil when the path is not sensitive.
+    public func sensitiveGlob(matching path: String) -> String? {
+        sensitivePaths.first { fnmatch($0, path, 0) == 0 }
     }
 }
 
@@ -44,6 +104,9 @@ public struct AuditPolicy: Sendable, Hashable {
     /// ledger appended it before it is a `dated_after_append` finding: the producers' clocks may run
     /// this much ahead of the ledger's.
     public var maxClockSkewSeconds: Int
+    /// When non-nil, checkpoints touching a sensitive path with evidence below the minimum grade
+    /// are `weak_evidence_on_sensitive_path` findings; when nil, that check does not run.
+    public var evidence: EvidenceRequirement?
 
     /// The default `maxClockSkewSeconds`: five minutes.
     public static let defaultMaxClockSkewSeconds = 300
@@ -54,12 +117,26 @@ public struct AuditPolicy: Sendable, Hashable {
 
     public init(
         maxFindings: [FindingKind: Int?], minCorrectionReasonLength: Int, deployEnvironments: Set<String>?,
-        maxClockSkewSeconds: Int = AuditPolicy.defaultMaxClockSkewSeconds
+        maxClockSkewSeconds: Int = AuditPolicy.defaultMaxClockSkewSeconds, evidence: EvidenceRequirement? = nil
     ) {
         self.maxFindings = maxFindings
         self.minCorrectionReasonLength = minCorrectionReasonLength
         self.deployEnvironments = deployEnvironments
         self.maxClockSkewSeconds = maxClockSkewSeconds
+        self.evidence = evidence
+    }
+
+    /// The kinds of finding the audit checks under this policy, in `FindingKind` order: every kind,
+    /// except `weak_evidence_on_sensitive_path` when the policy sets no `evidence`. Summaries list
+    /// these kinds only, so a policy without the evidence members gives the same output as before
+    /// the check existed.
+    public var checkedKinds: [FindingKind] {
+        FindingKind.allCases.filter(checks)
+    }
+
+    /// Whether the audit checks `kind` under this policy.
+    public func checks(_ kind: FindingKind) -> Bool {
+        kind != .weakEvidenceOnSensitivePath || evidence != nil
     }
 
     /// How many findings of `kind` pass: `nil` for any number.
@@ -91,6 +168,7 @@ public struct AuditPolicy: Sendable, Hashable {
         guard let object = value.objectValue else { throw fail("expected a JSON object") }
         let known = [
             "format", "max_findings", "min_correction_reason_length", "deploy_environments", "max_clock_skew_seconds",
+            "sensitive_paths", "min_evidence_grade",
         ]
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw fail("unknown member \(unknown.debugDescription) (known: \(known.joined(separator: ", ")))")
@@ -140,9 +218,44 @@ public struct AuditPolicy: Sendable, Hashable {
             }
             skew = count
         }
+        var globs: [String]?
+        if let value = object["sensitive_paths"] {
+            guard let list = value.arrayValue, !list.isEmpty else {
+                throw fail("\"sensitive_paths\" must be a non-empty array of glob strings")
+            }
+            globs = try list.enumerated().map { (position, item) throws(AuditError) in
+                // fnmatch reads C strings: a NUL would cut the glob short.
+                guard let glob = item.stringValue, !glob.isEmpty, !glob.utf8.contains(0) else {
+                    throw fail(
+                        "sensitive_paths[\(position)] must be a non-empty glob string without NUL, found \(item)")
+                }
+                return glob
+            }
+        }
+        var grade: EvidenceGrade?
+        if let value = object["min_evidence_grade"] {
+            let names = EvidenceGrade.allCases.filter { $0 != .unknown }.map(\.rawValue)
+            guard let name = value.stringValue, let parsed = EvidenceGrade(rawValue: name), parsed != .unknown else {
+                throw fail(
+                    "\"min_evidence_grade\" must be one of \(names.joined(separator: ", ")) (strongest first), "
+                        + "found \(value)")
+            }
+            grade = parsed
+        }
+        var evidence: EvidenceRequirement?
+        switch (globs, grade) {
+        case (let globs?, let grade?):
+            evidence = EvidenceRequirement(sensitivePaths: globs, minimumGrade: grade)
+        case (.some, nil):
+            throw fail("\"sensitive_paths\" needs \"min_evidence_grade\" (the two go together)")
+        case (nil, .some):
+            throw fail("\"min_evidence_grade\" needs \"sensitive_paths\" (the two go together)")
+        case (nil, nil):
+            break
+        }
         self.init(
             maxFindings: maxFindings, minCorrectionReasonLength: minimum, deployEnvironments: environments,
-            maxClockSkewSeconds: skew)
+            maxClockSkewSeconds: skew, evidence: evidence)
     }
 
     /// A non-negative integer: any the JSON parser accepts (it refuses integers beyond 2^53 - 1,

@@ -1,4 +1,5 @@
 import CairnCrypto
+import CairnJSON
 import CairnLedger
 import CairnRecords
 
@@ -35,7 +36,8 @@ public struct CompletenessSummary: Sendable, Hashable {
     public let checkpoints: UInt64
     public let deploys: UInt64
     public let corrections: UInt64
-    /// The number of findings of each kind (every kind is present).
+    /// The number of findings of each kind the policy checks (`AuditPolicy.checkedKinds`: every
+    /// kind is present, except `weak_evidence_on_sensitive_path` when that check did not run).
     public let counts: [FindingKind: Int]
     /// The policy applied.
     public let policy: AuditPolicy
@@ -48,7 +50,7 @@ public struct CompletenessSummary: Sendable, Hashable {
 
     /// The kinds with more findings than the policy tolerates.
     public var exceeded: [FindingKind] {
-        FindingKind.allCases.filter { kind in policy.tolerance(for: kind).map { count(kind) > $0 } ?? false }
+        policy.checkedKinds.filter { kind in policy.tolerance(for: kind).map { count(kind) > $0 } ?? false }
     }
 
     /// True when no kind exceeds the policy.
@@ -87,7 +89,10 @@ public struct CompletenessResult: Sendable, Hashable {
 /// - `dated_after_append`: a checkpoint, one of its reviews, tests, deploys or rollbacks, or a
 ///   correction, whose claimed time (`timestamp` or `at`) is more than the policy's clock skew after
 ///   the time the ledger appended it (entries without a recorded append time are counted in
-///   `withoutAppendTime` instead).
+///   `withoutAppendTime` instead);
+/// - `weak_evidence_on_sensitive_path` (only when the policy sets `evidence`): a checkpoint with an
+///   output whose `path` matches a sensitive glob and whose evidence grade (`x_capture.grade`,
+///   `unknown` when absent) is below the policy's minimum.
 ///
 /// Checkpoints are chosen by their `timestamp` in `[since, until)`; the entries about them are
 /// checked whenever they happened. Corrections are chosen by their `at` (a correction without `at`
@@ -133,7 +138,7 @@ public struct CompletenessAudit: Sendable {
     /// `run(on:_:)` on a snapshot the caller holds.
     public func run(on snapshot: LedgerSnapshot, _ report: (Finding) throws -> Void) throws -> CompletenessSummary {
         let size = asOf ?? snapshot.treeSize
-        var counts = Dictionary(uniqueKeysWithValues: FindingKind.allCases.map { ($0, 0) })
+        var counts = Dictionary(uniqueKeysWithValues: policy.checkedKinds.map { ($0, 0) })
         func emit(_ finding: Finding) throws {
             counts[finding.kind, default: 0] += 1
             try report(finding)
@@ -185,6 +190,12 @@ public struct CompletenessAudit: Sendable {
                     Finding(
                         kind: .datedAfterAppend, index: entry.index, digest: entry.digest, checkpoint: entry.index,
                         explanation: why))
+            }
+            if let evidence = policy.evidence, let why = weakEvidence(name, entry.record, evidence) {
+                try emit(
+                    Finding(
+                        kind: .weakEvidenceOnSensitivePath, index: entry.index, digest: entry.digest,
+                        checkpoint: entry.index, explanation: why))
             }
             for reference in entry.references where Self.lifecycleTypes.contains(reference.type) {
                 let what = "\(reference.type.rawValue) of \(name)"
@@ -291,6 +302,32 @@ public struct CompletenessAudit: Sendable {
             treeSize: size, checkpoints: checkpoints, deploys: deploys, corrections: corrections, counts: counts,
             policy: policy, withoutAppendTime: withoutAppendTime)
     }
+}
+
+/// Why checkpoint `record` (called `name`) is `weak_evidence_on_sensitive_path` under `evidence`, or
+/// nil: its grade is below the minimum and at least one of its outputs' `path`s matches a sensitive
+/// glob. The explanation names the first such path and its glob, and counts the other sensitive paths.
+func weakEvidence(_ name: String, _ record: JSONValue, _ evidence: EvidenceRequirement) -> String? {
+    let grade = EvidenceGrade(record: record)
+    guard grade < evidence.minimumGrade else { return nil }
+    var first: (path: String, glob: String)?
+    var others: Set<String> = []
+    for output in record["outputs"]?.arrayValue ?? [] {
+        guard let path = output["path"]?.stringValue, path != first?.path,
+            let glob = evidence.sensitiveGlob(matching: path)
+        else { continue }
+        if first == nil { first = (path, glob) } else { others.insert(path) }
+    }
+    guard let first else { return nil }
+    var found = grade.rawValue
+    if grade == .unknown {
+        let claimed = record["x_capture"]?["grade"]
+        found +=
+            claimed.map { " (x_capture.grade is \(show($0.stringValue ?? $0.description)))" } ?? " (no x_capture.grade)"
+    }
+    let more = others.isEmpty ? "" : " (and \(others.count) other sensitive path\(others.count == 1 ? "" : "s"))"
+    return "\(name) changes \(show(first.path)), which matches sensitive glob \(show(first.glob)), with evidence "
+        + "grade \(found), below the policy's minimum \(evidence.minimumGrade.rawValue)\(more)"
 }
 
 func time(_ ms: Int64?) -> String {

@@ -18,7 +18,7 @@ struct AuditCommand: ParsableCommand {
             Both exit 0 when nothing is wrong and 1 when something is: use them as CI
             gates. See docs/auditors-guide.md and specs/audit-policy.md.
             """),
-        subcommands: [AuditMissing.self, AuditCompleteness.self]
+        subcommands: [AuditMissing.self, AuditCompleteness.self, AuditUndeclared.self]
     )
 }
 
@@ -185,15 +185,21 @@ struct AuditCompleteness: ParsableCommand {
                                        its checkpoint
               dated_after_append       an entry dated further after the time the
                                        ledger appended it than the clock skew allows
+              weak_evidence_on_sensitive_path
+                                       a checkpoint changing a sensitive path with an
+                                       evidence grade below the policy's minimum
 
             The policy (--policy FILE, format in specs/audit-policy.md) says how many
             findings of each kind are tolerated, the minimum reason length, which deploy
-            environments are checked and how far producers' clocks may run ahead of the
-            ledger's (--max-clock-skew overrides it). Without --policy: zero tolerance for
-            every kind, reasons of at least 10 characters, every environment, 300 seconds
-            of clock skew. Entries appended by a cairn that did not record commit times
-            have no append time and are not checked for dated_after_append (the summary
-            counts them).
+            environments are checked, how far producers' clocks may run ahead of the
+            ledger's (--max-clock-skew overrides it), and which paths are sensitive and
+            the weakest evidence grade (hook > import > trailer > attested > inferred >
+            unknown) accepted for them. Without --policy: zero tolerance for every kind,
+            reasons of at least 10 characters, every environment, 300 seconds of clock
+            skew, no sensitive path (weak_evidence_on_sensitive_path is not checked and
+            not listed in the summary). Entries appended by a cairn that did not record
+            commit times have no append time and are not checked for dated_after_append
+            (the summary counts them).
 
             --since/--until (RFC 3339 UTC time, or YYYY-MM-DD for midnight UTC; --since
             inclusive, --until exclusive) choose checkpoints by their timestamp and
@@ -264,10 +270,11 @@ struct AuditCompleteness: ParsableCommand {
                 var first = true
                 summary = try audit.run(on: ledger) { finding in
                     if first {
-                        Console.line(row(["INDEX", "KIND", "EXPLANATION"], width))
+                        Console.line(row(["INDEX", "KIND", "EXPLANATION"], width, policy))
                         first = false
                     }
-                    Console.line(row([String(finding.index), finding.kind.rawValue, finding.explanation], width))
+                    Console.line(
+                        row([String(finding.index), finding.kind.rawValue, finding.explanation], width, policy))
                 }
                 if !first { Console.line("") }
                 printSummary(summary)
@@ -276,15 +283,16 @@ struct AuditCompleteness: ParsableCommand {
         }
     }
 
-    private func row(_ cells: [String], _ indexWidth: Int) -> String {
-        let kindWidth = FindingKind.allCases.map(\.rawValue.count).max() ?? 0
+    /// A row of the findings table; the kind column is as wide as the longest kind `policy` checks.
+    private func row(_ cells: [String], _ indexWidth: Int, _ policy: AuditPolicy) -> String {
+        let kindWidth = policy.checkedKinds.map(\.rawValue.count).max() ?? 0
         return cells[0].padding(toLength: indexWidth, withPad: " ", startingAt: 0) + "  "
             + cells[1].padding(toLength: kindWidth, withPad: " ", startingAt: 0) + "  " + cells[2]
     }
 
     private func printSummary(_ result: CompletenessSummary) {
         var rows = [["KIND", "FOUND", "ALLOWED", "RESULT"]]
-        for kind in FindingKind.allCases {
+        for kind in result.policy.checkedKinds {
             let tolerance = result.policy.tolerance(for: kind)
             rows.append([
                 kind.rawValue, String(result.count(kind)), tolerance.map(String.init) ?? "any",

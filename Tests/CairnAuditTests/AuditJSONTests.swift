@@ -71,7 +71,10 @@ struct AuditJSONTests {
         #expect(json["max_clock_skew_seconds"]?.intValue == 42)
         #expect(json["passed"] == .bool(false))
         let kinds = try #require(json["summary"]?.objectValue)
-        #expect(kinds.map(\.key) == FindingKind.allCases.map(\.rawValue))
+        // Every kind the policy checks: all but weak_evidence_on_sensitive_path, which needs the
+        // policy's sensitive_paths and min_evidence_grade (EvidenceGradeAuditTests).
+        #expect(kinds.map(\.key) == policy.checkedKinds.map(\.rawValue))
+        #expect(kinds.map(\.key) == FindingKind.allCases.dropLast().map(\.rawValue))
         #expect(kinds["unreviewed_checkpoint"] == ["found": 1, "allowed": 0, "exceeded": true])
         #expect(kinds["self_review"] == ["found": 0, "allowed": 0, "exceeded": false])
     }
