@@ -7,7 +7,7 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Export the log as static files.",
-        subcommands: [ExportTilesCommand.self]
+        subcommands: [ExportTilesCommand.self, ExportInTotoCommand.self, ExportAgentTraceCommand.self]
     )
 }
 

@@ -28,16 +28,32 @@ struct ImportCommand: AsyncParsableCommand {
             every few seconds. The summary (records, duplicates, rate) goes to stderr, or to stdout
             as JSON with --json.
 
+            OTHER FORMATS
+            --format agent-trace reads Agent Trace records (JSON or JSON Lines) from FILE; --format
+            git-ai reads the git-ai authorship notes (refs/notes/ai) of the repository, and takes no
+            FILE. Both turn them into checkpoint records of evidence grade `import`, with content
+            hashes read from the repository (--repo, default: the one around the current directory),
+            and append them in one transaction: nothing when a record cannot be imported (each is
+            reported as FILE:LINE: reason), the others with --skip-invalid. Ids derive from the
+            source, so importing again appends nothing. The ledger is --ledger, else the
+            repository's `cairn.ledger` (git config), else $CAIRN_LEDGER, else ./cairn-ledger. The
+            mapping: specs/interop-formats.md.
+
             EXAMPLES
               cairn import export-2026-11.jsonl
               cairn import --skip-invalid --json big.jsonl > summary.json
+              cairn import --format agent-trace --repo ~/src/app .agent-trace/traces.jsonl
+              cairn import --format git-ai --repo ~/src/app --json
             """)
     )
 
     @OptionGroup var location: LedgerLocation
 
-    @Argument(help: ArgumentHelp("The JSON Lines file.", valueName: "file"))
-    var file: String
+    @Argument(
+        help: ArgumentHelp("The JSON Lines file (--format agent-trace: the Agent Trace records).", valueName: "file"))
+    var file: String?
+
+    @OptionGroup(title: "Importing other formats") var interop: InteropImportOptions
 
     @Flag(help: "Skip invalid records (reporting each on stderr) instead of stopping at the first.")
     var skipInvalid = false
@@ -56,9 +72,18 @@ struct ImportCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard chunkSize > 0 else { throw ValidationError("--chunk-size must be positive") }
+        try interop.validate(file: file)
     }
 
     func run() async throws {
+        if interop.isForeign {
+            try await InteropImport(
+                options: interop, location: location, file: file, skipInvalid: skipInvalid, extractOver: extractOver,
+                json: json
+            ).run()
+            return
+        }
+        let file = self.file ?? ""
         try await runReportingErrors {
             let ledger = try location.open()
             let input = try InputFile.open(file, what: "input file")

@@ -36,6 +36,10 @@ struct HelpExampleTests {
             "needs running witnesses (WitnessCLITests run it)",
         "aws s3 sync /srv/www/log s3://bucket/log   # see docs/publishing-tiles.md for headers":
             "needs an S3 bucket",
+        "cairn import --format agent-trace --repo ~/src/app .agent-trace/traces.jsonl":
+            "needs Agent Trace records of the repository's files (InteropFormatCLITests run it)",
+        "cairn import --format git-ai --repo ~/src/app --json":
+            "needs a repository with git-ai notes (InteropFormatCLITests run it)",
     ]
 
     /// Examples about a repository whose commits the capture hooks recorded: CommitCaptureEndToEndTests runs blame,
