@@ -60,7 +60,7 @@ struct Cairn: AsyncParsableCommand {
             MigrateCommand.self,
             AuditCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, ExportCommand.self,
             WitnessCommand.self, SpoolCommand.self, CaptureCommand.self, HooksCommand.self, BlameCommand.self,
-            RewriteCommand.self, BenchCommand.self,
+            RewriteCommand.self, AttestCommand.self, BenchCommand.self,
             StressAppendCommand.self,
         ]
     )
