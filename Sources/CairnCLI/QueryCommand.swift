@@ -130,7 +130,7 @@ struct QueryCommand: ParsableCommand {
 
     private func printTable(_ matches: [QueryMatch]) {
         var rows: [[String]] = [
-            ["INDEX", "TIME", "TYPE", "CHECKPOINT", "WHO", "MODEL / DETAIL", "REVIEWED BY", "DIGEST"]
+            ["INDEX", "TIME", "TYPE", "CHECKPOINT", "WHO", "MODEL / DETAIL", "GRADE", "REVIEWED BY", "DIGEST"]
         ]
         for match in matches {
             let f = match.facts
@@ -147,11 +147,14 @@ struct QueryCommand: ParsableCommand {
                 case .rewrite: f.rewrite.map { "\($0.old.prefix(10)) → \($0.new.prefix(10))" } ?? "-"
                 default: match.record["reason"]?.stringValue ?? "-"
                 }
+            // How the claim was captured (specs/capture.md): hook, import, trailer, attested, inferred.
+            let grade = f.type == .checkpoint ? match.record["x_capture"]?["grade"]?.stringValue ?? "-" : "-"
             let reviewed = match.reviews.map { "\($0.reviewer) (\($0.decision))" }.joined(separator: ", ")
             // Every cell is escaped: ids, people and reasons come from records.
             rows.append(
                 [
-                    String(match.index), time, f.type.rawValue, id, who, detail, reviewed.isEmpty ? "-" : reviewed,
+                    String(match.index), time, f.type.rawValue, id, who, detail, grade,
+                    reviewed.isEmpty ? "-" : reviewed,
                     String(match.digest.description.prefix(19)) + "…",
                 ].map(DisplayText.escape))
         }

@@ -204,6 +204,10 @@ import Testing
         try check("notes.md", [("ai", "gpt-5", "cursor-1"), ("ai", "gpt-5", "cursor-1")])
         try check("util.ts", [("ai", "gemini-2.5-pro", "gem-1")])
         try check("lib.py", [("ai", opus, "cc-3")])
+        // `cairn query` shows how each claim was captured.
+        let table = try s.cairn(["query", "--ledger", s.ledger, "--path", "lib.py"])
+        #expect(table.lines.first?.contains(" GRADE ") == true, "\(table.text)")
+        #expect(table.lines.count == 2 && table.lines[1].contains(" hook "), "\(table.text)")
         let readme = try s.blame("README.md")
         #expect(readme.count == 1 && readme[0]["contributor"] is NSNull)
 
