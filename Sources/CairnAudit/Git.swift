@@ -120,27 +120,19 @@ public struct GitRepository: Sendable {
 
     // MARK: - Running git
 
-    package struct Output {
-        package let status: Int32
-        package let stdout: [UInt8]
-        package let stderr: [UInt8]
+    struct Output {
+        let status: Int32
+        let stdout: [UInt8]
+        let stderr: [UInt8]
 
-        /// Standard output as text, without its final line feed.
-        package var text: String {
-            var bytes = stdout[...]
-            if bytes.last == UInt8(ascii: "\n") { bytes = bytes.dropLast() }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-
-        package var firstErrorLine: String {
+        var firstErrorLine: String {
             let text = String(decoding: stderr, as: UTF8.self)
             let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
             return line.isEmpty ? "git exited with status \(status)" : line
         }
     }
 
-    /// Runs `git -C path ARGUMENTS`, with `input` on its standard input (none: /dev/null).
-    package func run(_ arguments: [String], input: [UInt8]? = nil) throws(AuditError) -> Output {
+    func run(_ arguments: [String]) throws(AuditError) -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: git)
         process.arguments = ["-C", path] + arguments
@@ -155,20 +147,11 @@ public struct GitRepository: Sendable {
         let stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
-        let stdin = input.map { _ in Pipe() }
-        process.standardInput = stdin ?? FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
         do {
             try process.run()
         } catch {
             throw AuditError(.gitUnavailable, "cannot run \(git): \(error.localizedDescription)")
-        }
-        if let stdin, let input {
-            // Written on another thread: git may fill its output pipe before it has read all of its input.
-            let writer = Thread {
-                try? stdin.fileHandleForWriting.write(contentsOf: input)
-                try? stdin.fileHandleForWriting.close()
-            }
-            writer.start()
         }
         // Drain stderr on another thread so that a chatty git never blocks on a full pipe.
         let errorBox = ErrorBox()

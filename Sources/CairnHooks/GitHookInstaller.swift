@@ -335,18 +335,7 @@ package struct GitHookInstaller {
 
     /// Writes `bytes` with `mode` to `path` through a temporary file and a rename.
     static func write(_ bytes: [UInt8], to path: String, mode: Int) throws(HooksError) {
-        let temporary = path + ".cairn-tmp"
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: temporary))
-            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: temporary)
-            guard rename(temporary, path) == 0 else { throw HooksError(message: lastError()) }
-        } catch let error as HooksError {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw HooksError(message: "cannot write \(path): \(error.message)")
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw HooksError(message: "cannot write \(path): \(error.localizedDescription)")
-        }
+        try HookInstaller.write(bytes, to: path, mode: mode)
     }
 
     static func absolute(_ path: String, base: String) -> String {

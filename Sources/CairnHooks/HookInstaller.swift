@@ -158,11 +158,18 @@ package struct HookInstaller {
 
     /// Writes `bytes` to `path` through a temporary file and a rename, creating the directory.
     private func write(_ bytes: [UInt8], to path: String) throws(HooksError) {
+        try Self.write(bytes, to: path, mode: nil)
+    }
+
+    /// Writes `bytes` (with `mode`, when given) to `path` through a temporary file and a rename, creating the
+    /// directory: the one way both installers replace a file.
+    static func write(_ bytes: [UInt8], to path: String, mode: Int?) throws(HooksError) {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = path + ".cairn-tmp"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+            if let mode { try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: temporary) }
             guard rename(temporary, path) == 0 else { throw HooksError(message: String(cString: strerror(errno))) }
         } catch let error as HooksError {
             try? FileManager.default.removeItem(atPath: temporary)

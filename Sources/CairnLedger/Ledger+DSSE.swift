@@ -30,9 +30,9 @@ extension Ledger {
         }
     }
 
-    /// The Ed25519 key in `signing-key.pem`, checked against the ledger's verifier key. Unlike
-    /// the note signer, available on a ledger opened read-only: it writes nothing.
-    private func loadSigningKey() throws -> Ed25519PrivateKey {
+    /// The Ed25519 key in `signing-key.pem`, checked against the ledger's verifier key (the note signer's and the
+    /// DSSE signer's key). Reading it writes nothing, so it works on a ledger opened read-only.
+    func loadSigningKey() throws -> Ed25519PrivateKey {
         let keyPath = Ledger.path(directory, LedgerLayout.signingKeyFile)
         let pem: [UInt8]
         do {

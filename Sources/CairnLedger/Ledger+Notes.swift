@@ -5,10 +5,14 @@ extension Ledger {
     ///
     /// Domain separation: the text must start with a line naming its format (e.g.
     /// `cairn-report-manifest/v1`) and must not parse as a c2sp.org/tlog-checkpoint body, so a
-    /// signed manifest can never be mistaken for a tree head.
+    /// signed manifest can never be mistaken for a tree head; nor may it start like a DSSE
+    /// pre-authentication encoding (`DSSEv1 `), which `signDSSE` alone signs with the same key.
     public func sign(noteText text: String) throws -> SignedNote {
         guard (try? Checkpoint(parsing: text)) == nil else {
             throw LedgerError(.invalidArgument, "refusing to sign a note that reads as a checkpoint")
+        }
+        guard !text.utf8.starts(with: Self.dssePrefix) else {
+            throw LedgerError(.invalidArgument, "refusing to sign a note that starts like a DSSE envelope's PAE")
         }
         let signer = try loadSigner()
         do {

@@ -320,24 +320,12 @@ public final class Ledger: Sendable {
         }
         return try signer.withLock { cached in
             if let cached { return cached }
-            let keyPath = Ledger.path(directory, LedgerLayout.signingKeyFile)
-            let pem: [UInt8]
-            do {
-                pem = try FileSystem.readFile(keyPath)
-            } catch {
-                throw LedgerError(.signingKeyUnavailable, "cannot read signing key \(keyPath): \(error)")
-            }
+            let key = try loadSigningKey()
             let loaded: NoteSigner
             do {
-                let key = try Ed25519PrivateKey(pemRepresentation: String(decoding: pem, as: UTF8.self))
                 loaded = try NoteSigner(name: origin, privateKey: key)
             } catch {
-                throw LedgerError(.signingKeyUnavailable, "signing key \(keyPath) is unusable: \(error)")
-            }
-            guard loaded.verifierKey == verifierKey else {
-                throw LedgerError(
-                    .signingKeyUnavailable,
-                    "signing key \(keyPath) does not match this ledger's verifier key \(verifierKey)")
+                throw LedgerError(.signingKeyUnavailable, "signing key for \(origin) is unusable: \(error)")
             }
             cached = loaded
             return loaded
