@@ -157,7 +157,9 @@ package struct LineBundle: Sendable, Equatable {
             }
             records.append(record)
         }
-        let checkpoint = records[0]
+        guard let checkpoint = records.first, let signed else {
+            throw ProofError(.malformed, "$.entries: missing or empty")
+        }
         guard entries[0].role == "checkpoint", checkpoint["type"]?.stringValue == "checkpoint" else {
             throw ProofError(.claimMismatch, "$.entries[0]: not a checkpoint record")
         }
@@ -193,6 +195,6 @@ package struct LineBundle: Sendable, Equatable {
             checkpointID: checkpoint["id"]?.stringValue ?? "", model: checkpoint["model"]?["id"]?.stringValue ?? "",
             session: checkpoint["session_id"]?.stringValue, requester: checkpoint["requested_by"]?.stringValue,
             grade: checkpoint["x_capture"]?["grade"]?.stringValue, rewrites: records.count - 1,
-            checkpoint: signed!)
+            checkpoint: signed)
     }
 }
