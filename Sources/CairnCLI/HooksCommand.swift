@@ -27,11 +27,18 @@ struct HooksCommand: ParsableCommand {
             specs/capture.md), merged with what is there: Claude Code's
             .claude/settings.local.json (UserPromptSubmit, PostToolUse of Write|Edit|MultiEdit|Bash,
             Stop, SessionStart, SessionEnd), Cursor's .cursor/hooks.json (beforeSubmitPrompt,
-            afterFileEdit, afterTabFileEdit, afterShellExecution, stop) and Gemini CLI's
+            afterFileEdit, afterTabFileEdit, afterShellExecution, stop), Gemini CLI's
             .gemini/settings.json (BeforeAgent, AfterTool of write_file|replace|run_shell_command,
-            AfterAgent, SessionStart, SessionEnd). Installing twice changes nothing. A configuration
-            file that is not a JSON object is refused and left as it is. --no-git leaves git's
-            hooks alone; --agents none leaves the agents' configurations alone.
+            AfterAgent, SessionStart, SessionEnd) and GitHub Copilot CLI's .github/hooks/cairn.json, a
+            file of Cairn's own (sessionStart, userPromptSubmitted, postToolUse, agentStop, sessionEnd,
+            each `cairn-capture github-copilot --event NAME` under bash). Installing twice changes
+            nothing. A configuration file that is not a JSON object is refused and left as it is.
+            --no-git leaves git's hooks alone; --agents none leaves the agents' configurations alone.
+
+            OpenAI Codex's hooks are not installed: its `notify` program is set in your own
+            ~/.codex/config.toml, which `install` does not edit. To record each finished turn's
+            prompt and last message, add this line to it (with the path of your cairn-capture):
+              notify = ["/usr/local/bin/cairn-capture", "codex"]
 
             `uninstall` takes Cairn's hooks out again: a chained git hook is put back byte for byte,
             with its mode; an agent's file nobody changed since the install is put back byte for

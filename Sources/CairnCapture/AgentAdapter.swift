@@ -9,6 +9,25 @@ package protocol AgentAdapter: Sendable {
     ///
     /// - Throws: `CaptureError` when the payload is not this agent's.
     static func events(from payload: JSONValue, environment: [String: String]) throws(CaptureError) -> [CaptureEvent]
+    /// The events in one hook payload whose event name may come from the command line instead (`cairn-capture
+    /// AGENT --event NAME`), for agents whose payloads carry none (GitHub Copilot CLI). The payload's own name,
+    /// when it has one, wins.
+    static func events(
+        from payload: JSONValue, event: String?, environment: [String: String]
+    ) throws(CaptureError) -> [CaptureEvent]
+}
+
+extension AgentAdapter {
+    /// By default `event` stands in for a missing `hook_event_name`, the member every other agent sends.
+    package static func events(
+        from payload: JSONValue, event: String?, environment: [String: String]
+    ) throws(CaptureError) -> [CaptureEvent] {
+        guard let event, var object = payload.objectValue, object["hook_event_name"] == nil else {
+            return try events(from: payload, environment: environment)
+        }
+        object["hook_event_name"] = .string(event)
+        return try events(from: .object(object), environment: environment)
+    }
 }
 
 /// Every agent `cairn capture` knows.

@@ -12,12 +12,14 @@ package enum Capture {
     }
 
     /// Reads `payload` as `agent`'s hook input and appends its events to the working log of the repository
-    /// around the agent's directory. No network, no process started.
+    /// around the agent's directory. No network, no process started. `event` is the event's name from the
+    /// command line (`--event`), for payloads that carry none.
     ///
     /// - Throws: `CaptureError` (unknown agent, a payload that is not the agent's, an unwritable log); the
     ///   caller logs it and still exits 0.
     package static func run(
-        agent name: String, payload bytes: [UInt8], environment: [String: String], now milliseconds: Int64
+        agent name: String, event: String? = nil, payload bytes: [UInt8], environment: [String: String],
+        now milliseconds: Int64
     ) throws(CaptureError) -> Outcome {
         guard let adapter = AgentAdapters.named(name) else {
             let known = AgentAdapters.all.map { $0.name }.joined(separator: ", ")
@@ -29,7 +31,7 @@ package enum Capture {
         } catch {
             throw CaptureError("the \(name) hook payload is not JSON: \(error)")
         }
-        var events = try adapter.events(from: payload, environment: environment)
+        var events = try adapter.events(from: payload, event: event, environment: environment)
         guard let cwd = events.first?.cwd ?? environment["PWD"] else {
             return .skipped("the payload names no directory")
         }

@@ -8,7 +8,7 @@ import Darwin
 #endif
 
 /// What `cairn capture AGENT` and the lightweight `cairn-capture AGENT` do (specs/capture.md): read the hook
-/// payload on standard input, record it, and never get in the agent's way.
+/// payload (on standard input, or as the last argument), record it, and never get in the agent's way.
 package enum CaptureMain {
     /// The agents `AGENT` may name.
     package static var agents: [String] { AgentAdapters.all.map { $0.name } }
@@ -20,22 +20,27 @@ package enum CaptureMain {
     /// Hook payloads are small; a runaway one is refused rather than read.
     package static let maxPayloadBytes = 16 << 20
 
-    /// Captures the payload on standard input for `agent` and returns the exit status: 0, always, unless
-    /// `json` output was asked for and could not be written (74). Problems go to standard error and to the
-    /// repository's capture log.
-    package static func run(agent: String, json: Bool) -> Int32 {
+    /// Captures the payload for `agent` — `argument` when given (Codex's `notify` passes its JSON as the last
+    /// argument; standard input is then not read), else standard input — and returns the exit status: 0,
+    /// always, unless `json` output was asked for and could not be written (74). `event` names the event when
+    /// the payload does not (`--event`, for Copilot CLI). Problems go to standard error and to the repository's
+    /// capture log.
+    package static func run(agent: String, json: Bool, event: String? = nil, argument: String? = nil) -> Int32 {
         let outcome: Result<Capture.Outcome, CaptureError>
-        if let payload = POSIX.readAll(0, limit: maxPayloadBytes) {
+        if let payload = argument.map({ Array($0.utf8) }) ?? POSIX.readAll(0, limit: maxPayloadBytes) {
             if payload.count > maxPayloadBytes {
                 outcome = .failure(CaptureError("the hook payload is over \(maxPayloadBytes) bytes"))
             } else {
                 var environment: [String: String] = [:]
-                for name in ["CLAUDE_PROJECT_DIR", "CURSOR_PROJECT_DIR", "PWD"] {
+                for name in ["CLAUDE_PROJECT_DIR", "CURSOR_PROJECT_DIR"] {
                     environment[name] = POSIX.environment(name)
                 }
+                // Where a payload without a working directory (Codex's notify) was captured.
+                environment["PWD"] = POSIX.workingDirectory()
                 outcome = Result { () throws(CaptureError) in
                     try Capture.run(
-                        agent: agent, payload: payload, environment: environment, now: POSIX.nowMilliseconds())
+                        agent: agent, event: event, payload: payload, environment: environment,
+                        now: POSIX.nowMilliseconds())
                 }
             }
         } else {

@@ -120,6 +120,20 @@ package enum POSIX {
         return String(cString: buffer)
     }
 
+    /// The current directory as the shell named it: `$PWD` when it is absolute and is the current directory
+    /// (it keeps the symbolic links the user went through), else the physical path (a parent process may have
+    /// changed directory without updating `$PWD`).
+    static func workingDirectory() -> String? {
+        var here = stat()
+        var named = stat()
+        if let pwd = environment("PWD"), pwd.hasPrefix("/"), stat(".", &here) == 0, stat(pwd, &named) == 0,
+            here.st_dev == named.st_dev, here.st_ino == named.st_ino
+        {
+            return pwd
+        }
+        return currentDirectory()
+    }
+
     static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }

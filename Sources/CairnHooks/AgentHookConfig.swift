@@ -18,7 +18,7 @@ package struct AgentHookConfig: Sendable {
 }
 
 package enum AgentHookConfigs {
-    package static let all: [AgentHookConfig] = [claudeCode, cursor, geminiCLI]
+    package static let all: [AgentHookConfig] = [claudeCode, cursor, geminiCLI, githubCopilot]
 
     package static func named(_ name: String) -> AgentHookConfig? { all.first { $0.agent == name } }
 
@@ -125,6 +125,42 @@ package enum AgentHookConfigs {
         commands: { settings in
             (settings["hooks"]?.objectValue ?? [:]).flatMap { _, value in
                 (value.arrayValue ?? []).compactMap { $0["command"]?.stringValue }
+            }
+        })
+
+    /// GitHub Copilot CLI: a file of Cairn's own, `.github/hooks/cairn.json` (Copilot reads every `*.json` there),
+    /// `{"version": 1, "hooks": event → [{"type": "command", "bash"}]}`. Its payloads carry no event name, so
+    /// each event gets the command with `--event NAME`.
+    static let githubCopilot = AgentHookConfig(
+        agent: "github-copilot", file: ".github/hooks/cairn.json",
+        add: { settings, command in
+            var settings = settings
+            if settings["version"] == nil { settings["version"] = .number(1) }
+            var hooks = settings["hooks"]?.objectValue ?? [:]
+            for event in ["sessionStart", "userPromptSubmitted", "postToolUse", "agentStop", "sessionEnd"] {
+                let bash = "\(command) --event \(event)"
+                var list = hooks[event]?.arrayValue ?? []
+                guard !list.contains(where: { $0["bash"]?.stringValue == bash }) else { continue }
+                list.append(.object(JSONObject([("type", .string("command")), ("bash", .string(bash))])))
+                hooks[event] = .array(list)
+            }
+            settings["hooks"] = .object(hooks)
+            return settings
+        },
+        remove: { settings, isOurs in
+            var settings = settings
+            guard var hooks = settings["hooks"]?.objectValue else { return settings }
+            for (event, value) in hooks {
+                guard let list = value.arrayValue else { continue }
+                let kept = list.filter { !isOurs($0["bash"]?.stringValue ?? "") }
+                hooks[event] = kept.isEmpty ? nil : .array(kept)
+            }
+            settings["hooks"] = .object(hooks)
+            return settings
+        },
+        commands: { settings in
+            (settings["hooks"]?.objectValue ?? [:]).flatMap { _, value in
+                (value.arrayValue ?? []).compactMap { $0["bash"]?.stringValue }
             }
         })
 }

@@ -29,9 +29,11 @@ package struct HookInstaller {
     /// The command registered for `agent`.
     package func command(for agent: String) -> String { "\(captureCommand) \(agent)" }
 
-    /// Whether a registered command is one of Cairn's captures (of any install location).
+    /// Whether a registered command is one of Cairn's captures (of any install location): its last words are
+    /// the program and the agent, possibly followed by `--event NAME` (GitHub Copilot CLI).
     package static func isOurs(_ command: String) -> Bool {
-        let words = command.split(separator: " ")
+        var words = command.split(separator: " ")
+        if words.count >= 4, words[words.count - 2] == "--event" { words.removeLast(2) }
         guard words.count >= 2 else { return false }
         let program = words[words.count - 2].trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
         return program.hasSuffix("cairn-capture")
@@ -53,7 +55,9 @@ package struct HookInstaller {
         if state[config.agent] == nil {
             // The first install keeps what was there, for uninstall to put back.
             if let original { try write(original, to: backupPath(config.agent)) }
-            state[config.agent] = .object(["file": .string(config.file), "existed": .bool(original != nil)])
+            var entry: JSONObject = ["file": .string(config.file), "existed": .bool(original != nil)]
+            if original == nil { entry["created_directory"] = .string(createdDirectory(for: config.file) ?? "") }
+            state[config.agent] = .object(entry)
         }
         let bytes = JSONWriter.prettyBytes(.object(updated)) + [UInt8(ascii: "\n")]
         try write(bytes, to: path)
@@ -90,11 +94,7 @@ package struct HookInstaller {
                 } catch {
                     throw HooksError(message: "cannot remove \(path): \(error.localizedDescription)")
                 }
-                // The directory install made for it, if nothing else is in it now.
-                let directory = (path as NSString).deletingLastPathComponent
-                if (try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty == true {
-                    try? FileManager.default.removeItem(atPath: directory)
-                }
+                removeCreatedDirectories(of: path, entry: entry)
             }
             return .restored
         }
@@ -105,6 +105,34 @@ package struct HookInstaller {
         guard updated != settings else { return .notInstalled }
         try write(JSONWriter.prettyBytes(.object(updated)) + [UInt8(ascii: "\n")], to: path)
         return .removed
+    }
+
+    /// The outermost directory of `file` (relative to the working tree) that does not exist yet, which writing
+    /// the file will create.
+    private func createdDirectory(for file: String) -> String? {
+        var created: String?
+        var directory = (file as NSString).deletingLastPathComponent
+        while !directory.isEmpty, !FileManager.default.fileExists(atPath: repository.root + "/" + directory) {
+            created = directory
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        return created
+    }
+
+    /// Removes the directories the install made for the file at `path` (`created_directory`: the outermost,
+    /// empty when none), innermost first, while nothing else is in them. An install recorded before
+    /// `created_directory` existed: the file's own directory.
+    private func removeCreatedDirectories(of path: String, entry: JSONObject) {
+        var directory = (path as NSString).deletingLastPathComponent
+        let created = entry["created_directory"]?.stringValue
+        let outermost = created.map { repository.root + "/" + $0 } ?? directory
+        guard created != "" else { return }
+        while directory.hasPrefix(outermost),
+            (try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty == true
+        {
+            try? FileManager.default.removeItem(atPath: directory)
+            directory = (directory as NSString).deletingLastPathComponent
+        }
     }
 
     // MARK: - Status

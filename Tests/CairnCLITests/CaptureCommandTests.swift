@@ -110,6 +110,43 @@ import Testing
         #expect(help.status == 0 && help.text.contains("claude-code, cursor"))
     }
 
+    @Test("Copilot CLI's --event and Codex's notify argument, through cairn-capture and cairn capture")
+    func eventAndArgument() throws {
+        let tool = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("cairn-capture")
+            .path
+        let repo = try TemporaryDirectory.gitRepository("capture-cli-events")
+        // A stale $PWD (its parent changed directory): the payload without a directory goes where the process is.
+        let elsewhere = try TemporaryDirectory("capture-cli-elsewhere")
+        let copilot =
+            #"{"timestamp":1704614400000,"cwd":"\#(repo.path)","toolName":"create","toolArgs":{"path":"src/a.py","file_text":"print(1)\n"},"toolResult":{"resultType":"success"}}"#
+        let notify =
+            #"{"type":"agent-turn-complete","turn-id":"12345","input-messages":["Rename foo"],"last-assistant-message":"Done."}"#
+        for program in [[tool], [CLI.binary, "capture"]] {
+            let edit = try CLI.exec(
+                program[0], Array(program.dropFirst()) + ["github-copilot", "--event", "postToolUse"],
+                stdin: Array(copilot.utf8), directory: repo.path)
+            #expect(edit.status == 0 && edit.stdout.isEmpty && edit.stderr.isEmpty, "\(edit.stderr)")
+            // The payload given as an argument is the one recorded: standard input is not read.
+            let turn = try CLI.exec(
+                program[0], Array(program.dropFirst()) + ["codex", notify, "--json"], stdin: Array("not json".utf8),
+                environment: ["PWD": elsewhere.path], directory: repo.path)
+            #expect(turn.status == 0 && turn.stderr.isEmpty, "\(turn.stderr)")
+            #expect(parseJSONLine(turn.text)["recorded"] as? Int == 2, "\(turn.text)")
+        }
+        let lines = try String(contentsOfFile: repo.path + "/.git/cairn/working-log.jsonl", encoding: .utf8)
+            .split(separator: "\n").map { parseJSONLine(String($0)) }
+        #expect(lines.map { $0["event"] as? String } == ["edit", "prompt", "stop", "edit", "prompt", "stop"])
+        #expect(lines[0]["hook"] as? String == "postToolUse" && lines[0]["tool"] as? String == "create")
+        #expect(lines[0]["session"] == nil)
+        #expect((lines[0]["edits"] as? [[String: Any]])?.first?["file"] as? String == "src/a.py")
+        #expect(lines[1]["prompt"] as? String == "Rename foo" && lines[2]["message"] as? String == "Done.")
+        #expect(lines[1]["hook"] as? String == "agent-turn-complete")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere.path).isEmpty)
+        // A malformed command line is a usage message, still exit 0.
+        let usage = try CLI.exec(tool, ["github-copilot", "--event"], stdin: [], directory: repo.path)
+        #expect(usage.status == 0 && usage.stderr.hasPrefix("usage: cairn-capture AGENT"))
+    }
+
     @Test("Outside a repository: nothing written anywhere, exit 0, silent")
     func outside() throws {
         let directory = try TemporaryDirectory("capture-outside")

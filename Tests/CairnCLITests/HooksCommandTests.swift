@@ -16,7 +16,8 @@ import Testing
         let status = try hooks("status")
         let object = parseJSONLine(status.text)
         let agents = try #require(object["agents"] as? [[String: Any]])
-        #expect(agents.map { $0["installed"] as? Bool } == [true, true, true])
+        #expect(agents.map { $0["installed"] as? Bool } == [true, true, true, true])
+        #expect(agents.map { $0["agent"] as? String } == ["claude-code", "cursor", "gemini-cli", "github-copilot"])
         let tool = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("cairn-capture")
             .path
         #expect((agents[0]["commands"] as? [String])?.first == "\(tool) claude-code")

@@ -170,6 +170,111 @@ import Testing
         #expect(throws: CaptureError.self) { try capture("github-copilot", .object(["cwd": .string(repo.path)])) }
     }
 
+    @Test("Copilot CLI: payloads without an event name, named by --event; toolArgs as an object or a JSON string")
+    func copilotCLI() throws {
+        let repo = try TemporaryDirectory.gitRepository("capture-copilot-cli")
+        let log = repo.path + "/.git/cairn/working-log.jsonl"
+        func line(_ event: String?, _ payload: JSONValue) throws -> JSONValue {
+            let outcome = try Capture.run(
+                agent: "github-copilot", event: event,
+                payload: JSONWriter.compactBytes(Self.moved(payload, into: repo.path, agent: "github-copilot")),
+                environment: [:], now: 1_795_166_043_120)
+            guard case .recorded(1, _, _) = outcome else { throw CaptureError("\(outcome)") }
+            return try #require(try Self.lines(log).last)
+        }
+        // The documented sessionStart input: no session id, the initial prompt kept as the prompt.
+        let start = try line(
+            "sessionStart", try Self.payload("github-copilot", "cli/sessionStart.input.hooks-configuration-docs.json"))
+        #expect(start["event"] == .string("session-start") && start["hook"] == .string("sessionStart"))
+        #expect(start["prompt"] == .string("Create a new feature") && start["session"] == nil)
+        #expect(start["cwd"] == .string(repo.path))
+
+        let prompt = try line(
+            "userPromptSubmitted", .object(["timestamp": .number(1), "prompt": .string("add a test")]))
+        #expect(prompt["event"] == .string("prompt") && prompt["prompt"] == .string("add a test"))
+
+        // A create, its arguments as a JSON string.
+        let create = try line(
+            "postToolUse",
+            .object([
+                "toolName": .string("create"),
+                "toolArgs": .string(#"{"path":"\#(repo.path)/src/a.py","file_text":"print(1)\n"}"#),
+                "toolResult": .object(["resultType": .string("success")]),
+            ]))
+        #expect(create["event"] == .string("edit") && create["tool"] == .string("create"))
+        #expect(create["edits"] == .array([.object(["file": .string("src/a.py"), "content": .string("print(1)\n")])]))
+
+        // An edit, its arguments as an object.
+        let edit = try line(
+            "postToolUse",
+            .object([
+                "toolName": .string("edit"),
+                "toolArgs": .object([
+                    "path": .string(repo.path + "/src/a.py"), "old_str": .string("1"), "new_str": .string("2"),
+                ]),
+            ]))
+        #expect(
+            edit["edits"]
+                == .array([.object(["file": .string("src/a.py"), "old": .string("1"), "new": .string("2")])]))
+
+        let bash = try line(
+            "postToolUse", .object(["toolName": .string("bash"), "toolArgs": .object(["command": .string("ls")])]))
+        #expect(bash["event"] == .string("tool") && bash["command"] == .string("ls") && bash["edits"] == nil)
+
+        // A failed write changed nothing worth attributing.
+        let failed = try line(
+            "postToolUse",
+            .object([
+                "toolName": .string("create"),
+                "toolArgs": .object(["path": .string("b.py"), "file_text": .string("x")]),
+                "toolResult": .object(["resultType": .string("failure")]),
+            ]))
+        #expect(failed["event"] == .string("tool") && failed["edits"] == nil)
+
+        for (hook, kind) in [
+            ("agentStop", "stop"), ("sessionEnd", "session-end"), ("errorOccurred", "other"), ("preToolUse", "other"),
+        ] {
+            let event = try line(hook, .object(["timestamp": .number(1)]))
+            #expect(event["event"] == .string(kind) && event["hook"] == .string(hook))
+        }
+
+        // The payload's own event name wins (VS Code's payloads); none at all is refused.
+        let vscode = try line("postToolUse", .object(["hookEventName": .string("Stop"), "sessionId": .string("v")]))
+        #expect(vscode["event"] == .string("stop") && vscode["hook"] == .string("Stop"))
+        #expect(throws: CaptureError.self) { try line(nil, .object(["prompt": .string("x")])) }
+
+        // Other agents: --event stands in for a missing hook_event_name.
+        _ = try Capture.run(
+            agent: "claude-code", event: "UserPromptSubmit",
+            payload: Array(#"{"cwd":"\#(repo.path)","prompt":"p"}"#.utf8), environment: [:], now: 0)
+        #expect(try Self.lines(log).last?["event"] == .string("prompt"))
+    }
+
+    @Test("Codex notify: agent-turn-complete becomes the turn's prompt and stop, in the current directory's repository")
+    func codexNotify() throws {
+        let repo = try TemporaryDirectory.gitRepository("capture-codex-notify")
+        let payload = try Self.payload("codex", "notify/notify-agent-turn-complete.docs.json")
+        let outcome = try capture("codex", payload, environment: ["PWD": repo.path])
+        guard case .recorded(2, _, _) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
+        let lines = try Self.lines(repo.path + "/.git/cairn/working-log.jsonl")
+        #expect(lines.map { $0["event"] } == [.string("prompt"), .string("stop")])
+        #expect(lines.map { $0["hook"] } == [.string("agent-turn-complete"), .string("agent-turn-complete")])
+        #expect(lines[0]["prompt"] == .string("Rename `foo` to `bar` and update the callsites."))
+        #expect(lines[1]["message"] == .string("Rename complete and verified `cargo build` succeeds."))
+        #expect(lines.allSatisfy { $0["cwd"] == .string(repo.path) && $0["session"] == nil })
+        // Several input messages are joined by line feeds; another type is kept as `other`.
+        let two = try CodexAdapter.events(
+            from: .object([
+                "type": .string("agent-turn-complete"), "input-messages": .array([.string("a"), .string("b")]),
+            ]), environment: ["PWD": "/w"])
+        #expect(two.map(\.prompt) == ["a\nb", nil] && two.map(\.cwd) == ["/w", "/w"])
+        let other = try CodexAdapter.events(from: .object(["type": .string("approval-requested")]), environment: [:])
+        #expect(other.map(\.kind) == [.other] && other.map(\.hook) == ["approval-requested"])
+    }
+
     @Test("Secrets in prompts, commands and edits are redacted before the working log is written")
     func redaction() throws {
         let repo = try TemporaryDirectory.gitRepository("capture")

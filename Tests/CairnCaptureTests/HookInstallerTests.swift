@@ -133,5 +133,95 @@ import Testing
         #expect(!HookInstaller.isOurs("bun run trace-hook.ts"))
         #expect(!HookInstaller.isOurs("git-ai checkpoint claude"))
         #expect(!HookInstaller.isOurs("cairn-capture"))
+        // Copilot CLI's commands end with the event's name.
+        #expect(HookInstaller.isOurs("/usr/local/bin/cairn-capture github-copilot --event postToolUse"))
+        #expect(HookInstaller.isOurs("'/opt/my tools/cairn-capture' github-copilot --event agentStop"))
+        #expect(HookInstaller.isOurs("cairn capture github-copilot --event sessionStart"))
+        #expect(!HookInstaller.isOurs("my-logger --event postToolUse"))
+        #expect(!HookInstaller.isOurs("cairn-capture --event postToolUse"))
+    }
+
+    static let copilotVectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Vectors/capture/github-copilot/cli")
+
+    @Test("Copilot CLI: Cairn's own .github/hooks/cairn.json, in the documented shape; its commands capture")
+    func copilotFile() throws {
+        let (repo, installer) = try installer()
+        let config = try #require(AgentHookConfigs.named("github-copilot"))
+        try repo.write(".github/workflows/ci.yml", "on: push\n")
+        #expect(try installer.install(config) == .installed)
+        #expect(try installer.install(config) == .alreadyInstalled)
+        let path = repo.path + "/.github/hooks/cairn.json"
+        #expect(installer.configPath(config) == path)
+        let file = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        let hooks = try #require(file["hooks"]?.objectValue)
+        #expect(file["version"] == .number(1))
+        #expect(
+            hooks.map(\.key) == ["sessionStart", "userPromptSubmitted", "postToolUse", "agentStop", "sessionEnd"])
+        for (event, value) in hooks {
+            #expect(
+                value
+                    == .array([
+                        .object([
+                            "type": .string("command"),
+                            "bash": .string("\(Self.captureTool) github-copilot --event \(event)"),
+                        ])
+                    ]))
+        }
+        // The documented configuration has the same version, and its entries the same members (and more).
+        let documented = try JSONParser.parse(
+            Array(
+                try Data(
+                    contentsOf: Self.copilotVectors.appendingPathComponent("hooks.json.command-hook.cli-docs.json"))))
+        #expect(documented["version"] == file["version"])
+        let entry = try #require(documented["hooks"]?["preToolUse"]?[0]?.objectValue)
+        #expect(entry["type"] == .string("command") && entry["bash"]?.stringValue != nil)
+        #expect(installer.status(config).installed && installer.status(config).commands.count == 5)
+
+        // Copilot CLI runs the bash command with the payload on standard input.
+        let command = try #require(hooks["postToolUse"]?[0]?["bash"]?.stringValue)
+        let payload = #"{"timestamp":1,"cwd":"\#(repo.path)","toolName":"bash","toolArgs":"{\"command\":\"make\"}"}"#
+        let run = try ProcessRunner.run("/bin/bash", ["-c", command], stdin: Array(payload.utf8))
+        #expect(run.status == 0 && run.output.isEmpty, "\(run.output)")
+        let log = try String(contentsOfFile: repo.path + "/.git/cairn/working-log.jsonl", encoding: .utf8)
+        #expect(log.contains(#""event":"tool","hook":"postToolUse""#) && log.contains(#""command":"make""#), "\(log)")
+
+        // Uninstall removes the file and the directory it made, and nothing else of .github.
+        #expect(try installer.uninstall(config) == .restored)
+        #expect(!FileManager.default.fileExists(atPath: repo.path + "/.github/hooks"))
+        #expect(try String(contentsOfFile: repo.path + "/.github/workflows/ci.yml", encoding: .utf8) == "on: push\n")
+        // With no .github at all, none is left behind.
+        try FileManager.default.removeItem(atPath: repo.path + "/.github")
+        #expect(try installer.install(config) == .installed)
+        #expect(try installer.uninstall(config) == .restored)
+        #expect(!FileManager.default.fileExists(atPath: repo.path + "/.github"))
+    }
+
+    @Test("Copilot CLI: a .github/hooks/cairn.json that was there is merged, then put back byte for byte")
+    func copilotRestore() throws {
+        let (repo, installer) = try installer()
+        let config = try #require(AgentHookConfigs.named("github-copilot"))
+        let original = #"{"version": 1, "hooks": {"postToolUse": [{"type": "command", "bash": "./lint.sh"}]}}"# + "\n"
+        let path = try repo.write(".github/hooks/cairn.json", original)
+        #expect(try installer.install(config) == .installed)
+        let merged = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(merged["hooks"]?["postToolUse"]?.arrayValue?.count == 2)
+        #expect(merged["hooks"]?["postToolUse"]?[0]?["bash"] == .string("./lint.sh"))
+        #expect(try installer.uninstall(config) == .restored)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == original)
+        // Changed since: only Cairn's commands go.
+        #expect(try installer.install(config) == .installed)
+        var changed = try #require(
+            try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path)))).objectValue)
+        changed["disableAllHooks"] = .bool(false)
+        try Data(JSONWriter.prettyBytes(.object(changed))).write(to: URL(fileURLWithPath: path))
+        #expect(try installer.uninstall(config) == .removed)
+        let after = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        #expect(
+            after["hooks"]
+                == .object([
+                    "postToolUse": .array([.object(["type": .string("command"), "bash": .string("./lint.sh")])])
+                ]))
+        #expect(after["disableAllHooks"] == .bool(false))
     }
 }
