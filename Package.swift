@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "CairnCrypto", targets: ["CairnCrypto"]),
         .library(name: "CairnStorage", targets: ["CairnStorage"]),
         .library(name: "CairnRedaction", targets: ["CairnRedaction"]),
+        .library(name: "CairnCommitCapture", targets: ["CairnCommitCapture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

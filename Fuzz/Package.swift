@@ -10,6 +10,12 @@
 
 import PackageDescription
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One executable per parser; each links libFuzzer through `FuzzKit`.
 let fuzzers: [(name: String, modules: [String])] = [
     ("FuzzJSON", ["CairnJSON"]),
@@ -20,7 +26,26 @@ let fuzzers: [(name: String, modules: [String])] = [
     ("FuzzPolicy", ["CairnProofs", "CairnNote", "CairnCrypto"]),
     ("FuzzNDJSON", ["CairnJSON", "CairnLedger", "CairnCrypto", "CairnMerkle"]),
     ("FuzzRedaction", ["CairnRedaction", "CairnJSON"]),
+    ("FuzzDSSE", ["CairnProofs", "CairnJSON", "CairnCrypto"]),
 ]
+
+/// Fuzzers of parsers whose API is `package` (visible only inside the main package): CairnCommitCapture's importers,
+/// line bundles and working-log events. Their modules are compiled with the main package's `-package-name`, which
+/// SwiftPM derives from the package's identity: the name of the repository's directory, lower-cased, with every
+/// character other than a letter or digit as `_` (`main` for a clone in /work/main). Override with
+/// CAIRN_FUZZ_PACKAGE_NAME if your clone's directory has another name.
+let packageFuzzers: [(name: String, modules: [String])] = [
+    ("FuzzGitAINote", ["CairnCommitCapture", "CairnJSON", "CairnRecords"]),
+    ("FuzzAgentTrace", ["CairnCommitCapture", "CairnJSON", "CairnRecords"]),
+    ("FuzzLineBundle", ["CairnCommitCapture", "CairnJSON", "CairnProofs", "CairnNote", "CairnMerkle", "CairnCrypto"]),
+    ("FuzzWorkingEvent", ["CairnCommitCapture", "CairnJSON"]),
+]
+
+let mainPackageName: String = {
+    if let given = getenv("CAIRN_FUZZ_PACKAGE_NAME") { return String(cString: given) }
+    let directory = Context.packageDirectory.split(separator: "/").dropLast().last.map(String.init) ?? "cairn"
+    return String(directory.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+}()
 
 let package = Package(
     name: "cairn-fuzz",
@@ -44,6 +69,15 @@ let package = Package(
             .executableTarget(
                 name: fuzzer.name,
                 dependencies: ["FuzzKit"] + fuzzer.modules.map { .product(name: $0, package: "cairn") }
+            )
+        }
+        + packageFuzzers.map { fuzzer in
+            .executableTarget(
+                name: fuzzer.name,
+                dependencies: ["FuzzKit"] + fuzzer.modules.map { .product(name: $0, package: "cairn") },
+                // SwiftPM's own `-package-name` (this package's) would come after ours and win: turned off.
+                packageAccess: false,
+                swiftSettings: [.unsafeFlags(["-package-name", mainPackageName])]
             )
         },
     swiftLanguageModes: [.v6]

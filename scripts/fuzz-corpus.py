@@ -6,6 +6,7 @@
 For each target, <out-dir>/<target>/ receives:
   - the committed seeds of Fuzz/corpus/<target>/ (if any: minimized crash inputs and hand-made cases);
   - examples from the repository: specs/*.md fenced blocks (proof files, policies, JSON), examples/records;
+  - the interop vectors of Tests/Vectors/capture (git-ai notes, Agent Trace records);
   - the published test vectors of --vectors (default /work/shared/vectors; skipped if absent);
   - the seeds each fuzzer generates itself (signed checkpoints, valid proofs, policies naming its keys), written
     by running `<bin>/<target>` with CAIRN_FUZZ_WRITE_SEEDS (when --bin is given).
@@ -21,7 +22,8 @@ import re
 import subprocess
 import sys
 
-TARGETS = ["FuzzJSON", "FuzzRecord", "FuzzNote", "FuzzProof", "FuzzTilePath", "FuzzPolicy", "FuzzNDJSON", "FuzzRedaction"]
+TARGETS = ["FuzzJSON", "FuzzRecord", "FuzzNote", "FuzzProof", "FuzzTilePath", "FuzzPolicy", "FuzzNDJSON", "FuzzRedaction",
+           "FuzzGitAINote", "FuzzAgentTrace", "FuzzLineBundle", "FuzzDSSE", "FuzzWorkingEvent"]
 MAX_SEED = 64 * 1024
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -74,6 +76,13 @@ def main():
                     add(t, block)
             for path_match in re.findall(r"tile/(?:entries|\d+)/[x0-9/]+(?:\.p/\d+)?", block):
                 add("FuzzTilePath", path_match)
+    # The interop vectors: git-ai authorship notes and Agent Trace records (Tests/Vectors/capture).
+    capture = os.path.join(ROOT, "Tests", "Vectors", "capture")
+    for path in sorted(glob.glob(os.path.join(capture, "git-ai-authorship", "**", "*.note"), recursive=True)):
+        add("FuzzGitAINote", read(path))
+    for path in sorted(glob.glob(os.path.join(capture, "agent-trace", "*.json*"))):
+        if not path.endswith(".schema.json"):
+            add("FuzzAgentTrace", read(path))
     schema = os.path.join(ROOT, "specs", "record-schema.json")
     if os.path.exists(schema):
         add("FuzzJSON", read(schema))
