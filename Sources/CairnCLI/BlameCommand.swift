@@ -175,11 +175,7 @@ struct BlameCommand: ParsableCommand {
         query.commit = commit
         query.path = path
         return try snapshot.query(query).map { match in
-            let outputs = match.facts.outputs.filter { $0.path == path }.map { output in
-                BlameCandidate.Output(
-                    commit: output.commit, ranges: output.ranges.map { Int($0.start)...Int($0.end) },
-                    contributor: output.contributor, contentHash: output.contentHash.description)
-            }
+            let outputs = match.facts.outputs.filter { $0.path == path }.map(BlameCandidate.Output.init)
             let view = try snapshot.view(match.index)
             var reviewers: [String] = []
             var tests: [String] = []

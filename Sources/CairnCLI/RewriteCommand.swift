@@ -105,10 +105,8 @@ struct RewriteDetect: AsyncParsableCommand {
                 query.path = path
                 return try snapshot.query(query).flatMap { match in
                     let known = try snapshot.rewriteChain(checkpoint: match.index, to: new) != nil
-                    return match.facts.outputs.filter { $0.path == path }.map { output in
-                        RewriteDetector.Output(
-                            commit: output.commit, ranges: output.ranges.map { Int($0.start)...Int($0.end) },
-                            contentHash: output.contentHash.description, known: known)
+                    return match.facts.outputs.filter { $0.path == path }.map {
+                        (BlameCandidate.Output($0), known)
                     }
                 }
             }

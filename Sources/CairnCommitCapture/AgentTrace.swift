@@ -66,7 +66,7 @@ package enum AgentTrace {
     ) {
         guard let value else { return ("unknown", nil) }
         guard case .object(let object) = value else {
-            throw ImportProblem(line: line, "\(path): expected an object, found \(value.importKind)")
+            throw ImportProblem(line: line, "\(path): expected an object, found \(value.kindName)")
         }
         var type = "unknown"
         if let given = object["type"] {
@@ -81,7 +81,7 @@ package enum AgentTrace {
         var model: String?
         if let given = object["model_id"] {
             guard let text = given.stringValue else {
-                throw ImportProblem(line: line, "\(path).model_id: expected a string, found \(given.importKind)")
+                throw ImportProblem(line: line, "\(path).model_id: expected a string, found \(given.kindName)")
             }
             model = text.isEmpty ? nil : text
         }
@@ -102,12 +102,12 @@ package enum AgentTrace {
         func string(_ key: String, in object: JSONObject, at path: String) throws(ImportProblem) -> String? {
             guard let value = object[key] else { return nil }
             guard let text = value.stringValue else {
-                throw problem("\(path): expected a string, found \(value.importKind)")
+                throw problem("\(path): expected a string, found \(value.kindName)")
             }
             return text
         }
         guard case .object(let record) = trace else {
-            throw problem("expected a JSON object (an Agent Trace record), found \(trace.importKind)")
+            throw problem("expected a JSON object (an Agent Trace record), found \(trace.kindName)")
         }
         guard let stamp = try string("timestamp", in: record, at: "timestamp") else {
             throw problem("timestamp: required field is missing")
@@ -121,7 +121,7 @@ package enum AgentTrace {
             throw problem(
                 record["vcs"] == nil
                     ? "vcs: the record names no revision, and a checkpoint names the commit of every output"
-                    : "vcs: expected an object, found \(record["vcs"]!.importKind)")
+                    : "vcs: expected an object, found \(record["vcs"]!.kindName)")
         }
         let vcsType = try string("type", in: vcs, at: "vcs.type") ?? ""
         guard vcsType == "git" else {
@@ -144,7 +144,7 @@ package enum AgentTrace {
         var toolVersion: String?
         if let tool = record["tool"] {
             guard case .object(let object) = tool else {
-                throw problem("tool: expected an object, found \(tool.importKind)")
+                throw problem("tool: expected an object, found \(tool.kindName)")
             }
             toolName = try string("name", in: object, at: "tool.name")
             toolVersion = try string("version", in: object, at: "tool.version")
@@ -152,7 +152,7 @@ package enum AgentTrace {
         let agent = ImportedCheckpoints.agent(toolName)
         guard let files = record["files"] else { throw problem("files: required field is missing") }
         guard case .array(let fileList) = files else {
-            throw problem("files: expected an array, found \(files.importKind)")
+            throw problem("files: expected an array, found \(files.kindName)")
         }
 
         struct Group {
@@ -178,7 +178,7 @@ package enum AgentTrace {
         for (f, file) in fileList.enumerated() {
             let at = "files[\(f)]"
             guard case .object(let fileObject) = file else {
-                throw problem("\(at): expected an object, found \(file.importKind)")
+                throw problem("\(at): expected an object, found \(file.kindName)")
             }
             guard let rawPath = try string("path", in: fileObject, at: "\(at).path") else {
                 throw problem("\(at).path: required field is missing")
@@ -200,7 +200,7 @@ package enum AgentTrace {
             for (c, conversation) in conversations.enumerated() {
                 let cat = "\(at).conversations[\(c)]"
                 guard case .object(let object) = conversation else {
-                    throw problem("\(cat): expected an object, found \(conversation.importKind)")
+                    throw problem("\(cat): expected an object, found \(conversation.kindName)")
                 }
                 let url = try string("url", in: object, at: "\(cat).url").flatMap { $0.isEmpty ? nil : $0 }
                 let session = object["related"]?.arrayValue?.first { $0["type"]?.stringValue == "session" }?["url"]?
@@ -212,7 +212,7 @@ package enum AgentTrace {
                 for (r, range) in ranges.enumerated() {
                     let rat = "\(cat).ranges[\(r)]"
                     guard case .object(let rangeObject) = range else {
-                        throw problem("\(rat): expected an object, found \(range.importKind)")
+                        throw problem("\(rat): expected an object, found \(range.kindName)")
                     }
                     guard let start = rangeObject["start_line"]?.intValue, start >= 1,
                         let end = rangeObject["end_line"]?.intValue, end >= 1
@@ -440,19 +440,5 @@ package enum AgentTrace {
             }
         }
         return LineAttribution.ranges(lines).map { $0[0]...$0[1] }
-    }
-}
-
-extension JSONValue {
-    /// The kind of a value, for messages: `a string`, `an array`, `null`…
-    var importKind: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
     }
 }

@@ -1,5 +1,6 @@
 import CairnCapture
 import CairnCrypto
+import CairnRecords
 
 /// A checkpoint that may explain lines of a commit: what `cairn blame` asks the ledger for each commit git blame
 /// names (checkpoints whose outputs name the commit, directly or through `rewrite` records).
@@ -15,6 +16,13 @@ package struct BlameCandidate: Sendable, Equatable {
             self.ranges = ranges
             self.contributor = contributor
             self.contentHash = contentHash
+        }
+
+        /// A stored record's output.
+        package init(_ output: OutputFacts) {
+            self.init(
+                commit: output.commit, ranges: output.ranges.map { Int($0.start)...Int($0.end) },
+                contributor: output.contributor, contentHash: output.contentHash.description)
         }
     }
 

@@ -96,7 +96,7 @@ package struct GitAINote: Sendable, Equatable {
                 }
                 guard case .object(let object) = value else {
                     throw ImportProblem(
-                        line: metadataStart + 1, "metadata: expected a JSON object, found \(value.importKind)")
+                        line: metadataStart + 1, "metadata: expected a JSON object, found \(value.kindName)")
                 }
                 note.metadata = object
             }

@@ -8,21 +8,9 @@ import CairnJSON
 /// commit with the checkpoint's lines (the same content hash, or at least `minimumShare` of the lines the
 /// checkpoint's outputs cover found in the new version: a squash).
 package struct RewriteDetector {
-    /// A checkpoint output the ledger holds for a path.
-    package struct Output: Sendable, Equatable {
-        package let commit: String
-        package let ranges: [ClosedRange<Int>]
-        package let contentHash: String
-        /// Whether the ledger already knows the checkpoint under the new commit.
-        package let known: Bool
-
-        package init(commit: String, ranges: [ClosedRange<Int>], contentHash: String, known: Bool) {
-            self.commit = commit
-            self.ranges = ranges
-            self.contentHash = contentHash
-            self.known = known
-        }
-    }
+    /// A checkpoint output the ledger holds for a path, and whether the ledger already knows the checkpoint under
+    /// the new commit.
+    package typealias Output = (output: BlameCandidate.Output, known: Bool)
 
     package static let minimumShare = 0.8
 
@@ -48,14 +36,14 @@ package struct RewriteDetector {
             var found: [String: String] = [:]  // old commit → kind
             for path in try facts.changedPaths(commit) {
                 let candidates = try outputs(path, new).filter { output in
-                    output.commit != new && !output.known && found[output.commit] == nil
-                        && !isAncestor(output.commit, of: new)
+                    output.output.commit != new && !output.known && found[output.output.commit] == nil
+                        && !isAncestor(output.output.commit, of: new)
                 }
                 guard !candidates.isEmpty else { continue }
                 guard let current = try facts.blobs(["\(new):\(path)"]).first ?? nil else { continue }
                 let currentHash = SHA256.hash(current).description
                 let currentLines = Set(CommitRecorder.lines(current).map(LineAttribution.normalize))
-                for candidate in candidates where found[candidate.commit] == nil {
+                for (candidate, _) in candidates where found[candidate.commit] == nil {
                     if let old = try patchID(candidate.commit), old == (try patchID(new)) {
                         found[candidate.commit] = "rebase"
                     } else if candidate.contentHash == currentHash {

@@ -96,71 +96,57 @@ package enum AgentHookConfigs {
     }
 
     /// Cursor: `.cursor/hooks.json` (project hooks), `{"version": 1, "hooks": event → [{"command"}]}`.
-    static let cursor = AgentHookConfig(
+    static let cursor = flat(
         agent: "cursor", file: ".cursor/hooks.json",
-        add: { settings, command in
-            var settings = settings
-            if settings["version"] == nil { settings["version"] = .number(1) }
-            var hooks = settings["hooks"]?.objectValue ?? [:]
-            for event in ["beforeSubmitPrompt", "afterFileEdit", "afterTabFileEdit", "afterShellExecution", "stop"] {
-                var list = hooks[event]?.arrayValue ?? []
-                guard !list.contains(where: { $0["command"]?.stringValue == command }) else { continue }
-                list.append(.object(["command": .string(command)]))
-                hooks[event] = .array(list)
-            }
-            settings["hooks"] = .object(hooks)
-            return settings
-        },
-        remove: { settings, isOurs in
-            var settings = settings
-            guard var hooks = settings["hooks"]?.objectValue else { return settings }
-            for (event, value) in hooks {
-                guard let list = value.arrayValue else { continue }
-                let kept = list.filter { !isOurs($0["command"]?.stringValue ?? "") }
-                hooks[event] = kept.isEmpty ? nil : .array(kept)
-            }
-            settings["hooks"] = .object(hooks)
-            return settings
-        },
-        commands: { settings in
-            (settings["hooks"]?.objectValue ?? [:]).flatMap { _, value in
-                (value.arrayValue ?? []).compactMap { $0["command"]?.stringValue }
-            }
-        })
+        events: ["beforeSubmitPrompt", "afterFileEdit", "afterTabFileEdit", "afterShellExecution", "stop"],
+        member: "command", entry: [], namesEvent: false)
 
     /// GitHub Copilot CLI: a file of Cairn's own, `.github/hooks/cairn.json` (Copilot reads every `*.json` there),
     /// `{"version": 1, "hooks": event → [{"type": "command", "bash"}]}`. Its payloads carry no event name, so
     /// each event gets the command with `--event NAME`.
-    static let githubCopilot = AgentHookConfig(
+    static let githubCopilot = flat(
         agent: "github-copilot", file: ".github/hooks/cairn.json",
-        add: { settings, command in
-            var settings = settings
-            if settings["version"] == nil { settings["version"] = .number(1) }
-            var hooks = settings["hooks"]?.objectValue ?? [:]
-            for event in ["sessionStart", "userPromptSubmitted", "postToolUse", "agentStop", "sessionEnd"] {
-                let bash = "\(command) --event \(event)"
-                var list = hooks[event]?.arrayValue ?? []
-                guard !list.contains(where: { $0["bash"]?.stringValue == bash }) else { continue }
-                list.append(.object(JSONObject([("type", .string("command")), ("bash", .string(bash))])))
-                hooks[event] = .array(list)
-            }
-            settings["hooks"] = .object(hooks)
-            return settings
-        },
-        remove: { settings, isOurs in
-            var settings = settings
-            guard var hooks = settings["hooks"]?.objectValue else { return settings }
-            for (event, value) in hooks {
-                guard let list = value.arrayValue else { continue }
-                let kept = list.filter { !isOurs($0["bash"]?.stringValue ?? "") }
-                hooks[event] = kept.isEmpty ? nil : .array(kept)
-            }
-            settings["hooks"] = .object(hooks)
-            return settings
-        },
-        commands: { settings in
-            (settings["hooks"]?.objectValue ?? [:]).flatMap { _, value in
-                (value.arrayValue ?? []).compactMap { $0["bash"]?.stringValue }
-            }
-        })
+        events: ["sessionStart", "userPromptSubmitted", "postToolUse", "agentStop", "sessionEnd"],
+        member: "bash", entry: [("type", .string("command"))], namesEvent: true)
+
+    /// The configuration shape Cursor and GitHub Copilot CLI share, `{"version": 1, "hooks": event → [entry]}`: each
+    /// entry one command, under `member`, after the members `entry`; with `namesEvent`, the command ends
+    /// `--event EVENT`.
+    static func flat(
+        agent: String, file: String, events: [String], member: String, entry: [(String, JSONValue)],
+        namesEvent: Bool
+    ) -> AgentHookConfig {
+        AgentHookConfig(
+            agent: agent, file: file,
+            add: { settings, command in
+                var settings = settings
+                if settings["version"] == nil { settings["version"] = .number(1) }
+                var hooks = settings["hooks"]?.objectValue ?? [:]
+                for event in events {
+                    let registered = namesEvent ? "\(command) --event \(event)" : command
+                    var list = hooks[event]?.arrayValue ?? []
+                    guard !list.contains(where: { $0[member]?.stringValue == registered }) else { continue }
+                    list.append(.object(JSONObject(entry + [(member, .string(registered))])))
+                    hooks[event] = .array(list)
+                }
+                settings["hooks"] = .object(hooks)
+                return settings
+            },
+            remove: { settings, isOurs in
+                var settings = settings
+                guard var hooks = settings["hooks"]?.objectValue else { return settings }
+                for (event, value) in hooks {
+                    guard let list = value.arrayValue else { continue }
+                    let kept = list.filter { !isOurs($0[member]?.stringValue ?? "") }
+                    hooks[event] = kept.isEmpty ? nil : .array(kept)
+                }
+                settings["hooks"] = .object(hooks)
+                return settings
+            },
+            commands: { settings in
+                (settings["hooks"]?.objectValue ?? [:]).flatMap { _, value in
+                    (value.arrayValue ?? []).compactMap { $0[member]?.stringValue }
+                }
+            })
+    }
 }

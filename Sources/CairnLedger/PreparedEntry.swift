@@ -214,20 +214,6 @@ public enum LedgerProfile: String, Sendable, Hashable, CaseIterable {
     case generic
 }
 
-extension JSONValue {
-    /// "an array", "a string"… for messages.
-    var kindName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
-}
-
 /// "an array", "a string"… for messages, from the first byte of a canonical JSON text.
 private func kindName(canonicalFirstByte byte: UInt8?) -> String {
     switch byte {
