@@ -34,6 +34,9 @@ struct HooksCommand: ParsableCommand {
             each `cairn-capture github-copilot --event NAME` under bash). Installing twice changes
             nothing. A configuration file that is not a JSON object is refused and left as it is.
             --no-git leaves git's hooks alone; --agents none leaves the agents' configurations alone.
+            --redact-personal-data makes capture in the repository redact personal data too (e-mail
+            addresses, phone numbers, payment cards, IBANs, US SSNs), not only secrets; see `cairn hooks
+            install --help`.
 
             OpenAI Codex's hooks are not installed: its `notify` program is set in your own
             ~/.codex/config.toml, which `install` does not edit. To record each finished turn's
@@ -43,18 +46,20 @@ struct HooksCommand: ParsableCommand {
             `uninstall` takes Cairn's hooks out again: a chained git hook is put back byte for byte,
             with its mode; an agent's file nobody changed since the install is put back byte for
             byte (or removed, if the install created it); a changed one keeps everything but Cairn's
-            hooks.
+            hooks. It leaves .git/cairn/ alone: the working log, the redaction key and the personal-data
+            choice.
 
             `status` is a doctor: which git and agent hooks are installed and chained, the
             destination and whether it answers (the ledger opens; the server's spool), the records
-            waiting in the outbox and the spool, the working log, the capture log and the redaction
-            key.
+            waiting in the outbox and the spool, the working log, the capture log, the redaction
+            key and whether personal data is redacted.
 
             `run` is what the git hooks call; `flush` delivers the outbox by hand.
 
             EXAMPLES
               cairn hooks install --agents claude-code --repo ~/src/app --server https://cairn.example.com
               cairn hooks install --ledger cairn-ledger
+              cairn hooks install --ledger cairn-ledger --redact-personal-data
               cairn hooks status --json
               cairn hooks uninstall
             """),
@@ -126,9 +131,10 @@ struct HooksOptions: ParsableArguments {
         return safe ? beside : "'" + beside.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }
 
-    /// Runs `gitChange` on git's hooks (unless --no-git) and `change` for each selected agent, then reports what
-    /// each did.
+    /// Runs `redaction` on the repository's redaction choice (when given: it is recorded before any hook can capture),
+    /// `gitChange` on git's hooks (unless --no-git) and `change` for each selected agent, then reports what each did.
     func apply(
+        redaction: ((HookInstaller) throws(HookInstaller.HooksError) -> HookInstaller.Change)? = nil,
         git gitChange: (GitHookInstaller) throws(HookInstaller.HooksError) -> [(
             hook: String, change: HookInstaller.Change
         )],
@@ -138,6 +144,10 @@ struct HooksOptions: ParsableArguments {
             let installer = try installer()
             var changes: [(name: String, file: String, change: HookInstaller.Change)] = []
             do {
+                if let redaction {
+                    changes.append(
+                        ("personal-data", RedactionSettings.path(installer.repository), try redaction(installer)))
+                }
                 if git {
                     let gitInstaller = gitInstaller(installer.repository)
                     let directory = try gitInstaller.hooksDirectory
@@ -178,7 +188,24 @@ struct HooksOptions: ParsableArguments {
 
 struct HooksInstall: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "install", abstract: "Install git's capture hooks and register `cairn-capture` with the agents.")
+        commandName: "install", abstract: "Install git's capture hooks and register `cairn-capture` with the agents.",
+        discussion: prose(
+            """
+            Capture always redacts secrets before anything is written (specs/redaction.md).
+            --redact-personal-data also makes it redact personal data in this repository: e-mail
+            addresses, international phone numbers (+ and 8 to 15 digits), payment card numbers (a known
+            issuer's range and length, Luhn-checked), IBANs (the country's length, mod-97-checked) and US
+            social security numbers (AAA-GG-SSSS), each replaced by [REDACTED:<kind>:<tag>] like a
+            secret. The choice is the file .git/cairn/redaction.json, which every capture reads; it
+            is reported as `personal-data` and shown by `cairn hooks status`. --no-redact-personal-data
+            removes it (secrets only, the default); without either flag the repository's choice stays
+            as it is, and `cairn hooks uninstall` leaves it alone. Text captured before the choice
+            stays as it was written.
+
+            EXAMPLES
+              cairn hooks install --redact-personal-data --no-git --agents none
+            """)
+    )
 
     @OptionGroup var options: HooksOptions
 
@@ -190,13 +217,26 @@ struct HooksInstall: ParsableCommand {
             "Deliver the records to this server, through the spool (git config cairn.server).", valueName: "url"))
     var server: String?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Also redact e-mail addresses, phone numbers, payment cards, IBANs and US SSNs in what capture records "
+                + "(<git dir>/cairn/redaction.json); --no-redact-personal-data: secrets only (the default). "
+                + "Without either, the repository's choice stays."))
+    var redactPersonalData: Bool?
+
     func validate() throws {
         if ledger != nil && server != nil { throw ValidationError("--ledger and --server cannot be combined") }
     }
 
     func run() throws {
         if let server { _ = try ServerOptions.address(server) }
+        var redaction: ((HookInstaller) throws(HookInstaller.HooksError) -> HookInstaller.Change)?
+        if let on = redactPersonalData {
+            redaction = { (installer) throws(HookInstaller.HooksError) in try installer.setPersonalDataRedaction(on) }
+        }
         try options.apply(
+            redaction: redaction,
             git: { (installer) throws(HookInstaller.HooksError) in
                 if ledger != nil || server != nil { try installer.setDestination(ledger: ledger, server: server) }
                 return try installer.install()
@@ -301,6 +341,7 @@ struct HooksStatus: ParsableCommand {
                     ("working_log_events", .number(Double(log.count))),
                     ("capture_failures", .number(Double(failures.count))),
                     ("redaction_key", .bool(hasKey)),
+                    ("personal_data", .bool(installer.redactsPersonalData)),
                 ]
                 if let spoolWaiting { object.append(("spool_records", .number(Double(spoolWaiting)))) }
                 if let lastEvent { object.append(("last_event", .string(lastEvent))) }
@@ -327,6 +368,11 @@ struct HooksStatus: ParsableCommand {
                 "capture failures: \(failures.count)"
                     + (failures.last.map { ", last: " + DisplayText.escape($0) } ?? ""))
             Console.line("redaction key: " + (hasKey ? "present" : "not yet created (the first capture creates it)"))
+            Console.line(
+                "personal data: "
+                    + (installer.redactsPersonalData
+                        ? "redacted (\(DisplayText.escape(RedactionSettings.path(repository))))"
+                        : "not redacted, secrets only (cairn hooks install --redact-personal-data)"))
         }
     }
 }

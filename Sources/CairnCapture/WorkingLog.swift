@@ -29,7 +29,7 @@ package struct WorkingLog: Sendable {
     package func append(
         _ events: [CaptureEvent], at milliseconds: Int64
     ) throws(CaptureError) -> [RedactionFinding] {
-        let redactor = Redactor(key: try redactionKey())
+        let redactor = Redactor(key: try redactionKey(), options: RedactionSettings.options(for: repository))
         var bytes: [UInt8] = []
         var findings: [RedactionFinding] = []
         for event in events {
@@ -109,7 +109,7 @@ package struct WorkingLog: Sendable {
     }
 
     /// The repository's redaction key (32 random bytes, hex, in `redaction.key`), created on first use.
-    func redactionKey() throws(CaptureError) -> [UInt8] {
+    package func redactionKey() throws(CaptureError) -> [UInt8] {
         let file = repository.cairnDirectory + "/" + Self.keyFileName
         func stored() -> [UInt8]? {
             guard let bytes = POSIX.readFile(file, limit: 256) else { return nil }

@@ -151,6 +151,32 @@ package struct HookInstaller {
         return AgentStatus(agent: config.agent, file: config.file, installed: !commands.isEmpty, commands: commands)
     }
 
+    // MARK: - Redaction choice
+
+    /// Records whether capture in this repository also redacts personal data: on writes
+    /// `<git dir>/cairn/redaction.json` (`installed`, or `already-installed` when it says so already), off removes it
+    /// (`removed`, or `not-installed` when there was none). Every capture reads the file (specs/capture.md,
+    /// "Redaction choices").
+    package func setPersonalDataRedaction(_ on: Bool) throws(HooksError) -> Change {
+        let path = RedactionSettings.path(repository)
+        let current = FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+        if on {
+            if current == RedactionSettings.personalDataOn { return .alreadyInstalled }
+            try write(RedactionSettings.personalDataOn, to: path)
+            return .installed
+        }
+        guard current != nil || FileManager.default.fileExists(atPath: path) else { return .notInstalled }
+        do {
+            try FileManager.default.removeItem(atPath: path)
+        } catch {
+            throw HooksError(message: "cannot remove \(path): \(error.localizedDescription)")
+        }
+        return .removed
+    }
+
+    /// Whether capture in this repository redacts personal data too, as a capture would decide.
+    package var redactsPersonalData: Bool { RedactionSettings.personalData(in: repository) }
+
     // MARK: - Files
 
     private var stateFile: String { repository.cairnDirectory + "/hooks-installed.json" }

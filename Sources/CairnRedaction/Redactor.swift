@@ -1,8 +1,8 @@
 import CairnCrypto
 import CairnJSON
 
-/// Replaces secrets in text and in JSON records with typed placeholders before anything is stored or sent
-/// (specs/redaction.md).
+/// Replaces secrets — and, when asked, personal data — in text and in JSON records with typed placeholders before
+/// anything is stored or sent (specs/redaction.md).
 ///
 /// A secret becomes `[REDACTED:<kind>:<tag>]`, where the tag is the first 12 hex digits of
 /// HMAC-SHA-256(key, secret): under one key, the same secret always gets the same tag, so repeated use of a
@@ -15,6 +15,10 @@ public struct Redactor: Sendable {
         /// The Shannon entropy per byte, in bits, from which a token counts as random (a random base62
         /// string of 32 bytes scores about 4.7; English identifiers stay below 4.2).
         public var minimumEntropy = 4.3
+        /// Also redact personal data: e-mail addresses, international phone numbers, payment card numbers, IBANs
+        /// and US social security numbers (specs/redaction.md, "Personal data (optional)"). Off by default: a
+        /// repository turns it on with `cairn hooks install --redact-personal-data`.
+        public var personalData = false
 
         public init() {}
     }
@@ -111,6 +115,8 @@ public struct Redactor: Sendable {
     }
 
     private func scanner(_ bytes: [UInt8]) -> SecretScanner {
-        SecretScanner(bytes: bytes, highEntropy: options.highEntropyTokens, minimumEntropy: options.minimumEntropy)
+        SecretScanner(
+            bytes: bytes, highEntropy: options.highEntropyTokens, minimumEntropy: options.minimumEntropy,
+            personalData: options.personalData)
     }
 }

@@ -24,6 +24,27 @@ public enum SecretKind: String, CaseIterable, Sendable, Codable {
     case assignedSecret = "assigned-secret"
     /// A long random-looking token that matches no known shape.
     case highEntropy = "high-entropy"
+
+    // Personal data: found only when `Redactor.Options.personalData` is on.
+
+    /// An e-mail address (`local@domain.tld`).
+    case email
+    /// An international phone number: `+` and 8 to 15 digits, possibly grouped.
+    case phoneNumber = "phone-number"
+    /// A payment card number of a known issuer range that passes the Luhn check.
+    case paymentCard = "payment-card"
+    /// An International Bank Account Number (ISO 13616) that passes its mod-97 check.
+    case iban
+    /// A United States social security number, `AAA-GG-SSSS`.
+    case usSSN = "us-ssn"
+
+    /// Whether this kind is personal data rather than a secret (specs/redaction.md, "Personal data (optional)").
+    public var isPersonalData: Bool {
+        switch self {
+        case .email, .phoneNumber, .paymentCard, .iban, .usSSN: return true
+        default: return false
+        }
+    }
 }
 
 /// One secret the redactor replaced. It never holds the secret itself.

@@ -5,7 +5,8 @@ import Darwin
 #endif
 
 /// Finds secrets in UTF-8 text: known credential shapes, private key blocks, JWTs, passwords in URLs,
-/// values assigned to secret-sounding names, and long random-looking tokens (specs/redaction.md).
+/// values assigned to secret-sounding names, and long random-looking tokens (specs/redaction.md); with
+/// `personalData`, also e-mail addresses, phone numbers, payment cards, IBANs and US SSNs (PersonalData.swift).
 ///
 /// A hand-written scanner over bytes (no regular expressions): one pass per detector, linear in the input,
 /// so capture stays within its latency budget on large prompts. Every match is a byte range of the input;
@@ -14,6 +15,8 @@ struct SecretScanner {
     let bytes: [UInt8]
     let highEntropy: Bool
     let minimumEntropy: Double
+    /// Also find personal data (PersonalData.swift).
+    let personalData: Bool
 
     struct Match: Equatable {
         var range: Range<Int>
@@ -27,6 +30,7 @@ struct SecretScanner {
         prefixedTokens(into: &found)
         connectionPasswords(into: &found)
         assignedSecrets(into: &found)
+        if personalData { personalDataMatches(into: &found) }
         if highEntropy {
             // A known shape says more than "random-looking": it wins where both match.
             let known = found
@@ -240,7 +244,7 @@ struct SecretScanner {
         }
     }
 
-    private func isURLDelimiter(_ byte: UInt8) -> Bool {
+    func isURLDelimiter(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: "@") || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#")
             || isSpaceOrQuote(byte) || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">")
     }
@@ -397,7 +401,7 @@ struct SecretScanner {
         i + prefix.count <= bytes.count && bytes[i..<(i + prefix.count)].elementsEqual(prefix)
     }
 
-    private func follows(_ text: [UInt8], at i: Int) -> Bool {
+    func follows(_ text: [UInt8], at i: Int) -> Bool {
         i >= text.count && bytes[(i - text.count)..<i].elementsEqual(text)
     }
 
