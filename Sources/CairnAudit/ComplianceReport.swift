@@ -12,9 +12,11 @@ public struct ReportQuery: Sendable, Hashable {
     /// Checkpoints whose `timestamp` is before this instant (exclusive); nil: no bound.
     public let until: Int64?
     /// The version of the rows, cells and formats (specs/report-manifest.md §7), named by the
-    /// manifest's first line: 2, the current one, writes control and bidirectional characters in
-    /// csv and md cells visibly escaped (`DisplayText.escape`); 1 wrote them raw, and is kept so
-    /// that reports made with it still recompute byte for byte.
+    /// manifest's first line: 3, the current one, adds the Evidence column (each checkpoint's
+    /// evidence grade, `evidence` in json) after Model; 2 has nine columns and writes control and
+    /// bidirectional characters in csv and md cells visibly escaped (`DisplayText.escape`), as 3
+    /// does; 1 wrote them raw. 1 and 2 are kept so that reports made with them still recompute
+    /// byte for byte.
     public let version: Int
 
     /// A query; `since` must be before `until` when both are given, and `version` one of
@@ -96,7 +98,7 @@ public enum ComplianceReport {
     ) throws -> ReportSummary {
         try withoutActuallyEscaping(sink) { sink in
             let output = HashingOutput(sink: sink)
-            try output.write(query.format.header())
+            try output.write(query.format.header(version: query.version))
             var rows: UInt64 = 0
             let used = try snapshot.scan(type: .checkpoint, since: query.since, until: query.until, asOf: size) {
                 entry in

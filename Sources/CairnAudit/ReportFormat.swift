@@ -4,7 +4,7 @@ import CairnRecords
 /// The compliance report's file formats. Each is specified byte for byte in
 /// specs/report-manifest.md ("Report formats"), so that anyone can recompute a report.
 public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
-    /// RFC 4180 CSV: CRLF line ends, a header row, control characters escaped (version 2),
+    /// RFC 4180 CSV: CRLF line ends, a header row, control characters escaped (from version 2),
     /// formula-injection defense.
     case csv
     /// A JSON array of row objects, one canonical (RFC 8785) object per line.
@@ -15,14 +15,15 @@ public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
     /// The file name extension (and the value of the manifest's `format` line).
     public var fileExtension: String { rawValue }
 
-    /// The bytes written before the first row.
-    func header() -> [UInt8] {
+    /// The bytes written before the first row under the rules of report `version`.
+    func header(version: Int) -> [UInt8] {
+        let columns = ReportRow.columnTitles(version: version)
         switch self {
-        case .csv: return Array((ReportRow.columnTitles.map { CSV.cell($0) }.joined(separator: ",") + "\r\n").utf8)
+        case .csv: return Array((columns.map { CSV.cell($0, version: version) }.joined(separator: ",") + "\r\n").utf8)
         case .json: return Array("[".utf8)
         case .md:
-            let titles = "| " + ReportRow.columnTitles.joined(separator: " | ") + " |\n"
-            let rule = "|" + String(repeating: " --- |", count: ReportRow.columnTitles.count) + "\n"
+            let titles = "| " + columns.joined(separator: " | ") + " |\n"
+            let rule = "|" + String(repeating: " --- |", count: columns.count) + "\n"
             return Array((titles + rule).utf8)
         }
     }
@@ -32,12 +33,13 @@ public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
     func row(_ row: ReportRow, first: Bool, version: Int) throws -> [UInt8] {
         switch self {
         case .csv:
-            return Array((row.cells.map { CSV.cell($0, version: version) }.joined(separator: ",") + "\r\n").utf8)
+            let cells = row.cells(version: version).map { CSV.cell($0, version: version) }
+            return Array((cells.joined(separator: ",") + "\r\n").utf8)
         case .json:
-            return Array((first ? "\n" : ",\n").utf8) + (try JCS.canonicalize(row.jsonValue))
+            return Array((first ? "\n" : ",\n").utf8) + (try JCS.canonicalize(row.jsonValue(version: version)))
         case .md:
-            return Array(
-                ("| " + row.cells.map { Markdown.cell($0, version: version) }.joined(separator: " | ") + " |\n").utf8)
+            let cells = row.cells(version: version).map { Markdown.cell($0, version: version) }
+            return Array(("| " + cells.joined(separator: " | ") + " |\n").utf8)
         }
     }
 
@@ -51,14 +53,17 @@ public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
 }
 
 extension ReportRow {
-    /// The row as a JSON object: the nine columns in snake_case, plus `index` and `digest`.
-    public var jsonValue: JSONValue {
-        .object([
+    /// The row as a JSON object of report `version`: the columns in snake_case (`evidence` from
+    /// version 3), plus `index` and `digest`.
+    public func jsonValue(version: Int = ReportManifest.currentVersion) -> JSONValue {
+        var object: JSONObject = [
             "date": .string(date), "checkpoint": .string(checkpoint), "requested_by": .string(requestedBy),
             "model": .string(model), "reviewer": .string(reviewer), "approval": .string(approval),
             "testing": .string(testing), "deployed": .string(deployed), "status": .string(status.rawValue),
             "index": .number(Double(index)), "digest": .string(digest.description),
-        ])
+        ]
+        if version >= Self.evidenceVersion { object["evidence"] = .string(evidence.rawValue) }
+        return .object(object)
     }
 }
 

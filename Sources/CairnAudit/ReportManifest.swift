@@ -9,7 +9,7 @@ import CairnRecords
 /// The manifest's text (what the ledger key signs) is:
 ///
 /// ```
-/// cairn-report-manifest/v2
+/// cairn-report-manifest/v3
 /// format csv
 /// since 2026-11-01T00:00:00Z
 /// until -
@@ -25,12 +25,13 @@ import CairnRecords
 /// ```
 public struct ReportManifest: Sendable, Hashable {
     /// The version of the report rules this cairn writes (specs/report-manifest.md §7).
-    public static let currentVersion = 2
-    /// The versions this cairn writes and verifies: 1 (cells as they are) and 2 (control and
-    /// bidirectional characters escaped in csv and md cells).
-    public static let versions = 1...2
+    public static let currentVersion = 3
+    /// The versions this cairn writes and verifies: 1 (cells as they are), 2 (control and
+    /// bidirectional characters escaped in csv and md cells) and 3 (as 2, with the Evidence
+    /// column after Model).
+    public static let versions = 1...3
 
-    /// The first line of a manifest of report `version`: `cairn-report-manifest/v2`. It also keeps
+    /// The first line of a manifest of report `version`: `cairn-report-manifest/v3`. It also keeps
     /// a manifest from ever reading as a checkpoint.
     public static func formatLine(version: Int) -> String { "cairn-report-manifest/v\(version)" }
 

@@ -34,6 +34,9 @@ public struct ReportRow: Sendable, Hashable {
     public let requestedBy: String
     /// `model.id` and `model.version`, or `model.id (released YYYY-MM-DD)` without a version.
     public let model: String
+    /// How the checkpoint's claim was captured: the effective record's `x_capture.grade`, `unknown`
+    /// when it has none (a column from report version 3).
+    public let evidence: EvidenceGrade
     /// Every reviewer, in log order without repeats, separated by `, `; `none`.
     public let reviewer: String
     /// The latest review's decision and time (`approved 2026-11-20T10:02:41Z`); `none`.
@@ -44,14 +47,22 @@ public struct ReportRow: Sendable, Hashable {
     public let deployed: String
     public let status: ReportStatus
 
-    /// The nine column titles, in order.
-    public static let columnTitles = [
-        "Date", "Checkpoint", "Requested by", "Model", "Reviewer", "Approval", "Testing", "Deployed", "Status",
-    ]
+    /// The first report version with the Evidence column (after Model).
+    public static let evidenceVersion = 3
 
-    /// The nine cells, in column order.
-    public var cells: [String] {
-        [date, checkpoint, requestedBy, model, reviewer, approval, testing, deployed, status.rawValue]
+    /// The column titles of report `version`, in order: ten from version 3, nine before (without
+    /// Evidence).
+    public static func columnTitles(version: Int = ReportManifest.currentVersion) -> [String] {
+        let evidence = version >= evidenceVersion ? ["Evidence"] : []
+        return ["Date", "Checkpoint", "Requested by", "Model"] + evidence
+            + ["Reviewer", "Approval", "Testing", "Deployed", "Status"]
+    }
+
+    /// The cells of report `version`, in column order (`columnTitles(version:)`).
+    public func cells(version: Int = ReportManifest.currentVersion) -> [String] {
+        let evidence = version >= Self.evidenceVersion ? [self.evidence.rawValue] : []
+        return [date, checkpoint, requestedBy, model] + evidence
+            + [reviewer, approval, testing, deployed, status.rawValue]
     }
 
     /// The row for a scanned checkpoint (its references are the reviews, tests, deploys and
@@ -64,6 +75,7 @@ public struct ReportRow: Sendable, Hashable {
         checkpoint = facts.id ?? entry.digest.description
         requestedBy = facts.requestedBy ?? ""
         model = Self.model(facts)
+        evidence = EvidenceGrade(record: entry.record)
 
         let reviews = entry.references.filter { $0.type == .review }
         var reviewers: [String] = []

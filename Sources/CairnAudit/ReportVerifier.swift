@@ -6,7 +6,7 @@ import Foundation
 /// Why a report failed verification. `message` is one line meant for people.
 public struct ReportVerificationError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable, CaseIterable {
-        /// The manifest is not a signed note or not a version-1 manifest.
+        /// The manifest is not a signed note or not a manifest of a version this cairn knows.
         case malformedManifest
         /// The manifest carries no signature by the verifier key (another key signed it).
         case wrongKey
@@ -46,10 +46,11 @@ public struct ReportVerification: Sendable, Hashable {
 /// Checks a report against its manifest (and, with a ledger, against the ledger itself).
 public enum ReportVerifier {
     /// Verifies, in this order: that `manifest` is a signed note carrying a valid signature by
-    /// `key`; that its text is a version-1 manifest; that its embedded checkpoint is signed by
-    /// `key` for the log `key` names; that the report (read in pieces from `report`) has the
-    /// manifest's length and SHA-256; and, when `ledger` is given, that the ledger has the
-    /// checkpoint's root at its size and that recomputing the report there gives the same bytes.
+    /// `key`; that its text is a manifest of a known version (`ReportManifest.versions`); that its
+    /// embedded checkpoint is signed by `key` for the log `key` names; that the report (read in
+    /// pieces from `report`) has the manifest's length and SHA-256; and, when `ledger` is given,
+    /// that the ledger has the checkpoint's root at its size and that recomputing the report there,
+    /// with the rules of the manifest's version, gives the same bytes.
     ///
     /// - Parameter report: returns the report's next bytes (empty at the end); called again from
     ///   the start (after `rewind`) for the byte-by-byte comparison with a recomputed report.

@@ -34,13 +34,17 @@ struct ReportCreate: ParsableCommand {
             order, from effective records (corrections applied) as of the ledger's current
             size:
 
-              Date | Checkpoint | Requested by | Model | Reviewer | Approval |
-              Testing | Deployed | Status
+              Date | Checkpoint | Requested by | Model | Evidence | Reviewer |
+              Approval | Testing | Deployed | Status
 
-            Status is the first of these that applies: "rolled back" (the latest deploy or
+            Evidence is how the checkpoint's claim was captured, its x_capture.grade:
+            hook, import, trailer, attested or inferred (strongest first), and unknown
+            when the record does not say — the grade query, blame and audit show. Status
+            is the first of these that applies: "rolled back" (the latest deploy or
             rollback is a rollback), "deployed", then the latest review's decision —
             "rejected", "changes requested", "approved" — and otherwise "in review". The
-            cells are defined in specs/report-manifest.md.
+            cells are defined in specs/report-manifest.md; this cairn writes version 3 of
+            its rules (the manifest's first line names the version).
 
             Formats: csv (RFC 4180, CRLF line ends; a cell starting with = + - @ TAB or CR
             gets a leading ' so spreadsheets do not run it as a formula), json (an array
@@ -187,10 +191,11 @@ struct ReportVerify: ParsableCommand {
         discussion: prose(
             """
             Checks, with only the vkey: that the manifest (default REPORT.manifest) is
-            signed by the vkey; that it is a cairn-report-manifest/v2 (or v1, from an
-            earlier cairn, recomputed with its own rules); that the checkpoint
-            inside it is signed by the vkey for the log the vkey names; and that REPORT
-            has exactly the length and SHA-256 the manifest states.
+            signed by the vkey; that it is a cairn-report-manifest/v3 (or v2 or v1, from
+            an earlier cairn, recomputed with its own rules: nine columns, without
+            Evidence); that the checkpoint inside it is signed by the vkey for the log the
+            vkey names; and that REPORT has exactly the length and SHA-256 the manifest
+            states.
 
             With --ledger DIR (a copy of the ledger, which may have grown since), it also
             checks that the ledger has the checkpoint's root hash at the checkpoint's

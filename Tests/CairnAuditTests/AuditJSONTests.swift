@@ -95,7 +95,7 @@ struct AuditJSONTests {
                 "valid", "format", "version", "since", "until", "rows", "bytes", "sha256", "origin", "tree_size",
                 "root_hash", "recomputed",
             ])
-        #expect(json["valid"] == .bool(true) && json["format"] == "csv" && json["version"]?.intValue == 2)
+        #expect(json["valid"] == .bool(true) && json["format"] == "csv" && json["version"]?.intValue == 3)
         #expect(json["since"] == "2026-11-01T00:00:00Z" && json["until"] == .null)
         #expect(json["rows"]?.intValue == 1 && json["bytes"]?.intValue == bytes.count)
         #expect(json["sha256"]?.stringValue == SHA256.hash(bytes).hex)

@@ -44,7 +44,49 @@ struct ReportTests {
         return t
     }
 
+    /// The csv report of version 3, the current one: Evidence after Model (these records do not say how they were
+    /// captured).
     static let csv =
+        "Date,Checkpoint,Requested by,Model,Evidence,Reviewer,Approval,Testing,Deployed,Status\r\n"
+        + "2026-11-20T09:00:00Z,cp-a,alice@example.com,claude-sonnet-4-5 20250929,unknown,bob@example.com,"
+        + "approved 2026-11-20T10:00:00Z,\"passed, coverage 87%\",production 2026-11-20T11:00:00Z,deployed\r\n"
+        + #"2026-11-21T09:00:00Z,cp-b,"'=HYPERLINK(""http://evil"")",gpt-5-codex (released 2025-09-15),unknown,"#
+        + "dave@example.com,rejected 2026-11-21T10:00:00Z,failed,none,rejected\r\n"
+        + "2026-11-22T09:00:00Z,cp-c,\"carol, the lead\",claude-sonnet-4-5 20250929,unknown,"
+        + "\"bob@example.com, dave@example.com\","
+        + "approved 2026-11-22T10:00:00Z,\"partial, coverage 87.5%\",staging 2026-11-22T11:00:00Z,rolled back\r\n"
+        + #"2026-11-23T09:00:00Z,cp-d,x|y\z <b>,claude-sonnet-4-5 20250929,unknown,none,none,none,none,in review"#
+        + "\r\n"
+        + "2026-11-24T09:00:00Z,cp-e,alice@example.com,claude-sonnet-4-5 20250929,unknown,bob@example.com,"
+        + "approved 2026-11-24T10:00:00Z,none,staging 2026-11-24T10:30:00Z; staging 2026-11-24T11:00:00Z,deployed\r\n"
+        + "2026-11-25T09:00:00Z,cp-f,'-2+3,claude-sonnet-4-5 20250929,unknown,dave@example.com,"
+        + "changes requested 2026-11-25T10:00:00Z,none,none,changes requested\r\n"
+        + "2026-11-26T09:00:00Z,cp-g,alice@example.com,claude-sonnet-4-5 20250929,unknown,bob@example.com,"
+        + "approved 2026-11-26T10:00:00Z,none,none,approved\r\n"
+
+    /// The md report of version 3.
+    static let markdown =
+        "| Date | Checkpoint | Requested by | Model | Evidence | Reviewer | Approval | Testing | Deployed | Status |\n"
+        + "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        + "| 2026-11-20T09:00:00Z | cp-a | alice@example.com | claude-sonnet-4-5 20250929 | unknown | bob@example.com | "
+        + "approved 2026-11-20T10:00:00Z | passed, coverage 87% | production 2026-11-20T11:00:00Z | deployed |\n"
+        + #"| 2026-11-21T09:00:00Z | cp-b | =HYPERLINK("http://evil") | gpt-5-codex (released 2025-09-15) | unknown | "#
+        + "dave@example.com | rejected 2026-11-21T10:00:00Z | failed | none | rejected |\n"
+        + "| 2026-11-22T09:00:00Z | cp-c | carol, the lead | claude-sonnet-4-5 20250929 | unknown | "
+        + "bob@example.com, dave@example.com | "
+        + "approved 2026-11-22T10:00:00Z | partial, coverage 87.5% | staging 2026-11-22T11:00:00Z | rolled back |\n"
+        + #"| 2026-11-23T09:00:00Z | cp-d | x\|y\\z &lt;b&gt; | claude-sonnet-4-5 20250929 | unknown | "#
+        + "none | none | none | none | in review |\n"
+        + "| 2026-11-24T09:00:00Z | cp-e | alice@example.com | claude-sonnet-4-5 20250929 | unknown | bob@example.com | "
+        + "approved 2026-11-24T10:00:00Z | none | staging 2026-11-24T10:30:00Z; staging 2026-11-24T11:00:00Z | deployed |\n"
+        + "| 2026-11-25T09:00:00Z | cp-f | -2+3 | claude-sonnet-4-5 20250929 | unknown | dave@example.com | "
+        + "changes requested 2026-11-25T10:00:00Z | none | none | changes requested |\n"
+        + "| 2026-11-26T09:00:00Z | cp-g | alice@example.com | claude-sonnet-4-5 20250929 | unknown | bob@example.com | "
+        + "approved 2026-11-26T10:00:00Z | none | none | approved |\n"
+
+    /// The csv report of version 2 (nine columns, no Evidence): kept byte for byte, because reports made with
+    /// it must keep recomputing.
+    static let csvVersion2 =
         "Date,Checkpoint,Requested by,Model,Reviewer,Approval,Testing,Deployed,Status\r\n"
         + "2026-11-20T09:00:00Z,cp-a,alice@example.com,claude-sonnet-4-5 20250929,bob@example.com,"
         + "approved 2026-11-20T10:00:00Z,\"passed, coverage 87%\",production 2026-11-20T11:00:00Z,deployed\r\n"
@@ -60,7 +102,8 @@ struct ReportTests {
         + "2026-11-26T09:00:00Z,cp-g,alice@example.com,claude-sonnet-4-5 20250929,bob@example.com,"
         + "approved 2026-11-26T10:00:00Z,none,none,approved\r\n"
 
-    static let markdown =
+    /// The md report of version 2.
+    static let markdownVersion2 =
         "| Date | Checkpoint | Requested by | Model | Reviewer | Approval | Testing | Deployed | Status |\n"
         + "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
         + "| 2026-11-20T09:00:00Z | cp-a | alice@example.com | claude-sonnet-4-5 20250929 | bob@example.com | "
@@ -84,12 +127,22 @@ struct ReportTests {
     func csvAndMarkdown() throws {
         let t = try Self.makeLedger()
         let size = try t.ledger.treeSize()
+        #expect(ReportManifest.currentVersion == 3)
         #expect(
             Self.text(try ComplianceReport.render(try ReportQuery(format: .csv), ledger: t.ledger, asOf: size))
                 == Self.csv)
         #expect(
             Self.text(try ComplianceReport.render(try ReportQuery(format: .md), ledger: t.ledger, asOf: size))
                 == Self.markdown)
+        // Version 2 is written as it always was: nine columns, no Evidence.
+        #expect(
+            Self.text(
+                try ComplianceReport.render(try ReportQuery(format: .csv, version: 2), ledger: t.ledger, asOf: size))
+                == Self.csvVersion2)
+        #expect(
+            Self.text(
+                try ComplianceReport.render(try ReportQuery(format: .md, version: 2), ledger: t.ledger, asOf: size))
+                == Self.markdownVersion2)
     }
 
     @Test("The JSON report is an array of canonical row objects with index and digest, one per line")
@@ -103,9 +156,9 @@ struct ReportTests {
         #expect(
             lines[1]
                 == #"{"approval":"approved 2026-11-20T10:00:00Z","checkpoint":"cp-a","date":"2026-11-20T09:00:00Z","#
-                + #""deployed":"production 2026-11-20T11:00:00Z","digest":"\#(try t.digest(0))","index":0,"#
-                + #""model":"claude-sonnet-4-5 20250929","requested_by":"alice@example.com","reviewer":"bob@example.com","#
-                + #""status":"deployed","testing":"passed, coverage 87%"},"#)
+                + #""deployed":"production 2026-11-20T11:00:00Z","digest":"\#(try t.digest(0))","evidence":"unknown","#
+                + #""index":0,"model":"claude-sonnet-4-5 20250929","requested_by":"alice@example.com","#
+                + #""reviewer":"bob@example.com","status":"deployed","testing":"passed, coverage 87%"},"#)
         for line in lines[1...7] {
             let object = Array((line.hasSuffix(",") ? line.dropLast() : line).utf8)
             #expect(try JCS.canonicalize(try JSONParser.parse(object)) == object)
@@ -118,7 +171,18 @@ struct ReportTests {
         #expect(Set(rows.map { $0["status"]?.stringValue ?? "" }) == Set(ReportStatus.allCases.map(\.rawValue)))
         #expect(rows.map { $0["index"]?.intValue ?? -1 } == [0, 1, 2, 3, 4, 5, 21])
         #expect(rows[1]["requested_by"]?.stringValue == #"=HYPERLINK("http://evil")"#)  // no CSV defense in JSON
-        // The nine columns carry the same text as in the CSV report.
+        #expect(rows.allSatisfy { $0["evidence"]?.stringValue == "unknown" })
+        // Version 2 rows have no `evidence` member; the rest is the same.
+        let version2 = try JSONParser.parse(
+            try ComplianceReport.render(try ReportQuery(format: .json, version: 2), ledger: t.ledger, asOf: 23))
+        let rows2 = try #require(version2.arrayValue)
+        #expect(rows2.count == 7)
+        for (row, row2) in zip(rows, rows2) {
+            var object = try #require(row.objectValue)
+            object["evidence"] = nil
+            #expect(row2 == .object(object))
+        }
+        // The columns carry the same text as in the CSV report.
         let csvRows = Self.csv.split(separator: "\r\n").dropFirst()
         #expect(rows[0]["testing"]?.stringValue == "passed, coverage 87%")
         #expect(csvRows.first?.contains("\"passed, coverage 87%\"") == true)
@@ -144,7 +208,7 @@ struct ReportTests {
         #expect(Markdown.cell("a|b") == #"a\|b"#)
         #expect(Markdown.cell(#"a\|b"#) == #"a\\\|b"#)
         #expect(Markdown.cell("<script>&") == "&lt;script&gt;&amp;")
-        // Version 2 (the current rules): control and bidirectional characters are escaped visibly
+        // From version 2 (3 is the current one): control and bidirectional characters are escaped visibly
         // before anything else, so no cell holds a raw ESC, CR, LF, TAB or U+202E.
         #expect(CSV.cell("two\nlines") == #"two\u{0A}lines"#)
         #expect(CSV.cell("\tx") == #"\u{09}x"#)
@@ -163,22 +227,32 @@ struct ReportTests {
         #expect(Markdown.cell("\u{1B}x", version: 1) == "\u{1B}x")
     }
 
-    @Test("Version 2 escapes control and bidirectional characters in csv and md; version 1 reports still verify")
+    @Test(
+        "Versions 2 and 3 escape control and bidirectional characters in csv and md; version 1 reports still verify")
     func versions() throws {
         let t = try TestLedger()
         try t.append(
             Records.checkpoint("cp-rtl", at: "2026-11-20T09:00:00Z", requestedBy: "eve\u{202E}moc.elpmaxe@"),
             Records.review("cp-rtl", "mallory\u{9B}2K\u{2028}bob@example.com", "approved", at: "2026-11-20T10:00:00Z"))
         for format in [ReportFormat.csv, .md] {
+            var latest: [UInt8] = []
+            let v3 = try ComplianceReport.produce(try ReportQuery(format: format), ledger: t.ledger) { latest += $0 }
+            #expect(v3.note.text.hasPrefix("cairn-report-manifest/v3\n"))
             var current: [UInt8] = []
-            let v2 = try ComplianceReport.produce(try ReportQuery(format: format), ledger: t.ledger) { current += $0 }
+            let v2 = try ComplianceReport.produce(try ReportQuery(format: format, version: 2), ledger: t.ledger) {
+                current += $0
+            }
             #expect(v2.note.text.hasPrefix("cairn-report-manifest/v2\n"))
-            let text = Self.text(current)
-            #expect(!text.unicodeScalars.contains { $0.value >= 0x7F && DisplayText.needsEscaping($0) })
             // Markdown doubles the backslash of the escape (it renders as one).
             let slash = format == .md ? #"\\"# : #"\"#
-            #expect(text.contains(#"eve"# + slash + #"u{202E}moc.elpmaxe@"#))
-            #expect(text.contains(#"mallory"# + slash + #"u{9B}2K"# + slash + #"u{2028}bob@example.com"#))
+            for text in [Self.text(latest), Self.text(current)] {
+                #expect(!text.unicodeScalars.contains { $0.value >= 0x7F && DisplayText.needsEscaping($0) })
+                #expect(text.contains(#"eve"# + slash + #"u{202E}moc.elpmaxe@"#))
+                #expect(text.contains(#"mallory"# + slash + #"u{9B}2K"# + slash + #"u{2028}bob@example.com"#))
+            }
+            // Version 3 differs from version 2 by the Evidence column alone.
+            let evidence = format == .md ? ["Evidence | ", "unknown | ", "--- | "] : ["Evidence,", "unknown,"]
+            #expect(evidence.reduce(Self.text(latest)) { $0.replacingFirst($1, with: "") } == Self.text(current))
 
             var old: [UInt8] = []
             let v1 = try ComplianceReport.produce(try ReportQuery(format: format, version: 1), ledger: t.ledger) {
@@ -189,14 +263,15 @@ struct ReportTests {
             #expect(Self.text(old).contains("eve\u{202E}moc.elpmaxe@"))
             #expect(old != current)
             // Each recomputes with the rules its manifest names.
-            for (bytes, note) in [(current, v2.note), (old, v1.note)] {
+            for (bytes, note) in [(latest, v3.note), (current, v2.note), (old, v1.note)] {
                 let verified = try ReportVerifier.verify(
                     report: ReportBytes(bytes), manifest: Array(note.serialized.utf8), key: t.ledger.verifierKey,
                     ledger: t.ledger)
                 #expect(verified.recomputed)
             }
         }
-        #expect(throws: AuditError.self) { try ReportQuery(format: .csv, version: 3) }
+        #expect(throws: AuditError.self) { try ReportQuery(format: .csv, version: 4) }
+        #expect(throws: AuditError.self) { try ReportQuery(format: .csv, version: 0) }
     }
 
     @Test("The time window selects checkpoints by timestamp, since inclusive and until exclusive")
@@ -225,7 +300,7 @@ struct ReportTests {
             let checkpoint = try t.ledger.checkpoint(size: 23)
             #expect(
                 signed.note.text
-                    == "cairn-report-manifest/v2\nformat \(format.rawValue)\nsince 2026-11-01T00:00:00Z\nuntil -\nrows 7\n"
+                    == "cairn-report-manifest/v3\nformat \(format.rawValue)\nsince 2026-11-01T00:00:00Z\nuntil -\nrows 7\n"
                     + "bytes \(bytes.count)\nsha256 \(SHA256.hash(bytes).hex)\n\n" + checkpoint.serialized)
             #expect(signed.note.signatures.count == 1)
             #expect(try ReportManifest(parsing: signed.note.text) == signed.manifest)
@@ -424,9 +499,10 @@ struct ReportTests {
             query: try ReportQuery(format: .csv, until: Timestamp.parse("2026-12-01T00:00:00Z")), rows: 0,
             byteCount: 78, sha256: SHA256.hash([UInt8]()), checkpoint: checkpoint)
         #expect(try ReportManifest(parsing: good.text) == good)
-        #expect(good.text.hasPrefix("cairn-report-manifest/v2\nformat csv\nsince -\nuntil 2026-12-01T00:00:00Z\n"))
+        #expect(good.text.hasPrefix("cairn-report-manifest/v3\nformat csv\nsince -\nuntil 2026-12-01T00:00:00Z\n"))
         let cases: [(String, String, String)] = [
-            ("cairn-report-manifest/v2\n", "cairn-report-manifest/v3\n", "line 1:"),
+            ("cairn-report-manifest/v3\n", "cairn-report-manifest/v4\n", "line 1:"),
+            ("cairn-report-manifest/v3\n", "cairn-report-manifest/v0\n", "line 1:"),
             ("format csv\n", "format xlsx\n", "line 2: format must be csv, json or md"),
             ("format csv\n", "fmt csv\n", "line 2: expected \"format <value>\""),
             ("since -\n", "since 2026-11-01\n", "line 3: since must be -"),

@@ -58,10 +58,11 @@ struct AuditCLITests {
         #expect(made.text.hasPrefix("wrote report.csv (2 rows, "))
         let report = f.dir.file("report.csv")
         let csv = try String(contentsOfFile: report, encoding: .utf8)
-        #expect(csv.hasPrefix("Date,Checkpoint,Requested by,Model,Reviewer,Approval,Testing,Deployed,Status\r\n"))
+        #expect(
+            csv.hasPrefix("Date,Checkpoint,Requested by,Model,Evidence,Reviewer,Approval,Testing,Deployed,Status\r\n"))
         #expect(csv.contains(",deployed\r\n") && csv.hasSuffix(",in review\r\n"))
         let manifest = try String(contentsOfFile: report + ".manifest", encoding: .utf8)
-        #expect(manifest.hasPrefix("cairn-report-manifest/v2\nformat csv\nsince -\nuntil -\nrows 2\n"))
+        #expect(manifest.hasPrefix("cairn-report-manifest/v3\nformat csv\nsince -\nuntil -\nrows 2\n"))
 
         let alone = try f.cli.ok("report", "verify", report, "--vkey", f.vkeyFile)
         #expect(alone.text.hasPrefix("valid: \(report) is the csv report of example.com/audit-cli at tree size 5"))
@@ -142,6 +143,51 @@ struct AuditCLITests {
         #expect(try !String(contentsOfFile: report, encoding: .utf8).contains("carol@example.com"))
         let valid = try f.cli.ok("report", "verify", report, "--vkey", f.vkeyFile, "--ledger", f.cli.ledger)
         #expect(valid.text.contains("at tree size 5") && valid.text.contains("identical"))
+    }
+
+    @Test("report shows each checkpoint's evidence grade, corrections applied; verify catches a changed grade")
+    func reportEvidence() throws {
+        let f = try LedgerFixture(origin: "example.com/audit-cli", profile: "provenance")
+        func graded(_ id: String, _ digit: String, _ grade: String?) -> String {
+            let record = Self.checkpoint(id, commit: String(repeating: digit, count: 40))
+            guard let grade else { return record }
+            return String(record.dropLast()) + #","x_capture":{"grade":"\#(grade)","agent":"claude-code"}}"#
+        }
+        let records = [
+            graded("cp-hook", "a", "hook"), graded("cp-attested", "b", "attested"), graded("cp-none", "c", nil),
+            graded("cp-raised", "d", "inferred"),
+        ]
+        let appended = try f.cli.ok("append", stdin: records.joined(separator: "\n") + "\n")
+        let raised = try #require(parseJSONLine(String(appended.lines[3]))["digest"] as? String)
+        try f.cli.ok(
+            "append",
+            stdin: #"{"type":"correction","schema":1,"corrects":"\#(raised)","author":"erin@example.com","#
+                + #""reason":"the importer recorded the wrong evidence grade","patch":{"x_capture":{"grade":"import"}}}"#
+        )
+
+        let grades = ["hook", "attested", "unknown", "import"]
+        let csv = try f.cli.ok("report", "--format", "csv", "--output", "-", "--manifest", f.dir.file("c.manifest"))
+        let csvRows = csv.text.components(separatedBy: "\r\n").dropLast()
+        #expect(
+            csvRows.first == "Date,Checkpoint,Requested by,Model,Evidence,Reviewer,Approval,Testing,Deployed,Status")
+        #expect(csvRows.dropFirst().map { $0.split(separator: ",")[4] } == grades.map { Substring($0) })
+        let md = try f.cli.ok("report", "--format", "md", "--output", "-", "--manifest", f.dir.file("m.manifest"))
+        #expect(md.lines.dropFirst(2).map { $0.components(separatedBy: " | ")[4] } == grades)
+        let json = try f.cli.ok("report", "--format", "json", "--output", "-", "--manifest", f.dir.file("j.manifest"))
+        let rows = try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [[String: Any]]
+        #expect(rows?.map { $0["evidence"] as? String ?? "" } == grades)
+
+        // Saved, the csv report verifies; with cp-attested's grade raised to hook it does not.
+        let report = try f.dir.write("r.csv", csv.stdout)
+        let valid = try f.cli.ok(
+            "report", "verify", report, "--manifest", f.dir.file("c.manifest"), "--vkey", f.vkeyFile, "--ledger",
+            f.cli.ledger)
+        #expect(valid.text.hasSuffix("recomputed from the ledger: identical\n"))
+        let forged = try f.dir.write("f.csv", csv.text.replacingOccurrences(of: ",attested,", with: ",hook,"))
+        let invalid = try f.cli.run(
+            "report", "verify", forged, "--manifest", f.dir.file("c.manifest"), "--vkey", f.vkeyFile)
+        #expect(invalid.status == 1)
+        #expect(invalid.stderr.hasPrefix("invalid: the report does not match the manifest"))
     }
 
     @Test("audit completeness fails under the default policy and passes under a permissive one")
@@ -322,6 +368,7 @@ extension AuditCLITests {
             ("try", { $1.contains("scratch-ledger") }),
             ("uninstall", { language, body in language == "sh" && body == "cairn hooks uninstall\n" }),
             ("sensitive", { $1.hasPrefix("git config cairn.sensitivePaths") }),
+            ("personal-data", { $1.hasPrefix("cairn hooks install --redact-personal-data") }),
             ("waiting", { $1.hasPrefix("cairn hooks status --json") }),
             ("detect", { $1.hasPrefix("cairn rewrite detect --range") }),
             ("blame", { language, body in language == "sh" && body == "cairn blame src/retry.py\n" }),
@@ -415,10 +462,12 @@ extension AuditCLITests {
             grep -q '^  claude-code: installed (5 hooks)' "$work/status.txt" || fail "status: $(cat "$work/status.txt")"
             run sensitive
             [ "$(git config cairn.fullRecordLines)" = 100 ] || fail "cairn.fullRecordLines"
+            run personal-data
+            cairn hooks status | grep -q '^personal data: redacted' || fail "personal data: $(cairn hooks status)"
 
             # §2: an agent's session writes a file, with a secret in the prompt; Dana edits one line and adds one.
             session_start s-1 $sonnet
-            prompt s-1 "Add a retry helper; the staging key is sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+            prompt s-1 "Add a retry helper for ana@quillmail.io; the staging key is sk_live_4eC39HqLyjWDarjtT1zdp7dc"
             retry=$'import time\n\ndef retry(fn, attempts=5):\n    for i in range(attempts):\n        try:\n'
             retry+=$'            return fn()\n        except OSError:\n            time.sleep(2 ** i)\n'
             retry+=$'    return fn()\n'
@@ -429,7 +478,8 @@ extension AuditCLITests {
             [ -n "$id1" ] || fail "no Cairn-Checkpoint trailer: $(git log -1 --format=%B)"
             cairn show "$id1" --json > "$work/cp1.json"
             jq -e --arg m $sonnet '.record.model.id == $m and .record.x_capture.tier == "light"
-                and (.record.prompt | contains("[REDACTED:stripe-key:") and (contains("sk_live_4eC") | not))' \
+                and (.record.prompt | contains("[REDACTED:stripe-key:") and (contains("sk_live_4eC") | not)
+                    and contains("[REDACTED:email:") and (contains("quillmail") | not))' \
                 "$work/cp1.json" > /dev/null || fail "checkpoint: $(cat "$work/cp1.json")"
             contributors=$(cairn blame src/retry.py --json | jq -sc 'map(.contributor)')
             [ "$contributors" = '["ai","ai","mixed","ai","ai","ai","ai","ai","ai","human"]' ] \
