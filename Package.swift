@@ -156,7 +156,7 @@ let package = Package(
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
-                "CairnHTTP", "CairnBench", "CairnCapture", "CairnHooks", "CairnCommitCapture",
+                "CairnHTTP", "CairnBench", "CairnCapture", "CairnHooks", "CairnCommitCapture", "CairnRedaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),

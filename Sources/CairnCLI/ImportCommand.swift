@@ -39,18 +39,45 @@ struct ImportCommand: AsyncParsableCommand {
             repository's `cairn.ledger` (git config), else $CAIRN_LEDGER, else ./cairn-ledger. The
             mapping: specs/interop-formats.md.
 
+            PROVIDER LOGS
+            --format provider-log reads a model provider's request log from FILE (JSON Lines, one API
+            call per line, as the provider, a gateway or the client logged it) into `model-call`
+            records of evidence grade `import`: the request id, the provider, the time, the model that
+            served the call, the token usage, the HTTP status. Checkpoints with the same request_id are
+            the client's side of the call: `cairn query --request-id ID` shows both, and flags a
+            checkpoint whose model differs from the one the provider served. --provider says how lines
+            are laid out: anthropic (request_id, id, model, usage.input_tokens/output_tokens,
+            timestamp or created_at), openai (x-request-id or request_id, else id; created; usage
+            with prompt/completion or input/output tokens) or generic (the default: members named like
+            the record's fields). --map FIELD=PATH reads a field from another member (a.b, a[0].b,
+            headers["x-request-id"]); the fields are request_id, provider, model, timestamp,
+            response_id, status, input_tokens, output_tokens, cost_usd, prompt and output. Prompts and
+            outputs are left out unless --include-payloads is given; they are then redacted first
+            (specs/redaction.md) with the redaction key of the repository around the current
+            directory or --repo, the key capture uses. As for the other formats, the whole log is
+            checked before anything is appended, in one transaction: a line that does not map is
+            reported as FILE:LINE: field (at path): what was expected, with exit status 65, and
+            nothing is imported (with --skip-invalid, the other lines are); a record depends only on
+            its line and the options, so importing a log again appends nothing. The mapping, and
+            which member wins when several are present: specs/interop-formats.md §5.
+
             EXAMPLES
               cairn import export-2026-11.jsonl
               cairn import --skip-invalid --json big.jsonl > summary.json
               cairn import --format agent-trace --repo ~/src/app .agent-trace/traces.jsonl
               cairn import --format git-ai --repo ~/src/app --json
+              cairn import --format provider-log --provider anthropic anthropic-requests.jsonl
+              cairn import --format provider-log --provider openai --json openai-requests.jsonl
+              cairn import --format provider-log --map request_id=meta.rid --map provider=vendor gateway.jsonl
             """)
     )
 
     @OptionGroup var location: LedgerLocation
 
     @Argument(
-        help: ArgumentHelp("The JSON Lines file (--format agent-trace: the Agent Trace records).", valueName: "file"))
+        help: ArgumentHelp(
+            "The JSON Lines file (--format agent-trace: the Agent Trace records; provider-log: the request log).",
+            valueName: "file"))
     var file: String?
 
     @OptionGroup(title: "Importing other formats") var interop: InteropImportOptions
@@ -76,6 +103,12 @@ struct ImportCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if interop.format == .providerLog {
+            try await ProviderLogImport(
+                options: interop, location: location, file: file ?? "-", skipInvalid: skipInvalid, json: json
+            ).run()
+            return
+        }
         if interop.isForeign {
             try await InteropImport(
                 options: interop, location: location, file: file, skipInvalid: skipInvalid, extractOver: extractOver,

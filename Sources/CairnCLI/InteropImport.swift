@@ -14,6 +14,8 @@ enum ImportFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
     case agentTrace = "agent-trace"
     /// git-ai authorship notes (`refs/notes/ai`) of a repository.
     case gitAI = "git-ai"
+    /// A model provider's request log (JSON Lines): `model-call` records.
+    case providerLog = "provider-log"
 }
 
 /// The options of `cairn import` for other provenance formats (specs/interop-formats.md).
@@ -21,14 +23,15 @@ struct InteropImportOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "What to import: jsonl (Cairn records, the default), agent-trace (Agent Trace records in FILE, JSON or "
-                + "JSON Lines) or git-ai (the git-ai notes of --repo; no FILE).",
+                + "JSON Lines), git-ai (the git-ai notes of --repo; no FILE) or provider-log (a model provider's "
+                + "request log in FILE, JSON Lines).",
             valueName: "format"))
     var format: ImportFormat = .jsonl
 
     @Option(
         help: ArgumentHelp(
-            "agent-trace, git-ai: the git repository the records are about (default: the one around the current "
-                + "directory).",
+            "agent-trace, git-ai: the git repository the records are about; provider-log --include-payloads: the one "
+                + "whose redaction key is used (default: the one around the current directory).",
             valueName: "dir"))
     var repo: String?
 
@@ -38,14 +41,61 @@ struct InteropImportOptions: ParsableArguments {
             valueName: "id"))
     var requestedBy: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "provider-log: how lines are laid out, anthropic, openai or generic (the default).", valueName: "provider"))
+    var provider: ProviderLog.Format?
+
+    @Option(
+        help: ArgumentHelp(
+            "provider-log: read FIELD from PATH in each line (repeatable), e.g. request_id=meta.rid.",
+            valueName: "field=path"))
+    var map: [String] = []
+
+    @Option(help: ArgumentHelp("provider-log: a name for the log, kept as source.log.", valueName: "name"))
+    var log: String?
+
+    @Flag(help: "provider-log: keep prompts and outputs (redacted); by default they are left out.")
+    var includePayloads = false
+
     var isForeign: Bool { format != .jsonl }
 
+    /// `--map` as fields and paths.
+    func mapping() throws(ValidationError) -> [ProviderLog.Field: ProviderLog.Path] {
+        var mapping: [ProviderLog.Field: ProviderLog.Path] = [:]
+        let names = ProviderLog.Field.allCases.map(\.rawValue).joined(separator: ", ")
+        for given in map {
+            guard let equals = given.firstIndex(of: "=") else {
+                throw ValidationError("--map takes FIELD=PATH (FIELD one of \(names)), got \(given.debugDescription)")
+            }
+            let name = String(given[..<equals])
+            let text = String(given[given.index(after: equals)...])
+            guard let field = ProviderLog.Field(rawValue: name) else {
+                throw ValidationError("--map: unknown field \(name.debugDescription); the fields are \(names)")
+            }
+            guard let path = ProviderLog.Path(text) else {
+                throw ValidationError(
+                    "--map \(name): \(text.debugDescription) is not a path (member names joined by dots, [n] for an "
+                        + "array element, [\"name\"] for any name: usage.input_tokens, choices[0].message, "
+                        + "headers[\"x-request-id\"])")
+            }
+            guard mapping.updateValue(path, forKey: field) == nil else {
+                throw ValidationError("--map \(name) is given twice")
+            }
+        }
+        return mapping
+    }
+
     func validate(file: String?) throws {
+        if format != .providerLog && (provider != nil || !map.isEmpty || log != nil || includePayloads) {
+            throw ValidationError("--provider, --map, --log and --include-payloads apply to --format provider-log")
+        }
         switch format {
         case .jsonl:
             guard file != nil else { throw ValidationError("Missing expected argument '<file>'") }
             if repo != nil || requestedBy != nil {
-                throw ValidationError("--repo and --requested-by apply to --format agent-trace and git-ai")
+                throw ValidationError(
+                    "--repo and --requested-by apply to --format agent-trace, git-ai and provider-log")
             }
         case .agentTrace:
             guard file != nil else {
@@ -54,6 +104,18 @@ struct InteropImportOptions: ParsableArguments {
         case .gitAI:
             if file != nil {
                 throw ValidationError("--format git-ai reads the notes of --repo and takes no FILE")
+            }
+        case .providerLog:
+            guard file != nil else {
+                throw ValidationError("--format provider-log needs the FILE of the log (- for standard input)")
+            }
+            if requestedBy != nil { throw ValidationError("--requested-by does not apply to --format provider-log") }
+            if repo != nil && !includePayloads {
+                throw ValidationError("--format provider-log: --repo applies to --include-payloads")
+            }
+            _ = try mapping()
+            if let log, log.isEmpty || log.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+                throw ValidationError("--log must be a non-empty name without control characters")
             }
         }
         if let requestedBy {
@@ -118,8 +180,8 @@ struct InteropImport {
                                 + "default: git fetch origin 'refs/notes/ai:refs/notes/ai'")
                     }
                     (items, notes, sources) = try gitAI(found, git: git, name: name, requestedBy: requestedBy)
-                case .jsonl:
-                    preconditionFailure("JSON Lines imports are ImportCommand's")
+                case .jsonl, .providerLog:
+                    preconditionFailure("JSON Lines and provider-log imports are not InteropImport's")
                 }
             } catch let error as CaptureError {
                 throw CLIError(.ioError, error.message)

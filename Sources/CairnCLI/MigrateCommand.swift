@@ -27,6 +27,12 @@ struct MigrateCommand: ParsableCommand {
             already in format 2 is left alone (exit 0). Run `cairn fsck` afterwards to check
             every tile against the leaves.
 
+            It then completes the request-id index (specs/storage.md, "Query indexes") of a
+            provenance ledger written before that index existed, or appended to by an older cairn:
+            the request ids of the checkpoints it does not cover yet are indexed, in durable steps,
+            so that `cairn query --request-id` no longer scans those entries. Queries are right
+            either way; this only makes them fast. A ledger the index covers is left alone.
+
             Progress is shown on stderr when it is a terminal, or always with --progress.
             """)
     )
@@ -57,6 +63,12 @@ struct MigrateCommand: ParsableCommand {
                 if terminal { Console.errorInline(text) } else { Console.error(text) }
             }
             if terminal && showProgress && !report.alreadyMigrated { Console.errorInline("") }
+            let requests = try ledger.indexRequestIDs { done, total in
+                guard showProgress else { return }
+                let text = "migrate: \(done)/\(total) entries in the request-id index"
+                if terminal { Console.errorInline(text) } else { Console.error(text) }
+            }
+            if terminal && showProgress && !requests.alreadyComplete { Console.errorInline("") }
             if json {
                 printJSON(
                     .object([
@@ -64,14 +76,24 @@ struct MigrateCommand: ParsableCommand {
                         "tree_size": .uint(report.treeSize),
                         "already_migrated": .bool(report.alreadyMigrated),
                         "resumed_from": .uint(report.resumedFrom),
+                        "request_index": .object([
+                            "covered_from": .uint(requests.coveredFrom), "keys_written": .uint(requests.keysWritten),
+                        ]),
                     ]))
-            } else if report.alreadyMigrated {
+                return
+            }
+            if report.alreadyMigrated {
                 Console.line("already in storage format \(LedgerLayout.formatVersion): nothing to do")
             } else {
                 let resumed = report.resumedFrom > 0 ? " (resumed at \(report.resumedFrom))" : ""
                 Console.line(
                     "migrated \(report.treeSize) leaves to storage format \(LedgerLayout.formatVersion)\(resumed); "
                         + "run `cairn fsck` to check it")
+            }
+            if !requests.alreadyComplete {
+                Console.line(
+                    "indexed the request ids of entries \(requests.coveredFrom)…\(requests.treeSize - 1) "
+                        + "(\(requests.keysWritten) key\(requests.keysWritten == 1 ? "" : "s"))")
             }
         }
     }

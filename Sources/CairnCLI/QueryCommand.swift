@@ -17,11 +17,23 @@ struct QueryCommand: ParsableCommand {
             fast on a ledger of millions of records as on a small one. Filters apply to effective
             records (corrections applied).
 
-            --type review|test|deploy|rollback|rewrite|correction|erasure lists entries of that
-            type about the matching checkpoints instead (e.g. the deploys of changes made with a
+            --type review|test|deploy|rollback|rewrite|correction|erasure|model-call lists entries of
+            that type about the matching checkpoints instead (e.g. the deploys of changes made with a
             given model). --since/--until apply to the listed entries' own timestamps; they take
             RFC 3339 UTC timestamps or dates (2026-11-20 = midnight UTC); --since is inclusive,
             --until exclusive.
+
+            MODEL CALLS
+            --request-id ID lists the checkpoints whose request_id is ID: the client's side of an API
+            call. Each checkpoint that has a request id comes with the model-call entries of the same
+            request id — the provider's side, from its request log (`cairn import --format
+            provider-log`): in the table the MODEL CALLS column (#index, and MISMATCH when a call's
+            model is not the checkpoint's model.id, with a note on stderr); in --json/--jsonl
+            "model_calls" ([{"index","provider","model","usage"?,"status"?}]) and "model_mismatch".
+            --type model-call lists model calls: with --request-id alone, every call with that request
+            id (a call no checkpoint names included); with other filters, the calls of the matching
+            checkpoints' request ids. On a ledger written before the request-id index, --request-id
+            also scans the entries the index does not cover, until `cairn migrate` indexes them.
 
             Output: a table for people (text from records shown with control, C1 and
             bidirectional characters escaped as \\u{1B}); --json (one array) or --jsonl (one
@@ -33,6 +45,9 @@ struct QueryCommand: ParsableCommand {
               cairn query --path src/retry.ts --line 42
               cairn query --model claude-sonnet-4-5 --since 2026-11-01 --unreviewed
               cairn query --commit 9fceb02d0ae598e95dc970b74767f19372d61af8 --type deploy --jsonl
+              # The client's checkpoint of an API call and the provider's log of it: do the models agree?
+              cairn query --request-id req_011CVp3sR9mJ5 --json
+              cairn query --type model-call --since 2026-11-01
             """)
     )
 
@@ -50,6 +65,10 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --path: a line range (A-B) the change overlaps.", valueName: "a-b"))
     var lines: String?
     @Option(help: ArgumentHelp("The work item (ticket) id.", valueName: "id")) var workItem: String?
+    @Option(
+        name: .customLong("request-id"),
+        help: ArgumentHelp("The provider's request id (request_id) of the API call.", valueName: "id"))
+    var requestID: String?
     @Option(help: ArgumentHelp("From this time (inclusive).", valueName: "time")) var since: String?
     @Option(help: ArgumentHelp("Before this time (exclusive).", valueName: "time")) var until: String?
     @Flag(help: "Only changes that no review names yet.") var unreviewed = false
@@ -63,6 +82,7 @@ struct QueryCommand: ParsableCommand {
         if json && jsonl { throw ValidationError("--json and --jsonl cannot be combined") }
         if (line != nil || lines != nil) && path == nil { throw ValidationError("--line/--lines need --path") }
         if line != nil && lines != nil { throw ValidationError("use either --line or --lines") }
+        if requestID == "" { throw ValidationError("--request-id must not be empty") }
         if RecordType(rawValue: type) == nil {
             throw ValidationError(
                 "--type must be one of \(RecordType.allCases.map(\.rawValue).joined(separator: ", ")); got \(type)")
@@ -80,6 +100,7 @@ struct QueryCommand: ParsableCommand {
         query.commit = commit
         query.path = path
         query.workItem = workItem
+        query.requestID = requestID
         query.unreviewed = unreviewed
         query.limit = limit
         if let line { query.lines = line...line }
@@ -130,13 +151,17 @@ struct QueryCommand: ParsableCommand {
 
     private func printTable(_ matches: [QueryMatch]) {
         var rows: [[String]] = [
-            ["INDEX", "TIME", "TYPE", "CHECKPOINT", "WHO", "MODEL / DETAIL", "GRADE", "REVIEWED BY", "DIGEST"]
+            [
+                "INDEX", "TIME", "TYPE", "CHECKPOINT", "WHO", "MODEL / DETAIL", "GRADE", "REVIEWED BY", "MODEL CALLS",
+                "DIGEST",
+            ]
         ]
+        var mismatches: [String] = []
         for match in matches {
             let f = match.facts
             let time = f.timestamp.map(Timestamp.format) ?? "-"
             let id = f.type == .checkpoint ? (f.id ?? "-") : match.checkpoint.map { "#\($0)" } ?? "-"
-            let who = f.requestedBy ?? f.reviewer ?? match.record["author"]?.stringValue ?? "-"
+            let who = f.requestedBy ?? f.reviewer ?? match.record["author"]?.stringValue ?? f.provider ?? "-"
             let detail: String =
                 switch f.type {
                 case .checkpoint:
@@ -145,20 +170,37 @@ struct QueryCommand: ParsableCommand {
                 case .test: f.testResult ?? "-"
                 case .deploy, .rollback: f.environment ?? "-"
                 case .rewrite: f.rewrite.map { "\($0.old.prefix(10)) → \($0.new.prefix(10))" } ?? "-"
+                case .modelCall: [f.modelID, f.requestID].compactMap { $0 }.joined(separator: " ")
                 default: match.record["reason"]?.stringValue ?? "-"
                 }
             // How the claim was captured (specs/capture.md): hook, import, trailer, attested, inferred.
-            let grade = f.type == .checkpoint ? match.record["x_capture"]?["grade"]?.stringValue ?? "-" : "-"
+            let graded = f.type == .checkpoint || f.type == .modelCall
+            let grade = graded ? match.record["x_capture"]?["grade"]?.stringValue ?? "-" : "-"
+            // The provider's side of the checkpoint's API call (model-call entries of its request id).
+            var calls = "-"
+            if let modelCalls = match.modelCalls {
+                calls = modelCalls.isEmpty ? "none" : modelCalls.map { "#\($0.index)" }.joined(separator: ",")
+                if match.modelMismatch {
+                    calls += " MISMATCH"
+                    for call in modelCalls where call.modelID != f.modelID {
+                        mismatches.append(
+                            "entry \(match.index): the checkpoint names model \(f.modelID ?? "?"), the provider's log "
+                                + "(entry \(call.index), \(call.provider)) says \(call.modelID) served request "
+                                + "\(f.requestID ?? "?")")
+                    }
+                }
+            }
             let reviewed = match.reviews.map { "\($0.reviewer) (\($0.decision))" }.joined(separator: ", ")
             // Every cell is escaped: ids, people and reasons come from records.
             rows.append(
                 [
                     String(match.index), time, f.type.rawValue, id, who, detail, grade,
-                    reviewed.isEmpty ? "-" : reviewed,
+                    reviewed.isEmpty ? "-" : reviewed, calls,
                     String(match.digest.description.prefix(19)) + "…",
                 ].map(DisplayText.escape))
         }
         printColumns(rows)
+        for mismatch in mismatches { Console.error(DisplayText.escape("note: model mismatch: " + mismatch)) }
         if Console.stderrIsTerminal { Console.error("\(matches.count) match\(matches.count == 1 ? "" : "es")") }
     }
 }

@@ -36,6 +36,8 @@ enum IndexTag: UInt8 {
     case blob = 0x42  // "B"
     /// checkpoints that no review names yet
     case unreviewed = 0x55  // "U"
+    /// request_id → checkpoint or model call
+    case requestID = 0x49  // "I"
 }
 
 /// Builds index keys.

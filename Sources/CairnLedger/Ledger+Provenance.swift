@@ -191,6 +191,8 @@ extension Ledger {
         }
         add(IndexKey(.type, facts.type.rawValue).appending(index))
         if let ms = facts.timestamp { add(IndexKey(.time).appending(time: ms).appending(index)) }
+        // Checkpoints and model calls: the provider's request id correlates the two (`Ledger+RequestIndex`).
+        if let requestID = facts.requestID { add(IndexKey(.requestID, requestID).appending(index)) }
         for blob in facts.blobReferences { add(IndexKey(.blob, digest: blob).appending(index)) }
         if let subject { reference(from: subject) }
 
@@ -241,7 +243,7 @@ extension Ledger {
             if let target = facts.corrects, let targetIndex = try self.index(txn, of: target) {
                 reference(from: targetIndex)
             }
-        case .erasure, .test:
+        case .erasure, .test, .modelCall:
             break
         }
         return rows

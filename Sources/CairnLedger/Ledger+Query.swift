@@ -4,7 +4,8 @@ import CairnRecords
 import CairnStorage
 
 /// A question about AI changes: which checkpoints match every given filter (and, with a `type`
-/// other than `checkpoint`, which entries of that type concern those checkpoints).
+/// other than `checkpoint`, which entries of that type concern those checkpoints; model calls concern the
+/// checkpoints with their request id).
 ///
 /// Every filter is answered from LMDB secondary indexes maintained in the append transaction:
 /// each filter's posting list (the checkpoints it admits, in log order) is counted up to a bound,
@@ -30,6 +31,9 @@ public struct RecordQuery: Sendable, Hashable {
     /// With `path`: only checkpoints whose ranges for that path overlap these lines.
     public var lines: ClosedRange<UInt32>?
     public var workItem: String?
+    /// The provider's request id (`request_id`) of the checkpoint. With `type` `model-call` and no other
+    /// checkpoint filter: the model calls with that request id, whether or not a checkpoint names it.
+    public var requestID: String?
     /// Timestamp bounds (ms since the epoch), `since` inclusive, `until` exclusive, applied to
     /// the listed entries' own timestamps.
     public var since: Int64?
@@ -42,6 +46,10 @@ public struct RecordQuery: Sendable, Hashable {
     public init() {}
 
     var hasCheckpointFilter: Bool {
+        requestID != nil || hasCheckpointFilterBesidesRequestID
+    }
+
+    var hasCheckpointFilterBesidesRequestID: Bool {
         model != nil || requestedBy != nil || reviewer != nil || toolPath != nil || repo != nil || commit != nil
             || path != nil || workItem != nil || unreviewed
     }
@@ -113,6 +121,16 @@ public struct QueryMatch: Sendable, Hashable {
     public let reviews: [Review]
     /// When the ledger committed the entry (Unix milliseconds); nil when it holds no time for it.
     public let appendedAt: Int64?
+    /// For a checkpoint with a `request_id`: the model calls with the same request id, in log order (empty when
+    /// the ledger holds none); nil for other matches.
+    public let modelCalls: [ModelCallMatch]?
+
+    /// Whether a correlated model call names another model than the checkpoint's `model.id` (compared exactly):
+    /// the provider served a model other than the one the client recorded.
+    public var modelMismatch: Bool {
+        guard let modelCalls, let modelID = facts.modelID else { return false }
+        return modelCalls.contains { $0.modelID != modelID }
+    }
 
     /// A review of a matched checkpoint.
     public struct Review: Sendable, Hashable {
@@ -174,16 +192,36 @@ extension Ledger {
         ) throws -> QueryMatch {
             let facts = found.facts
             var reviews: [QueryMatch.Review] = []
+            var modelCalls: [ModelCallMatch]?
             if facts.type == .checkpoint {
                 for source in try references(txn, to: index) where source.type == .review {
                     let review = try self.facts(txn, source.index)
                     reviews.append(
                         .init(index: source.index, reviewer: review.reviewer ?? "", decision: review.decision ?? ""))
                 }
+                if let requestID = facts.requestID { modelCalls = try self.modelCalls(txn, requestID: requestID) }
             }
             return QueryMatch(
                 index: index, digest: SHA256.hash(try entry(txn, index)), record: found.record,
-                facts: facts, checkpoint: checkpoint, reviews: reviews, appendedAt: try appendedAt(txn, index))
+                facts: facts, checkpoint: checkpoint, reviews: reviews, appendedAt: try appendedAt(txn, index),
+                modelCalls: modelCalls)
+        }
+        /// The model calls with request id `requestID` (from the index: model calls are always in it).
+        func modelCallEntries(_ requestID: String) throws -> [(index: UInt64, found: (JSONValue, RecordFacts))] {
+            var out: [(UInt64, (JSONValue, RecordFacts))] = []
+            for call in try modelCalls(txn, requestID: requestID) {
+                let found = try recordAndFacts(txn, call.index)
+                if inTime(found.facts) { out.append((call.index, found)) }
+            }
+            return out
+        }
+
+        if query.type == .modelCall, let requestID = query.requestID, !query.hasCheckpointFilterBesidesRequestID {
+            // Model calls by request id alone: listed from the index, with or without a checkpoint naming it.
+            for (index, found) in try modelCallEntries(requestID) {
+                guard give(try match(index, found, checkpoint: nil)) else { break }
+            }
+            return
         }
 
         guard query.hasCheckpointFilter || query.type == .checkpoint else {
@@ -202,6 +240,7 @@ extension Ledger {
         // filter is given, else every checkpoint (by type, or by time when bounded). Checkpoint
         // matches are given as found; entries about them are all gathered, then sorted.
         var gathered: [QueryMatch] = []
+        var gatheredCalls = Set<UInt64>()
         var visitError: Error?
         func visit(_ checkpoint: UInt64) -> Bool {
             do {
@@ -213,6 +252,14 @@ extension Ledger {
                 if query.type == .checkpoint {
                     guard inTime(facts) else { return true }
                     return give(try match(checkpoint, found, checkpoint: checkpoint))
+                }
+                if query.type == .modelCall {
+                    // Model calls concern the checkpoints with their request id; one may concern several.
+                    guard let requestID = facts.requestID else { return true }
+                    for (index, found) in try modelCallEntries(requestID) where gatheredCalls.insert(index).inserted {
+                        gathered.append(try match(index, found, checkpoint: checkpoint))
+                    }
+                    return true
                 }
                 for source in try references(txn, to: checkpoint) where source.type == query.type {
                     let source = (index: source.index, found: try recordAndFacts(txn, source.index))
@@ -252,6 +299,14 @@ extension Ledger {
             lists.append(try PostingList(prefixes: prefixes.map(\.bytes), table: tables.index, txn))
         }
         if let commit = query.commit { try add([IndexKey(.commit, commit), IndexKey(.commitAlias, commit)]) }
+        if let requestID = query.requestID {
+            // Entries the index does not cover yet (an older ledger) are added by a scan.
+            if try requestIndexCoverage(txn) >= storedTreeSize(txn) {
+                try add([IndexKey(.requestID, requestID)])
+            } else {
+                lists.append(PostingList(sorted: try requestIDCandidates(txn, requestID)))
+            }
+        }
         let fields: [(IndexTag, String?)] = [
             (.workItem, query.workItem), (.reviewedBy, query.reviewer), (.model, query.model),
             (.requestedBy, query.requestedBy), (.repo, query.repo), (.toolPath, query.toolPath),
@@ -366,6 +421,7 @@ extension Ledger {
         if let who = query.requestedBy, facts.requestedBy != who { return false }
         if let tool = query.toolPath, facts.toolPath != tool { return false }
         if let item = query.workItem, facts.workItem != item { return false }
+        if let requestID = query.requestID, facts.requestID != requestID { return false }
         if let repo = query.repo, !facts.outputs.contains(where: { $0.repo == repo }) { return false }
         if let commit = query.commit, !facts.outputs.contains(where: { $0.commit == commit }) {
             guard try exists(txn, prefix: IndexKey(.commitAlias, commit).appending(index)) else { return false }
@@ -392,7 +448,8 @@ extension Ledger {
 extension QueryMatch {
     /// One result of `cairn query --json` and `GET /v1/query`: index, digest, when it was appended
     /// (when the ledger knows), type, the checkpoint it is about (when that is another entry), a
-    /// checkpoint's reviews, the record.
+    /// checkpoint's reviews, a checkpoint's model calls and whether their model differs (when it has a
+    /// `request_id`), the record.
     public var json: JSONValue {
         var object: JSONObject = ["index": .uint(index), "digest": .string(digest.description)]
         if let appendedAt { object["appended_at"] = .string(Timestamp.format(appendedAt)) }
@@ -403,6 +460,10 @@ extension QueryMatch {
                 reviews.map {
                     ["index": .uint($0.index), "reviewer": .string($0.reviewer), "decision": .string($0.decision)]
                 })
+        }
+        if let modelCalls {
+            object["model_calls"] = .array(modelCalls.map(\.json))
+            object["model_mismatch"] = .bool(modelMismatch)
         }
         object["record"] = record
         return .object(object)
@@ -539,5 +600,17 @@ struct QueryPlan<List: PostingSource> {
             guard try body(candidate), candidate < .max else { return }
             from = candidate + 1
         }
+    }
+}
+
+extension ModelCallMatch {
+    /// `{"index", "provider", "model", "usage"?, "status"?}`, as in `cairn query --json`.
+    public var json: JSONValue {
+        var object: JSONObject = [
+            "index": .uint(index), "provider": .string(provider), "model": .string(modelID),
+        ]
+        if let usage { object["usage"] = usage }
+        if let status { object["status"] = .number(Double(status)) }
+        return .object(object)
     }
 }

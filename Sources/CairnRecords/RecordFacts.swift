@@ -26,16 +26,16 @@ public struct RecordFacts: Sendable, Hashable {
     /// Every blob reference anywhere in the record (payload fields, turns, extension fields,
     /// correction patches), deduplicated and sorted. An erasure's `blob` is in `erasedBlob`, not here.
     public let blobReferences: [SHA256Digest]
-    /// Milliseconds since 1970-01-01T00:00:00Z: a checkpoint's `timestamp`, otherwise the record's
-    /// `at` (nil for a test or correction without one).
+    /// Milliseconds since 1970-01-01T00:00:00Z: a checkpoint's or model call's `timestamp`, otherwise the
+    /// record's `at` (nil for a test or correction without one).
     public let timestamp: Int64?
-    /// A checkpoint's `model.id`.
+    /// A checkpoint's or model call's `model.id`.
     public let modelID: String?
-    /// A checkpoint's `model.version`.
+    /// A checkpoint's or model call's `model.version`.
     public let modelVersion: String?
-    /// A checkpoint's `model.release_date` (`YYYY-MM-DD`).
+    /// A checkpoint's or model call's `model.release_date` (`YYYY-MM-DD`).
     public let modelReleaseDate: String?
-    /// A checkpoint's `model.provider`.
+    /// A checkpoint's `model.provider`; a model call's `provider`.
     public let provider: String?
     /// A checkpoint's `requested_by`.
     public let requestedBy: String?
@@ -45,7 +45,7 @@ public struct RecordFacts: Sendable, Hashable {
     public let workItem: String?
     /// A checkpoint's `session_id`.
     public let sessionID: String?
-    /// A checkpoint's `request_id`.
+    /// A checkpoint's or model call's `request_id`: the provider's request id, which correlates the two.
     public let requestID: String?
     /// A checkpoint's `agent_role`.
     public let agentRole: String?
@@ -97,18 +97,19 @@ public struct RecordFacts: Sendable, Hashable {
         var blobs = Set<SHA256Digest>()
         BlobReference.collectDigests(in: record, into: &blobs)
         blobReferences = blobs.sorted()
-        timestamp = text(type == .checkpoint ? "timestamp" : "at").flatMap { Timestamp.parse($0) }
-
         let isCheckpoint = type == .checkpoint
-        modelID = isCheckpoint ? model?["id"]?.stringValue : nil
-        modelVersion = isCheckpoint ? model?["version"]?.stringValue : nil
-        modelReleaseDate = isCheckpoint ? model?["release_date"]?.stringValue : nil
-        provider = isCheckpoint ? model?["provider"]?.stringValue : nil
+        let hasModel = isCheckpoint || type == .modelCall
+        timestamp = text(hasModel ? "timestamp" : "at").flatMap { Timestamp.parse($0) }
+
+        modelID = hasModel ? model?["id"]?.stringValue : nil
+        modelVersion = hasModel ? model?["version"]?.stringValue : nil
+        modelReleaseDate = hasModel ? model?["release_date"]?.stringValue : nil
+        provider = isCheckpoint ? model?["provider"]?.stringValue : type == .modelCall ? text("provider") : nil
         requestedBy = isCheckpoint ? text("requested_by") : nil
         toolPath = isCheckpoint ? text("tool_path") : nil
         workItem = isCheckpoint ? text("work_item") : nil
         sessionID = isCheckpoint ? text("session_id") : nil
-        requestID = isCheckpoint ? text("request_id") : nil
+        requestID = hasModel ? text("request_id") : nil
         agentRole = isCheckpoint ? text("agent_role") : nil
         reviewer = type == .review ? text("reviewer") : nil
         decision = type == .review ? text("decision") : nil

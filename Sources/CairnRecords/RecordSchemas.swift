@@ -14,6 +14,7 @@ enum RecordSchemas {
         case .rewrite: return rewrite
         case .correction: return correction
         case .erasure: return erasure
+        case .modelCall: return modelCall
         }
     }
 
@@ -211,5 +212,42 @@ enum RecordSchemas {
         .required("reason", nonBlank),
         .required("at", timestamp),
         .required("author", identifier),
+    ])
+
+    // MARK: - Model-side evidence
+
+    static let modelCall = record([
+        .required("request_id", identifier),
+        .required("provider", identifier),
+        .required("timestamp", timestamp),
+        .required("model", .object(servedModel)),
+        .optional("response_id", identifier),
+        .optional("status", .integer(min: 100, max: 599)),
+        .optional("usage", .object(usage)),
+        .optional("cost", .object(cost)),
+        .optional("prompt", .orBlob(nonEmpty)),
+        .optional("output", .orBlob(.text(.any))),
+        .optional("source", .object(logSource)),
+    ])
+
+    /// The model a provider's log says served a call: its exact id; a version or release date only when the
+    /// log gives one (a provider's log rarely does, and the importer does not invent them).
+    static let servedModel = Shape([
+        .required("id", identifier),
+        .optional("version", identifier),
+        .optional("release_date", .text(.date)),
+    ])
+
+    static let usage = Shape(
+        [
+            .optional("input_tokens", count),
+            .optional("output_tokens", count),
+        ], atLeastOneOf: [["input_tokens", "output_tokens"]])
+
+    /// Which log line a model call was read from: the log's format, a name for the log, the line's SHA-256.
+    static let logSource = Shape([
+        .required("format", identifier),
+        .optional("log", identifier),
+        .optional("line_hash", digest),
     ])
 }

@@ -18,6 +18,9 @@ public enum RecordType: String, Sendable, CaseIterable {
     case correction
     /// A note that a payload blob was erased; the referencing entries and their proofs stay valid.
     case erasure
+    /// One call to a model provider's API as the provider logged it (model-side evidence), correlated with
+    /// checkpoints by `request_id`.
+    case modelCall = "model-call"
 
     /// The schema version this module validates: the only accepted value of `"schema"`.
     public static let schemaVersion = 1
@@ -26,7 +29,7 @@ public enum RecordType: String, Sendable, CaseIterable {
     public var isLifecycle: Bool {
         switch self {
         case .review, .test, .deploy, .rollback: return true
-        case .checkpoint, .rewrite, .correction, .erasure: return false
+        case .checkpoint, .rewrite, .correction, .erasure, .modelCall: return false
         }
     }
 

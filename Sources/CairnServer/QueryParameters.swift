@@ -166,7 +166,7 @@ extension QueryParameters {
     /// The parameters of `GET /v1/query`.
     static let recordQueryNames: Set<String> = [
         "model", "requested_by", "reviewer", "tool_path", "repo", "commit", "path", "line", "lines", "work_item",
-        "since", "until", "unreviewed", "type", "limit",
+        "request_id", "since", "until", "unreviewed", "type", "limit",
     ]
 
     /// The `RecordQuery` these parameters describe (the filters of `cairn query`).
@@ -189,6 +189,7 @@ extension QueryParameters {
         query.commit = try string("commit")
         query.path = try string("path")
         query.workItem = try string("work_item")
+        query.requestID = try string("request_id")
         query.unreviewed = try bool("unreviewed") ?? false
         query.limit = try int("limit", in: 1...maxLimit) ?? defaultLimit
         let line = self["line"]

@@ -92,6 +92,9 @@ struct DocExampleTests {
                 echo 2 > b && git add b && git commit -q -m two && git tag v1.5.0
                 cd - > /dev/null && reviewed_checkpoint "$(git -C ~/src/payments-client rev-parse HEAD)"
                 cairn prove consistency --old 6 > consistency.txt
+                # A checkpoint from a tool that records the provider's request id, and the gateway's log of that call.
+                printf '%s\n' '{"type":"checkpoint","schema":1,"id":"7d1e4b2a-9c3f-4e8d-b5a6-2f0c1e9d8a7b","timestamp":"2026-12-02T10:15:04Z","requested_by":"erin@example.com","tool_path":"agent","model":{"id":"claude-sonnet-4-5","version":"20250929","provider":"anthropic"},"prompt":"Cache exchange rates for an hour.","request_id":"req_011CWx4tT2nK8","outputs":[{"repo":"git@example.com:payments/client.git","commit":"3b18e512dba79e4c8300dd08aeb37f8e728b8dad","path":"src/rates.ts","ranges":[[1,48]],"content_hash":"sha256:d4735e3a265e16eee03f59718b9b5d03019c07d8b6c51f90da3a666eec13ab35","contributor":"ai"}]}' | cairn append > /dev/null
+                mkdir gateway && printf '%s\n' '{"request_id":"req_011CWx4tT2nK8","id":"msg_01Q7ZkP2vH3mX9","type":"message","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":18211,"output_tokens":1442},"timestamp":"2026-12-02T10:15:01.204Z","status":200}' > gateway/anthropic-2026-12-02.jsonl
                 """#,
             skippedBlocks: [
                 "cairn verify inclusion --policy my-policy.txt":

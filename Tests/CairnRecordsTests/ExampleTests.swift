@@ -59,6 +59,11 @@ import Testing
         #expect(try example(.deploy)["subject"] == id)
         #expect(try example(.rollback)["subject"] == id)
         #expect(try example(.erasure)["blob"] == checkpoint["raw_output"]!["blob"])
+        // The provider's side of the checkpoint's API call.
+        let call = try example(.modelCall)
+        #expect(call["request_id"] == checkpoint["request_id"])
+        #expect(call["model"]?["id"] == checkpoint["model"]?["id"])
+        #expect(call["output"] == checkpoint["raw_output"])
     }
 
     @Test(arguments: RecordType.allCases)

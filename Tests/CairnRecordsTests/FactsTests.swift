@@ -127,6 +127,23 @@ import Testing
         #expect(rollback.commits.isEmpty)
     }
 
+    @Test("A model call's facts: its request id, provider, model and time; no subject, no outputs")
+    func modelCallFacts() throws {
+        let record = try example(.modelCall)
+        let facts = try RecordFacts(record)
+        #expect(facts.type == .modelCall)
+        #expect(facts.requestID == "req_011CVp3sR9mJ5")
+        #expect(facts.provider == "anthropic")
+        #expect(facts.modelID == "claude-sonnet-4-5-20250929")
+        #expect(facts.modelVersion == "20250929" && facts.modelReleaseDate == "2025-09-29")
+        #expect(facts.timestamp == Timestamp.parse("2026-11-20T09:14:01.870Z"))
+        #expect(facts.blobReferences == [digest(record["output"]!["blob"]!.stringValue!)])
+        #expect(facts.id == nil && facts.subject == nil && facts.requestedBy == nil && facts.toolPath == nil)
+        #expect(facts.outputs.isEmpty && facts.commits.isEmpty)
+        #expect(!RecordType.modelCall.isLifecycle)
+        #expect(RecordType(rawValue: "model-call") == .modelCall)
+    }
+
     @Test func rewriteFactsNameTheOldAndTheNewCommit() throws {
         let facts = try RecordFacts(example(.rewrite))
         #expect(facts.commits == [oldCommit, newCommit])

@@ -43,6 +43,7 @@ import Testing
         .rewrite: ["type", "schema", "old_commit", "new_commit", "kind", "at"],
         .correction: ["type", "schema", "corrects", "author", "reason", "patch"],
         .erasure: ["type", "schema", "blob", "reason", "at", "author"],
+        .modelCall: ["type", "schema", "request_id", "provider", "timestamp", "model"],
     ]
 
     static let nestedRequired = [
@@ -60,6 +61,7 @@ import Testing
         }
         for path in nestedRequired { all.append(invalid(.checkpoint, path, nil, .missingField)) }
         all.append(invalid(.test, "$.unit.passed", nil, .missingField))
+        all += ["$.model.id", "$.source.format", "$.output.blob"].map { invalid(.modelCall, $0, nil, .missingField) }
         all += [
             // Wrong JSON types.
             invalid(.checkpoint, "$.type", 5, .wrongType),
@@ -197,6 +199,32 @@ import Testing
             invalid(.rewrite, "$.repo", "payments\u{0}", .controlCharacter),
             invalid(.correction, "$.author", "alice\u{1B}[2K", .controlCharacter),
             invalid(.erasure, "$.author", "security\u{7F}", .controlCharacter),
+            // Model calls.
+            invalid(.modelCall, "$.request_id", 7, .wrongType),
+            invalid(.modelCall, "$.request_id", "", .emptyString),
+            invalid(.modelCall, "$.request_id", "req\n1", .controlCharacter),
+            invalid(.modelCall, "$.provider", "anthropic\u{1B}", .controlCharacter),
+            invalid(.modelCall, "$.model", "claude", .wrongType),
+            invalid(.modelCall, "$.model.id", "claude\u{7F}", .controlCharacter),
+            invalid(.modelCall, "$.model.release_date", "2025-09-31", .invalidDate),
+            invalid(.modelCall, "$.timestamp", "2026-11-20T10:14:01+01:00", .invalidTimestamp),
+            invalid(.modelCall, "$.timestamp", 1_795_166_041, .wrongType),
+            invalid(.modelCall, "$.status", 99, .invalidValue),
+            invalid(.modelCall, "$.status", 600, .invalidValue),
+            invalid(.modelCall, "$.status", 200.5, .wrongType),
+            invalid(.modelCall, "$.status", "200", .wrongType),
+            invalid(.modelCall, "$.usage", [:], .missingField),
+            invalid(.modelCall, "$.usage.input_tokens", -1, .invalidValue),
+            invalid(.modelCall, "$.usage.output_tokens", "3904", .wrongType),
+            invalid(.modelCall, "$.cost", [:], .missingField),
+            invalid(.modelCall, "$.cost.usd", -0.01, .invalidValue),
+            invalid(.modelCall, "$.prompt", "", .emptyString),
+            invalid(.modelCall, "$.output", 5, .wrongType),
+            invalid(.modelCall, "$.output.blob", "sha256:12", .invalidDigest),
+            invalid(.modelCall, "$.source", "gateway", .wrongType),
+            invalid(.modelCall, "$.source.line_hash", "9b89", .invalidDigest),
+            invalid(.modelCall, "$.source.log", "a\tb", .controlCharacter),
+            invalid(.modelCall, "$.response_id", "", .emptyString),
             // Correction patches.
             invalid(.correction, "$.patch", [:], .invalidValue),
             invalid(.correction, "$.patch.type", "review", .immutableField),
@@ -249,6 +277,20 @@ import Testing
                 [("$.at", nil), ("$.patch", ["work_item": nil])]
             ),
             ("blob-shaped extension", .review, [("$.attachment", blob)]),
+            (
+                "minimal model call", .modelCall,
+                [
+                    ("$.response_id", nil), ("$.status", nil), ("$.usage", nil), ("$.cost", nil), ("$.prompt", nil),
+                    ("$.output", nil), ("$.source", nil), ("$.model.version", nil), ("$.model.release_date", nil),
+                ]
+            ),
+            (
+                "model call with one token count, inline output, a cost in tokens", .modelCall,
+                [
+                    ("$.usage.input_tokens", nil), ("$.output", ""), ("$.cost", ["output_tokens": 3]),
+                    ("$.source.log", nil), ("$.source.line_hash", nil), ("$.x_capture", ["grade": "import"]),
+                ]
+            ),
             ("integer written as 1.0 and schema 1.0", .review, [("$.schema", 1.0)]),
             // Only C0 controls and DEL are refused, and only in identifiers and people.
             (

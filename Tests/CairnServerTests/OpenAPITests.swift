@@ -89,6 +89,16 @@ struct OpenAPITests {
         try await main.live(log: log) { client in
             // Writes: 200, 400, 413, 415, 422 (both kinds), 401, 403.
             _ = try await client.post("/v1/entries", ndjson: records)
+            // A checkpoint with a request id and the provider's model call of it: `model_calls` in query rows.
+            _ = try await client.post(
+                "/v1/entries",
+                ndjson: [
+                    records[0].replacingOccurrences(
+                        of: #""id":"0f8e7a52-"#, with: #""request_id":"req_1","id":"1f8e7a52-"#),
+                    #"{"type":"model-call","schema":1,"request_id":"req_1","provider":"anthropic","#
+                        + #""timestamp":"2026-11-20T09:14:01Z","model":{"id":"claude-sonnet-4-5"},"status":200,"#
+                        + #""usage":{"input_tokens":3}}"#,
+                ])
             _ = try await client.post("/v1/entries", json: records[0])
             _ = try await client.post("/v1/entries", json: "{\"type\":")
             _ = try await client.post("/v1/entries", json: "   ")
@@ -117,6 +127,7 @@ struct OpenAPITests {
                 "/v1/entries/0", "/v1/entries/0?raw=true", "/v1/entries/77", "/v1/entries/x",
                 "/v1/records/0f8e7a52-3c1d-4d7e-9a41-7f1c2b6e5d01?history=true", "/v1/records/1", "/v1/records/none",
                 "/v1/query?model=claude-sonnet-4-5", "/v1/query?type=review", "/v1/query?line=3", "/v1/query?limit=5",
+                "/v1/query?request_id=req_1", "/v1/query?type=model-call",
                 "/v1/blobs/\(blob.json["blob"]?.stringValue ?? "")",
                 "/v1/blobs/sha256:\(String(repeating: "9", count: 64))",
                 "/v1/blobs/nope", "/checkpoint", "/v1/proof/inclusion?entry=2", "/v1/proof/inclusion?entry=2&size=3",
