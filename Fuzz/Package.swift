@@ -27,18 +27,20 @@ let fuzzers: [(name: String, modules: [String])] = [
     ("FuzzNDJSON", ["CairnJSON", "CairnLedger", "CairnCrypto", "CairnMerkle"]),
     ("FuzzRedaction", ["CairnRedaction", "CairnJSON"]),
     ("FuzzDSSE", ["CairnProofs", "CairnJSON", "CairnCrypto"]),
+    ("FuzzBlobDisclosure", ["CairnRecords", "CairnJSON", "CairnCrypto"]),
 ]
 
-/// Fuzzers of parsers whose API is `package` (visible only inside the main package): CairnCommitCapture's importers,
-/// line bundles and working-log events. Their modules are compiled with the main package's `-package-name`, which
-/// SwiftPM derives from the package's identity: the name of the repository's directory, lower-cased, with every
-/// character other than a letter or digit as `_` (`main` for a clone in /work/main). Override with
-/// CAIRN_FUZZ_PACKAGE_NAME if your clone's directory has another name.
+/// Fuzzers of parsers whose API is `package` (visible only inside the main package): CairnCommitCapture's importers
+/// (provider logs included), line bundles and working-log events. Their modules are compiled with the main package's
+/// `-package-name`, which SwiftPM derives from the package's identity: the name of the repository's directory,
+/// lower-cased, with every character other than a letter or digit as `_` (`main` for a clone in /work/main). Override
+/// with CAIRN_FUZZ_PACKAGE_NAME if your clone's directory has another name.
 let packageFuzzers: [(name: String, modules: [String])] = [
     ("FuzzGitAINote", ["CairnCommitCapture", "CairnJSON", "CairnRecords"]),
     ("FuzzAgentTrace", ["CairnCommitCapture", "CairnJSON", "CairnRecords"]),
     ("FuzzLineBundle", ["CairnCommitCapture", "CairnJSON", "CairnProofs", "CairnNote", "CairnMerkle", "CairnCrypto"]),
     ("FuzzWorkingEvent", ["CairnCommitCapture", "CairnJSON"]),
+    ("FuzzProviderLog", ["CairnCommitCapture", "CairnJSON", "CairnRecords", "CairnCrypto"]),
 ]
 
 let mainPackageName: String = {

@@ -23,7 +23,8 @@ import subprocess
 import sys
 
 TARGETS = ["FuzzJSON", "FuzzRecord", "FuzzNote", "FuzzProof", "FuzzTilePath", "FuzzPolicy", "FuzzNDJSON", "FuzzRedaction",
-           "FuzzGitAINote", "FuzzAgentTrace", "FuzzLineBundle", "FuzzDSSE", "FuzzWorkingEvent"]
+           "FuzzGitAINote", "FuzzAgentTrace", "FuzzLineBundle", "FuzzDSSE", "FuzzWorkingEvent", "FuzzProviderLog",
+           "FuzzBlobDisclosure"]
 MAX_SEED = 64 * 1024
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -83,6 +84,19 @@ def main():
     for path in sorted(glob.glob(os.path.join(capture, "agent-trace", "*.json*"))):
         if not path.endswith(".schema.json"):
             add("FuzzAgentTrace", read(path))
+    # Provider log lines: the examples of specs/interop-formats.md §5 (its unlabelled blocks of JSON lines).
+    interop = os.path.join(ROOT, "specs", "interop-formats.md")
+    if os.path.exists(interop):
+        for block in re.findall(r"^```\n(\{.*?)^```", read(interop).decode(), re.S | re.M):
+            add("FuzzProviderLog", block)
+    # Blob disclosures: a salted and an unsalted one that verify, and one whose salt does not match.
+    for salt, content in ((bytes(range(32)), b"Rename the customer's account in staging."), (b"", b"--- a\n+++ b\n")):
+        disclosure = {"format": "cairn-blob-disclosure/1",
+                      "blob": "sha256:" + hashlib.sha256(salt + content).hexdigest(), "size": len(content),
+                      "media_type": "text/plain; charset=utf-8", "salt": salt.hex(),
+                      "content": base64.b64encode(content).decode()}
+        add("FuzzBlobDisclosure", json.dumps(disclosure, separators=(",", ":")))
+        add("FuzzBlobDisclosure", json.dumps(dict(disclosure, salt="00" * 32)))
     schema = os.path.join(ROOT, "specs", "record-schema.json")
     if os.path.exists(schema):
         add("FuzzJSON", read(schema))

@@ -2,6 +2,7 @@ import ArgumentParser
 import CairnCrypto
 import CairnJSON
 import CairnLedger
+import CairnRecords
 import Foundation
 
 struct BlobCommand: ParsableCommand {
@@ -15,8 +16,13 @@ struct BlobCommand: ParsableCommand {
             can be erased (a leaked secret, a legal deletion request): the erasure is itself an
             entry in the log, the records that reference the blob stay, and every proof still
             verifies.
+
+            A blob's address is SHA-256(salt ‖ bytes), with a random 32-byte salt chosen when the
+            content is first stored and erased with it, so that nobody can confirm a guess of an
+            erased prompt against the address the log keeps. `cairn blob disclose` hands an auditor
+            the bytes and the salt; `cairn verify disclosure` checks them.
             """),
-        subcommands: [BlobPut.self, BlobGet.self, BlobInfo.self, BlobErase.self]
+        subcommands: [BlobPut.self, BlobGet.self, BlobInfo.self, BlobDisclose.self, BlobErase.self]
     )
 }
 
@@ -30,7 +36,7 @@ func parseDigest(_ text: String) throws -> SHA256Digest {
 func blobJSON(_ metadata: BlobMetadata) -> JSONValue {
     var object: JSONObject = [
         "blob": .string(metadata.digest.description), "size": .number(Double(metadata.size)),
-        "media_type": .string(metadata.mediaType),
+        "media_type": .string(metadata.mediaType), "salted": .bool(metadata.salted),
     ]
     if let erasure = metadata.erasure {
         var e: JSONObject = [
@@ -49,8 +55,12 @@ struct BlobPut: AsyncParsableCommand {
         discussion: prose(
             """
             Prints {"blob":"sha256:…","size":N,"media_type":"…"} — paste it into a record field
-            that takes a payload (prompt, raw_output, turns…). Storing the same bytes twice stores
-            them once. Content that was erased cannot be stored again.
+            that takes a payload (prompt, raw_output, turns…). The address is SHA-256(salt ‖ bytes)
+            with a new random salt; storing the same bytes again (while they are kept) gives the
+            same address. Content stored before salting and then erased cannot be stored again;
+            erased salted content leaves nothing to recognise it by. With --unsalted the address
+            is the plain SHA-256 of the bytes, which anyone can compute: only for content that is
+            not secret (a public diff) and whose address a producer computes before storing it.
 
             EXAMPLE
               cairn blob put --media-type text/x-diff change.diff
@@ -58,6 +68,9 @@ struct BlobPut: AsyncParsableCommand {
     )
 
     @OptionGroup var location: LedgerLocation
+
+    @Flag(help: "Address the blob by the plain SHA-256 of its bytes, without a salt (for content that is not secret).")
+    var unsalted = false
 
     @Argument(help: ArgumentHelp("The file to store (- for stdin).", valueName: "file"))
     var file: String
@@ -72,7 +85,9 @@ struct BlobPut: AsyncParsableCommand {
             guard BlobPayload.isValidMediaType(mediaType) else {
                 throw CLIError(.usage, "--media-type \(mediaType.debugDescription) is not of the form type/subtype")
             }
-            let stored = try await withEngine(ledger) { engine in try await engine.store([payload], whenBusy: .wait) }
+            let stored = try await withEngine(ledger) { engine in
+                try await engine.store([payload], salted: !unsalted, whenBusy: .wait)
+            }
             printJSON(stored[0].reference)
         }
     }
@@ -121,7 +136,7 @@ struct BlobGet: ParsableCommand {
 struct BlobInfo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Print a blob's size, media type and erasure (if any) as JSON."
+        abstract: "Print a blob's size, media type, whether it is salted, and its erasure (if any) as JSON."
     )
 
     @OptionGroup var location: LedgerLocation
@@ -137,6 +152,58 @@ struct BlobInfo: ParsableCommand {
                 throw CLIError(.notFound, "no blob \(digest) in this ledger")
             }
             printJSON(blobJSON(metadata))
+        }
+    }
+}
+
+struct BlobDisclose: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disclose",
+        abstract: "Write a blob's bytes and salt as one JSON file an auditor can check offline.",
+        discussion: prose(
+            """
+            Writes {"format":"cairn-blob-disclosure/1","blob":"sha256:…","size":N,"media_type":"…",
+            "salt":"<hex>","content":"<base64>"} to stdout (or --output), after checking the bytes
+            against the address. Whoever receives it runs `cairn verify disclosure FILE --entry
+            RECORD` (or computes SHA-256(salt ‖ content) with any tool) to see that these are the
+            bytes the record commits to; `cairn verify inclusion --disclosure FILE` uses it to
+            recompute a record whose payload was moved to the blob. Handing out a disclosure hands
+            out the content: it is as sensitive as the blob. An erased blob cannot be disclosed
+            (exit 66): its bytes and salt are gone.
+
+            EXAMPLE
+              cairn blob disclose sha256:f9ad…cd37 -o prompt.disclosure.json
+            """)
+    )
+
+    @OptionGroup var location: LedgerLocation
+
+    @Argument(help: ArgumentHelp("The blob's address.", valueName: "sha256:hex"))
+    var digest: String
+
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "Write the disclosure to this file: a new file, or a regular file, which is overwritten (others: exit 73).",
+            valueName: "file"))
+    var output: String?
+
+    func run() throws {
+        try runReportingErrors {
+            let ledger = try location.open(readOnly: true)
+            let parsed = try parseDigest(digest)
+            let (metadata, salt, bytes) = try ledger.read { try $0.blobContents(parsed) }
+            guard let reference = BlobReference(digest: parsed, size: metadata.size, mediaType: metadata.mediaType)
+            else {
+                throw LedgerError(.corrupt, "blob \(parsed) has metadata no reference can carry (size or media type)")
+            }
+            var document = BlobDisclosure(reference: reference, salt: salt, bytes: bytes).jsonBytes
+            document.append(UInt8(ascii: "\n"))
+            if let output {
+                try writeOutputFile(output, document)
+            } else {
+                Console.write(document)
+            }
         }
     }
 }

@@ -34,6 +34,7 @@ struct VerifyCommand: ParsableCommand {
             """),
         subcommands: [
             VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self, VerifyBundle.self, VerifyInToto.self,
+            VerifyDisclosure.self,
         ]
     )
 }
@@ -115,28 +116,34 @@ struct VerifyOptions: ParsableArguments {
 
     /// Runs a verification, printing "valid: …" or "invalid: …" (or JSON) and exiting 1 when invalid.
     func report(_ body: () throws -> (String, JSONObject)) throws {
-        try runReportingErrors {
-            do {
-                let (summary, details) = try body()
-                if json {
-                    var object: JSONObject = ["valid": true]
-                    for (key, value) in details { object[key] = value }
-                    printJSON(.object(object))
-                } else {
-                    // Summaries and reasons quote checkpoints and proof files, which anyone can write.
-                    Console.line("valid: " + DisplayText.escape(summary))
-                }
-            } catch let error as ProofError {
-                if json {
-                    printJSON(
-                        .object([
-                            "valid": false, "code": .string(error.code.rawValue), "reason": .string(error.message),
-                        ]))
-                } else {
-                    Console.error("invalid: " + DisplayText.escape(error.message))
-                }
-                throw ExitCode(ExitStatus.verificationFailed.rawValue)
+        try reportVerification(json: json, body)
+    }
+}
+
+/// Runs a verification and reports it: "valid: SUMMARY" (or the JSON details with "valid": true),
+/// or "invalid: REASON" on stderr (or JSON) and exit status 1 for a `ProofError`.
+func reportVerification(json: Bool, _ body: () throws -> (String, JSONObject)) throws {
+    try runReportingErrors {
+        do {
+            let (summary, details) = try body()
+            if json {
+                var object: JSONObject = ["valid": true]
+                for (key, value) in details { object[key] = value }
+                printJSON(.object(object))
+            } else {
+                // Summaries and reasons quote checkpoints and proof files, which anyone can write.
+                Console.line("valid: " + DisplayText.escape(summary))
             }
+        } catch let error as ProofError {
+            if json {
+                printJSON(
+                    .object([
+                        "valid": false, "code": .string(error.code.rawValue), "reason": .string(error.message),
+                    ]))
+            } else {
+                Console.error("invalid: " + DisplayText.escape(error.message))
+            }
+            throw ExitCode(ExitStatus.verificationFailed.rawValue)
         }
     }
 }
@@ -236,7 +243,10 @@ struct VerifyInclusion: ParsableCommand {
             was appended (--extract-over) is stored with blob references in their place; given the
             record as submitted, verify recognises that stored form (it tries each way the fields
             could have been moved, which needs no threshold) and says which fields are in which
-            blobs. With --raw-entry the file's bytes are hashed exactly as they are.
+            blobs. A blob's address commits to a random salt as well as its bytes (so that an
+            erased prompt cannot be confirmed by guessing): give the disclosure of each moved
+            payload (`cairn blob disclose`) with --disclosure. With --raw-entry the file's bytes are
+            hashed exactly as they are.
 
             EXAMPLE
               cairn verify inclusion --vkey ledger.vkey --proof p.tlog-proof --entry entry.json
@@ -254,8 +264,20 @@ struct VerifyInclusion: ParsableCommand {
     @Flag(help: "Hash the entry file's bytes as they are, without canonicalizing.")
     var rawEntry = false
 
+    @Option(
+        help: ArgumentHelp(
+            "A blob disclosure (`cairn blob disclose`) of a payload moved out of the entry: its salt lets the "
+                + "stored form be recomputed. Repeatable.",
+            valueName: "file"))
+    var disclosure: [String] = []
+
     func run() throws {
         try options.report {
+            var salts: [SHA256Digest: [UInt8]] = [:]
+            for file in disclosure {
+                let disclosed = try readDisclosure(file)
+                salts[SHA256.hash(disclosed.bytes)] = disclosed.salt
+            }
             let policy = try options.loadPolicy()
             let key: NoteVerifierKey? = try policy == nil ? options.verifierKey() : options.logKey()
             let entryBytes = try readInput(entry, what: "entry file")
@@ -272,7 +294,7 @@ struct VerifyInclusion: ParsableCommand {
                     throw CLIError(
                         .dataError, "entry file \(entry) is not JSON (\(error)); use --raw-entry to hash it as bytes")
                 }
-                for form in PayloadExtraction.storedForms(of: value) {
+                for form in PayloadExtraction.storedForms(of: value, salts: salts) {
                     guard let canonical = try? JCS.canonicalize(form.record) else { continue }
                     var moved: [String: String] = [:]
                     for field in form.moved { moved[field] = form.record[field]?["blob"]?.stringValue ?? "" }
@@ -311,7 +333,17 @@ struct VerifyInclusion: ParsableCommand {
                     guard (error as? ProofError)?.code == .rootMismatch else { throw error }
                 }
             }
-            guard let result else { throw firstFailure ?? CLIError(.verificationFailed, "the proof does not verify") }
+            guard let result else {
+                if let failure = firstFailure as? ProofError, failure.code == .rootMismatch, forms.count > 1,
+                    salts.count < forms.count - 1
+                {
+                    throw ProofError(
+                        .rootMismatch,
+                        failure.message + " (nor does any form with its payloads moved to blobs; if they were, give "
+                            + "each blob's disclosure with --disclosure: a blob's address commits to its salt)")
+                }
+                throw firstFailure ?? CLIError(.verificationFailed, "the proof does not verify")
+            }
             (checkpoint, suffix, policyDetails) = result
             if !moved.isEmpty {
                 suffix +=
@@ -439,6 +471,100 @@ struct VerifyBundle: ParsableCommand {
                     + "\(verified.checkpoint.size)",
                 details
             )
+        }
+    }
+}
+
+/// Reads and checks a blob disclosure file: malformed or not matching its address is a failed
+/// verification (exit 1), a missing file exit 66.
+func readDisclosure(_ file: String) throws -> BlobDisclosure {
+    let disclosed: BlobDisclosure
+    do {
+        disclosed = try BlobDisclosure(json: try readInput(file, what: "disclosure file"))
+    } catch let error as BlobDisclosureError {
+        throw ProofError(.malformed, "disclosure \(file): \(error.message)")
+    }
+    do {
+        try disclosed.verify()
+    } catch {
+        throw ProofError(.commitmentMismatch, "disclosure \(file): \(error.message)")
+    }
+    return disclosed
+}
+
+struct VerifyDisclosure: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disclosure",
+        abstract: "Check a blob disclosure: its bytes and salt hash to the blob's address.",
+        discussion: prose(
+            """
+            A record holds a payload blob as {"blob": "sha256:…", "size": N, "media_type": "…"},
+            where the address is SHA-256(salt ‖ bytes) with a random 32-byte salt kept beside the
+            blob (an empty salt for blobs stored before salting). `cairn blob disclose` writes the
+            bytes and the salt as one JSON file; this checks it without the ledger: the content has
+            the stated size and SHA-256(salt ‖ content) is the address. With --entry, the record
+            (for example `cairn get N --raw`, whose inclusion `cairn verify inclusion` proves) must
+            also hold exactly that blob reference, and the JSON path where it does is printed.
+            Exit status 0: valid; 1: not (the reason on stderr); 66: a file is missing.
+
+            EXAMPLE
+              cairn verify disclosure prompt.disclosure.json
+            """)
+    )
+
+    @Argument(help: ArgumentHelp("The disclosure file (- for stdin).", valueName: "file"))
+    var file: String
+
+    @Option(help: ArgumentHelp("A record that must reference the disclosed blob.", valueName: "file"))
+    var entry: String?
+
+    @Flag(help: "Print a JSON object with \"valid\" and the details or the reason.")
+    var json = false
+
+    func run() throws {
+        try reportVerification(json: json) {
+            let disclosed = try readDisclosure(file)
+            let reference = disclosed.reference
+            var details: JSONObject = [
+                "blob": .string(reference.digest.description), "size": .uint(UInt64(reference.size)),
+                "media_type": .string(reference.mediaType), "salted": .bool(!disclosed.salt.isEmpty),
+            ]
+            var summary =
+                "\(reference.digest): \(reference.size) bytes of \(reference.mediaType), "
+                + (disclosed.salt.isEmpty ? "unsalted" : "salted")
+            if let entry {
+                let record: JSONValue
+                do {
+                    record = try JSONParser.parse(try readInput(entry, what: "entry file"))
+                } catch let error as JSONParseError {
+                    throw ProofError(.malformed, "entry file \(entry) is not JSON: \(error)")
+                }
+                let paths = referencePaths(in: record, to: reference.jsonValue)
+                guard !paths.isEmpty else {
+                    throw ProofError(
+                        .commitmentMismatch,
+                        "entry file \(entry) holds no blob reference {\"blob\": \"\(reference.digest)\", \"size\": "
+                            + "\(reference.size), \"media_type\": …} equal to the disclosed one")
+                }
+                details["referenced_at"] = .array(paths.map { .string($0) })
+                summary += "; referenced at " + paths.joined(separator: ", ")
+            }
+            return (summary, details)
+        }
+    }
+
+    /// The JSON paths (`$.prompt`, `$.turns[2].content`) where `value` holds `reference`.
+    private func referencePaths(in value: JSONValue, to reference: JSONValue, at path: String = "$") -> [String] {
+        if value == reference { return [path] }
+        switch value {
+        case .object(let object):
+            return object.keys.sorted().flatMap { key in
+                referencePaths(in: object[key]!, to: reference, at: path + "." + key)
+            }
+        case .array(let items):
+            return items.enumerated().flatMap { referencePaths(in: $1, to: reference, at: path + "[\($0)]") }
+        default:
+            return []
         }
     }
 }

@@ -1,3 +1,4 @@
+import CairnRecords
 import CairnStorage
 import DequeModule
 import ServiceLifecycle
@@ -221,12 +222,21 @@ public final class IngestEngine: Sendable {
 
     /// Stores blobs that no record brings along (`cairn blob put`, `POST /v1/blobs`): writes
     /// their files durably, then commits their metadata with the next batch. Returns the stored
-    /// metadata of each (an existing blob's, if it was already stored). Refuses content that was
-    /// erased (`.blobErased`): erased payloads stay erased.
-    public func store(_ payloads: [BlobPayload], whenBusy policy: BusyPolicy = .fail) async throws -> [BlobMetadata] {
+    /// metadata of each (an existing blob's, if it was already stored). With `salted` (the
+    /// default) each payload gets a new random salt, so storing the same bytes twice stores two
+    /// blobs; without, its address is the plain SHA-256 of its bytes, which anyone holding them
+    /// can compute (for content that is not secret), and the same bytes are stored once. The salt
+    /// given is ignored. Refuses unsalted content that was erased (`.blobErased`).
+    public func store(
+        _ payloads: [BlobPayload], salted: Bool = true, whenBusy policy: BusyPolicy = .fail
+    ) async throws -> [BlobMetadata] {
         guard !payloads.isEmpty else { return [] }
         let ledger = self.ledger
-        try await LedgerIO.run { try ledger.blobStore.write(payloads, refusingErased: true) }
+        let payloads = try await LedgerIO.run {
+            let salted = payloads.map { $0.salted(salted ? BlobCommitment.randomSalt() : []) }
+            try ledger.blobStore.write(salted, refusingErased: true)
+            return salted
+        }
         let completion = try await submit(.blobs(payloads.map(\.metadata)), policy: policy)
         guard case .blobs(let stored) = completion else { preconditionFailure("blobs answered otherwise") }
         return stored
@@ -476,6 +486,10 @@ public final class IngestEngine: Sendable {
             } catch let refused as AtomicGroupRejection {
                 let item = batch.remove(at: groupItems[refused.group])
                 let rejection = refused.rejection
+                if case .records(let refusedEntries, _, _) = item.work {
+                    // Best effort: a file left behind is unreferenced garbage, never read.
+                    try? ledger.blobStore.discardPayloads(of: refusedEntries)
+                }
                 item.complete(
                     .failure(
                         AppendRejection(

@@ -130,6 +130,8 @@ extension Ledger {
                 if let blob = entry.facts?.erasedBlob { try blobStore.remove(blob) }
             case .rejected(let rejection) where rejection.problems.contains(where: { $0.code == "blobErased" }):
                 for payload in entry.payloads { try blobStore.removeIfErased(payload.digest) }
+            case .rejected:
+                try blobStore.discardPayloads(of: [entry])
             default:
                 break
             }
@@ -231,6 +233,7 @@ extension Ledger {
         try txn.put(tables.checkpoints, key: newSize, value: Array(checkpoint.serialized.utf8), mode: .noOverwrite)
         try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(newSize))
         try recordCommitTime(txn, from: startSize, to: newSize)
+        try advanceRequestIndex(txn, from: startSize, to: newSize)
         return (
             CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint, storedBlobs: storedBlobs),
             newState

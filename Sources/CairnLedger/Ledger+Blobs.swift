@@ -19,9 +19,14 @@ public struct BlobMetadata: Sendable, Hashable {
         public let author: String?
     }
 
+    /// The blob's address: `SHA-256(salt ‖ bytes)` (`BlobCommitment`).
     public let digest: SHA256Digest
     public let size: Int
     public let mediaType: String
+    /// Whether the address is a salted commitment: the blob's file then holds the 32-byte salt
+    /// followed by the bytes. False for blobs stored before salting or with `--unsalted`, whose
+    /// address is the plain SHA-256 of the bytes.
+    public let salted: Bool
     /// Set once the bytes are gone.
     public let erasure: Erasure?
 
@@ -32,6 +37,7 @@ public struct BlobMetadata: Sendable, Hashable {
 
     var encoded: [UInt8] {
         var object: JSONObject = ["size": .number(Double(size)), "media_type": .string(mediaType)]
+        if salted { object["salted"] = .bool(true) }
         if let erasure {
             var e: JSONObject = [
                 "entry": .number(Double(erasure.entry)), "at": .string(erasure.at), "reason": .string(erasure.reason),
@@ -42,10 +48,11 @@ public struct BlobMetadata: Sendable, Hashable {
         return JSONWriter.compactBytes(.object(object))
     }
 
-    init(digest: SHA256Digest, size: Int, mediaType: String, erasure: Erasure?) {
+    init(digest: SHA256Digest, size: Int, mediaType: String, salted: Bool, erasure: Erasure?) {
         self.digest = digest
         self.size = size
         self.mediaType = mediaType
+        self.salted = salted
         self.erasure = erasure
     }
 
@@ -61,31 +68,52 @@ public struct BlobMetadata: Sendable, Hashable {
         {
             erasure = Erasure(entry: UInt64(entry), at: at, reason: reason, author: e["author"]?.stringValue)
         }
-        self.init(digest: digest, size: size, mediaType: mediaType, erasure: erasure)
+        self.init(
+            digest: digest, size: size, mediaType: mediaType, salted: value["salted"] == .bool(true), erasure: erasure)
     }
+
+    /// The size of the blob's file: the salt and the bytes.
+    var fileSize: Int { size + (salted ? BlobCommitment.saltByteCount : 0) }
 }
 
-/// A payload split off a record to be stored as a blob: its bytes, address and media type.
-/// Computed purely while a record is prepared (`PayloadExtraction`); written by the ingest
-/// engine before the record is committed.
+/// A payload split off a record to be stored as a blob: its bytes, salt, address and media type.
+/// Computed while a record is prepared (`PayloadExtraction`, with the salt the ledger chooses);
+/// written by the ingest engine before the record is committed.
 public struct BlobPayload: Sendable, Hashable {
+    /// The address: `SHA-256(salt ‖ bytes)`.
     public let digest: SHA256Digest
+    /// SHA-256 of the bytes alone.
+    public let contentDigest: SHA256Digest
+    /// The salt; empty for an unsalted blob (content stored before salting, stored again).
+    public let salt: [UInt8]
     public let bytes: [UInt8]
     public let mediaType: String
     /// The record field it was moved out of (`prompt`, `raw_output`, `turns`), if any.
     public let field: String?
 
-    public init(bytes: [UInt8], mediaType: String, field: String? = nil) {
+    /// A payload of `bytes` under `salt` (default: none; the ledger salts what it stores, see
+    /// `IngestEngine.store` and `Ledger.blobSalting`).
+    public init(bytes: [UInt8], mediaType: String, field: String? = nil, salt: [UInt8] = []) {
         self.bytes = bytes
-        self.digest = SHA256.hash(bytes)
+        self.contentDigest = SHA256.hash(bytes)
+        self.salt = salt
+        self.digest = salt.isEmpty ? contentDigest : BlobCommitment.address(salt: salt, bytes: bytes)
         self.mediaType = mediaType
         self.field = field
     }
 
+    /// The same payload under another salt.
+    public func salted(_ salt: [UInt8]) -> BlobPayload {
+        BlobPayload(bytes: bytes, mediaType: mediaType, field: field, salt: salt)
+    }
+
     /// The metadata the ledger stores for it.
     public var metadata: BlobMetadata {
-        BlobMetadata(digest: digest, size: bytes.count, mediaType: mediaType, erasure: nil)
+        BlobMetadata(digest: digest, size: bytes.count, mediaType: mediaType, salted: !salt.isEmpty, erasure: nil)
     }
+
+    /// What its file holds: the salt, then the bytes (so the file hashes to the address).
+    var fileBytes: [UInt8] { salt.isEmpty ? bytes : salt + bytes }
 
     /// Whether `text` is a media type of the form `type/subtype` (parameters allowed).
     public static func isValidMediaType(_ text: String) -> Bool {
@@ -96,6 +124,30 @@ public struct BlobPayload: Sendable, Hashable {
                 !part.isEmpty && part.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f }
             }
     }
+}
+
+/// Chooses the salt of a payload about to be moved out of a checkpoint: the salt the same field
+/// of the stored checkpoint with the same id already has, if its blob is kept (so that a retried
+/// record gets the same stored form and is found to be a duplicate), none if that blob is unsalted,
+/// else a new random one. Nothing computed from the content alone is kept, so nothing lets anyone
+/// confirm a guess of erased content. Part of a ledger's `RecordRules`; equal only to itself.
+public final class BlobSalting: Sendable, Hashable {
+    let known: @Sendable (_ recordID: String, _ field: String) -> [UInt8]?
+
+    /// `known(id, field)` returns the salt of the blob that field of the stored checkpoint `id`
+    /// is in (`[]` for an unsalted blob), or nil.
+    public init(known: @escaping @Sendable (_ recordID: String, _ field: String) -> [UInt8]?) {
+        self.known = known
+    }
+
+    /// `payload` under the salt it gets as field `field` of the checkpoint `recordID`.
+    public func salt(_ payload: BlobPayload, recordID: String?, field: String?) -> BlobPayload {
+        if let recordID, let field, let salt = known(recordID, field) { return payload.salted(salt) }
+        return payload.salted(BlobCommitment.randomSalt())
+    }
+
+    public static func == (lhs: BlobSalting, rhs: BlobSalting) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
 /// The blob files of one ledger: `blobs/ab/cdef…` under its directory (specs/storage.md,
@@ -113,20 +165,37 @@ public struct BlobStore: Sendable {
         return Ledger.path(directory, LedgerLayout.blobDirectory) + "/" + hex.prefix(2) + "/" + hex.dropFirst(2)
     }
 
-    /// The stored bytes of a blob, checked against its address.
-    public func bytes(of digest: SHA256Digest) throws(LedgerError) -> [UInt8] {
-        let bytes: [UInt8]
+    /// The stored salt and bytes of a blob, checked against its address (`SHA-256(salt ‖ bytes)`:
+    /// the file holds the salt, if any, then the bytes).
+    public func contents(of metadata: BlobMetadata) throws(LedgerError) -> (salt: [UInt8], bytes: [UInt8]) {
+        let digest = metadata.digest
+        let file: [UInt8]
         do {
-            bytes = try FileSystem.readFile(path(for: digest))
+            file = try FileSystem.readFile(path(for: digest))
         } catch {
             throw LedgerError(
                 .corrupt,
                 "the bytes of blob \(digest) are missing from \(path(for: digest)): \(error) (run `cairn fsck`)")
         }
-        guard SHA256.hash(bytes) == digest else {
-            throw LedgerError(.corrupt, "blob \(digest) is corrupted: its stored bytes hash to \(SHA256.hash(bytes))")
+        guard SHA256.hash(file) == digest else {
+            throw LedgerError(.corrupt, "blob \(digest) is corrupted: its stored file hashes to \(SHA256.hash(file))")
         }
-        return bytes
+        guard file.count == metadata.fileSize else {
+            throw LedgerError(
+                .corrupt, "blob \(digest) has a \(file.count)-byte file, its metadata says \(metadata.fileSize) bytes")
+        }
+        let saltCount = metadata.salted ? BlobCommitment.saltByteCount : 0
+        return (Array(file.prefix(saltCount)), Array(file.dropFirst(saltCount)))
+    }
+
+    /// The salt of a kept salted blob: the first 32 bytes of its file (not checked against the address).
+    func storedSalt(of metadata: BlobMetadata) throws -> [UInt8] {
+        guard metadata.salted else { return [] }
+        let salt = try FileSystem.readFile(path(for: metadata.digest)).prefix(BlobCommitment.saltByteCount)
+        guard salt.count == BlobCommitment.saltByteCount else {
+            throw LedgerError(.corrupt, "the file of salted blob \(metadata.digest) is shorter than its salt")
+        }
+        return Array(salt)
     }
 
     /// Writes the files of every payload of `entries` that is not stored yet (durably: file and
@@ -164,7 +233,7 @@ public struct BlobStore: Sendable {
             let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
             try LedgerError.wrapping(fallback: .storage) {
                 try FileSystem.createDirectories(directory)
-                try FileSystem.writeAtomically(path, contents: payload.bytes, mode: 0o640)
+                try FileSystem.writeAtomically(path, contents: payload.fileBytes, mode: 0o640)
             }
         }
     }
@@ -184,6 +253,23 @@ public struct BlobStore: Sendable {
             throw error as? LedgerError ?? LedgerError(.storage, "\(error)")
         }
         if erased { try remove(digest) }
+    }
+
+    /// Deletes the files of the salted payloads of refused `entries` that the ledger has no
+    /// metadata for. They are nobody else's: another preparation of the same content draws another
+    /// salt, and one that reuses a salt reuses a stored blob. So a refused record leaves no garbage.
+    func discardPayloads(of entries: [PreparedEntry]) throws(LedgerError) {
+        let payloads = entries.flatMap(\.payloads).filter { !$0.salt.isEmpty }
+        guard !payloads.isEmpty else { return }
+        let unknown: [SHA256Digest]
+        do {
+            unknown = try ledger.read { snapshot in
+                try payloads.map(\.digest).filter { try snapshot.blobMetadata($0) == nil }
+            }
+        } catch {
+            throw error as? LedgerError ?? LedgerError(.storage, "\(error)")
+        }
+        for digest in unknown { try remove(digest) }
     }
 
     /// Whether bytes of `digest` are on disk.
@@ -213,6 +299,29 @@ extension Ledger {
         }
     }
 
+    /// The salting of the payloads this ledger moves out of records (part of its `recordRules`).
+    /// A failed lookup gives a new salt: a retried record then is refused as a duplicate id
+    /// instead of being recognised, which is safe.
+    public var blobSalting: BlobSalting {
+        BlobSalting { [self] id, field in
+            try? read { snapshot in try snapshot.run { try knownSalt(snapshot.txn, checkpoint: id, field: field) } }
+        }
+    }
+
+    /// The salt of the blob that `field` of the stored checkpoint `id` is in: `[]` for an unsalted
+    /// blob, the salt from its file for a kept salted one, nil when there is no such checkpoint,
+    /// field or kept blob.
+    func knownSalt(_ txn: some TransactionReading, checkpoint id: String, field: String) throws -> [UInt8]? {
+        guard let index = try resolveSubject(txn, .id(id)),
+            let stored = try? JSONParser.parse(try entry(txn, index)),
+            let value = stored[field], let reference = BlobReference(value),
+            let metadata = try blobMetadata(txn, reference.digest), metadata.erasure == nil
+        else {
+            return nil
+        }
+        return try blobStore.storedSalt(of: metadata)
+    }
+
     // MARK: - Inside write transactions
 
     /// Stores `metadata` unless the blob is already known; returns what is stored.
@@ -231,7 +340,7 @@ extension Ledger {
     func markErased(_ txn: WriteTransaction, blob: SHA256Digest, by index: UInt64, record: JSONValue) throws {
         guard let metadata = try blobMetadata(txn, blob) else { return }
         let erased = BlobMetadata(
-            digest: blob, size: metadata.size, mediaType: metadata.mediaType,
+            digest: blob, size: metadata.size, mediaType: metadata.mediaType, salted: metadata.salted,
             erasure: .init(
                 entry: index, at: record["at"]?.stringValue ?? "", reason: record["reason"]?.stringValue ?? "",
                 author: record["author"]?.stringValue))
@@ -263,6 +372,14 @@ extension LedgerSnapshot {
     /// when, why and in which entry) for an erased blob, `.entryNotFound` for an unknown one and
     /// `.corrupt` when the stored bytes do not hash to the digest. Reads the blob's file.
     public func blob(_ digest: SHA256Digest) throws(LedgerError) -> (metadata: BlobMetadata, bytes: [UInt8]) {
+        let (metadata, _, bytes) = try blobContents(digest)
+        return (metadata, bytes)
+    }
+
+    /// `blob(_:)` with the blob's salt (`[]` for an unsalted blob): what a disclosure hands out.
+    public func blobContents(
+        _ digest: SHA256Digest
+    ) throws(LedgerError) -> (metadata: BlobMetadata, salt: [UInt8], bytes: [UInt8]) {
         guard let metadata = try blobMetadata(digest) else {
             throw LedgerError(.entryNotFound, "no blob \(digest) in this ledger")
         }
@@ -272,7 +389,8 @@ extension LedgerSnapshot {
                 "blob \(digest) was erased at \(erasure.at) by entry \(erasure.entry)"
                     + (erasure.author.map { " (\($0))" } ?? "") + ": \(erasure.reason)")
         }
-        return (metadata, try ledger.blobStore.bytes(of: digest))
+        let (salt, bytes) = try ledger.blobStore.contents(of: metadata)
+        return (metadata, salt, bytes)
     }
 }
 

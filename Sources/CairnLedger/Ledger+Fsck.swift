@@ -1,6 +1,7 @@
 import CairnCrypto
 import CairnMerkle
 import CairnNote
+import CairnRecords
 import CairnStorage
 
 #if canImport(Glibc)
@@ -351,8 +352,15 @@ extension Ledger {
                 guard let bytes = try? FileSystem.readFile(path) else {
                     throw LedgerError(.corrupt, "the bytes of blob \(digest) are missing from \(path)")
                 }
+                // A salted blob's file is its salt and then its bytes: either way the file hashes to the address.
                 guard SHA256.hash(bytes) == digest else {
-                    throw LedgerError(.corrupt, "blob \(digest) is corrupted: its bytes hash to \(SHA256.hash(bytes))")
+                    throw LedgerError(.corrupt, "blob \(digest) is corrupted: its file hashes to \(SHA256.hash(bytes))")
+                }
+                guard bytes.count == metadata.fileSize else {
+                    throw LedgerError(
+                        .corrupt,
+                        "blob \(digest) has a \(bytes.count)-byte file; its metadata says \(metadata.size) bytes"
+                            + (metadata.salted ? " after a \(BlobCommitment.saltByteCount)-byte salt" : ""))
                 }
                 stored += 1
             }

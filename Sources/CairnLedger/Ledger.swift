@@ -308,9 +308,10 @@ public final class Ledger: Sendable {
     /// The rules records must meet to be appended to this ledger; with `extractOver`, checkpoint
     /// payloads larger than that many bytes are moved to blobs (see `PayloadExtraction`).
     public func recordRules(strictFields: Bool = false, extractOver: Int = 0) -> RecordRules {
-        RecordRules(
+        let extracting = profile == .provenance && extractOver > 0
+        return RecordRules(
             profile: profile, maxEntryBytes: maxEntryBytes, strictFields: strictFields,
-            extractOver: profile == .provenance ? extractOver : 0)
+            extractOver: extracting ? extractOver : 0, blobSalting: extracting ? blobSalting : nil)
     }
 
     /// The signer, loading `signing-key.pem` on first use and checking it matches the ledger.

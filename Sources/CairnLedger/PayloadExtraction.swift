@@ -1,9 +1,10 @@
+import CairnCrypto
 import CairnJSON
 
-/// Moving large checkpoint payloads out of records into blobs — a pure computation: the same
-/// record and threshold always give the same stored record and payloads, so retries stay
-/// idempotent, and anyone holding the original can recompute the stored form
-/// (specs/record-schema.md, "Payload blobs").
+/// Moving large checkpoint payloads out of records into blobs. The same record, threshold and
+/// salts always give the same stored record and payloads; the ledger gives content it already
+/// stores the salt it has, so retries stay idempotent, and anyone holding the original and the
+/// salts (`cairn blob disclose`) can recompute the stored form (specs/record-schema.md, "Payload blobs").
 public enum PayloadExtraction {
     /// Fields of a checkpoint that may be moved to blobs.
     public static let fields = ["prompt", "raw_output", "turns"]
@@ -16,20 +17,22 @@ public enum PayloadExtraction {
     /// `record` with every extractable field larger than `threshold` bytes replaced by a blob
     /// reference (`{"blob": "sha256:…", "size": N, "media_type": "…"}`), and the payloads; `nil`
     /// when nothing is that large (or the record is not a checkpoint). Strings are stored as their
-    /// UTF-8 bytes, other JSON values as their canonical form; references stay as they are.
+    /// UTF-8 bytes, other JSON values as their canonical form; references stay as they are. Each
+    /// payload is salted by `salting` (unsalted without one).
     public static func extract(
-        from record: JSONValue, over threshold: Int
+        from record: JSONValue, over threshold: Int, salting: BlobSalting? = nil
     ) -> (record: JSONValue, payloads: [BlobPayload])? {
         guard threshold > 0, case .object(var object) = record, object["type"]?.stringValue == "checkpoint" else {
             return nil
         }
         var payloads: [BlobPayload] = []
         for field in fields {
-            guard let value = object[field], let payload = payload(of: value, field: field),
+            guard let value = object[field], var payload = payload(of: value, field: field),
                 payload.bytes.count > threshold
             else {
                 continue
             }
+            if let salting { payload = salting.salt(payload, recordID: object["id"]?.stringValue, field: field) }
             object[field] = reference(to: payload)
             payloads.append(payload)
         }
@@ -38,12 +41,17 @@ public enum PayloadExtraction {
 
     /// Every stored form `original` may have been appended as, whatever threshold was used: the
     /// record with each subset of its extractable fields moved to blobs (at most 8 forms, the
-    /// original first). For `cairn verify inclusion --entry original.json`.
-    public static func storedForms(of original: JSONValue) -> [(record: JSONValue, moved: [String])] {
+    /// original first). For `cairn verify inclusion --entry original.json`. A payload is salted
+    /// with `salts[SHA-256 of its bytes]` when there is one (from blob disclosures), else unsalted.
+    public static func storedForms(
+        of original: JSONValue, salts: [SHA256Digest: [UInt8]] = [:]
+    ) -> [(record: JSONValue, moved: [String])] {
         guard case .object(let object) = original, object["type"]?.stringValue == "checkpoint" else {
             return [(original, [])]
         }
-        let candidates = fields.compactMap { field in object[field].flatMap { payload(of: $0) }.map { (field, $0) } }
+        let candidates = fields.compactMap { field in
+            object[field].flatMap { payload(of: $0) }.map { (field, $0.salted(salts[$0.contentDigest] ?? [])) }
+        }
         var forms: [(JSONValue, [String])] = []
         for mask in 0..<(1 << candidates.count) {
             var copy = object

@@ -72,9 +72,10 @@ public struct PreparedEntry: Sendable, Hashable {
 
     /// Prepares an already parsed record under `rules`.
     ///
-    /// Pure: with `rules.extractOver`, the large payloads of a valid checkpoint are moved into
-    /// `payloads` and replaced by blob references before the size limit applies (so a 50 MB
-    /// prompt fits a 1 MiB entry); writing them is the ingest engine's job.
+    /// With `rules.extractOver`, the large payloads of a valid checkpoint are moved into `payloads`
+    /// and replaced by blob references before the size limit applies (so a 50 MB prompt fits a
+    /// 1 MiB entry); their salts come from `rules.blobSalting` (which reads the ledger); writing
+    /// them is the ingest engine's job. Otherwise pure.
     public static func prepare(record value: JSONValue, rules: RecordRules) throws(RecordError) -> PreparedEntry {
         try prepare(record: value, rules: rules, canonical: nil)
     }
@@ -96,7 +97,8 @@ public struct PreparedEntry: Sendable, Hashable {
                 if rules.strictFields { try RecordValidator.validate(value, options: .init(strictFields: true)) }
                 facts = try RecordFacts(value)  // validates with the default options
                 if rules.extractOver > 0,
-                    let extracted = PayloadExtraction.extract(from: value, over: rules.extractOver)
+                    let extracted = PayloadExtraction.extract(
+                        from: value, over: rules.extractOver, salting: rules.blobSalting)
                 {
                     record = extracted.record
                     recordChanged = true
@@ -197,12 +199,20 @@ public struct RecordRules: Sendable, Hashable {
     /// Move checkpoint payloads (`prompt`, `raw_output`, `turns`) larger than this many bytes
     /// into blobs (`PayloadExtraction`); 0 keeps every payload in the record.
     public var extractOver: Int
+    /// The salts of the blobs payloads are moved to (`Ledger.blobSalting`); nil: unsalted, the
+    /// address being the plain SHA-256 of the bytes (as before salting; for tests and tools that
+    /// recompute stored forms).
+    public var blobSalting: BlobSalting?
 
-    public init(profile: LedgerProfile, maxEntryBytes: Int, strictFields: Bool = false, extractOver: Int = 0) {
+    public init(
+        profile: LedgerProfile, maxEntryBytes: Int, strictFields: Bool = false, extractOver: Int = 0,
+        blobSalting: BlobSalting? = nil
+    ) {
         self.profile = profile
         self.maxEntryBytes = maxEntryBytes
         self.strictFields = strictFields
         self.extractOver = extractOver
+        self.blobSalting = blobSalting
     }
 }
 

@@ -25,6 +25,9 @@ public struct ProofError: Error, Sendable, Equatable, CustomStringConvertible {
         /// Every proof of a line bundle verifies, but its claim is not what its records say (another line, path
         /// or contributor; rewrites that do not lead to the claimed commit).
         case claimMismatch
+        /// A blob disclosure's bytes and salt do not hash to its address, or the record does not
+        /// reference the disclosed blob (`cairn verify disclosure`).
+        case commitmentMismatch
     }
 
     public let code: Code

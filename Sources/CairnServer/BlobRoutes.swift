@@ -1,7 +1,13 @@
 import CairnCrypto
 import CairnJSON
 import CairnLedger
+import HTTPTypes
 import Hummingbird
+
+extension HTTPField.Name {
+    /// The salt of a salted blob, in hex, on `GET /v1/blobs/{digest}`.
+    static let cairnBlobSalt = HTTPField.Name("Cairn-Blob-Salt")!
+}
 
 /// `POST /v1/blobs` and `GET /v1/blobs/{digest}` (specs/http-api.md §3.2, §4.4).
 struct BlobRoutes {
@@ -19,14 +25,10 @@ struct BlobRoutes {
                 throw APIError(
                     .unsupportedMediaType, "media type \(mediaType.debugDescription) is not of the form type/subtype")
             }
+            // Salted (a new random salt), so never refused as erased content: nothing recognises it.
             let stored: [BlobMetadata]
             do {
-                stored = try await services.engine.store([payload])
-            } catch let error as LedgerError {
-                guard error.code == .blobErased else { throw error }
-                let digest = payload.digest
-                let erasure = try await services.ledger.read { try $0.blobMetadata(digest)?.erasure }
-                throw APIError(.gone, error.message, extra: erasure.map { ["erasure": Self.erasureJSON($0)] } ?? [:])
+                stored = try await services.engine.store([payload], salted: true)
             } catch let busy as IngestBusyError {
                 throw APIError(
                     .busy, "the ingest queue is full (\(busy.queuedRecords) records waiting); retry later",
@@ -42,14 +44,16 @@ struct BlobRoutes {
                     "digest", "expected sha256:<64 lower-case hex digits>, got \(text.debugDescription)")
             }
             return try await services.recordedRead(request, context, target: ["blob": .string(digest.description)]) {
-                let (metadata, bytes) = try await services.ledger.read { snapshot -> (BlobMetadata, [UInt8]?) in
+                let (metadata, contents) = try await services.ledger.read {
+                    snapshot -> (BlobMetadata, (salt: [UInt8], bytes: [UInt8])?) in
                     guard let metadata = try snapshot.blobMetadata(digest) else {
                         throw APIError.notFound("no blob \(digest) in this ledger")
                     }
                     if metadata.erasure != nil { return (metadata, nil) }
-                    return (metadata, try snapshot.blob(digest).bytes)
+                    let (_, salt, bytes) = try snapshot.blobContents(digest)
+                    return (metadata, (salt, bytes))
                 }
-                guard let bytes else {
+                guard let (salt, bytes) = contents else {
                     let erasure = metadata.erasure!
                     throw APIError(
                         .gone,
@@ -61,6 +65,8 @@ struct BlobRoutes {
                 var response = Response.bytes(bytes, contentType: metadata.mediaType, cache: .noStore)
                 response.headers[.contentSecurityPolicy] = "default-src 'none'; sandbox"
                 response.headers[.contentDisposition] = "attachment"
+                // What an auditor needs to check the bytes against a salted address.
+                if !salt.isEmpty { response.headers[.cairnBlobSalt] = Hex.encode(salt) }
                 return response
             }
         }

@@ -150,7 +150,8 @@ struct FaultInjectionTests {
         let bytes = [UInt8](repeating: 0x42, count: 300_000)
         let payload = try f.dir.write("payload.bin", bytes)
         let out = try f.cli.run(
-            ["blob", "put", payload],
+            // Unsalted, so that the test knows the address the failed put would have had.
+            ["blob", "put", "--unsalted", payload],
             environment: try FaultShim.environment(
                 path: f.cli.ledger + "/blobs", ops: ops, errno: errno, after: after, log: log))
         #expect(!FaultShim.injected(log).isEmpty, "the fault was never reached")
@@ -170,7 +171,7 @@ struct FaultInjectionTests {
             .filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
         try Self.expectRecovered(f, state)
-        let retry = parseJSONLine(try f.cli.ok("blob", "put", payload).text)
+        let retry = parseJSONLine(try f.cli.ok("blob", "put", "--unsalted", payload).text)
         #expect(retry["blob"] as? String == digest)
         #expect(try f.cli.ok("blob", "get", digest).stdout.count == 300_000)
         #expect(try f.cli.ok("fsck").status == 0)

@@ -153,6 +153,8 @@ struct HelpExampleTests {
             cp cairn-ledger/ledger.vkey ledger.vkey
             """)
         let appended = try s.setUp("cairn append records.jsonl")
+        // The examples name this blob by its plain address (sha256:f9ad…cd37): store it unsalted.
+        try s.setUp("cairn blob put --unsalted --media-type 'text/x-diff; charset=utf-8' change.diff > /dev/null")
         try s.setUp("cairn checkpoint > old.checkpoint && cp old.checkpoint yesterday.checkpoint")
         // The default audit policy tolerates nothing: give the checkpoint that names its model by
         // release date only its version, so that `cairn audit completeness` passes.
@@ -193,6 +195,20 @@ struct HelpExampleTests {
               "reviewer": "dana@example.com", "decision": "approved", "at": "2026-11-20T11:30:00Z"
             }
             """)
+        // Provider request logs for `cairn import --format provider-log` (specs/interop-formats.md §5).
+        _ = try s.dir.write(
+            "anthropic-requests.jsonl",
+            #"{"request_id":"req_011CVp3sR9mJ5","id":"msg_01XF","model":"claude-sonnet-4-5-20250929","#
+                + #""usage":{"input_tokens":48213,"output_tokens":3904},"timestamp":"2026-11-20T09:14:01.870Z"}"# + "\n"
+        )
+        _ = try s.dir.write(
+            "openai-requests.jsonl",
+            #"{"x-request-id":"req_6f1c0e2b","id":"chatcmpl-B9MB","created":1795166400,"model":"gpt-5-2025-08-07","#
+                + #""usage":{"prompt_tokens":1920,"completion_tokens":410}}"# + "\n")
+        _ = try s.dir.write(
+            "gateway.jsonl",
+            #"{"meta":{"rid":"gw-7f3a"},"vendor":"mistral","model":"mistral-large-2411","#
+                + #""timestamp":"2026-11-20T10:00:00+01:00"}"# + "\n")
         _ = try s.dir.write("witnesses.policy", "log " + (try s.setUp("cat ledger.vkey")) + "quorum none\n")
         _ = try s.dir.write("audit-policy.json", #"{"format": "cairn-audit-policy/v1"}"# + "\n")
         let entries = appended.split(separator: "\n").compactMap { parseJSONLine(String($0))["digest"] as? String }

@@ -1,3 +1,4 @@
+import CairnCrypto
 import Foundation
 import Testing
 
@@ -119,8 +120,9 @@ struct ProvenanceCLITests {
         let put = parseJSONLine(try f.cli.ok("blob", "put", "--media-type", "text/x-diff", payload).text)
         let blob = try #require(put["blob"] as? String)
         #expect(put["size"] as? Int == 28)
+        // Each put draws a new salt: the same bytes twice are two blobs with unrelated addresses.
         let again = parseJSONLine(try f.cli.ok("blob", "put", "--media-type", "text/x-diff", payload).text)
-        #expect(again["blob"] as? String == blob)
+        #expect(again["blob"] as? String != blob)
         #expect(try f.cli.ok("blob", "get", blob).text == "--- a\n+++ b\n+secret=hunter2\n")
         let reference = #","raw_output":{"blob":"\#(blob)","size":28,"media_type":"text/x-diff"}"#
         try f.cli.ok("append", stdin: Self.checkpoint("c1", extra: reference))
@@ -146,7 +148,21 @@ struct ProvenanceCLITests {
         let newProof = try f.dir.write("proof2", try f.cli.ok("prove", "inclusion", "0").stdout)
         #expect(
             try f.cli.run(["verify", "inclusion", "--vkey", f.vkey, "--proof", newProof, "--entry", entry]).status == 0)
-        #expect(try f.cli.run("blob", "put", payload).status != 0)
+        // Salted content leaves no trace once erased: storing it again gives a new address.
+        let reput = parseJSONLine(try f.cli.ok("blob", "put", "--media-type", "text/x-diff", payload).text)
+        #expect(reput["blob"] as? String != blob)
+        #expect(parseJSONLine(try f.cli.ok("blob", "info", blob).text)["salted"] as? Bool == true)
+        // Unsalted content is addressed (and stored once) by its plain SHA-256; erased, it stays erased.
+        let plain = parseJSONLine(try f.cli.ok("blob", "put", "--unsalted", payload).text)
+        #expect(
+            parseJSONLine(try f.cli.ok("blob", "put", "--unsalted", payload).text)["blob"] as? String
+                == plain["blob"] as? String)
+        #expect(plain["blob"] as? String == "sha256:" + SHA256.hash(Array("--- a\n+++ b\n+secret=hunter2\n".utf8)).hex)
+        try f.cli.ok("blob", "erase", plain["blob"] as! String, "--reason", "test")
+        let refused = try f.cli.run("blob", "put", "--unsalted", payload)
+        #expect(refused.status == 66, "\(refused.stderr)")
+        #expect(refused.stderr.contains("erased content cannot be stored again"), "\(refused.stderr)")
+        #expect(try f.cli.ok("fsck").status == 0)
     }
 
     @Test("append moves a large prompt to a blob; sending the record again is a duplicate")
@@ -175,10 +191,14 @@ struct RecordExampleCLITests {
         let f = try LedgerFixture(profile: "provenance")
         let root = Self.repository.path
         try f.cli.ok(
-            "blob", "put", "--media-type", "text/markdown; charset=utf-8", root + "/examples/blobs/assistant-turn-1.md")
+            "blob", "put", "--unsalted", "--media-type", "text/markdown; charset=utf-8",
+            root + "/examples/blobs/assistant-turn-1.md")
         try f.cli.ok(
-            "blob", "put", "--media-type", "text/x-diff; charset=utf-8", root + "/examples/blobs/raw-output.diff")
-        let order = ["checkpoint", "review", "test", "correction", "rewrite", "deploy", "rollback", "erasure"]
+            "blob", "put", "--unsalted", "--media-type", "text/x-diff; charset=utf-8",
+            root + "/examples/blobs/raw-output.diff")
+        let order = [
+            "checkpoint", "review", "test", "correction", "rewrite", "deploy", "rollback", "model-call", "erasure",
+        ]
         for (i, type) in order.enumerated() {
             let out = try f.cli.ok("append", "--allow-erasure", root + "/examples/records/\(type).json")
             #expect(parseJSONLine(out.text)["index"] as? Int == i, "\(type)")
@@ -213,12 +233,22 @@ struct RecordExampleCLITests {
         let blob = try #require(moved["prompt"] as? String)
         #expect(try f.cli.ok("blob", "get", blob).text == prompt)
         #expect(!(try f.cli.ok("get", "0", "--raw").text.contains("Please add retries.")))
-        // The submitted file verifies: verify recognises the stored form and says so.
+        // The submitted file verifies given the blob's disclosure (its salt): verify recognises the
+        // stored form and says so. Without the disclosure it cannot, and says what is missing.
         let proof = try f.dir.write("p", try f.cli.ok("prove", "inclusion", "0").stdout)
-        let verified = try f.cli.ok("verify", "inclusion", "--vkey", f.vkeyFile, "--proof", proof, "--entry", file)
+        let alone = try f.cli.run(["verify", "inclusion", "--vkey", f.vkeyFile, "--proof", proof, "--entry", file])
+        #expect(alone.status == 1)
+        #expect(alone.stderr.contains("--disclosure"), "\(alone.stderr)")
+        let disclosure = f.dir.file("prompt.disclosure.json")
+        try f.cli.ok("blob", "disclose", blob, "-o", disclosure)
+        let verified = try f.cli.ok(
+            "verify", "inclusion", "--vkey", f.vkeyFile, "--proof", proof, "--entry", file, "--disclosure", disclosure)
         #expect(verified.text.contains("prompt moved to blob \(blob)"), "\(verified.text)")
         let json = parseJSONLine(
-            try f.cli.ok("verify", "inclusion", "--vkey", f.vkeyFile, "--proof", proof, "--entry", file, "--json").text)
+            try f.cli.ok(
+                "verify", "inclusion", "--vkey", f.vkeyFile, "--proof", proof, "--entry", file, "--disclosure",
+                disclosure, "--json"
+            ).text)
         #expect((json["moved_to_blobs"] as? [String: Any])?["prompt"] as? String == blob)
         // Without extraction the same record is too large.
         let refused = try f.cli.run(["append", "--extract-over", "0", file])

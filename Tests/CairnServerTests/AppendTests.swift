@@ -92,6 +92,15 @@ struct AppendTests {
                 #expect(blob.code == 200)
                 #expect(blob.body == Array(large.utf8))
                 #expect(!String(decoding: stored, as: UTF8.self).contains(large))
+                // The address is a salted commitment, and the salt comes with the bytes.
+                let salt = try #require(blob.headers[HTTPField.Name("Cairn-Blob-Salt")!].flatMap { Hex.decode($0) })
+                #expect(salt.count == 32)
+                #expect(SHA256.hash(salt + blob.body).description == reference)
+                #expect(SHA256.hash(blob.body).description != reference)
+                // Sending the record again is a duplicate: its payload gets the salt it has.
+                let again = try #require(try await client.append([original]).first)
+                #expect(again["duplicate"] == .bool(true), "\(again)")
+                #expect(again["digest"]?.stringValue == digest)
             }
         }
     }

@@ -537,11 +537,6 @@ extension BadRequestMatrixTests {
         ) {
             _ in Array("bytes".utf8)
         },
-        .post(
-            "an erased blob uploaded again", "/v1/blobs", contentType: "text/plain", 410, "gone", ["erased", "leaked"]
-        ) { _ in
-            Array(ServerWorld.secret.utf8)
-        },
         .get("an unknown blob", "/v1/blobs/\(Records.zeros)", 404, "not_found", [Records.zeros], logged: true),
         .get("an erased blob", 410, "gone", ["erased", "leaked"], logged: true) { world in
             "/v1/blobs/\(world.erasedBlob)"

@@ -185,6 +185,37 @@ struct ReadTests {
         }
     }
 
+    @Test("request_id: a checkpoint with the model calls of its request id; type=model-call lists model calls")
+    func requestIDQueries() async throws {
+        let fixture = try await ServerFixture(profile: .provenance)
+        let checkpoint =
+            #"{"type":"checkpoint","schema":1,"id":"cp-r","timestamp":"2026-11-20T09:14:03Z","#
+            + #""requested_by":"alice@example.com","tool_path":"agent","model":{"id":"gpt-5","version":"1","#
+            + #""provider":"openai"},"prompt":"p","request_id":"req 1/2","outputs":[{"repo":"r","#
+            + #""commit":"9fceb02d0ae598e95dc970b74767f19372d61af8","path":"a.ts","ranges":[[1,2]],"#
+            + #""content_hash":"sha256:\#(String(repeating: "c", count: 64))","contributor":"ai"}]}"#
+        let call =
+            #"{"type":"model-call","schema":1,"request_id":"req 1/2","provider":"openai","#
+            + #""timestamp":"2026-11-20T09:14:01Z","model":{"id":"gpt-5-2025-08-07"},"status":200,"#
+            + #""usage":{"input_tokens":3,"output_tokens":4}}"#
+        try await fixture.live { client in
+            try await client.append([checkpoint, call])
+            let reply = try await client.get("/v1/query?request_id=\("req 1/2".queryEncoded)", as: "read")
+            #expect(reply.code == 200, "\(reply.text)")
+            #expect(reply.json["count"]?.intValue == 1)
+            let match = try #require(reply.json["matches"]?[0])
+            #expect(match["model_mismatch"] == .bool(true))
+            #expect(match["model_calls"]?[0]?["index"]?.intValue == 1)
+            #expect(match["model_calls"]?[0]?["model"]?.stringValue == "gpt-5-2025-08-07")
+            #expect(match["model_calls"]?[0]?["status"]?.intValue == 200)
+            let calls = try await client.get("/v1/query?type=model-call", as: "read")
+            #expect(calls.json["matches"]?[0]?["type"]?.stringValue == "model-call")
+            let none = try await client.get("/v1/query?request_id=other", as: "read")
+            #expect(none.json["count"]?.intValue == 0)
+            #expect(try await client.get("/v1/query?request_id=", as: "read").code == 400)
+        }
+    }
+
     @Test("queries need a provenance ledger")
     func genericQuery() async throws {
         let fixture = try await ServerFixture()
@@ -203,18 +234,22 @@ struct ReadTests {
             let put = try await client.send(
                 .post, "/v1/blobs", as: "append", body: payload, contentType: "text/x-diff; charset=utf-8")
             #expect(put.code == 200, "\(put.text)")
-            let address = "sha256:" + SHA256.hash(payload).hex
+            let address = try #require(put.json["blob"]?.stringValue)
             #expect(
                 put.json == [
                     "blob": .string(address), "size": .number(Double(payload.count)),
                     "media_type": "text/x-diff; charset=utf-8",
                 ])
+            // A salted commitment: each upload draws a new salt.
+            #expect(address != "sha256:" + SHA256.hash(payload).hex)
             let again = try await client.send(
                 .post, "/v1/blobs", as: "append", body: payload, contentType: "text/x-diff; charset=utf-8")
-            #expect(again.json["blob"]?.stringValue == address)
+            #expect(again.json["blob"]?.stringValue != address)
             let get = try await client.get("/v1/blobs/\(address)", as: "read")
             #expect(get.code == 200)
             #expect(get.body == payload)
+            let salt = try #require(get.headers[HTTPField.Name("Cairn-Blob-Salt")!].flatMap { Hex.decode($0) })
+            #expect("sha256:" + SHA256.hash(salt + payload).hex == address)
             #expect(get.contentType == "text/x-diff; charset=utf-8")
             #expect(get.headers[.cacheControl] == "no-store")
             #expect(
@@ -235,9 +270,11 @@ struct ReadTests {
             #expect(gone.json["erasure"]?["reason"]?.stringValue == "secret pasted")
             #expect(gone.json["erasure"]?["at"]?.stringValue == "2026-11-23T00:00:00Z")
             #expect(gone.json["erasure"]?["entry"]?.intValue == 0)
+            // Nothing of the erased blob is left to recognise the content by: uploaded again, it is a new blob.
             let reupload = try await client.send(
                 .post, "/v1/blobs", as: "append", body: payload, contentType: "text/x-diff")
-            #expect(reupload.code == 410)
+            #expect(reupload.code == 200)
+            #expect(reupload.json["blob"]?.stringValue != address)
         }
     }
 

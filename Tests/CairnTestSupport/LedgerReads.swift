@@ -49,10 +49,11 @@ extension Ledger {
     }
 
     /// Stores a blob through a one-shot ingest engine and returns its metadata.
-    public func putBlob(_ bytes: [UInt8], mediaType: String) async throws -> BlobMetadata {
+    public func putBlob(_ bytes: [UInt8], mediaType: String, salted: Bool = true) async throws -> BlobMetadata {
         let engine = IngestEngine(ledger: self)
         defer { engine.shutdown() }
-        return try await engine.store([BlobPayload(bytes: bytes, mediaType: mediaType)], whenBusy: .wait)[0]
+        return try await engine.store(
+            [BlobPayload(bytes: bytes, mediaType: mediaType)], salted: salted, whenBusy: .wait)[0]
     }
 }
 

@@ -28,7 +28,8 @@ private let payloads: [(type: String, payload: [UInt8])] = [
     ("http://example.com/HelloWorld", Array("hello world".utf8)),
     (DSSEEnvelope.inTotoPayloadType, []),
 ]
-private let signedPAEs = Set(payloads.map { DSSEEnvelope.preAuthenticationEncoding(payloadType: $0.type, payload: $0.payload) })
+private let signedPAEs = Set(
+    payloads.map { DSSEEnvelope.preAuthenticationEncoding(payloadType: $0.type, payload: $0.payload) })
 
 /// `DSSEEnvelope.init(json:)` of the CLI, over the library's public API.
 private func envelope(json bytes: [UInt8]) -> DSSEEnvelope? {
@@ -72,9 +73,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     for signature in envelope.signatures { _ = signature.keyID?.isEmpty }
     for hint in [nil, keyID, "other"] {
         for type in [nil, DSSEEnvelope.inTotoPayloadType] {
-            guard let index = try? envelope.verify(key: FuzzKeys.logPrivateKey.publicKey, keyID: hint, payloadType: type)
+            guard
+                let index = try? envelope.verify(key: FuzzKeys.logPrivateKey.publicKey, keyID: hint, payloadType: type)
             else { continue }
-            oracle(signedPAEs.contains(envelope.preAuthenticationEncoding), "an envelope the seeds did not sign verified")
+            oracle(
+                signedPAEs.contains(envelope.preAuthenticationEncoding), "an envelope the seeds did not sign verified")
             oracle(envelope.signatures.indices.contains(index), "verify returned index \(index)")
             oracle(
                 FuzzKeys.logPrivateKey.publicKey.isValidSignature(

@@ -75,9 +75,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     oracle(serialized(again) == once, "a re-serialized bundle serializes to other bytes")
     if let verified = try? bundle.verify(key: FuzzKeys.logKey) {
         for entry in bundle.entries {
-            oracle(BundleLog.leafHashes.contains(RFC6962.leafHash(entry.entry)), "an entry the log does not hold verified")
+            oracle(
+                BundleLog.leafHashes.contains(RFC6962.leafHash(entry.entry)), "an entry the log does not hold verified")
         }
-        oracle(verified.rewrites == bundle.entries.count - 1, "rewrites \(verified.rewrites) of \(bundle.entries.count)")
+        oracle(
+            verified.rewrites == bundle.entries.count - 1, "rewrites \(verified.rewrites) of \(bundle.entries.count)")
         oracle(verified.checkpoint.origin == FuzzKeys.logName, "verified to a checkpoint of another origin")
     }
     // Other keys never verify it.
