@@ -132,11 +132,16 @@ struct QueryCommand: ParsableCommand {
                 var first = true
                 try ledger.read { snapshot in
                     try snapshot.query(query) { match in
-                        let text = DisplayText.escapeJSON(JSONWriter.compact(match.json))
+                        var bytes = match.jsonBytes
+                        // Escaping only ever concerns characters at or above DEL: plain ASCII goes out as it is.
+                        if bytes.contains(where: { $0 >= 0x7F }) {
+                            bytes = Array(DisplayText.escapeJSON(String(decoding: bytes, as: UTF8.self)).utf8)
+                        }
                         if json {
-                            Console.write((first ? "[" : ",") + text)
+                            Console.write(Array((first ? "[" : ",").utf8) + bytes)
                         } else {
-                            Console.line(text)
+                            bytes.append(UInt8(ascii: "\n"))
+                            Console.write(bytes)
                         }
                         first = false
                         return true

@@ -303,6 +303,21 @@ extension Ledger {
         return (record, RecordFacts(stored: record))
     }
 
+    /// `recordAndFacts`, with the effective record's canonical bytes (RFC 8785: the stored entry, or the
+    /// stored corrected form) from which it was parsed.
+    func recordBytesAndFacts(
+        _ txn: some TransactionReading, _ index: UInt64
+    ) throws -> (bytes: [UInt8], record: JSONValue, facts: RecordFacts) {
+        let bytes = try txn.value(tables.effective, key: index) ?? entry(txn, index)
+        let record: JSONValue
+        do {
+            record = try JSONParser.parse(bytes)
+        } catch {
+            throw LedgerError(.corrupt, "entry \(index) is not valid JSON: \(error)")
+        }
+        return (bytes, record, RecordFacts(stored: record))
+    }
+
     func resolveSubject(_ txn: some TransactionReading, _ reference: SubjectReference) throws -> UInt64? {
         switch reference {
         case .digest(let digest):

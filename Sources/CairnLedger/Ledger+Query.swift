@@ -114,6 +114,8 @@ public struct QueryMatch: Sendable, Hashable {
     public let digest: SHA256Digest
     /// The effective record (corrections applied).
     public let record: JSONValue
+    /// Its canonical form (RFC 8785), as stored: what `jsonBytes` writes for `record`.
+    public let recordBytes: [UInt8]
     public let facts: RecordFacts
     /// For entries about a checkpoint, that checkpoint's index.
     public let checkpoint: UInt64?
@@ -188,7 +190,7 @@ extension Ledger {
             return ms >= (query.since ?? .min) && ms < (query.until ?? .max)
         }
         func match(
-            _ index: UInt64, _ found: (record: JSONValue, facts: RecordFacts), checkpoint: UInt64?
+            _ index: UInt64, _ found: (bytes: [UInt8], record: JSONValue, facts: RecordFacts), checkpoint: UInt64?
         ) throws -> QueryMatch {
             let facts = found.facts
             var reviews: [QueryMatch.Review] = []
@@ -201,16 +203,20 @@ extension Ledger {
                 }
                 if let requestID = facts.requestID { modelCalls = try self.modelCalls(txn, requestID: requestID) }
             }
+            // An uncorrected entry's bytes are the entry itself: no second read to hash it.
+            let stored = try txn.value(tables.effective, key: index) == nil ? found.bytes : try entry(txn, index)
             return QueryMatch(
-                index: index, digest: SHA256.hash(try entry(txn, index)), record: found.record,
+                index: index, digest: SHA256.hash(stored), record: found.record, recordBytes: found.bytes,
                 facts: facts, checkpoint: checkpoint, reviews: reviews, appendedAt: try appendedAt(txn, index),
                 modelCalls: modelCalls)
         }
         /// The model calls with request id `requestID` (from the index: model calls are always in it).
-        func modelCallEntries(_ requestID: String) throws -> [(index: UInt64, found: (JSONValue, RecordFacts))] {
-            var out: [(UInt64, (JSONValue, RecordFacts))] = []
+        func modelCallEntries(
+            _ requestID: String
+        ) throws -> [(index: UInt64, found: ([UInt8], JSONValue, RecordFacts))] {
+            var out: [(UInt64, ([UInt8], JSONValue, RecordFacts))] = []
             for call in try modelCalls(txn, requestID: requestID) {
-                let found = try recordAndFacts(txn, call.index)
+                let found = try recordBytesAndFacts(txn, call.index)
                 if inTime(found.facts) { out.append((call.index, found)) }
             }
             return out
@@ -227,7 +233,7 @@ extension Ledger {
         guard query.hasCheckpointFilter || query.type == .checkpoint else {
             // No checkpoint filter: list entries of the type directly.
             for index in try candidates(byTypeOrTime: query, txn) {
-                let found = try recordAndFacts(txn, index)
+                let found = try recordBytesAndFacts(txn, index)
                 let facts = found.facts
                 guard facts.type == query.type, inTime(facts) else { continue }
                 let subject = try facts.subject.flatMap { try resolveSubject(txn, $0) }
@@ -244,7 +250,7 @@ extension Ledger {
         var visitError: Error?
         func visit(_ checkpoint: UInt64) -> Bool {
             do {
-                let found = try recordAndFacts(txn, checkpoint)
+                let found = try recordBytesAndFacts(txn, checkpoint)
                 let facts = found.facts
                 guard facts.type == .checkpoint, try satisfies(query, checkpoint: checkpoint, facts: facts, txn) else {
                     return true
@@ -262,7 +268,7 @@ extension Ledger {
                     return true
                 }
                 for source in try references(txn, to: checkpoint) where source.type == query.type {
-                    let source = (index: source.index, found: try recordAndFacts(txn, source.index))
+                    let source = (index: source.index, found: try recordBytesAndFacts(txn, source.index))
                     guard inTime(source.found.facts) else { continue }
                     gathered.append(try match(source.index, source.found, checkpoint: checkpoint))
                 }
@@ -451,6 +457,25 @@ extension QueryMatch {
     /// checkpoint's reviews, a checkpoint's model calls and whether their model differs (when it has a
     /// `request_id`), the record.
     public var json: JSONValue {
+        var object = head
+        object["record"] = record
+        return .object(object)
+    }
+
+    /// `JSONWriter.compactBytes(json)`, byte for byte, without building and walking the record: the
+    /// record is written as its stored canonical form, which is what the writer gives for it (same
+    /// member order, escapes and numbers: RFC 8785). For long results (`cairn query --jsonl`).
+    public var jsonBytes: [UInt8] {
+        var bytes = JSONWriter.compactBytes(.object(head))
+        bytes.removeLast()  // the head's "}"
+        bytes += Array(#","record":"#.utf8)
+        bytes += recordBytes
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    /// Every member of `json` but the record, in order.
+    private var head: JSONObject {
         var object: JSONObject = ["index": .uint(index), "digest": .string(digest.description)]
         if let appendedAt { object["appended_at"] = .string(Timestamp.format(appendedAt)) }
         object["type"] = .string(facts.type.rawValue)
@@ -465,8 +490,7 @@ extension QueryMatch {
             object["model_calls"] = .array(modelCalls.map(\.json))
             object["model_mismatch"] = .bool(modelMismatch)
         }
-        object["record"] = record
-        return .object(object)
+        return object
     }
 }
 

@@ -128,7 +128,13 @@ extension Ledger {
             return true
         }
         var calls: [ModelCallMatch] = []
+        let modelCallType = IndexKey(.type, RecordType.modelCall.rawValue).bytes
         for index in indexes {
+            // Most keys under a request id are checkpoints (the one asking, first of all): a point lookup in the
+            // type index tells them apart without parsing them.
+            guard try txn.value(tables.index, key: modelCallType + BigEndianKey.bytes(index)) != nil else {
+                continue
+            }
             let (record, facts) = try recordAndFacts(txn, index)
             guard facts.type == .modelCall, facts.requestID == requestID else { continue }
             calls.append(

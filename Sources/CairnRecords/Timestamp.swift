@@ -34,10 +34,36 @@ public enum Timestamp {
         let (days, msOfDay) = floorDivide(clamped, 86_400_000)
         let (year, month, day) = civil(fromDays: days)
         let second = msOfDay / 1000
-        var text = digits(year, 4) + "-" + digits(month, 2) + "-" + digits(day, 2) + "T"
-        text += digits(second / 3600, 2) + ":" + digits(second / 60 % 60, 2) + ":" + digits(second % 60, 2)
-        if msOfDay % 1000 != 0 { text += "." + digits(msOfDay % 1000, 3) }
-        return text + "Z"
+        // One buffer, no intermediate strings: this runs once per row of a long query.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        func put(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            for _ in 0..<width {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        put(Int64(year), 4)
+        bytes.append(UInt8(ascii: "-"))
+        put(Int64(month), 2)
+        bytes.append(UInt8(ascii: "-"))
+        put(Int64(day), 2)
+        bytes.append(UInt8(ascii: "T"))
+        put(second / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(second / 60 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        put(second % 60, 2)
+        if msOfDay % 1000 != 0 {
+            bytes.append(UInt8(ascii: "."))
+            put(msOfDay % 1000, 3)
+        }
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Why a string is not an accepted timestamp: the reason reported after the value.
@@ -171,10 +197,5 @@ public enum Timestamp {
     private static func floorDivide(_ a: Int64, _ b: Int64) -> (quotient: Int64, remainder: Int64) {
         let remainder = a % b
         return remainder < 0 ? (a / b - 1, remainder + b) : (a / b, remainder)
-    }
-
-    private static func digits(_ value: some BinaryInteger, _ width: Int) -> String {
-        let text = String(value)
-        return String(repeating: "0", count: max(0, width - text.count)) + text
     }
 }

@@ -132,6 +132,7 @@ struct DocExampleTests {
                 "swift package --allow-writing-to-directory": "the benchmark package builds and runs for minutes",
                 "scripts/bench-compare.sh": "two release builds and a quarter of an hour of benchmarks",
                 "--keep --directory /tmp/qb": "builds a 200,000-record ledger with a release build to time queries on",
+                "--jsonl > rows.jsonl": "times a query of every row of a 1,000,000-record ledger, in a release build",
                 "Benchmarks/issue-11-sitting.sh": "every benchmark of issue 11's table: minutes, in a release build",
                 "Benchmarks/capture-latency.sh": "hundreds of timed process starts of a release build",
             ]),

@@ -236,3 +236,32 @@ struct QueryTypeLimitTests {
         #expect(try f.ledger.query(query).map(\.index) == [2, 3])
     }
 }
+
+@Suite("Query rows written from stored bytes")
+struct QueryRowBytesTests {
+    @Test("jsonBytes is JSONWriter.compactBytes(json), byte for byte: corrected, non-ASCII, reviewed, every type")
+    func sameBytes() throws {
+        let f = try ProvenanceFixture()
+        try f.append(
+            checkpoint(
+                id: "c1", extra: ["prompt": "Añade reintentos \u{202E}txt.exe — 🚀 \"quoted\" \\ \n", "x_n": 1.5e-7]),
+            checkpoint(id: "c2", model: "m2", extra: ["request_id": "req_1", "x_big": 9_007_199_254_740_991]),
+            review("c1", by: "zoë@example.com"),
+            lifecycle(
+                "deploy", "c2", at: "2026-11-21T10:00:00.123Z",
+                ["environment": "prod", "git_commit": .string(String(repeating: "a", count: 40)), "branch": "main"]))
+        try f.append(correction(of: try f.digest(0), patch: ["work_item": "PAY-9", "x_n": .null]))
+        var matches: [QueryMatch] = []
+        for type in [RecordType.checkpoint, .review, .deploy, .correction] {
+            var query = RecordQuery()
+            query.type = type
+            matches += try f.ledger.query(query)
+        }
+        #expect(matches.count == 5)
+        #expect(matches.contains { $0.index == 0 && $0.record["work_item"]?.stringValue == "PAY-9" })
+        for match in matches {
+            #expect(match.jsonBytes == JSONWriter.compactBytes(match.json), "entry \(match.index)")
+            #expect(match.digest == SHA256.hash(try f.ledger.entry(at: match.index)), "entry \(match.index)")
+        }
+    }
+}

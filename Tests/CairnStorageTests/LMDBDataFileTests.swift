@@ -279,13 +279,16 @@ struct LMDBDataFileTests {
         // the creator finish.
         let inode = try #require(
             (try FileManager.default.attributesOfItem(atPath: dir.path + "/lock.mdb"))[.systemFileNumber] as? UInt64)
-        let deadline = Date().addingTimeInterval(30)
-        while !blockedOnLock(inode: inode) && Date() < deadline && !opened.done {
+        // Each phase has its own deadline: under a loaded machine the first may run out (it only
+        // synchronises), and the open must still get its full time once the creator is done.
+        let blockDeadline = Date().addingTimeInterval(30)
+        while !blockedOnLock(inode: inode) && Date() < blockDeadline && !opened.done {
             usleep(2000)
         }
         #expect(!opened.done, "the open finished before the creator released its lock")
         input.fileHandleForWriting.write(Data("go\n".utf8))
-        while !opened.done && Date() < deadline { usleep(2000) }
+        let openDeadline = Date().addingTimeInterval(60)
+        while !opened.done && Date() < openDeadline { usleep(2000) }
         let result = try #require(opened.value)
         let env = try result.get()
         let table = try env.openTable("t")
