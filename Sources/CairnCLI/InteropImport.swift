@@ -204,47 +204,8 @@ struct InteropImport {
                     invalid.append(DisplayText.escape("\(item.source):\(item.line): \(problem.message)"))
                 }
             }
-            var skipped = invalid.count
-            if !invalid.isEmpty {
-                if skipInvalid {
-                    for line in invalid { Console.error("skipped " + line) }
-                } else if invalid.count == 1 {
-                    throw CLIError(.dataError, invalid[0] + " (nothing was imported)")
-                } else {
-                    for line in invalid.prefix(20) { Console.error("error: " + line) }
-                    if invalid.count > 20 { Console.error("error: … and \(invalid.count - 20) more") }
-                    throw CLIError(
-                        .dataError,
-                        "\(invalid.count) records cannot be imported; nothing was imported (use --skip-invalid to "
-                            + "import the others)")
-                }
-            }
-
-            // One transaction; a record the ledger refuses (its id used by another record) fails the import, or with
-            // --skip-invalid is left out and the rest appended.
-            var outcomes: [AppendOutcome] = []
-            if !records.isEmpty {
-                let engine = IngestEngine(ledger: ledger)
-                defer { engine.shutdown() }
-                while !records.isEmpty {
-                    do {
-                        outcomes = try await engine.append(
-                            contentsOf: records.compactMap { try? $0.result.get() }, atomic: true, whenBusy: .wait)
-                        break
-                    } catch let rejection as AppendRejection {
-                        let record = records.remove(at: rejection.position)
-                        let line = DisplayText.escape(
-                            "\(record.source):\(record.line): "
-                                + rejection.problems.map(\.description).joined(separator: "; "))
-                        guard skipInvalid else {
-                            throw CLIError(.dataError, line + " (nothing was imported)")
-                        }
-                        Console.error("skipped " + line)
-                        skipped += 1
-                    }
-                }
-                try await recordLocalAppend(ledger, outcomes, via: "cairn import")
-            }
+            let (outcomes, skipped) = try await importAtomically(
+                records, invalid: invalid, skipInvalid: skipInvalid, noun: "records", into: ledger)
             let results = outcomes.compactMap(\.result)
             let appended = results.filter { !$0.duplicate }.count
             let treeSize = try await ledger.read { $0.treeSize }
@@ -268,12 +229,7 @@ struct InteropImport {
                             + "\(appended) appended, \(results.count - appended) duplicate, \(skipped) skipped; "
                             + "tree size \(treeSize)"))
             }
-            if skipped > 0 {
-                throw CLIError(
-                    .dataError,
-                    "\(skipped) record\(skipped == 1 ? " was" : "s were") skipped (listed above); the others were "
-                        + "imported")
-            }
+            try failIfSkipped(skipped, noun: "record")
         }
     }
 
@@ -367,4 +323,57 @@ struct InteropImport {
         }
         return (items, notes, found.count)
     }
+}
+
+/// Reports what cannot be imported (`invalid`, one message each: fatal unless `skipInvalid`), then appends `records`
+/// in one transaction: a record the ledger refuses fails the import, or with `skipInvalid` is left out and the rest
+/// appended; records who appended them (`cairn import`). `noun` is what an invalid item is, plural ("records",
+/// "lines"). Returns the outcomes and how many were skipped.
+func importAtomically(
+    _ records: [InputRecord], invalid: [String], skipInvalid: Bool, noun: String, into ledger: Ledger
+) async throws -> (outcomes: [AppendOutcome], skipped: Int) {
+    var records = records
+    var skipped = invalid.count
+    if !invalid.isEmpty {
+        if skipInvalid {
+            for line in invalid { Console.error("skipped " + line) }
+        } else if invalid.count == 1 {
+            throw CLIError(.dataError, invalid[0] + " (nothing was imported)")
+        } else {
+            for line in invalid.prefix(20) { Console.error("error: " + line) }
+            if invalid.count > 20 { Console.error("error: … and \(invalid.count - 20) more") }
+            throw CLIError(
+                .dataError,
+                "\(invalid.count) \(noun) cannot be imported; nothing was imported (use --skip-invalid to import the "
+                    + "others)")
+        }
+    }
+    var outcomes: [AppendOutcome] = []
+    guard !records.isEmpty else { return (outcomes, skipped) }
+    let engine = IngestEngine(ledger: ledger)
+    defer { engine.shutdown() }
+    while !records.isEmpty {
+        do {
+            outcomes = try await engine.append(
+                contentsOf: records.compactMap { try? $0.result.get() }, atomic: true, whenBusy: .wait)
+            break
+        } catch let rejection as AppendRejection {
+            let record = records.remove(at: rejection.position)
+            let line = DisplayText.escape(
+                "\(record.source):\(record.line): " + rejection.problems.map(\.description).joined(separator: "; "))
+            guard skipInvalid else { throw CLIError(.dataError, line + " (nothing was imported)") }
+            Console.error("skipped " + line)
+            skipped += 1
+        }
+    }
+    try await recordLocalAppend(ledger, outcomes, via: "cairn import")
+    return (outcomes, skipped)
+}
+
+/// Ends an import that skipped `skipped` items (`noun`, singular) with exit status 65, after the summary.
+func failIfSkipped(_ skipped: Int, noun: String) throws {
+    guard skipped > 0 else { return }
+    throw CLIError(
+        .dataError,
+        "\(skipped) \(noun)\(skipped == 1 ? " was" : "s were") skipped (listed above); the others were imported")
 }

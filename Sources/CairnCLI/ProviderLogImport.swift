@@ -52,44 +52,8 @@ struct ProviderLogImport {
                     invalid.append(DisplayText.escape("\(what):\(error.line): \(error.message)"))
                 }
             }
-            var skipped = invalid.count
-            if !invalid.isEmpty {
-                if skipInvalid {
-                    for line in invalid { Console.error("skipped " + line) }
-                } else if invalid.count == 1 {
-                    throw CLIError(.dataError, invalid[0] + " (nothing was imported)")
-                } else {
-                    for line in invalid.prefix(20) { Console.error("error: " + line) }
-                    if invalid.count > 20 { Console.error("error: … and \(invalid.count - 20) more") }
-                    throw CLIError(
-                        .dataError,
-                        "\(invalid.count) lines cannot be imported; nothing was imported (use --skip-invalid to "
-                            + "import the others)")
-                }
-            }
-
-            // One transaction: a record the ledger refuses fails the import, or with --skip-invalid is left out.
-            var outcomes: [AppendOutcome] = []
-            if !records.isEmpty {
-                let engine = IngestEngine(ledger: ledger)
-                defer { engine.shutdown() }
-                while !records.isEmpty {
-                    do {
-                        outcomes = try await engine.append(
-                            contentsOf: records.compactMap { try? $0.result.get() }, atomic: true, whenBusy: .wait)
-                        break
-                    } catch let rejection as AppendRejection {
-                        let record = records.remove(at: rejection.position)
-                        let line = DisplayText.escape(
-                            "\(record.source):\(record.line): "
-                                + rejection.problems.map(\.description).joined(separator: "; "))
-                        guard skipInvalid else { throw CLIError(.dataError, line + " (nothing was imported)") }
-                        Console.error("skipped " + line)
-                        skipped += 1
-                    }
-                }
-                try await recordLocalAppend(ledger, outcomes, via: "cairn import")
-            }
+            let (outcomes, skipped) = try await importAtomically(
+                records, invalid: invalid, skipInvalid: skipInvalid, noun: "lines", into: ledger)
             let results = outcomes.compactMap(\.result)
             let appended = results.filter { !$0.duplicate }.count
             let treeSize = try await ledger.read { $0.treeSize }
@@ -111,12 +75,7 @@ struct ProviderLogImport {
                             + "line\(lines.count == 1 ? "" : "s"): \(appended) appended, \(results.count - appended) "
                             + "duplicate, \(skipped) skipped; tree size \(treeSize)"))
             }
-            if skipped > 0 {
-                throw CLIError(
-                    .dataError,
-                    "\(skipped) line\(skipped == 1 ? " was" : "s were") skipped (listed above); the others were "
-                        + "imported")
-            }
+            try failIfSkipped(skipped, noun: "line")
         }
     }
 
