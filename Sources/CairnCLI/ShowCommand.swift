@@ -13,7 +13,8 @@ struct ShowCommand: ParsableCommand {
             its effective form: the entry as appended with every correction applied in log order.
             The original bytes never change (`cairn get` prints them).
 
-            With --history, also lists every entry that touches the record — corrections, reviews,
+            With --history, also lists every entry that touches the record — model calls of a
+            checkpoint's request id (the provider's log of the same call), corrections, reviews,
             tests, deploys, rollbacks, rewrites, erasures of blobs it references — each with its
             index, content address, the time the ledger appended it and the command that proves it
             is in the log.
@@ -92,6 +93,9 @@ struct ShowCommand: ParsableCommand {
             return "\(field("kind") ?? "rewrite") \(field("old_commit") ?? "?") → \(field("new_commit") ?? "?")"
         case "erasure":
             return "blob \(field("blob") ?? "?") erased at \(field("at") ?? "?"): \(field("reason") ?? "")"
+        case "model-call":
+            return "\(field("provider") ?? "?") served \(record["model"]?["id"]?.stringValue ?? "?") for request "
+                + "\(field("request_id") ?? "?") at \(field("timestamp") ?? "?")"
         default:
             return JSONWriter.compact(record)
         }

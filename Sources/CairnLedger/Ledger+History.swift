@@ -12,7 +12,8 @@ public struct RecordView: Sendable, Hashable {
     /// The original with every correction applied in log order.
     public let effective: JSONValue
     /// Entries that refer to this one (corrections, reviews, tests, deploys, rollbacks, rewrites,
-    /// erasures of blobs it references), in log order.
+    /// erasures of blobs it references) and, for a checkpoint with a `request_id`, the model calls
+    /// of that request (the provider's side of the same call), in log order.
     public let history: [HistoryItem]
     /// Who the ledger saw append the entry (nil for entries from before appenders were recorded).
     public let appendedBy: Principal?
@@ -62,7 +63,14 @@ extension Ledger {
         let effective = profile == .provenance ? try effectiveRecord(txn, index) : original
         var history: [HistoryItem] = []
         if profile == .provenance {
-            for source in try references(txn, to: index) {
+            var sources = try references(txn, to: index)
+            if effective["type"]?.stringValue == RecordType.checkpoint.rawValue,
+                let requestID = effective["request_id"]?.stringValue
+            {
+                sources += try modelCalls(txn, requestID: requestID).map { ($0.index, RecordType.modelCall) }
+                sources.sort { $0.index < $1.index }
+            }
+            for source in sources {
                 history.append(
                     HistoryItem(
                         index: source.index, digest: SHA256.hash(try entry(txn, source.index)), type: source.type,

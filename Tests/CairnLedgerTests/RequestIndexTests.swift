@@ -89,6 +89,11 @@ struct RequestIndexTests {
         #expect(second[0].modelMismatch)
         #expect(second[0].json["model_calls"]?[0]?["model"] == "gpt-5-2025-08-07")
 
+        // A checkpoint's history lists the model calls of its request id (and nothing else's).
+        #expect(try f.ledger.view(0).history.map(\.index) == [3])
+        #expect(try f.ledger.view(0).history.map(\.type) == [.modelCall])
+        #expect(try f.ledger.view(2).history.isEmpty)
+
         // A checkpoint without a request id has no correlation members; one with an id but no call, an empty list.
         let all = try f.ledger.query(RecordQuery())
         #expect(all.map(\.index) == [0, 1, 2])
