@@ -148,6 +148,8 @@ struct ReadTests {
             let byModel = try await client.get("/v1/query?model=claude-sonnet-4-5", as: "read")
             #expect(byModel.code == 200, "\(byModel.text)")
             #expect(byModel.json["count"]?.intValue == 1)
+            // Rows are spliced from stored bytes: the body is exactly the compact serialization of what it parses to.
+            #expect(byModel.body == JSONWriter.compactBytes(byModel.json))
             let match = try #require(byModel.json["matches"]?[0])
             #expect(match["index"]?.intValue == 0)
             #expect(match["reviews"]?[0]?["reviewer"]?.stringValue == "bob@example.com")
