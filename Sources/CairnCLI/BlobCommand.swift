@@ -124,11 +124,7 @@ struct BlobGet: ParsableCommand {
             let ledger = try location.open(readOnly: true)
             let parsed = try parseDigest(digest)
             let bytes = try ledger.read { try $0.blob(parsed).bytes }
-            if let output {
-                try writeOutputFile(output, bytes)
-            } else {
-                Console.write(bytes)
-            }
+            try emit(bytes, to: output)
         }
     }
 }
@@ -199,11 +195,7 @@ struct BlobDisclose: ParsableCommand {
             }
             var document = BlobDisclosure(reference: reference, salt: salt, bytes: bytes).jsonBytes
             document.append(UInt8(ascii: "\n"))
-            if let output {
-                try writeOutputFile(output, document)
-            } else {
-                Console.write(document)
-            }
+            try emit(document, to: output)
         }
     }
 }

@@ -7,11 +7,16 @@ import CairnStorage
 
 /// Writes `text` to `path`, or to stdout when `path` is nil.
 func emit(_ text: String, to path: String?) throws {
+    try emit(Array(text.utf8), to: path)
+}
+
+/// Writes `bytes` to `path`, or to stdout when `path` is nil.
+func emit(_ bytes: [UInt8], to path: String?) throws {
     guard let path else {
-        Console.write(text)
+        Console.write(bytes)
         return
     }
-    try writeOutputFile(path, Array(text.utf8))
+    try writeOutputFile(path, bytes)
 }
 
 /// Writes `bytes` to the output file `path` (see `OutputFile`).

@@ -49,10 +49,10 @@ enum FileSystem {
         try? DurableFiles.syncParentDirectory(of: path)
     }
 
-    /// Reads a whole file.
-    static func readFile(_ path: String) throws -> [UInt8] {
+    /// Reads a whole file, or its first `limit` bytes.
+    static func readFile(_ path: String, limit: Int? = nil) throws -> [UInt8] {
         do {
-            return try DurableFiles.read(path)
+            return try DurableFiles.read(path, limit: limit)
         } catch {
             throw Failure(description: error.reason)
         }

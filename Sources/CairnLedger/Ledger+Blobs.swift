@@ -94,17 +94,21 @@ public struct BlobPayload: Sendable, Hashable {
     /// A payload of `bytes` under `salt` (default: none; the ledger salts what it stores, see
     /// `IngestEngine.store` and `Ledger.blobSalting`).
     public init(bytes: [UInt8], mediaType: String, field: String? = nil, salt: [UInt8] = []) {
+        self.init(bytes: bytes, contentDigest: SHA256.hash(bytes), mediaType: mediaType, field: field, salt: salt)
+    }
+
+    private init(bytes: [UInt8], contentDigest: SHA256Digest, mediaType: String, field: String?, salt: [UInt8]) {
         self.bytes = bytes
-        self.contentDigest = SHA256.hash(bytes)
+        self.contentDigest = contentDigest
         self.salt = salt
         self.digest = salt.isEmpty ? contentDigest : BlobCommitment.address(salt: salt, bytes: bytes)
         self.mediaType = mediaType
         self.field = field
     }
 
-    /// The same payload under another salt.
+    /// The same payload under another salt (the bytes are not hashed again on their own).
     public func salted(_ salt: [UInt8]) -> BlobPayload {
-        BlobPayload(bytes: bytes, mediaType: mediaType, field: field, salt: salt)
+        BlobPayload(bytes: bytes, contentDigest: contentDigest, mediaType: mediaType, field: field, salt: salt)
     }
 
     /// The metadata the ledger stores for it.
@@ -191,11 +195,11 @@ public struct BlobStore: Sendable {
     /// The salt of a kept salted blob: the first 32 bytes of its file (not checked against the address).
     func storedSalt(of metadata: BlobMetadata) throws -> [UInt8] {
         guard metadata.salted else { return [] }
-        let salt = try FileSystem.readFile(path(for: metadata.digest)).prefix(BlobCommitment.saltByteCount)
+        let salt = try FileSystem.readFile(path(for: metadata.digest), limit: BlobCommitment.saltByteCount)
         guard salt.count == BlobCommitment.saltByteCount else {
             throw LedgerError(.corrupt, "the file of salted blob \(metadata.digest) is shorter than its salt")
         }
-        return Array(salt)
+        return salt
     }
 
     /// Writes the files of every payload of `entries` that is not stored yet (durably: file and

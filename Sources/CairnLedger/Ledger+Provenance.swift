@@ -281,9 +281,17 @@ extension Ledger {
 
     /// The effective record at `index`: the original with every correction applied.
     func effectiveRecord(_ txn: some TransactionReading, _ index: UInt64) throws -> JSONValue {
+        try effectiveRecordAndBytes(txn, index).record
+    }
+
+    /// The effective record at `index` and the canonical bytes (RFC 8785) it is parsed from: the stored
+    /// corrected form, or the entry itself.
+    func effectiveRecordAndBytes(
+        _ txn: some TransactionReading, _ index: UInt64
+    ) throws -> (record: JSONValue, bytes: [UInt8]) {
         let bytes = try txn.value(tables.effective, key: index) ?? entry(txn, index)
         do {
-            return try JSONParser.parse(bytes)
+            return (try JSONParser.parse(bytes), bytes)
         } catch {
             throw LedgerError(.corrupt, "entry \(index) is not valid JSON: \(error)")
         }
@@ -308,13 +316,7 @@ extension Ledger {
     func recordBytesAndFacts(
         _ txn: some TransactionReading, _ index: UInt64
     ) throws -> (bytes: [UInt8], record: JSONValue, facts: RecordFacts) {
-        let bytes = try txn.value(tables.effective, key: index) ?? entry(txn, index)
-        let record: JSONValue
-        do {
-            record = try JSONParser.parse(bytes)
-        } catch {
-            throw LedgerError(.corrupt, "entry \(index) is not valid JSON: \(error)")
-        }
+        let (record, bytes) = try effectiveRecordAndBytes(txn, index)
         return (bytes, record, RecordFacts(stored: record))
     }
 

@@ -88,8 +88,8 @@ public enum DurableFiles {
 
     // MARK: - Reading
 
-    /// The whole content of the file at `path`.
-    public static func read(_ path: String) throws(FileError) -> [UInt8] {
+    /// The whole content of the file at `path`, or with `limit` at most its first `limit` bytes.
+    public static func read(_ path: String, limit: Int? = nil) throws(FileError) -> [UInt8] {
         let fd = sysOpen(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .system(errno, .read, path) }
         defer { close(fd) }
@@ -98,16 +98,18 @@ public enum DurableFiles {
             throw FileError(.notRegularFile, operation: .read, path: path, reason: "it is a directory")
         }
         var out: [UInt8] = []
-        if (st.st_mode & S_IFMT) == S_IFREG && st.st_size > 0 { out.reserveCapacity(Int(st.st_size)) }
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
+        let wanted = limit ?? .max
+        if (st.st_mode & S_IFMT) == S_IFREG && st.st_size > 0 { out.reserveCapacity(min(Int(st.st_size), wanted)) }
+        var buffer = [UInt8](repeating: 0, count: min(64 * 1024, max(wanted, 1)))
+        while out.count < wanted {
             let n = buffer.withUnsafeMutableBytes { raw in
-                raw.baseAddress.map { sysRead(fd, $0, raw.count, path: path) } ?? 0
+                raw.baseAddress.map { sysRead(fd, $0, min(raw.count, wanted - out.count), path: path) } ?? 0
             }
             if n < 0 { throw .system(errno, .read, path) }
             if n == 0 { return out }
             out.append(contentsOf: buffer[0..<n])
         }
+        return out
     }
 
     /// The content of the file at `path`, or `nil` if it does not exist.
