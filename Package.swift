@@ -94,9 +94,13 @@ let package = Package(
         .target(
             name: "CairnTileExport",
             dependencies: ["CairnLedger", "CairnMerkle", "CairnNote", "CairnCrypto", "CairnStorage"]),
+        // Insight: the stats views (figures from the ledger's aggregates, each with the records behind it) and
+        // their HTML rendering (the dashboard at /ui/, `cairn report --format html`).
+        .target(name: "CairnInsight", dependencies: ["CairnLedger", "CairnRecords", "CairnJSON", "CairnNote"]),
         // Audits (missing checkpoints, completeness) and signed compliance reports.
         .target(
-            name: "CairnAudit", dependencies: ["CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto"]),
+            name: "CairnAudit",
+            dependencies: ["CairnLedger", "CairnRecords", "CairnNote", "CairnJSON", "CairnCrypto", "CairnInsight"]),
         // The one outgoing HTTP client (AsyncHTTPClient) and its rules: no redirects, timeouts,
         // cancellation, a response size limit, http(s) and Unix sockets. Depends on nothing of Cairn's.
         .target(
@@ -125,7 +129,7 @@ let package = Package(
             name: "CairnServer",
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
-                "CairnStorage", "CairnWitness",
+                "CairnStorage", "CairnWitness", "CairnInsight",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -157,6 +161,7 @@ let package = Package(
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
                 "CairnHTTP", "CairnBench", "CairnCapture", "CairnHooks", "CairnCommitCapture", "CairnRedaction",
+                "CairnInsight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -205,7 +210,7 @@ let package = Package(
             dependencies: [
                 "CairnTestSupport",
                 "CairnServer", "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle",
-                "CairnCrypto", "CairnWitness", "CairnTileExport",
+                "CairnCrypto", "CairnWitness", "CairnTileExport", "CairnInsight",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
@@ -228,6 +233,9 @@ let package = Package(
             name: "CairnBenchTests",
             dependencies: ["CairnTestSupport", "CairnBench", "CairnLedger", "CairnJSON"]),
         .testTarget(name: "CairnHTTPTests", dependencies: ["CairnHTTP", "CairnTestSupport"]),
+        .testTarget(
+            name: "CairnInsightTests",
+            dependencies: ["CairnTestSupport", "CairnInsight", "CairnLedger", "CairnRecords", "CairnJSON"]),
         .testTarget(
             name: "CairnAuditTests",
             dependencies: [

@@ -55,7 +55,7 @@ struct Cairn: AsyncParsableCommand {
         version: CairnHTTPClient.version,
         subcommands: [
             InitCommand.self, AppendCommand.self, ImportCommand.self, GetCommand.self, ShowCommand.self,
-            QueryCommand.self,
+            QueryCommand.self, StatsCommand.self,
             BlobCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyCommand.self, FsckCommand.self,
             MigrateCommand.self,
             AuditCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, ExportCommand.self,

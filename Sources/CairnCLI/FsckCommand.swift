@@ -1,6 +1,8 @@
 import ArgumentParser
 import CairnJSON
 import CairnLedger
+import CairnRecords
+import Foundation
 
 struct FsckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +23,13 @@ struct FsckCommand: ParsableCommand {
             meta page says (an interrupted copy) is reported with the size it must have and the
             size it has (exit 1). Other commands refuse such a ledger with exit status 74.
 
+            The stats aggregates (`cairn stats`, the dashboard) are recomputed from the log and
+            compared with the stored ones. --rebuild-aggregates replaces them with that recomputation
+            instead (the one fsck operation that writes; it needs the ledger's write lock and may
+            run beside a server): for a ledger created or appended to by an older cairn, or with
+            --sensitive-paths to change which paths count as sensitive (comma-separated fnmatch
+            globs, `*` crossing `/`). The log, its proofs and checkpoints are not touched.
+
             With --no-blobs the blobs' bytes are not read (their metadata and erasures still are):
             for a copy of data.mdb without the blobs/ directory, such as an auditor may get.
 
@@ -39,7 +48,56 @@ struct FsckCommand: ParsableCommand {
     @Flag(help: "Do not read the blobs' bytes (a copy of the ledger without its blobs/ directory).")
     var noBlobs = false
 
+    @Flag(help: "Rebuild the stats aggregates from the log instead of checking the ledger.")
+    var rebuildAggregates = false
+
+    @Option(
+        help: ArgumentHelp(
+            "With --rebuild-aggregates: the globs of sensitive paths, comma-separated (replaces the ledger's).",
+            valueName: "globs"))
+    var sensitivePaths: String?
+
+    func validate() throws {
+        if sensitivePaths != nil && !rebuildAggregates {
+            throw ValidationError("--sensitive-paths needs --rebuild-aggregates")
+        }
+        if let sensitivePaths, globs(sensitivePaths).isEmpty {
+            throw ValidationError("--sensitive-paths needs at least one glob")
+        }
+    }
+
+    private func globs(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     func run() throws {
+        if rebuildAggregates {
+            try runReportingErrors {
+                let ledger = try location.open()
+                let report = try ledger.rebuildAggregates(sensitivePaths: sensitivePaths.map(globs))
+                if json {
+                    printJSON(
+                        .object([
+                            "ok": true,
+                            "tree_size": .uint(report.treeSize),
+                            "buckets": .int(report.buckets),
+                            "differed": report.differed.map(JSONValue.bool) ?? .null,
+                            "sensitive_paths": .array(report.sensitivePaths.map(JSONValue.string)),
+                        ]))
+                } else {
+                    let before: String =
+                        switch report.differed {
+                        case true?: " (the stored ones differed)"
+                        case false?: " (the stored ones were already equal)"
+                        case nil: ""
+                        }
+                    Console.line(
+                        "ok: aggregates rebuilt from \(report.treeSize) entries into \(report.buckets) buckets\(before); "
+                            + "sensitive paths: " + DisplayText.escape(report.sensitivePaths.joined(separator: ", ")))
+                }
+            }
+            return
+        }
         try runReportingErrors {
             let showProgress = progress || Console.stderrIsTerminal
             let terminal = Console.stderrIsTerminal
@@ -79,12 +137,16 @@ struct FsckCommand: ParsableCommand {
                         "unchecked_blobs": .uint(report.uncheckedBlobs),
                         "root_hash": .string(report.rootHash.base64),
                         "storage_format": .int(report.storageFormat),
+                        "aggregates_checked": .bool(report.aggregatesChecked),
                     ]))
             } else {
                 var blobs =
                     report.blobs + report.erasedBlobs == 0
                     ? "" : ", \(report.blobs) blobs (\(report.erasedBlobs) erased)"
                 if report.uncheckedBlobs > 0 { blobs += ", \(report.uncheckedBlobs) blobs not read (--no-blobs)" }
+                if !report.aggregatesChecked {
+                    blobs += "; stats aggregates not kept: run `cairn fsck --rebuild-aggregates`"
+                }
                 if report.storageFormat == LedgerLayout.perHashFormatVersion {
                     blobs += "; storage format 1: run `cairn migrate` before appending"
                 }

@@ -72,6 +72,16 @@ struct QueryCommand: ParsableCommand {
     @Option(help: ArgumentHelp("From this time (inclusive).", valueName: "time")) var since: String?
     @Option(help: ArgumentHelp("Before this time (exclusive).", valueName: "time")) var until: String?
     @Flag(help: "Only changes that no review names yet.") var unreviewed = false
+    @Option(
+        name: .customLong("model-version"),
+        help: ArgumentHelp("The model's version (model.version, else model.release_date).", valueName: "version"))
+    var modelVersion: String?
+    @Option(
+        help: ArgumentHelp(
+            "Only changes in this state: \(CheckpointCondition.allCases.map(\.rawValue).joined(separator: ", ")) "
+                + "(what a `cairn stats` figure counts; with --repo, judged on that repository's files).",
+            valueName: "state"))
+    var state: String?
     @Option(help: ArgumentHelp("The entry type to list (default checkpoint).", valueName: "type"))
     var type: String = "checkpoint"
     @Option(help: ArgumentHelp("At most this many rows.", valueName: "n")) var limit: Int?
@@ -83,6 +93,11 @@ struct QueryCommand: ParsableCommand {
         if (line != nil || lines != nil) && path == nil { throw ValidationError("--line/--lines need --path") }
         if line != nil && lines != nil { throw ValidationError("use either --line or --lines") }
         if requestID == "" { throw ValidationError("--request-id must not be empty") }
+        if let state, CheckpointCondition(rawValue: state) == nil {
+            throw ValidationError(
+                "--state must be one of \(CheckpointCondition.allCases.map(\.rawValue).joined(separator: ", ")); "
+                    + "got \(state)")
+        }
         if RecordType(rawValue: type) == nil {
             throw ValidationError(
                 "--type must be one of \(RecordType.allCases.map(\.rawValue).joined(separator: ", ")); got \(type)")
@@ -102,6 +117,8 @@ struct QueryCommand: ParsableCommand {
         query.workItem = workItem
         query.requestID = requestID
         query.unreviewed = unreviewed
+        query.modelVersion = modelVersion
+        query.state = state.flatMap(CheckpointCondition.init(rawValue:))
         query.limit = limit
         if let line { query.lines = line...line }
         if let lines {

@@ -182,6 +182,8 @@ extension Ledger {
         let cache = state.digests
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
+        // Kept only while they cover the ledger (Ledger+Aggregates); written once, after the entries.
+        let aggregates = try aggregateDeltas(txn, startSize: startSize)
         // Long-lived append cursors: each append goes straight to the last page of its table.
         try txn.withAppender(tables.leaves) { leaves in
             try tables.digests.withLogAppender(txn) { digestLog in
@@ -189,7 +191,8 @@ extension Ledger {
                     let index = tiles.builder.treeSize
                     let principal = principals[position]
                     if let earlier = try admitOrFindDuplicate(
-                        entry, principal: principal, index: index, position: position, txn: txn, cache: cache)
+                        entry, principal: principal, index: index, position: position, txn: txn, cache: cache,
+                        aggregates: aggregates)
                     {
                         outcomes.append(earlier)
                         if case .rejected(let rejection) = earlier {
@@ -234,6 +237,7 @@ extension Ledger {
         try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(newSize))
         try recordCommitTime(txn, from: startSize, to: newSize)
         try advanceRequestIndex(txn, from: startSize, to: newSize)
+        if let aggregates { try flush(aggregates, txn, newSize: newSize) }
         return (
             CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint, storedBlobs: storedBlobs),
             newState
@@ -244,7 +248,7 @@ extension Ledger {
     /// (nothing written for it) — or nil after checking and indexing a provenance record.
     private func admitOrFindDuplicate(
         _ entry: PreparedEntry, principal: Principal, index: UInt64, position: Int, txn: WriteTransaction,
-        cache: DigestIndex.WriterCache
+        cache: DigestIndex.WriterCache, aggregates: AggregateDeltas?
     ) throws -> AppendOutcome? {
         if let earlier = try tables.digests.lookup(txn, entry.digest, cache: cache) {
             return .appended(AppendResult(index: earlier, digest: entry.digest, duplicate: true))
@@ -270,7 +274,9 @@ extension Ledger {
                     "record \(position + 1) was not prepared with the ledger's rules (use recordRules())")
             }
             do {
-                try admit(entry, facts: facts, principal: principal, index: index, position: position, txn: txn)
+                try admit(
+                    entry, facts: facts, principal: principal, index: index, position: position, txn: txn,
+                    aggregates: aggregates)
             } catch let rejection as AppendRejection {
                 return .rejected(rejection)
             }

@@ -94,7 +94,7 @@ extension Ledger {
         return checked
     }
 
-    private static func decodeCommitTime(_ entry: Cursor.Entry) throws -> (size: UInt64, milliseconds: UInt64) {
+    static func decodeCommitTime(_ entry: Cursor.Entry) throws -> (size: UInt64, milliseconds: UInt64) {
         guard let size = BigEndianKey.decode(entry.key), let milliseconds = BigEndianKey.decode(entry.value) else {
             throw LedgerError(
                 .corrupt, "commit time entry \(Hex.encode(entry.key)) is not two 8-byte big-endian numbers")
@@ -108,5 +108,28 @@ extension Ledger {
         clock_gettime(CLOCK_REALTIME, &now)
         guard now.tv_sec >= 0 else { return 0 }
         return UInt64(now.tv_sec) &* 1000 &+ UInt64(now.tv_nsec / 1_000_000)
+    }
+}
+
+extension LedgerSnapshot {
+    /// How many of this snapshot's entries were committed at or after `milliseconds` (Unix time), by the ledger's
+    /// own commit times; entries committed without a recorded time are not counted.
+    public func entriesAppended(since milliseconds: Int64) throws(LedgerError) -> UInt64 {
+        try run {
+            guard let table = ledger.tables.commitTimes else { return 0 }
+            return try txn.withCursor(table) { cursor in
+                // Walk back from the newest commit to the last one before `milliseconds`.
+                var entry = try cursor.last().map(Ledger.decodeCommitTime)
+                var sizeBefore: UInt64 = 0
+                while let (size, time) = entry {
+                    if time == Ledger.unknownCommitTime || Int64(clamping: time) < milliseconds {
+                        sizeBefore = size
+                        break
+                    }
+                    entry = try cursor.previous().map(Ledger.decodeCommitTime)
+                }
+                return treeSize > sizeBefore ? treeSize - sizeBefore : 0
+            }
+        }
     }
 }

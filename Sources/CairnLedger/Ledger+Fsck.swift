@@ -29,6 +29,9 @@ public struct FsckReport: Sendable, Hashable {
     public let uncheckedBlobs: UInt64
     /// The storage format checked: 2 (stored tiles) or 1 (one key per tree hash, before `cairn migrate`).
     public let storageFormat: Int
+    /// Whether the stats aggregates were recomputed from the log and found equal; false when they do not cover the
+    /// ledger (not kept, or left behind by an older cairn: `cairn fsck --rebuild-aggregates`).
+    public let aggregatesChecked: Bool
 }
 
 /// Progress of a long `fsck`: leaves checked so far out of the total.
@@ -242,13 +245,30 @@ extension Ledger {
                     }
                     _ = try fsckCommitTimes(txn, treeSize: size)
                     let (blobs, erased, unchecked) = try fsckBlobs(txn, checkBytes: checkBlobBytes)
+                    let aggregatesChecked = try fsckAggregates(txn, treeSize: size)
                     return FsckReport(
                         leaves: index, hashes: storedIndex, checkpoints: checkedCheckpoints, rootHash: frontier.root,
                         blobs: blobs, erasedBlobs: erased, uncheckedBlobs: unchecked,
-                        storageFormat: tiled ? LedgerLayout.formatVersion : LedgerLayout.perHashFormatVersion)
+                        storageFormat: tiled ? LedgerLayout.formatVersion : LedgerLayout.perHashFormatVersion,
+                        aggregatesChecked: aggregatesChecked)
                 }
             }
         }
+    }
+
+    /// When the aggregates cover the ledger, they must equal a recomputation from the log (Ledger+Aggregates).
+    private func fsckAggregates(_ txn: ReadTransaction, treeSize size: UInt64) throws -> Bool {
+        guard profile == .provenance, tables.aggregates != nil, try aggregateCoverage(txn) == size else { return false }
+        let computed = try computeAggregates(txn, treeSize: size, sensitivePaths: try sensitivePaths(txn))
+        let stored = try storedAggregates(txn)
+        guard stored == computed else {
+            let differing = Set(stored.keys).union(computed.keys).filter { stored[$0] != computed[$0] }.count
+            throw LedgerError(
+                .corrupt,
+                "the stats aggregates differ from a recomputation from the log in \(differing) bucket(s): "
+                    + "run `cairn fsck --rebuild-aggregates` to rebuild them")
+        }
+        return true
     }
 
     /// The table of tree hashes of the ledger's format must hold as many values as the tree needs: one per hash

@@ -61,7 +61,7 @@ extension Ledger {
     /// `AppendRejection` (before writing anything) when a reference does not resolve.
     func admit(
         _ entry: PreparedEntry, facts: RecordFacts, principal: Principal, index: UInt64, position: Int,
-        txn: WriteTransaction
+        txn: WriteTransaction, aggregates: AggregateDeltas?
     ) throws {
         var problems: [RecordProblem] = []
         func problem(_ path: String, _ code: String, _ message: String) {
@@ -155,6 +155,24 @@ extension Ledger {
             throw AppendRejection(position: position, digest: entry.digest, problems: problems)
         }
 
+        // Aggregates, before the rows change what they read: the subject's state without this entry, and
+        // whether each of a checkpoint's commits is new (then this checkpoint is the first to name it).
+        var subjectBefore: CheckpointState?
+        var newCommits: [String] = []
+        if let aggregates {
+            aggregates.add(Self.entryContributions(facts))
+            if facts.type.isLifecycle, let subject {
+                let state = try checkpointState(txn, subject)
+                aggregates.subtract(Self.contributions(of: state, sensitivePaths: aggregates.sensitivePaths))
+                subjectBefore = state
+            }
+            if facts.type == .checkpoint {
+                for commit in Self.outputCommits(facts) where try !exists(txn, prefix: IndexKey(.commit, commit)) {
+                    newCommits.append(commit)
+                }
+            }
+        }
+
         // Write.
         for row in try derivedRows(txn, facts: facts, index: index, subject: subject) {
             try txn.put(row.table, key: row.key, value: row.value)
@@ -165,8 +183,21 @@ extension Ledger {
         if facts.type == .review, let subject {
             try txn.delete(tables.index, key: IndexKey(.unreviewed).appending(subject).bytes)
         }
+        if let aggregates {
+            if var state = subjectBefore {
+                state.lifecycle.append((index, facts))
+                aggregates.add(Self.contributions(of: state, sensitivePaths: aggregates.sensitivePaths))
+            }
+            if facts.type == .checkpoint {
+                let state = CheckpointState(index: index, facts: facts, lifecycle: [], corrected: false)
+                aggregates.add(Self.contributions(of: state, sensitivePaths: aggregates.sensitivePaths))
+                for commit in newCommits {
+                    aggregates.add(Self.commitContributions(commit: commit, firstCheckpoint: facts))
+                }
+            }
+        }
         if let (target, effective) = correction {
-            try replaceEffective(txn, index: target, with: effective)
+            try replaceEffective(txn, index: target, with: effective, aggregates: aggregates)
         }
         if let blob = facts.erasedBlob {
             try markErased(txn, blob: blob, by: index, record: try JSONParser.parse(entry.bytes))
@@ -252,16 +283,24 @@ extension Ledger {
     /// Stores a new effective record for `index` and moves its derived rows from the old facts
     /// to the new ones. If `index` is itself a correction, its target's effective record is
     /// recomputed with the corrected patch.
-    private func replaceEffective(_ txn: WriteTransaction, index: UInt64, with effective: JSONValue) throws {
+    private func replaceEffective(
+        _ txn: WriteTransaction, index: UInt64, with effective: JSONValue, aggregates: AggregateDeltas?
+    ) throws {
         let oldFacts = try facts(txn, index)
         let newFacts = try RecordFacts(effective)
         let oldSubject = try oldFacts.subject.flatMap { try resolveSubject(txn, $0) }
         let newSubject = try newFacts.subject.flatMap { try resolveSubject(txn, $0) }
+        let change = try aggregates.map {
+            try beginAggregateChange(
+                txn, index: index, old: oldFacts, new: newFacts, subjects: [oldSubject, newSubject].compactMap { $0 },
+                $0)
+        }
         let oldRows = Set(try derivedRows(txn, facts: oldFacts, index: index, subject: oldSubject))
         let newRows = Set(try derivedRows(txn, facts: newFacts, index: index, subject: newSubject))
         for row in oldRows.subtracting(newRows) { try txn.delete(row.table, key: row.key) }
         for row in newRows.subtracting(oldRows) { try txn.put(row.table, key: row.key, value: row.value) }
         try txn.put(tables.effective, key: index, value: try JCS.canonicalize(effective))
+        if let change, let aggregates { try finish(change, txn, aggregates) }
 
         if newFacts.type == .correction, let target = newFacts.corrects,
             let targetIndex = try self.index(txn, of: target)
@@ -273,7 +312,8 @@ extension Ledger {
                 corrections.append(try effectiveRecord(txn, source.index))
             }
             try replaceEffective(
-                txn, index: targetIndex, with: try Corrections.effective(original: original, corrections: corrections))
+                txn, index: targetIndex, with: try Corrections.effective(original: original, corrections: corrections),
+                aggregates: aggregates)
         }
     }
 

@@ -40,6 +40,11 @@ public struct RecordQuery: Sendable, Hashable {
     public var until: Int64?
     /// Only checkpoints that no review names.
     public var unreviewed = false
+    /// `model.version` (else `model.release_date`) of the checkpoint: with `model`, one model version.
+    public var modelVersion: String?
+    /// Only checkpoints in this state (what an aggregate counter counts: `cairn stats` drill-downs). With `repo`,
+    /// judged on that repository's outputs (`sensitive`).
+    public var state: CheckpointCondition?
     /// At most this many results (the first ones in log order).
     public var limit: Int?
 
@@ -51,7 +56,7 @@ public struct RecordQuery: Sendable, Hashable {
 
     var hasCheckpointFilterBesidesRequestID: Bool {
         model != nil || requestedBy != nil || reviewer != nil || toolPath != nil || repo != nil || commit != nil
-            || path != nil || workItem != nil || unreviewed
+            || path != nil || workItem != nil || unreviewed || modelVersion != nil || state != nil
     }
 
     /// The values a checkpoint's `tool_path` can have (specs/record-schema.md).
@@ -408,7 +413,7 @@ extension Ledger {
         return nil
     }
 
-    private func exists(_ txn: ReadTransaction, prefix: IndexKey) throws -> Bool {
+    func exists(_ txn: some TransactionReading, prefix: IndexKey) throws -> Bool {
         var found = false
         try txn.forEach(tables.index, prefix: prefix.bytes) { _, _ in
             found = true
@@ -446,6 +451,16 @@ extension Ledger {
         }
         if query.unreviewed {
             guard try exists(txn, prefix: IndexKey(.unreviewed).appending(index)) else { return false }
+        }
+        if let version = query.modelVersion {
+            guard (facts.modelVersion ?? facts.modelReleaseDate).map({ $0.utf8.elementsEqual(version.utf8) }) ?? false
+            else { return false }
+        }
+        if let state = query.state {
+            let counters = Ledger.counters(
+                of: try checkpointState(txn, index, facts: facts), scope: query.repo ?? "",
+                sensitivePaths: try sensitivePaths(txn))
+            guard state.holds(for: counters) else { return false }
         }
         return true
     }

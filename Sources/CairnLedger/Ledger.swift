@@ -121,6 +121,7 @@ public final class Ledger: Sendable {
         let tokens: Table?
         let appenders: Table?
         let commitTimes: Table?
+        let aggregates: Table?
 
         init(env: LMDBEnvironment) throws {
             leaves = try env.openTable(LedgerLayout.TableName.leaves)
@@ -137,6 +138,7 @@ public final class Ledger: Sendable {
             tokens = try Ledger.openOptionalTable(env, LedgerLayout.TableName.tokens)
             appenders = try Ledger.openOptionalTable(env, LedgerLayout.TableName.appenders)
             commitTimes = try Ledger.openOptionalTable(env, LedgerLayout.TableName.commitTimes)
+            aggregates = try Ledger.openOptionalTable(env, LedgerLayout.TableName.aggregates)
         }
     }
 

@@ -66,6 +66,10 @@ public struct RecordFacts: Sendable, Hashable {
     public let commits: [String]
     /// A rewrite's old and new commit ids.
     public let rewrite: RewriteFacts?
+    /// A checkpoint's `cost`; a model call's `usage` tokens and `cost.usd`.
+    public let cost: CostFacts?
+    /// A checkpoint's evidence grade, `x_capture.grade` (specs/capture.md), when it has one.
+    public let evidenceGrade: String?
 
     /// Validates `record` (with `options`), then extracts its facts.
     ///
@@ -132,6 +136,15 @@ public struct RecordFacts: Sendable, Hashable {
         add(rewrite?.old)
         add(rewrite?.new)
         self.commits = commits
+
+        let cost = hasModel ? object["cost"] : nil
+        let tokens = isCheckpoint ? cost : type == .modelCall ? object["usage"] : nil
+        let costFacts = CostFacts(
+            inputTokens: tokens?["input_tokens"]?.intValue.map(Int64.init),
+            outputTokens: tokens?["output_tokens"]?.intValue.map(Int64.init),
+            usd: cost?["usd"]?.numberValue)
+        self.cost = costFacts.isEmpty ? nil : costFacts
+        evidenceGrade = isCheckpoint ? object["x_capture"]?["grade"]?.stringValue : nil
     }
 
     private static func output(_ value: JSONValue) -> OutputFacts? {
@@ -149,4 +162,20 @@ public struct RecordFacts: Sendable, Hashable {
         return OutputFacts(
             repo: repo, commit: commit, path: path, ranges: ranges, contentHash: contentHash, contributor: contributor)
     }
+}
+
+/// What a checkpoint or model call says it cost.
+public struct CostFacts: Sendable, Hashable {
+    public let inputTokens: Int64?
+    public let outputTokens: Int64?
+    /// US dollars.
+    public let usd: Double?
+
+    public init(inputTokens: Int64?, outputTokens: Int64?, usd: Double?) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.usd = usd
+    }
+
+    var isEmpty: Bool { inputTokens == nil && outputTokens == nil && usd == nil }
 }

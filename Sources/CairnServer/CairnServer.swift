@@ -86,6 +86,7 @@ package final class CairnServer: Sendable {
         }
         EntryRoutes(services: services).register(on: builder)
         RecordRoutes(services: services).register(on: builder)
+        StatsRoutes(services: services).register(on: builder)
         BlobRoutes(services: services).register(on: builder)
         ProofRoutes(
             ledger: services.ledger, checkpointPath: "/checkpoint", proofPrefix: "/v1/proof",

@@ -166,7 +166,7 @@ extension QueryParameters {
     /// The parameters of `GET /v1/query`.
     static let recordQueryNames: Set<String> = [
         "model", "requested_by", "reviewer", "tool_path", "repo", "commit", "path", "line", "lines", "work_item",
-        "request_id", "since", "until", "unreviewed", "type", "limit",
+        "request_id", "since", "until", "unreviewed", "type", "limit", "model_version", "state",
     ]
 
     /// The `RecordQuery` these parameters describe (the filters of `cairn query`).
@@ -191,6 +191,16 @@ extension QueryParameters {
         query.workItem = try string("work_item")
         query.requestID = try string("request_id")
         query.unreviewed = try bool("unreviewed") ?? false
+        query.modelVersion = try string("model_version")
+        if let state = try string("state") {
+            guard let condition = CheckpointCondition(rawValue: state) else {
+                throw APIError.parameter(
+                    "state",
+                    "expected one of \(CheckpointCondition.allCases.map(\.rawValue).joined(separator: ", ")), got "
+                        + state.debugDescription)
+            }
+            query.state = condition
+        }
         query.limit = try int("limit", in: 1...maxLimit) ?? defaultLimit
         let line = self["line"]
         let lines = self["lines"]
