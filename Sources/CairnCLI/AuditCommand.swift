@@ -14,11 +14,15 @@ struct AuditCommand: ParsableCommand {
               cairn audit missing       commits of a git repository with no checkpoint
               cairn audit completeness  reviews, approvals, tests, model versions and
                                         correction reasons, against a policy
+              cairn audit undeclared    commits that look AI-made but declare no AI
+              cairn audit drill         a fire drill: random recent commits walked through
+                                        the whole trail (checkpoint, review, test, deploy,
+                                        proof, witnesses), reporting every gap
 
-            Both exit 0 when nothing is wrong and 1 when something is: use them as CI
-            gates. See docs/auditors-guide.md and specs/audit-policy.md.
+            Each exits 0 when nothing is wrong and 1 when something is: use them as CI
+            gates. See docs/auditors-guide.md, specs/audit-policy.md and specs/drill.md.
             """),
-        subcommands: [AuditMissing.self, AuditCompleteness.self, AuditUndeclared.self]
+        subcommands: [AuditMissing.self, AuditCompleteness.self, AuditUndeclared.self, AuditDrill.self]
     )
 }
 

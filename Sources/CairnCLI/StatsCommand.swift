@@ -98,7 +98,7 @@ struct StatsCommand: ParsableCommand {
     private func lastDrill(_ ledger: Ledger) throws -> JSONValue? {
         do {
             return try SavedDrill.latest(ledgerDirectory: ledger.directory)
-        } catch let error as StatsError {
+        } catch {
             throw CLIError(.ioError, error.message)
         }
     }

@@ -32,10 +32,11 @@ struct StatsRoutes {
     {
         let parameters = try request.parameters(Self.parameterNames)
         let window = try Self.window(parameters)
-        var target = JSONObject()
-        target["stats"] = .string(view.rawValue)
-        target["parameters"] = parameters.json
-        return try await services.recordedRead(request, context, target: .object(target)) {
+        // {"stats": {"view": "gaps", "since": …}}: the view and the parameters as given.
+        var stats = JSONObject()
+        stats["view"] = .string(view.rawValue)
+        for (name, value) in parameters.json.objectValue ?? [:] { stats[name] = value }
+        return try await services.recordedRead(request, context, target: .object(["stats": .object(stats)])) {
             let document = try await services.statsDocument(view, window: window)
             return .json(document.json, cache: .noStore)
         }
@@ -67,7 +68,7 @@ extension ServerServices {
             }
             do {
                 health.lastDrill = try SavedDrill.latest(ledgerDirectory: ledger.directory)
-            } catch let error as StatsError {
+            } catch {
                 logger.warning("stats: \(error.message)")
             }
         }

@@ -127,7 +127,9 @@ struct OpenAPITests {
                 "/v1/entries/0", "/v1/entries/0?raw=true", "/v1/entries/77", "/v1/entries/x",
                 "/v1/records/0f8e7a52-3c1d-4d7e-9a41-7f1c2b6e5d01?history=true", "/v1/records/1", "/v1/records/none",
                 "/v1/query?model=claude-sonnet-4-5", "/v1/query?type=review", "/v1/query?line=3", "/v1/query?limit=5",
-                "/v1/query?request_id=req_1", "/v1/query?type=model-call",
+                "/v1/query?request_id=req_1", "/v1/query?type=model-call", "/v1/query?state=untested&repo=x",
+                "/v1/stats", "/v1/stats/gaps?since=2026-11-01", "/v1/stats/health", "/v1/stats/models?repo=r",
+                "/v1/stats/nonsense", "/v1/stats?since=never",
                 "/v1/blobs/\(blob.json["blob"]?.stringValue ?? "")",
                 "/v1/blobs/sha256:\(String(repeating: "9", count: 64))",
                 "/v1/blobs/nope", "/checkpoint", "/v1/proof/inclusion?entry=2", "/v1/proof/inclusion?entry=2&size=3",
@@ -175,6 +177,6 @@ struct OpenAPITests {
         try log.jsonLines().write(toFile: file, atomically: true, encoding: .utf8)
         let result = try Self.run(["python3", Self.script, Self.spec, file])
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("18 of 18 operations covered"), "\(result.output)")
+        #expect(result.output.contains("20 of 20 operations covered"), "\(result.output)")
     }
 }
