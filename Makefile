@@ -9,13 +9,14 @@
 #   make sanitize-thread   the test suite under ThreadSanitizer (own build in .build-thread)
 #   make fuzz      build the libFuzzer targets (Fuzz/) and run each for FUZZ_RUNS executions (docs/reliability.md)
 #   make fuzz-smoke  build them and run each for FUZZ_SMOKE_SECONDS seconds (20 by default)
+#   make screenshots  run the dashboard's browser test and save its screenshots in docs/images/ (docs/dashboard.md)
 #   make format    apply `swift format` to Sources/ and Tests/
 #   make lint      check formatting without changing files
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps interop-deps build release demo test interop soak soak-smoke sanitize-address sanitize-thread format lint clean fuzz-build fuzz fuzz-smoke
+.PHONY: screenshots all deps interop-deps build release demo test interop soak soak-smoke sanitize-address sanitize-thread format lint clean fuzz-build fuzz fuzz-smoke
 
 all: build
 
@@ -44,6 +45,10 @@ demo: build
 
 test: deps lint
 	$(SWIFT) test
+
+# The dashboard's browser test (also part of `make test`, through BrowserTests), keeping its screenshots.
+screenshots: build
+	python3 Tests/Browser/dashboard_test.py --cairn "$$($(SWIFT) build --show-bin-path)/cairn" --screenshots docs/images
 
 interop: deps interop-deps
 	$(SWIFT) test --filter Interop

@@ -1,4 +1,5 @@
 import CairnCrypto
+import CairnInsight
 import CairnLedger
 import CairnNote
 import CairnRecords
@@ -98,6 +99,12 @@ public enum ComplianceReport {
     ) throws -> ReportSummary {
         try withoutActuallyEscaping(sink) { sink in
             let output = HashingOutput(sink: sink)
+            if query.format == .html {
+                guard query.version >= 3 else {
+                    throw AuditError(.invalidArgument, "the html format needs report version 3 or later")
+                }
+                try output.write(Array(try htmlViews(query, snapshot: snapshot, asOf: size).utf8))
+            }
             try output.write(query.format.header(version: query.version))
             var rows: UInt64 = 0
             let used = try snapshot.scan(type: .checkpoint, since: query.since, until: query.until, asOf: size) {
@@ -110,6 +117,25 @@ public enum ComplianceReport {
             let (count, digest) = try output.finish()
             return ReportSummary(query: query, treeSize: used, rows: rows, byteCount: count, sha256: digest)
         }
+    }
+
+    /// How `DashboardHTML.report` ends its page: the html format writes its rows before it.
+    static let htmlPageEnd = "</main></body></html>\n"
+
+    /// The views of an html report: every insight view but health (which describes the live ledger), computed from
+    /// the log as it stood at `size` (`LedgerSnapshot.aggregateTable`), so that the page can be recomputed byte for
+    /// byte; the page without its end, which follows the rows.
+    static func htmlViews(_ query: ReportQuery, snapshot: LedgerSnapshot, asOf size: UInt64) throws -> String {
+        let table = try snapshot.aggregateTable(asOf: size)
+        let window = StatsWindow(since: query.since, until: query.until)
+        let documents = try StatsView.allCases.filter { $0 != .health }.map {
+            try StatsEngine.document($0, window: window, table: table, in: snapshot)
+        }
+        let page = DashboardHTML.report(documents, title: "Cairn compliance report")
+        guard page.hasSuffix(htmlPageEnd) else {
+            throw AuditError(.invalidArgument, "the dashboard's report page does not end as the html format expects")
+        }
+        return String(page.dropLast(htmlPageEnd.count))
     }
 
     /// The report's bytes, in memory: for tests and small ledgers. Use `write` for large ones.

@@ -1,3 +1,4 @@
+import CairnInsight
 import CairnJSON
 import CairnRecords
 
@@ -11,6 +12,9 @@ public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
     case json
     /// A GitHub-flavored Markdown table.
     case md
+    /// One self-contained HTML page: the insight views' figures as of the report's tree size, then the rows as a
+    /// table (specs/report-manifest.md §2.4). From version 3.
+    case html
 
     /// The file name extension (and the value of the manifest's `format` line).
     public var fileExtension: String { rawValue }
@@ -25,6 +29,12 @@ public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
             let titles = "| " + columns.joined(separator: " | ") + " |\n"
             let rule = "|" + String(repeating: " --- |", count: columns.count) + "\n"
             return Array((titles + rule).utf8)
+        case .html:
+            // After the views (written by `ComplianceReport.write`, which needs the ledger for them).
+            return Array(
+                ("<section class=\"report-rows\" id=\"checkpoints\"><h1>Checkpoints</h1><table class=\"rows\"><thead><tr>"
+                    + columns.map { "<th scope=\"col\">\(HTMLText.escape($0))</th>" }.joined()
+                    + "</tr></thead><tbody>\n").utf8)
         }
     }
 
@@ -40,6 +50,11 @@ public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
         case .md:
             let cells = row.cells(version: version).map { Markdown.cell($0, version: version) }
             return Array(("| " + cells.joined(separator: " | ") + " |\n").utf8)
+        case .html:
+            // Escaped for display, then for HTML (`HTMLText.escape` does both): a cell can neither hide text nor
+            // inject markup.
+            let cells = row.cells(version: version).map { "<td>" + HTMLText.escape($0) + "</td>" }
+            return Array(("<tr data-index=\"\(row.index)\">" + cells.joined() + "</tr>\n").utf8)
         }
     }
 
@@ -48,6 +63,7 @@ public enum ReportFormat: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .csv, .md: return []
         case .json: return Array((empty ? "]\n" : "\n]\n").utf8)
+        case .html: return Array(("</tbody></table></section>" + ComplianceReport.htmlPageEnd).utf8)
         }
     }
 }

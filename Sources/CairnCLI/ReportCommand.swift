@@ -13,7 +13,7 @@ struct ReportCommand: ParsableCommand {
         abstract: "Write the compliance report with a signed manifest, or verify one.",
         discussion: prose(
             """
-              cairn report [create] --format csv|json|md …  write a report and manifest
+              cairn report [create] --format csv|json|md|html …  write a report and manifest
               cairn report verify REPORT --vkey VKEY …      check them
 
             See `cairn report create --help`, docs/auditors-guide.md and
@@ -49,9 +49,13 @@ struct ReportCreate: ParsableCommand {
             Formats: csv (RFC 4180, CRLF line ends; a cell starting with = + - @ TAB or CR
             gets a leading ' so spreadsheets do not run it as a formula), json (an array
             of row objects with index and digest, one canonical object per line), md (a
-            Markdown table; | and \\ are escaped). In csv and md, control, C1 and
-            bidirectional characters from records are written as \\u{1B}-style escapes,
-            so a report cannot hide or forge text on a screen; json has the exact values.
+            Markdown table; | and \\ are escaped), html (one self-contained page that opens
+            offline: the figures of the insight views — AI share, sensitive paths,
+            requesters, models and review, gaps, cost — computed from the log as of the
+            report's tree size, then the rows as a table; no script, no request, every
+            value escaped). In csv, md and html, control, C1 and bidirectional characters
+            from records are written as \\u{1B}-style escapes, so a report cannot hide or
+            forge text on a screen; json has the exact values.
 
             Alongside the report (default report.<format>) it writes a manifest (default
             <report>.manifest): a signed note, signed by the ledger's key, that holds the
@@ -70,6 +74,7 @@ struct ReportCreate: ParsableCommand {
             EXAMPLES
               cairn report --format csv --since 2026-10-01 --until 2027-01-01
               cairn report --format md --output q4.md     # also writes q4.md.manifest
+              cairn report --format html --since 2026-10-01 --output q4.html
               cairn report --format json --output - --manifest r.manifest | jq length
 
             EXIT STATUS
@@ -87,7 +92,7 @@ struct ReportCreate: ParsableCommand {
 
     @OptionGroup var location: LedgerLocation
 
-    @Option(help: ArgumentHelp("csv, json or md.", valueName: "format"))
+    @Option(help: ArgumentHelp("csv, json, md or html.", valueName: "format"))
     var format: String = "csv"
 
     @Option(
@@ -115,7 +120,7 @@ struct ReportCreate: ParsableCommand {
 
     func validate() throws {
         guard ReportFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be csv, json or md; got \(format)")
+            throw ValidationError("--format must be csv, json, md or html; got \(format)")
         }
         if output == "-" && manifest == nil {
             throw ValidationError("--output - writes the report to stdout; give the manifest a file with --manifest")

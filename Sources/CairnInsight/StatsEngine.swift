@@ -218,6 +218,17 @@ private struct Reader {
         return StatsDrill(parameters)
     }
 
+    /// The first `StatsEngine.maxRows` of `items`, by `keys` descending (compared in order), then by name (bytes,
+    /// ascending): a total order, so the same figures always list the same rows in the same order.
+    static func ranked<T>(_ items: [T], name: (T) -> String, by keys: (T) -> [Double]) -> [T] {
+        let keyed = items.map { (item: $0, keys: keys($0), name: Array(name($0).utf8)) }
+        let sorted = keyed.sorted { a, b in
+            for (x, y) in zip(a.keys, b.keys) where x != y { return x > y }
+            return a.name.lexicographicallyPrecedes(b.name)
+        }
+        return sorted.prefix(StatsEngine.maxRows).map(\.item)
+    }
+
     static func splitModel(_ value: String) -> (id: String, version: String) {
         guard let separator = value.firstIndex(of: AggregateDimension.modelSeparator) else { return (value, "") }
         return (String(value[..<separator]), String(value[value.index(after: separator)...]))
@@ -350,7 +361,7 @@ private struct Reader {
                                 ? Double(Self.aiLines($0.counters)) / Double($0.counters[.lines]) : nil
                         })
                 ]))
-        let repos = try perRepository().sorted { $0.counters[.lines] > $1.counters[.lines] }.prefix(StatsEngine.maxRows)
+        let repos = Self.ranked(try perRepository(), name: \.repo) { [Double($0.counters[.lines])] }
         let byRepo = StatsSection(
             id: "by-repo", title: "Per repository", columns: shareColumns(),
             rows: repos.map { repo, c in
@@ -370,11 +381,12 @@ private struct Reader {
     }
 
     func sensitive() throws -> [StatsSection] {
-        let repos = try perRepository().filter { $0.counters[.sensitiveLines] > 0 }.sorted {
-            let a = Double($0.counters[.sensitiveAILines]) / Double($0.counters[.sensitiveLines])
-            let b = Double($1.counters[.sensitiveAILines]) / Double($1.counters[.sensitiveLines])
-            return a != b ? a > b : $0.counters[.sensitiveLines] > $1.counters[.sensitiveLines]
-        }.prefix(StatsEngine.maxRows)
+        let repos = Self.ranked(try perRepository().filter { $0.counters[.sensitiveLines] > 0 }, name: \.repo) {
+            [
+                Double($0.counters[.sensitiveAILines]) / Double($0.counters[.sensitiveLines]),
+                Double($0.counters[.sensitiveLines]),
+            ]
+        }
         let columns = [
             Self.column("sensitive_lines", "Lines in sensitive paths", .count),
             Self.column("sensitive_ai_lines", "AI lines there", .count),
@@ -433,11 +445,9 @@ private struct Reader {
         }
         let shareZ = Self.zScores(share)
         let attestedZ = Self.zScores(attested)
-        let ranked = rows.indices.sorted {
-            let a = max(abs(shareZ[$0] ?? 0), abs(attestedZ[$0] ?? 0))
-            let b = max(abs(shareZ[$1] ?? 0), abs(attestedZ[$1] ?? 0))
-            return a != b ? a > b : rows[$0].counters[.checkpoints] > rows[$1].counters[.checkpoints]
-        }.prefix(StatsEngine.maxRows)
+        let ranked = Self.ranked(Array(rows.indices), name: { rows[$0].value }) {
+            [max(abs(shareZ[$0] ?? 0), abs(attestedZ[$0] ?? 0)), Double(rows[$0].counters[.checkpoints])]
+        }
         return [
             StatsSection(
                 id: "by-requester", title: "Requesters compared with their peers",
@@ -501,10 +511,9 @@ private struct Reader {
         func rate(_ c: AggregateCounters) -> Double {
             c[.reviewed] > 0 ? Double(c[.reviewed] - c[.approved]) / Double(c[.reviewed]) : -1
         }
-        let models = try totals(.model).sorted {
-            rate($0.counters) != rate($1.counters)
-                ? rate($0.counters) > rate($1.counters) : $0.counters[.checkpoints] > $1.counters[.checkpoints]
-        }.prefix(StatsEngine.maxRows)
+        let models = Self.ranked(try totals(.model), name: \.value) {
+            [rate($0.counters), Double($0.counters[.checkpoints])]
+        }
         let tools = try totals(.toolPath).sorted { $0.value < $1.value }
         let note =
             "Acceptance: reviewed changes whose latest review approved them. Changed or rejected: reviewed changes "
@@ -556,9 +565,9 @@ private struct Reader {
             ]
         }
         let total = try total()
-        let repos = try perRepository().sorted {
-            ($0.counters[.checkpoints] - $0.counters[.reviewed]) > ($1.counters[.checkpoints] - $1.counters[.reviewed])
-        }.prefix(StatsEngine.maxRows)
+        let repos = Self.ranked(try perRepository(), name: \.repo) {
+            [Double($0.counters[.checkpoints] - $0.counters[.reviewed]), Double($0.counters[.checkpoints])]
+        }
         return [
             StatsSection(
                 id: "by-repo", title: "AI changes without review, tests or deploy",
@@ -590,12 +599,9 @@ private struct Reader {
             Self.column("cost_usd", "Cost (USD)", .usd),
         ]
         func section(_ id: String, _ title: String, _ dimension: AggregateDimension) throws -> StatsSection {
-            let rows = try totals(dimension).sorted {
-                $0.counters[.costMicroUSD] != $1.counters[.costMicroUSD]
-                    ? $0.counters[.costMicroUSD] > $1.counters[.costMicroUSD]
-                    : $0.counters[.inputTokens] + $0.counters[.outputTokens] > $1.counters[.inputTokens]
-                        + $1.counters[.outputTokens]
-            }.prefix(StatsEngine.maxRows)
+            let rows = Self.ranked(try totals(dimension), name: \.value) {
+                [Double($0.counters[.costMicroUSD]), Double($0.counters[.inputTokens] + $0.counters[.outputTokens])]
+            }
             return StatsSection(
                 id: id, title: title, columns: columns,
                 rows: rows.map { value, c in

@@ -76,6 +76,8 @@ package final class CairnServer: Sendable {
         let builder = RouteBuilder(router: router)
         // The table is complete before any request arrives; the middleware reads it through a box.
         let table = RouteTableBox()
+        // The dashboard's security headers go on every /ui/ response, errors of the middleware below included.
+        router.add(middleware: DashboardSecurityHeaders())
         router.add(middleware: RequestLogMiddleware(metrics: services.metrics, routes: table, logger: services.logger))
         router.add(middleware: RequestTimeoutMiddleware(timeout: services.configuration.requestTimeout))
         router.add(middleware: AuthenticationMiddleware(tokens: services.tokens))
@@ -116,6 +118,8 @@ package final class CairnServer: Sendable {
         router.add(middleware: RequireRole(access: services.publicRead, under: "/tile/"))
         tiles.register(on: router)
         builder.noteExternal(.get, "/tile/**", access: services.publicRead)
+        // The dashboard (HTML for browsers, sessions instead of tokens): not an API route, so not in the table.
+        DashboardRoutes(services: services).register(on: router)
         table.set(builder.table)
         return (router.buildResponder(), builder.table)
     }

@@ -160,6 +160,7 @@ struct ReportEvidenceTests {
                 case .csv: (",attested,", ",hook,")
                 case .json: (#""evidence":"attested""#, #""evidence":"hook""#)
                 case .md: ("| attested |", "| hook |")
+                case .html: ("<td>attested</td>", "<td>hook</td>")
                 }
             let text = Self.text(bytes)
             #expect(text.contains(original))
@@ -183,7 +184,10 @@ struct ReportEvidenceTests {
                 Issue.record("\(format): the ledger recomputed a report with a changed evidence cell")
             } catch let error as ReportVerificationError {
                 #expect(error.code == .recomputedMismatch)
-                let line = format == .md ? 4 : 3
+                // The line of the row: one more than the line feeds before the first changed byte.
+                let differs = bytes.indices.first { $0 >= changed.count || bytes[$0] != changed[$0] } ?? 0
+                let htmlLine = 1 + bytes[..<differs].filter { $0 == 0x0A }.count
+                let line = format == .md ? 4 : format == .html ? htmlLine : 3
                 #expect(error.message.contains("(line \(line)) on"), "\(format): \(error.message)")
             }
         }

@@ -274,6 +274,29 @@ struct ReportTests {
         #expect(throws: AuditError.self) { try ReportQuery(format: .csv, version: 0) }
     }
 
+    @Test("The html report is one offline page: the views' figures as of its size, then the rows, every value escaped")
+    func html() throws {
+        let t = try Self.makeLedger()
+        let page = Self.text(try ComplianceReport.render(try ReportQuery(format: .html), ledger: t.ledger, asOf: 23))
+        #expect(page.hasPrefix("<!DOCTYPE html>"))
+        #expect(page.hasSuffix("</tbody></table></section></main></body></html>\n"))
+        // Every view but health, then one row per checkpoint.
+        for title in ["Overview", "AI share", "Sensitive paths", "Requesters", "Models and review", "Gaps"] {
+            #expect(page.contains(">\(title)</h1>"), "\(title)")
+        }
+        #expect(!page.contains("Ledger health"))
+        #expect(page.components(separatedBy: "<tr data-index=").count - 1 == 7)
+        // Nothing executes or loads: no script, no source, no link out; hostile cells are inert text.
+        #expect(!page.contains("<script") && !page.contains("src=") && !page.contains("href=\"http"))
+        #expect(page.contains("x|y\\z &lt;b&gt;") && !page.contains("<b>"))
+        #expect(page.contains("=HYPERLINK(&quot;http://evil&quot;)"))
+        // The overview counts the seven checkpoints; three have no review... as the rows say.
+        #expect(page.contains("data-stat=\"overview/headline/all/checkpoints\" data-value=\"7\""))
+        #expect(throws: AuditError.self) {
+            try ComplianceReport.render(try ReportQuery(format: .html, version: 2), ledger: t.ledger, asOf: 23)
+        }
+    }
+
     @Test("The time window selects checkpoints by timestamp, since inclusive and until exclusive")
     func timeWindow() throws {
         let t = try Self.makeLedger()

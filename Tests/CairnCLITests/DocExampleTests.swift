@@ -123,6 +123,20 @@ struct DocExampleTests {
                 "tok_5d1e9c0b7a3f2e41": "\"$(cairn token list --json | jq -r '.[-1].id')\"",
             ]),
         Document(
+            path: "docs/dashboard.md",
+            // The files a browser downloads from a record's page (BrowserTests download the real ones).
+            setUp: """
+                cp -R "$REPO/examples" examples
+                export CAIRN_LEDGER=$PWD/ledger
+                cairn init --origin example.com/ai-provenance > /dev/null
+                cairn append examples/records.jsonl > /dev/null
+                cp ledger/ledger.vkey ledger.vkey
+                cairn export in-toto 0 --output entry-0.intoto.json
+                cairn prove inclusion 1 > entry-1.tlog-proof
+                cairn get 1 --raw > entry-1.json
+                """,
+            skippedLines: ["cairn serve": "a server runs until it is stopped (BrowserTests and ServeCLITests run it)"]),
+        Document(
             path: "docs/performance.md",
             skippedBlocks: [
                 "/tmp/10m.jsonl": "imports 10 million records (hours in a debug build)",
