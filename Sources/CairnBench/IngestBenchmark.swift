@@ -44,6 +44,8 @@ package enum IngestBenchmark {
         package var durablePerRecord = false
         /// In bulk mode, also measure the rate of every segment of this many records.
         package var reportEvery: Int?
+        /// Keep the stats aggregates (the default); false measures the ledger without them.
+        package var keepsAggregates = true
 
         package init() {}
 
@@ -84,6 +86,7 @@ package enum IngestBenchmark {
         var create = Ledger.CreateOptions()
         create.profile = kind == .raw ? .generic : .provenance
         create.maxEntryBytes = Swift.max(1 << 20, recordSize * 2)
+        create.keepsAggregates = configuration.keepsAggregates
         let ledger = try Ledger.create(at: directory, origin: "bench.cairn.local/ingest", options: create)
         let rules = ledger.recordRules()
         onPhase(.generating)

@@ -85,6 +85,10 @@ struct BenchIngest: AsyncParsableCommand {
             MDB_APPEND key, one durable commit. Cairn's rate is printed as a fraction of it too
             (--json: "full_tree_baseline" and "fraction_of_full_tree").
 
+            Checkpoint ledgers keep the stats aggregates (`cairn stats`) with every commit;
+            --no-aggregates creates the ledger without them, so that two runs side by side show
+            what keeping them costs.
+
             EXAMPLES
               cairn bench ingest
               cairn bench ingest --kind raw --record-size 256 --records 1000000
@@ -100,6 +104,8 @@ struct BenchIngest: AsyncParsableCommand {
     @Option(help: ArgumentHelp("checkpoint or raw.", valueName: "kind")) var kind = "checkpoint"
     @Flag(help: "Each producer waits for every single record to be durable (implied by --producers > 1).")
     var durablePerRecord = false
+    @Flag(help: "Create the ledger without stats aggregates (to measure what keeping them costs).")
+    var noAggregates = false
 
     @Option(
         help: ArgumentHelp(
@@ -125,6 +131,7 @@ struct BenchIngest: AsyncParsableCommand {
         configuration.kind = IngestBenchmark.Kind(rawValue: kind) ?? .checkpoint
         configuration.durablePerRecord = durablePerRecord
         configuration.reportEvery = reportEvery
+        configuration.keepsAggregates = !noAggregates
         return configuration
     }
 

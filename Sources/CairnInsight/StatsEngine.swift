@@ -53,8 +53,10 @@ public enum StatsEngine {
         let status = try snapshot.aggregateStatus()
         guard status.isComplete else {
             throw StatsError(
-                "the ledger's aggregates cover \(status.coveredSize) of its \(status.treeSize) entries (it was "
-                    + "created or appended to by an older cairn): run `cairn fsck --rebuild-aggregates` once")
+                status.coveredSize > status.treeSize
+                    ? "the ledger was created without stats aggregates: run `cairn fsck --rebuild-aggregates` once"
+                    : "the ledger's aggregates cover \(status.coveredSize) of its \(status.treeSize) entries (it was "
+                        + "created or appended to by an older cairn): run `cairn fsck --rebuild-aggregates` once")
         }
         let reader = Reader(
             snapshot: snapshot, window: window, sensitivePaths: status.sensitivePaths, coveredSize: status.coveredSize

@@ -159,6 +159,18 @@ public struct AggregateCounters: Sendable, Hashable {
     }
 }
 
+/// A bucket's key (specs/storage.md, "Aggregates"), hashed as one run of bytes: `[UInt8]`'s own hashing feeds the
+/// hasher a byte at a time, which showed up in the writer's profile.
+struct AggregateKey: Hashable, Comparable {
+    let bytes: [UInt8]
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    static func < (a: AggregateKey, b: AggregateKey) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+}
+
 /// One stored bucket.
 public struct AggregateBucket: Sendable, Hashable {
     public let dimension: AggregateDimension
@@ -260,20 +272,20 @@ struct CheckpointState {
 
 /// Signed counter changes gathered over one write transaction and written once at its end.
 final class AggregateDeltas {
-    private(set) var deltas: [[UInt8]: AggregateCounters] = [:]
+    private(set) var deltas: [AggregateKey: AggregateCounters] = [:]
     let sensitivePaths: [String]
 
     init(sensitivePaths: [String]) {
         self.sensitivePaths = sensitivePaths
     }
 
-    func add(_ contributions: [(key: [UInt8], counters: AggregateCounters)], sign: Int64 = 1) {
+    func add(_ contributions: [(key: AggregateKey, counters: AggregateCounters)], sign: Int64 = 1) {
         for (key, counters) in contributions {
             deltas[key, default: AggregateCounters()].add(counters, sign: sign)
         }
     }
 
-    func subtract(_ contributions: [(key: [UInt8], counters: AggregateCounters)]) {
+    func subtract(_ contributions: [(key: AggregateKey, counters: AggregateCounters)]) {
         add(contributions, sign: -1)
     }
 }
@@ -292,20 +304,30 @@ extension Ledger {
 
     // MARK: - Keys
 
-    static func aggregateKey(_ dimension: AggregateDimension, scope: String, value: String, week: Int32?) -> [UInt8] {
-        var key: [UInt8] = [dimension.rawValue]
+    static func aggregateKey(
+        _ dimension: AggregateDimension, scope: String, value: String, week: Int32?
+    ) -> AggregateKey {
+        var key: [UInt8] = []
+        key.reserveCapacity(1 + 4 + scope.utf8.count + value.utf8.count + 4)
+        key.append(dimension.rawValue)
         func string(_ text: String) {
-            var bytes = Array(text.utf8)
-            if bytes.count > 200 { bytes = Array(("sha256:" + SHA256.hash(bytes).hex).utf8) }
-            key.append(UInt8(bytes.count >> 8))
-            key.append(UInt8(bytes.count & 0xff))
-            key += bytes
+            let count = text.utf8.count
+            if count > 200 {
+                let hashed = "sha256:" + SHA256.hash(utf8: text).hex
+                key.append(UInt8(hashed.utf8.count >> 8))
+                key.append(UInt8(hashed.utf8.count & 0xff))
+                key.append(contentsOf: hashed.utf8)
+            } else {
+                key.append(UInt8(count >> 8))
+                key.append(UInt8(count & 0xff))
+                key.append(contentsOf: text.utf8)
+            }
         }
         string(scope)
         string(value)
         let biased = UInt32(bitPattern: week ?? Int32.min) ^ 0x8000_0000
-        withUnsafeBytes(of: biased.bigEndian) { key += $0 }
-        return key
+        withUnsafeBytes(of: biased.bigEndian) { key.append(contentsOf: $0) }
+        return AggregateKey(bytes: key)
     }
 
     static func decodeAggregateKey(
@@ -339,11 +361,22 @@ extension Ledger {
     static func counters(
         of state: CheckpointState, scope: String, sensitivePaths: [String]
     ) -> AggregateCounters {
+        counters(of: state, scope: scope, sensitiveOutputs: sensitiveOutputs(state.facts, sensitivePaths))
+    }
+
+    /// Which of a checkpoint's outputs are on a sensitive path (in output order).
+    static func sensitiveOutputs(_ facts: RecordFacts, _ sensitivePaths: [String]) -> [Bool] {
+        facts.outputs.map { output in sensitivePaths.contains { fnmatch($0, output.path, 0) == 0 } }
+    }
+
+    static func counters(
+        of state: CheckpointState, scope: String, sensitiveOutputs: [Bool]
+    ) -> AggregateCounters {
         var c = AggregateCounters()
         let facts = state.facts
         c[.checkpoints] = 1
         var sensitive = false
-        for output in facts.outputs where scope.isEmpty || sameBytes(output.repo, scope) {
+        for (position, output) in facts.outputs.enumerated() where scope.isEmpty || sameBytes(output.repo, scope) {
             let lines = Self.lineCount(output.ranges)
             c[.lines] += lines
             let ai = output.contributor == "ai" || output.contributor == "mixed"
@@ -352,7 +385,7 @@ extension Ledger {
             case "mixed": c[.mixedLines] += lines
             default: c[.humanLines] += lines
             }
-            if sensitivePaths.contains(where: { fnmatch($0, output.path, 0) == 0 }) {
+            if sensitiveOutputs[position] {
                 sensitive = true
                 c[.sensitiveLines] += lines
                 if ai { c[.sensitiveAILines] += lines }
@@ -421,14 +454,14 @@ extension Ledger {
     /// Every bucket a checkpoint in `state` counts in, with its counters there.
     static func contributions(
         of state: CheckpointState, sensitivePaths: [String]
-    ) -> [(key: [UInt8], counters: AggregateCounters)] {
+    ) -> [(key: AggregateKey, counters: AggregateCounters)] {
         let facts = state.facts
         let week = facts.timestamp.map(AggregateWeek.week(ofMilliseconds:))
         var scopes = [""]
         for output in facts.outputs where !scopes.contains(where: { sameBytes($0, output.repo) }) {
             scopes.append(output.repo)
         }
-        var out: [(key: [UInt8], counters: AggregateCounters)] = []
+        var out: [(key: AggregateKey, counters: AggregateCounters)] = []
         let reviews = state.lifecycle.filter { $0.facts.type == .review }.map(\.facts)
         var reviewers: [String] = []
         for review in reviews {
@@ -436,8 +469,9 @@ extension Ledger {
                 reviewers.append(reviewer)
             }
         }
+        let sensitive = sensitiveOutputs(facts, sensitivePaths)
         for scope in scopes {
-            let counters = counters(of: state, scope: scope, sensitivePaths: sensitivePaths)
+            let counters = counters(of: state, scope: scope, sensitiveOutputs: sensitive)
             let dimensions: [(AggregateDimension, String?)] = [
                 (.all, ""), (.model, modelValue(facts)), (.toolPath, facts.toolPath), (.requester, facts.requestedBy),
                 (.workItem, facts.workItem),
@@ -463,7 +497,7 @@ extension Ledger {
     }
 
     /// What an entry counts in the `type` dimension.
-    static func entryContributions(_ facts: RecordFacts) -> [(key: [UInt8], counters: AggregateCounters)] {
+    static func entryContributions(_ facts: RecordFacts) -> [(key: AggregateKey, counters: AggregateCounters)] {
         var counters = AggregateCounters()
         counters[.entries] = 1
         if facts.type == .modelCall, let cost = facts.cost { add(cost, to: &counters) }
@@ -475,7 +509,7 @@ extension Ledger {
     /// among its outputs (nothing when none does).
     func commitContributions(
         _ txn: some TransactionReading, commit: String
-    ) throws -> [(key: [UInt8], counters: AggregateCounters)] {
+    ) throws -> [(key: AggregateKey, counters: AggregateCounters)] {
         let prefix = IndexKey(.commit, commit).bytes
         var first: UInt64?
         try txn.forEach(tables.index, prefix: prefix) { key, _ in
@@ -488,7 +522,7 @@ extension Ledger {
 
     static func commitContributions(
         commit: String, firstCheckpoint facts: RecordFacts
-    ) -> [(key: [UInt8], counters: AggregateCounters)] {
+    ) -> [(key: AggregateKey, counters: AggregateCounters)] {
         guard let output = facts.outputs.first(where: { sameBytes($0.commit, commit) }) else { return [] }
         var counters = AggregateCounters()
         counters[.aiCommits] = 1
@@ -535,16 +569,16 @@ extension Ledger {
     /// Writes `deltas` and moves the watermark to `newSize`.
     func flush(_ deltas: AggregateDeltas, _ txn: WriteTransaction, newSize: UInt64) throws {
         guard let table = tables.aggregates else { return }
-        for (key, delta) in deltas.deltas.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where !delta.isZero {
+        for (key, delta) in deltas.deltas.sorted(by: { $0.key < $1.key }) where !delta.isZero {
             var counters =
-                try txn.value(table, key: key).map { bytes in
+                try txn.value(table, key: key.bytes).map { bytes in
                     bytes.withUnsafeBytes { AggregateCounters(bytes: $0) }
                 } ?? AggregateCounters()
             counters.add(delta)
             if counters.isZero {
-                _ = try txn.delete(table, key: key)
+                _ = try txn.delete(table, key: key.bytes)
             } else {
-                try txn.put(table, key: key, value: counters.bytes)
+                try txn.put(table, key: key.bytes, value: counters.bytes)
             }
         }
         try txn.put(tables.meta, key: Self.aggregatesSizeKey, value: BigEndianKey.bytes(newSize))
@@ -618,7 +652,7 @@ extension Ledger {
     /// Every checkpoint's contribution, every entry's and every AI commit's, summed: what the aggregates must hold.
     func computeAggregates(
         _ txn: some TransactionReading, treeSize: UInt64, sensitivePaths: [String]
-    ) throws -> [[UInt8]: AggregateCounters] {
+    ) throws -> [AggregateKey: AggregateCounters] {
         let deltas = AggregateDeltas(sensitivePaths: sensitivePaths)
         for index in 0..<treeSize {
             let facts = try self.facts(txn, index)
@@ -639,11 +673,11 @@ extension Ledger {
         return deltas.deltas.filter { !$0.value.isZero }
     }
 
-    func storedAggregates(_ txn: some TransactionReading) throws -> [[UInt8]: AggregateCounters] {
+    func storedAggregates(_ txn: some TransactionReading) throws -> [AggregateKey: AggregateCounters] {
         guard let table = tables.aggregates else { return [:] }
-        var stored: [[UInt8]: AggregateCounters] = [:]
+        var stored: [AggregateKey: AggregateCounters] = [:]
         try txn.forEach(table, prefix: []) { key, value in
-            stored[Array(key)] = AggregateCounters(bytes: value)
+            stored[AggregateKey(bytes: Array(key))] = AggregateCounters(bytes: value)
             return true
         }
         return stored
@@ -669,8 +703,8 @@ extension Ledger {
                     let computed = try computeAggregates(txn, treeSize: size, sensitivePaths: globs)
                     let differed = wasComplete ? try storedAggregates(txn) != computed : nil
                     try txn.removeAll(table)
-                    for (key, counters) in computed.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                        try txn.put(table, key: key, value: counters.bytes)
+                    for (key, counters) in computed.sorted(by: { $0.key < $1.key }) {
+                        try txn.put(table, key: key.bytes, value: counters.bytes)
                     }
                     if let newGlobs {
                         try txn.put(
@@ -706,7 +740,7 @@ extension LedgerSnapshot {
             var prefix: [UInt8] = [dimension.rawValue]
             if let scope {
                 // The scope's own length-prefixed bytes (a long scope is stored by its hash, like in the key).
-                let key = Ledger.aggregateKey(dimension, scope: scope, value: "", week: nil)
+                let key = Ledger.aggregateKey(dimension, scope: scope, value: "", week: nil).bytes
                 let count = Int(key[1]) << 8 | Int(key[2])
                 prefix = Array(key[0..<(3 + count)])
             }
@@ -758,14 +792,14 @@ public struct AggregateTable: Sendable {
     /// The tree size the figures describe.
     public let treeSize: UInt64
     public let sensitivePaths: [String]
-    private let counters: [[UInt8]: AggregateCounters]
-    private let sortedKeys: [[UInt8]]
+    private let counters: [AggregateKey: AggregateCounters]
+    private let sortedKeys: [AggregateKey]
 
-    init(treeSize: UInt64, sensitivePaths: [String], counters: [[UInt8]: AggregateCounters]) {
+    init(treeSize: UInt64, sensitivePaths: [String], counters: [AggregateKey: AggregateCounters]) {
         self.treeSize = treeSize
         self.sensitivePaths = sensitivePaths
         self.counters = counters
-        self.sortedKeys = counters.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        self.sortedKeys = counters.keys.sorted()
     }
 
     /// As `LedgerSnapshot.aggregateBuckets`: the buckets of `dimension` in `scope` ("" all repositories, nil every
@@ -776,7 +810,8 @@ public struct AggregateTable: Sendable {
         var out: [AggregateBucket] = []
         for key in sortedKeys {
             guard
-                let decoded = key.withUnsafeBytes({ Ledger.decodeAggregateKey($0) }), decoded.dimension == dimension
+                let decoded = key.bytes.withUnsafeBytes({ Ledger.decodeAggregateKey($0) }),
+                decoded.dimension == dimension
             else { continue }
             if let scope, !decoded.scope.utf8.elementsEqual(scope.utf8) { continue }
             if let weeks {

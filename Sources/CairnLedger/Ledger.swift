@@ -37,6 +37,9 @@ public final class Ledger: Sendable {
         public var signingKey: Ed25519PrivateKey?
         /// Storage options (map size…).
         public var storage = LMDBEnvironment.Options()
+        /// Keep the stats aggregates with every commit (Ledger+Aggregates). False creates a ledger without them
+        /// (what `cairn bench ingest --no-aggregates` measures against) until `cairn fsck --rebuild-aggregates`.
+        public var keepsAggregates = true
 
         public init() {}
     }
@@ -215,6 +218,10 @@ public final class Ledger: Sendable {
             try txn.put(
                 tables.meta, key: Array(LedgerLayout.MetaKey.profile.utf8), value: Array(options.profile.rawValue.utf8))
             try txn.put(tables.meta, key: Array(LedgerLayout.MetaKey.treeSize.utf8), value: BigEndianKey.bytes(0))
+            if !options.keepsAggregates {
+                // A watermark no commit starts at: the aggregates are never kept (Ledger+Aggregates).
+                try txn.put(tables.meta, key: Ledger.aggregatesSizeKey, value: BigEndianKey.bytes(UInt64.max))
+            }
             try txn.put(tables.checkpoints, key: 0, value: Array(signed.serialized.utf8), mode: .append)
         }
         try FileSystem.writeNewFile(

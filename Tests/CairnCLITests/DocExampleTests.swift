@@ -149,6 +149,8 @@ struct DocExampleTests {
                 "--jsonl > rows.jsonl": "times a query of every row of a 1,000,000-record ledger, in a release build",
                 "Benchmarks/issue-11-sitting.sh": "every benchmark of issue 11's table: minutes, in a release build",
                 "Benchmarks/capture-latency.sh": "hundreds of timed process starts of a release build",
+                "--json --no-aggregates": "two benchmarks of 1,000,000 records each, in a release build",
+                "cairn stats cost --ledger /tmp/l1m": "times the views on a 1,000,000-entry ledger built for it",
             ]),
         Document(
             path: "docs/publishing-tiles.md",

@@ -395,6 +395,22 @@ import Glibc
         #expect(try cli.run("stats", "--since", "yesterday").status == 64)
         #expect(try cli.run("stats", "--since", "2026-07-13", "--until", "2026-07-06").status == 64)
         #expect(try CLI(ledger: dir.path + "/missing").run("stats").status == 66)
+        // A ledger created without aggregates (what `bench --no-aggregates` measures) has no stats until rebuilt.
+        try FileManager.default.createDirectory(atPath: dir.path + "/bench", withIntermediateDirectories: true)
+        let bench = try cli.run([
+            "bench", "ingest", "--records", "50", "--no-aggregates", "--keep", "--directory", dir.path + "/bench",
+            "--json",
+        ])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        let benchLedger = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path + "/bench").first.map {
+                dir.path + "/bench/" + $0
+            })
+        let without = try CLI(ledger: benchLedger).run("stats")
+        #expect(without.status == 70 && without.stderr.contains("without stats aggregates"), "\(without.stderr)")
+        try CLI(ledger: benchLedger).ok("fsck", "--rebuild-aggregates")
+        let rebuilt = try JSONParser.parse(try CLI(ledger: benchLedger).ok("stats", "--json").text)
+        #expect(rebuilt["sections"]?[0]?["rows"]?[0]?["cells"]?[0]?["value"]?.numberValue == 50)
         // A write failure is an error, not exit 0.
         #expect(try cli.run(["stats", "--json"], stdout: .file("/dev/full")).status == 74)
     }
