@@ -219,7 +219,7 @@ public struct FireDrill: Sendable {
     /// The default number of candidates when neither `last` nor `since` is given.
     public static let defaultLast = 100
     /// The directory, inside the ledger directory, where saved drills go.
-    public static let savedDirectory = SavedDrill.directoryName
+    public static let savedDirectory = SavedReports.drillDirectory
     /// At most this many tree sizes are looked at, from the newest down, for a cosigned checkpoint.
     static let maxCheckpointsScanned: UInt64 = 1_000_000
 
@@ -705,16 +705,11 @@ extension FireDrill {
     /// The name a drill run at `at` (ms since the epoch) is saved under in `drills/`: the UTC time in the ISO 8601
     /// basic format with milliseconds, `20261207T160622.123Z.json`, so that names sort as times do and need no
     /// character that some file systems refuse (`:`).
-    public static func savedFileName(at: Int64) -> String {
-        let text = Timestamp.format(at)  // 2026-12-07T16:06:22Z or 2026-12-07T16:06:22.123Z
-        let digits = text.filter { $0 != "-" && $0 != ":" }.dropLast()  // 20261207T160622[.123]
-        let whole = digits.contains(".") ? String(digits) : digits + ".000"
-        return whole + "Z.json"
-    }
+    public static func savedFileName(at: Int64) -> String { SavedReports.fileName(at: at) }
 
     /// Whether `name` is the name of a saved drill (`YYYYMMDDTHHMMSS.mmmZ.json`); temporary files and anything
     /// else in `drills/` are not.
-    public static func isSavedFileName(_ name: String) -> Bool { SavedDrill.isSavedFileName(name) }
+    public static func isSavedFileName(_ name: String) -> Bool { SavedReports.isSavedFileName(name) }
 
     /// The newest drill saved in `ledgerDirectory` (`cairn audit drill --save`), parsed; nil when none was saved.
     ///
@@ -724,7 +719,7 @@ extension FireDrill {
     /// directory or the file cannot be read, or the file is not JSON.
     public static func latestSaved(ledgerDirectory: String) throws -> JSONValue? {
         do {
-            return try SavedDrill.latest(ledgerDirectory: ledgerDirectory)
+            return try SavedReports.latest(ledgerDirectory: ledgerDirectory, in: SavedReports.drillDirectory)
         } catch {
             throw AuditError(.io, error.message)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CairnAudit
+import CairnInsight
 import CairnJSON
 import CairnLedger
 import CairnRecords
@@ -85,12 +86,14 @@ struct AuditMissing: ParsableCommand {
               cairn audit missing --repo .
               cairn audit missing --repo ~/src/app --range origin/main..HEAD --no-merges
               cairn audit missing --repo . --range v1.4.0..v1.5.0 --ai-only --json
+              cairn audit missing --repo . --no-merges --save
 
             EXIT STATUS
               0   nothing listed
               1   at least one commit listed
               64  usage error (for example a range git does not know)
               66  no such ledger or repository, or git is not installed
+              73  --save cannot create the file
               70  internal error (a bug in cairn: please report it)
               74  the ledger cannot be read, or the output cannot be written
               141 standard output is a pipe whose reader has exited (no message)
@@ -114,12 +117,26 @@ struct AuditMissing: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Also keep the result in the ledger directory (audits/missing/), for the stats' gaps view.")
+    var save = false
+
     func run() throws {
         try runReportingErrors {
             let ledger = try location.open(readOnly: true)
             let audit = MissingCheckpointAudit(range: range, aiOnly: aiOnly, includeMerges: !noMerges)
             let result = try mappingAuditErrors {
                 try audit.run(repository: try GitRepository(path: repo), ledger: ledger)
+            }
+            if save {
+                let at = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+                var saved = audit.json(result).objectValue ?? [:]
+                saved["format"] = "cairn-audit-missing/v1"
+                saved["at"] = .string(Timestamp.format(at))
+                saved["repo"] = .string(URL(fileURLWithPath: repo).standardizedFileURL.path)
+                let path = try saveReport(
+                    .object(saved), at: at, in: SavedReports.missingAuditDirectory,
+                    ledgerDirectory: ledger.directory, what: "audit")
+                if !json { Console.error("saved: " + DisplayText.escape(path)) }
             }
             if json {
                 printJSON(audit.json(result))

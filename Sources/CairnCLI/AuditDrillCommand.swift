@@ -203,25 +203,10 @@ struct AuditDrill: ParsableCommand {
         }
     }
 
-    /// Stores `report` as drills/<UTC time>.json in the ledger directory, atomically (a temporary file, synced,
-    /// renamed, the directory synced); returns the path.
+    /// Stores `report` as drills/<UTC time>.json in the ledger directory (`saveReport`); returns the path.
     static func save(_ report: DrillReport, ledgerDirectory: String) throws -> String {
-        let directory = ledgerDirectory + "/" + FireDrill.savedDirectory
-        let path = directory + "/" + FireDrill.savedFileName(at: report.at)
-        do {
-            _ = try DurableFiles.createDirectories(directory)
-            guard DurableFiles.kind(of: path, followingSymbolicLinks: false) == .missing else {
-                throw CLIError(
-                    .cannotCreate,
-                    "cannot save the drill: \(path) already exists (a drill of the same "
-                        + "millisecond); run it again")
-            }
-            let text = DisplayText.escapeJSON(JSONWriter.pretty(report.json)) + "\n"
-            try DurableFiles.replace(path, contents: Array(text.utf8), mode: 0o640)
-        } catch let error as FileError {
-            throw CLIError(outputFailure: error)
-        }
-        return path
+        try saveReport(
+            report.json, at: report.at, in: FireDrill.savedDirectory, ledgerDirectory: ledgerDirectory, what: "drill")
     }
 
     private func printText(_ report: DrillReport, saved: String?) {

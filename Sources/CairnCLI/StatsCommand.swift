@@ -77,12 +77,20 @@ struct StatsCommand: ParsableCommand {
                 throw CLIError(.usage, "--until must be after --since")
             }
             let ledger = try location.open(readOnly: true)
-            let health = HealthContext(lastDrill: view == .health ? try lastDrill(ledger) : nil)
+            var context = StatsContext()
+            if view == .health || view == .gaps {
+                do {
+                    (context.lastDrill, context.lastMissingAudit) = try SavedReports.context(
+                        ledgerDirectory: ledger.directory)
+                } catch {
+                    throw CLIError(.ioError, "\(error)")
+                }
+            }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let document: StatsDocument
             do {
                 document = try ledger.read { snapshot in
-                    try StatsEngine.document(view, window: window, in: snapshot, now: now, health: health)
+                    try StatsEngine.document(view, window: window, in: snapshot, now: now, context: context)
                 }
             } catch let error as StatsError {
                 throw CLIError(.software, error.message)
@@ -92,14 +100,6 @@ struct StatsCommand: ParsableCommand {
             } else {
                 printText(document)
             }
-        }
-    }
-
-    private func lastDrill(_ ledger: Ledger) throws -> JSONValue? {
-        do {
-            return try SavedDrill.latest(ledgerDirectory: ledger.directory)
-        } catch {
-            throw CLIError(.ioError, error.message)
         }
     }
 

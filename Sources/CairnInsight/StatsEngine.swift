@@ -3,13 +3,16 @@ import CairnLedger
 import CairnNote
 import CairnRecords
 
-/// What the caller knows beyond the ledger, for the health view: the server's access log, the last fire drill.
-public struct HealthContext: Sendable, Hashable {
-    /// Reads recorded in the access log, by the log's own count, in the last 24 hours and in the window; nil when
-    /// there is no server (the CLI).
+/// What the caller knows beyond the ledger: the server's access log (health view), and the newest reports saved in
+/// the ledger directory by commands that read a repository (`SavedReports`): the last fire drill (health view) and
+/// the last missing-commit audit (gaps view).
+public struct StatsContext: Sendable, Hashable {
+    /// The access log's size and growth in the last 24 hours; nil when there is no server (the CLI).
     public var accessLog: AccessActivity?
     /// The last saved `cairn audit drill` report (specs/drill.md), when there is one.
     public var lastDrill: JSONValue?
+    /// The last saved `cairn audit missing` result (specs/drill.md, "Saved missing-commit audits"), when there is one.
+    public var lastMissingAudit: JSONValue?
 
     public struct AccessActivity: Sendable, Hashable {
         public var entries: UInt64
@@ -21,9 +24,10 @@ public struct HealthContext: Sendable, Hashable {
         }
     }
 
-    public init(accessLog: AccessActivity? = nil, lastDrill: JSONValue? = nil) {
+    public init(accessLog: AccessActivity? = nil, lastDrill: JSONValue? = nil, lastMissingAudit: JSONValue? = nil) {
         self.accessLog = accessLog
         self.lastDrill = lastDrill
+        self.lastMissingAudit = lastMissingAudit
     }
 }
 
@@ -48,7 +52,7 @@ public enum StatsEngine {
     /// The figures of `view` for `window`, read from `snapshot`. `now` (Unix ms) anchors the append rate.
     public static func document(
         _ view: StatsView, window: StatsWindow, in snapshot: LedgerSnapshot, now: Int64,
-        health: HealthContext = HealthContext()
+        context: StatsContext = StatsContext()
     ) throws -> StatsDocument {
         let status = try snapshot.aggregateStatus()
         guard status.isComplete else {
@@ -65,7 +69,7 @@ public enum StatsEngine {
         }
         return StatsDocument(
             view: view, window: window, treeSize: snapshot.treeSize,
-            sections: try reader.sections(view, now: now, health: health))
+            sections: try reader.sections(view, now: now, context: context))
     }
 
     /// The figures of `view` for `window` from `table` (aggregates computed as of one tree size), for a report
@@ -78,7 +82,7 @@ public enum StatsEngine {
         ) { dimension, scope, weeks in
             table.buckets(dimension, scope: scope, weeks: weeks)
         }
-        let sections = view == .health ? [] : try reader.sections(view, now: 0, health: HealthContext())
+        let sections = view == .health ? [] : try reader.sections(view, now: 0, context: StatsContext())
         return StatsDocument(view: view, window: window, treeSize: table.treeSize, sections: sections)
     }
 }
@@ -118,16 +122,16 @@ private struct Reader {
         }
     }
 
-    func sections(_ view: StatsView, now: Int64, health: HealthContext) throws -> [StatsSection] {
+    func sections(_ view: StatsView, now: Int64, context: StatsContext) throws -> [StatsSection] {
         switch view {
         case .overview: try overview()
         case .aiShare: try aiShare()
         case .sensitive: try sensitive()
         case .requesters: try requesters()
         case .models: try models()
-        case .gaps: try gaps()
+        case .gaps: try gaps(context)
         case .cost: try cost()
-        case .health: try self.health(now: now, context: health)
+        case .health: try self.health(now: now, context: context)
         }
     }
 
@@ -545,7 +549,7 @@ private struct Reader {
         ]
     }
 
-    func gaps() throws -> [StatsSection] {
+    func gaps(_ context: StatsContext) throws -> [StatsSection] {
         let columns = [
             Self.column("checkpoints", "AI changes", .count),
             Self.column("unreviewed", "Unreviewed", .count),
@@ -570,12 +574,17 @@ private struct Reader {
         let repos = Self.ranked(try perRepository(), name: \.repo) {
             [Double($0.counters[.checkpoints] - $0.counters[.reviewed]), Double($0.counters[.checkpoints])]
         }
+        var sections: [StatsSection] = []
+        if let audit = context.lastMissingAudit {
+            sections.append(Self.missingAuditSection(audit))
+        }
         return [
             StatsSection(
                 id: "by-repo", title: "AI changes without review, tests or deploy",
                 note:
                     "Counts checkpoints no review, test or deploy record names yet. Commits with no provenance at all "
-                    + "are found by `cairn audit missing`, which reads the repository (the ledger does not see them).",
+                    + "are found by `cairn audit missing`, which reads the repository (the ledger does not see them); "
+                    + "its last run saved with --save is shown below.",
                 columns: columns,
                 rows: [StatsRow(id: "", label: "All repositories", cells: cells(total, repo: nil))]
                     + repos.map { repo, c in StatsRow(id: repo, label: repo, cells: cells(c, repo: repo)) },
@@ -590,7 +599,34 @@ private struct Reader {
                                 Double(total[.checkpoints] - total[.deployed]),
                             ])
                     ]))
-        ]
+        ] + sections
+    }
+
+    /// The last saved `cairn audit missing` run: the commits of a repository that no checkpoint covers. The ledger
+    /// cannot count these itself (they are not in it); the figures are the audit's, as saved.
+    static func missingAuditSection(_ audit: JSONValue) -> StatsSection {
+        var described: [String] = []
+        if let at = audit["at"]?.stringValue { described.append("run at " + at) }
+        if let repo = audit["repo"]?.stringValue { described.append("on " + repo) }
+        if let range = audit["range"]?.stringValue { described.append("range " + range) }
+        if let size = audit["tree_size"]?.numberValue { described.append("against tree size \(Int64(size))") }
+        let missing = audit["missing"]?.arrayValue ?? []
+        return StatsSection(
+            id: "commits-without-provenance", title: "Commits without provenance (last saved audit)",
+            note: "From `cairn audit missing --save` (" + described.joined(separator: ", ")
+                + "): commits of the repository that no checkpoint covers, which the ledger cannot see. Run it "
+                + "again to refresh; `cairn audit missing --json` lists them.",
+            columns: [Self.column("value", "Commits", .count)],
+            rows: [
+                StatsRow(
+                    id: "examined", label: "Commits examined",
+                    cells: [StatsCell(value: audit["commits_examined"]?.numberValue)]),
+                StatsRow(
+                    id: "without_provenance",
+                    label: audit["mode"]?.stringValue == "ai-only"
+                        ? "Commits declaring AI whose trailer does not resolve" : "Commits no checkpoint covers",
+                    cells: [StatsCell(value: Double(missing.count))]),
+            ])
     }
 
     func cost() throws -> [StatsSection] {
@@ -641,7 +677,7 @@ private struct Reader {
         ]
     }
 
-    func health(now: Int64, context: HealthContext) throws -> [StatsSection] {
+    func health(now: Int64, context: StatsContext) throws -> [StatsSection] {
         let checkpoint = try snapshot.checkpoint()
         let cosigners = checkpoint.note.signatures.filter { $0.name != snapshot.ledger.origin }.map(\.name)
         var rows: [StatsRow] = [

@@ -60,22 +60,25 @@ extension ServerServices {
     /// activity and the last saved fire drill for the health view.
     func statsDocument(_ view: StatsView, window: StatsWindow) async throws -> StatsDocument {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        var health = HealthContext()
+        var context = StatsContext()
         if view == .health {
-            health.accessLog = try await accessLog.ledger.read { snapshot in
-                HealthContext.AccessActivity(
+            context.accessLog = try await accessLog.ledger.read { snapshot in
+                StatsContext.AccessActivity(
                     entries: snapshot.treeSize, lastDay: try snapshot.entriesAppended(since: now - 86_400_000))
             }
+        }
+        if view == .health || view == .gaps {
             do {
-                health.lastDrill = try SavedDrill.latest(ledgerDirectory: ledger.directory)
+                (context.lastDrill, context.lastMissingAudit) = try SavedReports.context(
+                    ledgerDirectory: ledger.directory)
             } catch {
-                logger.warning("stats: \(error.message)")
+                logger.warning("stats: \(error)")
             }
         }
-        let context = health
+        let known = context
         do {
             return try await ledger.read { snapshot in
-                try StatsEngine.document(view, window: window, in: snapshot, now: now, health: context)
+                try StatsEngine.document(view, window: window, in: snapshot, now: now, context: known)
             }
         } catch let error as StatsError {
             throw APIError(.unavailable, error.message)

@@ -414,4 +414,70 @@ import Glibc
         // A write failure is an error, not exit 0.
         #expect(try cli.run(["stats", "--json"], stdout: .file("/dev/full")).status == 74)
     }
+
+    /// What the ledger cannot see, saved beside it: the last `audit missing --save` in the gaps view, the last
+    /// `audit drill --save` in the health view.
+    @Test func savedAuditsAppearInTheViews() throws {
+        let dir = try TemporaryDirectory()
+        let cli = CLI(ledger: dir.path + "/ledger")
+        try cli.ok("init", "--origin", "example.com/stats")
+        let repo = dir.path + "/repo"
+        try FileManager.default.createDirectory(atPath: repo, withIntermediateDirectories: true)
+        func git(_ args: String...) throws -> String {
+            let out = try CLI.exec(
+                "/usr/bin/env", ["git", "-C", repo] + args,
+                environment: ["GIT_AUTHOR_DATE": "2026-11-20T09:00:00Z", "GIT_COMMITTER_DATE": "2026-11-20T09:00:00Z"])
+            #expect(out.status == 0, "git \(args): \(out.stderr)")
+            return out.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        _ = try git("init", "-q", "-b", "main")
+        _ = try git("config", "user.name", "Dana")
+        _ = try git("config", "user.email", "dana@example.com")
+        for name in ["a", "b", "c"] {
+            try Data("\(name)\n".utf8).write(to: URL(fileURLWithPath: repo + "/\(name).txt"))
+            _ = try git("add", "\(name).txt")
+            _ = try git("commit", "-q", "-m", "Add \(name)")
+        }
+        let head = try git("rev-parse", "HEAD")
+        let record: JSONValue = [
+            "type": "checkpoint", "schema": 1, "id": "cp-1", "timestamp": "2026-11-20T09:00:00Z",
+            "requested_by": "dana@example.com", "tool_path": "ide",
+            "model": ["id": "m", "version": "1", "provider": "p"], "prompt": "p",
+            "outputs": [
+                [
+                    "repo": "r", "commit": .string(head), "path": "c.txt", "ranges": [[1, 1]],
+                    "content_hash": .string("sha256:" + String(repeating: "c", count: 64)), "contributor": "ai",
+                ]
+            ],
+        ]
+        try cli.ok("append", stdin: JSONWriter.compact(record))
+        // Before any saved audit: no such section.
+        let before = try JSONParser.parse(try cli.ok("stats", "gaps", "--json").text)
+        #expect(
+            before["sections"]?.arrayValue?.contains { $0["id"]?.stringValue == "commits-without-provenance" } == false)
+
+        let audit = try cli.run("audit", "missing", "--repo", repo, "--save")
+        #expect(audit.status == 1, "\(audit.stderr)")  // two commits have no checkpoint
+        let saved = try FileManager.default.contentsOfDirectory(atPath: dir.path + "/ledger/audits/missing")
+        #expect(saved.count == 1 && saved[0].hasSuffix("Z.json"), "\(saved)")
+        let gaps = try JSONParser.parse(try cli.ok("stats", "gaps", "--json").text)
+        let section = try #require(
+            gaps["sections"]?.arrayValue?.first { $0["id"]?.stringValue == "commits-without-provenance" })
+        let rows = try #require(section["rows"]?.arrayValue)
+        #expect(rows.first { $0["id"]?.stringValue == "examined" }?["cells"]?[0]?["value"]?.numberValue == 3)
+        #expect(
+            rows.first { $0["id"]?.stringValue == "without_provenance" }?["cells"]?[0]?["value"]?.numberValue == 2)
+        #expect(section["note"]?.stringValue?.contains(repo) == true)
+
+        // A drill saved in the ledger directory shows on the health view.
+        let drill = try cli.run("audit", "drill", "--repo", repo, "--count", "3", "--seed", "1", "--save")
+        #expect(drill.status == 1, "\(drill.stderr)")  // gaps: two commits without provenance at least
+        let health = try JSONParser.parse(try cli.ok("stats", "health", "--json").text)
+        let last = try #require(health["sections"]?.arrayValue?.first { $0["id"]?.stringValue == "last-drill" })
+        #expect(last["rows"]?[0]?["id"]?.stringValue == "commits_drilled")
+        #expect(last["rows"]?[0]?["cells"]?[0]?["value"]?.numberValue == 3)
+        // Saving a report never changes the ledger: fsck is clean and the tree is as before.
+        let fsck = try JSONParser.parse(try cli.ok("fsck", "--json").text)
+        #expect(fsck["leaves"]?.numberValue == 1)
+    }
 }
