@@ -495,26 +495,7 @@ public enum DashboardHTML {
     /// A JSON value pretty-printed for a `<pre>`: invisible and reordering characters escaped as JSON escapes,
     /// then HTML-escaped.
     static func json(_ value: JSONValue) -> String {
-        markup(DisplayText.escapeJSON(JSONWriter.pretty(value)))
-    }
-
-    /// Character references for `&`, `<`, `>`, `"` and `'` only, for text already made safe to show
-    /// (pretty-printed JSON keeps its line breaks).
-    static func markup(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            case "\u{0}"..."\u{8}", "\u{B}", "\u{C}", "\u{E}"..."\u{1F}", "\u{7F}": out += "\u{FFFD}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        HTMLText.references(DisplayText.escapeJSON(JSONWriter.pretty(value)))
     }
 
     /// A checkpoint's changes: `repo · path (contributor)`, the first three, then how many more.

@@ -13,18 +13,28 @@ public enum HTMLText {
     /// `'` become character references, and control and bidirectional-formatting characters are first made
     /// visible with `DisplayText.escape` (`\u{1B}`), so that no record can hide or reorder what a page shows.
     public static func escape(_ text: String) -> String {
-        let shown = DisplayText.escape(text)
-        guard shown.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 })
-        else { return shown }
+        references(DisplayText.escape(text))
+    }
+
+    /// Character references for `&`, `<`, `>`, `"` and `'` only, for text already made safe to show (pretty-printed
+    /// JSON keeps its line breaks); a C0 control other than TAB, LF and CR, or DEL, that is still there becomes
+    /// U+FFFD (HTML forbids them).
+    static func references(_ text: String) -> String {
+        let special: (UInt8) -> Bool = {
+            $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 || $0 == 0x7F
+                || ($0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D)
+        }
+        guard text.utf8.contains(where: special) else { return text }
         var out = ""
-        out.reserveCapacity(shown.utf8.count + 16)
-        for scalar in shown.unicodeScalars {
+        out.reserveCapacity(text.utf8.count + 16)
+        for scalar in text.unicodeScalars {
             switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
+            case "\u{0}"..."\u{8}", "\u{B}", "\u{C}", "\u{E}"..."\u{1F}", "\u{7F}": out += "\u{FFFD}"
             default: out.unicodeScalars.append(scalar)
             }
         }
