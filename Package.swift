@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "CairnStorage", targets: ["CairnStorage"]),
         .library(name: "CairnRedaction", targets: ["CairnRedaction"]),
         .library(name: "CairnCommitCapture", targets: ["CairnCommitCapture"]),
+        .library(name: "CairnMirror", targets: ["CairnMirror"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -144,6 +145,14 @@ let package = Package(
             name: "CairnClient",
             dependencies: ["CairnJSON", "CairnCrypto", "CairnStorage", "CairnLedger", "CairnHTTP"]
         ),
+        // Mirrors and monitors of C2SP tlog-tiles logs (`cairn mirror`, `cairn monitor`): the tile client, tiles
+        // authenticated against signed checkpoints, consistency from tiles, the mirror directory (specs/mirror.md).
+        .target(
+            name: "CairnMirror",
+            dependencies: [
+                "CairnCrypto", "CairnMerkle", "CairnNote", "CairnProofs", "CairnJSON", "CairnStorage", "CairnHTTP",
+            ]
+        ),
         // The benchmark harness of `cairn bench` and the crash test's load (`cairn stress-append`):
         // synthetic inputs, the engine under load, the same-run baselines, timings, percentiles
         // and the JSON results.
@@ -161,7 +170,7 @@ let package = Package(
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
                 "CairnHTTP", "CairnBench", "CairnCapture", "CairnHooks", "CairnCommitCapture", "CairnRedaction",
-                "CairnInsight",
+                "CairnInsight", "CairnMirror",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -233,6 +242,11 @@ let package = Package(
             name: "CairnBenchTests",
             dependencies: ["CairnTestSupport", "CairnBench", "CairnLedger", "CairnJSON"]),
         .testTarget(name: "CairnHTTPTests", dependencies: ["CairnHTTP", "CairnTestSupport"]),
+        .testTarget(
+            name: "CairnMirrorTests",
+            dependencies: [
+                "CairnMirror", "CairnTestSupport", "CairnMerkle", "CairnNote", "CairnCrypto", "CairnJSON", "CairnHTTP",
+            ]),
         .testTarget(
             name: "CairnInsightTests",
             dependencies: ["CairnTestSupport", "CairnInsight", "CairnLedger", "CairnRecords", "CairnJSON"]),

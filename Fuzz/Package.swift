@@ -28,10 +28,11 @@ let fuzzers: [(name: String, modules: [String])] = [
     ("FuzzRedaction", ["CairnRedaction", "CairnJSON"]),
     ("FuzzDSSE", ["CairnProofs", "CairnJSON", "CairnCrypto"]),
     ("FuzzBlobDisclosure", ["CairnRecords", "CairnJSON", "CairnCrypto"]),
+    ("FuzzKeyHistory", ["CairnLedger", "CairnJSON", "CairnNote", "CairnMerkle", "CairnCrypto"]),
 ]
 
 /// Fuzzers of parsers whose API is `package` (visible only inside the main package): CairnCommitCapture's importers
-/// (provider logs included), line bundles and working-log events. Their modules are compiled with the main package's
+/// (provider logs included), line bundles and working-log events; CairnMirror's tile authentication and state files. Their modules are compiled with the main package's
 /// `-package-name`, which SwiftPM derives from the package's identity: the name of the repository's directory,
 /// lower-cased, with every character other than a letter or digit as `_` (`main` for a clone in /work/main). Override
 /// with CAIRN_FUZZ_PACKAGE_NAME if your clone's directory has another name.
@@ -41,6 +42,7 @@ let packageFuzzers: [(name: String, modules: [String])] = [
     ("FuzzLineBundle", ["CairnCommitCapture", "CairnJSON", "CairnProofs", "CairnNote", "CairnMerkle", "CairnCrypto"]),
     ("FuzzWorkingEvent", ["CairnCommitCapture", "CairnJSON"]),
     ("FuzzProviderLog", ["CairnCommitCapture", "CairnJSON", "CairnRecords", "CairnCrypto"]),
+    ("FuzzTileTree", ["CairnMirror", "CairnMerkle", "CairnCrypto"]),
 ]
 
 let mainPackageName: String = {

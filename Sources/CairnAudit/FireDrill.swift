@@ -498,10 +498,11 @@ struct CosignedCheckpoints {
         searchedDownTo = snapshot.treeSize &+ 1
     }
 
-    /// The names on the signature lines of `signed` that are not the log's own.
+    /// The names on the signature lines of `signed` that are not the log's own (by name: all its keys, old and new).
     func cosigners(_ signed: SignedCheckpoint) -> [String] {
-        signed.note.signatures.filter { !($0.name.utf8.elementsEqual(logKey.name.utf8) && $0.keyID == logKey.keyID) }
-            .map(\.name)
+        // Every key the log ever signed with has the log's name (a key rotation keeps the name, specs/key-rotation.md);
+        // witnesses sign with names of their own.
+        signed.note.signatures.filter { !$0.name.utf8.elementsEqual(logKey.name.utf8) }.map(\.name)
     }
 
     mutating func step(entry index: UInt64) throws -> DrillStepResult {

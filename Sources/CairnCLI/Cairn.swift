@@ -41,7 +41,8 @@ struct Cairn: AsyncParsableCommand {
                   data.mdb, which fsck reports as 1), a server address is in use, or standard
                   output or error cannot be written (a full disk, a closed descriptor)
               75  temporarily unavailable: the ingest queue is full, or (append --server) the server is
-                  unreachable and the records were spooled; retry later or `cairn spool flush`
+                  unreachable and the records were spooled; retry later or `cairn spool flush`; or
+                  (key rotate) the ledger is being served
               76  (append --server) the URL does not answer like a Cairn server
               77  the signing key is missing, unreadable or does not match the ledger
               141 standard output or error is a pipe whose reader has exited (`cairn query | head`):
@@ -57,11 +58,14 @@ struct Cairn: AsyncParsableCommand {
             InitCommand.self, AppendCommand.self, ImportCommand.self, GetCommand.self, ShowCommand.self,
             QueryCommand.self, StatsCommand.self,
             BlobCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyCommand.self, FsckCommand.self,
-            MigrateCommand.self,
+            MigrateCommand.self, BackupCommand.self, RestoreCommand.self,
             AuditCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, ExportCommand.self,
-            WitnessCommand.self, SpoolCommand.self, CaptureCommand.self, HooksCommand.self, BlameCommand.self,
+            WitnessCommand.self, MirrorCommand.self, MonitorCommand.self,
+            SpoolCommand.self, CaptureCommand.self, HooksCommand.self, BlameCommand.self,
             RewriteCommand.self, AttestCommand.self, BenchCommand.self,
             StressAppendCommand.self,
+            // Last: its --help examples rotate the example ledger's key (HelpExampleTests runs them in order).
+            KeyCommand.self,
         ]
     )
 

@@ -22,10 +22,27 @@ struct ServeCommand: AsyncParsableCommand {
             standard error. SIGTERM or SIGINT stops it gracefully: no new connections, in-flight
             requests complete, queued appends are committed.
 
+            One server per ledger: at start it takes an advisory lock on serve.lock in the ledger
+            directory (and in its access log's), held until it exits, so a second `cairn serve` on
+            the same ledger is refused with exit status 75, naming the process that serves it.
+            Local commands that write (append, import, token, blob) may run beside a server: each
+            writer picks up what the other committed (docs/operators-guide.md).
+
             EXAMPLES
               cairn token create --role append --name ci
               cairn serve --ledger /var/lib/cairn/ledger
               cairn serve --config /etc/cairn/server.json --listen 127.0.0.1:9000 --public-reads
+
+            EXIT STATUS
+              0   stopped by SIGTERM or SIGINT, after a graceful shutdown
+              64  usage error, or an invalid configuration file
+              66  no such ledger
+              70  internal error (a bug in cairn: please report it), or the ledger is in storage
+                  format 1 (run `cairn migrate`)
+              74  the address is in use or cannot be listened on, or the ledger cannot be read or
+                  written
+              75  another cairn serve is serving this ledger (or its access log)
+              77  the address needs privileges, or the serve lock cannot be opened
             """)
     )
 
@@ -131,6 +148,9 @@ struct ServeCommand: AsyncParsableCommand {
             let settings = try settings()
             let directory = location.ledger ?? settings.ledger ?? location.directory
             let ledger = try LedgerLocation.open(directory)
+            // One server per ledger: held until the process ends (ServeLock).
+            let locks = try ServeLock.acquire(ledger: directory)
+            defer { withExtendedLifetime(locks) {} }
             // A format 1 ledger would answer every append with an error: refuse it up front.
             guard try await ledger.read({ $0.storageFormat }) == LedgerLayout.formatVersion else {
                 throw CLIError(

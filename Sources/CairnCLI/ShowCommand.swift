@@ -93,6 +93,9 @@ struct ShowCommand: ParsableCommand {
             return "\(field("kind") ?? "rewrite") \(field("old_commit") ?? "?") → \(field("new_commit") ?? "?")"
         case "erasure":
             return "blob \(field("blob") ?? "?") erased at \(field("at") ?? "?"): \(field("reason") ?? "")"
+        case "key-rotation":
+            return "signing key \(field("old_vkey") ?? "?") replaced by \(field("new_vkey") ?? "?") at "
+                + "\(field("at") ?? "?") by \(field("author") ?? "?"): \(field("reason") ?? "")"
         case "model-call":
             return "\(field("provider") ?? "?") served \(record["model"]?["id"]?.stringValue ?? "?") for request "
                 + "\(field("request_id") ?? "?") at \(field("timestamp") ?? "?")"

@@ -26,6 +26,13 @@ struct VerifyCommand: ParsableCommand {
             --vkey becomes optional: the policy's log lines name the trusted log keys. A --vkey
             given with --policy replaces the policy's log lines. See specs/witness.md.
 
+            With --key-history FILE (`cairn key history --json`, specs/key-rotation.md), --vkey is the
+            key you pinned, and the log may have rotated its key since: the history is verified from
+            that key (each rotation's checkpoint signed by the previous and the new key, its
+            key-rotation entry included in it and naming the new key), and a checkpoint counts when a
+            key the chain validly reaches signed it for a tree size that key signs. A malformed or
+            forged history is invalid (exit status 1, code badKeyHistory).
+
             A checkpoint's origin (its first line) must be the log key's name, Cairn's convention,
             unless --origin names it: logs such as sum.golang.org sign an origin ("go.sum database
             tree") that differs from their key's name. Key names and origins are compared byte for
@@ -60,6 +67,12 @@ struct VerifyOptions: ParsableArguments {
             valueName: "origin"))
     var origin: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "A key history file (`cairn key history --json`): follow the log's key rotations from --vkey.",
+            valueName: "file"))
+    var keyHistory: String?
+
     @Flag(help: "Print a JSON object with \"valid\" and the details or the reason.")
     var json = false
 
@@ -67,6 +80,17 @@ struct VerifyOptions: ParsableArguments {
         guard vkey != nil || policy != nil else {
             throw ValidationError("Missing expected argument '--vkey <vkey>' (or give --policy <file>)")
         }
+        guard keyHistory == nil || vkey != nil else {
+            throw ValidationError("--key-history needs --vkey: the key you pinned, which the history must contain")
+        }
+    }
+
+    /// The keys to trust from --vkey and --key-history, or nil without --key-history. A history that is malformed
+    /// or does not verify is a failed verification (`badKeyHistory`).
+    func keyRing() throws -> LogKeyRing? {
+        guard let keyHistory else { return nil }
+        let pinned = try verifierKey()
+        return try loadKeyRing(keyHistory, pinned: pinned, origin: origin)
     }
 
     /// The trusted log key: --vkey, or nil when only --policy is given (its log lines are used).
@@ -186,6 +210,7 @@ struct VerifyCheckpoint: ParsableCommand {
             EXAMPLES
               cairn checkpoint > cp.txt && cairn verify checkpoint --vkey ledger.vkey cp.txt
               cairn verify checkpoint --policy witnesses.policy cp.txt
+              cairn key history --json > keys.json && cairn verify checkpoint --vkey ledger.vkey --key-history keys.json cp.txt
             """)
     )
 
@@ -196,6 +221,11 @@ struct VerifyCheckpoint: ParsableCommand {
 
     func run() throws {
         try options.report {
+            if let ring = try options.keyRing() {
+                return try verifyWithKeyHistory(
+                    try readInput(file, what: "checkpoint file"), ring: ring, policy: try options.loadPolicy(),
+                    origin: options.origin)
+            }
             if let policy = try options.loadPolicy() {
                 let logKey = try options.logKey()
                 let bytes = try readInput(file, what: "checkpoint file")
@@ -280,6 +310,7 @@ struct VerifyInclusion: ParsableCommand {
             }
             let policy = try options.loadPolicy()
             let key: NoteVerifierKey? = try policy == nil ? options.verifierKey() : options.logKey()
+            let ring = try options.keyRing()
             let entryBytes = try readInput(entry, what: "entry file")
             // The forms the entry may be stored in: as given (canonical), or, for a checkpoint
             // whose payloads were moved to blobs at append, with references in their place.
@@ -312,6 +343,11 @@ struct VerifyInclusion: ParsableCommand {
             var moved = forms[0].moved
             var firstFailure: (any Error)?
             func verify(_ candidate: [UInt8]) throws -> (Checkpoint, String, JSONValue?) {
+                if let ring {
+                    let checkpoint = try parsed.verify(entry: candidate, keyRing: ring, origin: options.origin)
+                    let (suffix, details) = try keyHistoryReport(parsed.checkpoint, ring: ring, policy: policy)
+                    return (checkpoint, suffix, details)
+                }
                 if let policy {
                     let verification = try parsed.verify(
                         entry: candidate, policy: policy, logKeys: key.map { [$0] }, origin: options.origin)
@@ -357,7 +393,7 @@ struct VerifyInclusion: ParsableCommand {
             }
             details["index"] = .uint(parsed.index)
             details["digest"] = .string(SHA256.hash(leaf).description)
-            if let policyDetails { details["policy"] = policyDetails }
+            if let policyDetails { details[ring == nil ? "policy" : "key_history"] = policyDetails }
             return (
                 "\(SHA256.hash(leaf)) is entry \(parsed.index) of \(checkpoint.origin) at size \(checkpoint.size)"
                     + suffix,
@@ -406,6 +442,14 @@ struct VerifyConsistency: ParsableCommand {
             let new: Checkpoint
             var suffix = ""
             var policyDetails: JSONValue?
+            if let ring = try options.keyRing() {
+                new = try request.verify(oldCheckpoint: oldCheckpoint, keyRing: ring, origin: options.origin)
+                (suffix, policyDetails) = try keyHistoryReport(request.checkpoint, ring: ring, policy: policy)
+                var details = checkpointDetails(new)
+                details["old_size"] = .uint(request.oldSize)
+                details["key_history"] = policyDetails
+                return ("\(new.origin) grew consistently from size \(request.oldSize) to \(new.size)" + suffix, details)
+            }
             if let policy {
                 let verification = try request.verify(
                     oldCheckpoint: oldCheckpoint, policy: policy, logKeys: key.map { [$0] }, origin: options.origin)

@@ -102,6 +102,13 @@ struct DigestIndex: Sendable {
         }
     }
 
+    /// Whether `cache` still describes the log of `txn`: another writer (another process, or another `Ledger` of
+    /// this one) may have finished a merge in a commit that appended nothing, which leaves the tree size alone but
+    /// empties the log below the merge's boundary. The cache holds exactly the log's entries, so their counts differ.
+    func isCurrent(_ cache: WriterCache, in txn: some TransactionReading) throws -> Bool {
+        try txn.count(log) == cache.committed.count
+    }
+
     /// A cache of the log as committed in `txn`'s snapshot.
     func makeWriterCache(_ txn: some TransactionReading, treeSize: UInt64) throws -> WriterCache {
         var map: [SHA256Digest: UInt64] = [:]

@@ -92,9 +92,14 @@ extension Ledger {
     ///
     /// `principals` (one per entry; default: the user running this process) are recorded as the
     /// entries' appenders, and checked when an entry corrects another (see `Principal`).
+    ///
+    /// `keyRotation` is given by `rotateSigningKey` alone: its one entry, a `key-rotation` record, is admitted
+    /// and its checkpoint signed by the old and the new key (`Ledger+KeyRotation`); any other key-rotation
+    /// record is refused.
     package func append(
         _ entries: [PreparedEntry], principals: [Principal]? = nil, blobs: [BlobMetadata] = [],
-        rejecting policy: RejectionPolicy = .wholeBatch, atomicGroups: [Range<Int>] = []
+        rejecting policy: RejectionPolicy = .wholeBatch, atomicGroups: [Range<Int>] = [],
+        keyRotation: KeyRotationCommit? = nil
     ) throws -> CommitResult {
         let principals = principals ?? Array(repeating: .currentUser, count: entries.count)
         precondition(principals.count == entries.count, "one principal per entry")
@@ -110,7 +115,7 @@ extension Ledger {
                     defer { activeDigestCache.withLock { $0 = nil } }
                     return try commit(
                         entries, principals: principals, blobs: blobs, policy: policy, atomicGroups: atomicGroups,
-                        txn: txn, state: current, signer: signer)
+                        txn: txn, state: current, signer: signer, keyRotation: keyRotation)
                 }
                 newState.digests.commit(treeSize: newState.frontier.treeSize)
                 state = newState
@@ -147,7 +152,8 @@ extension Ledger {
     }
 
     /// The cached writer state if it describes `txn`'s tree, else a fresh one read from storage
-    /// (first append in this process, or another process appended since).
+    /// (first append in this process, or another process appended since, or finished a merge of the content
+    /// index in a commit that appended nothing).
     private func writerState(_ txn: WriteTransaction, cached: WriterState?) throws -> WriterState {
         guard try isTiled(txn) else {
             throw LedgerError(
@@ -157,7 +163,7 @@ extension Ledger {
                     + "once (it is resumable and keeps every proof valid), then append again")
         }
         let size = try storedTreeSize(txn)
-        if let cached, cached.digests.treeSize == size {
+        if let cached, cached.digests.treeSize == size, try tables.digests.isCurrent(cached.digests, in: txn) {
             // A failed commit leaves the builder ahead of the stored tree: reload it (≤ 8 reads).
             if cached.frontier.treeSize != size { cached.tiles.builder = try loadTileBuilder(txn, treeSize: size) }
             return cached
@@ -172,7 +178,8 @@ extension Ledger {
     // back) and returns the new frontier instead of storing it.
     private func commit(
         _ entries: [PreparedEntry], principals: [Principal], blobs: [BlobMetadata], policy: RejectionPolicy,
-        atomicGroups: [Range<Int>], txn: WriteTransaction, state: WriterState, signer: NoteSigner
+        atomicGroups: [Range<Int>], txn: WriteTransaction, state: WriterState, signer: NoteSigner,
+        keyRotation: KeyRotationCommit?
     ) throws -> (CommitResult, WriterState) {
         let storedBlobs = try blobs.map { try storeBlobMetadata(txn, $0) }
         let startSize = state.frontier.treeSize
@@ -192,7 +199,7 @@ extension Ledger {
                     let principal = principals[position]
                     if let earlier = try admitOrFindDuplicate(
                         entry, principal: principal, index: index, position: position, txn: txn, cache: cache,
-                        aggregates: aggregates)
+                        aggregates: aggregates, keyRotation: keyRotation)
                     {
                         outcomes.append(earlier)
                         if case .rejected(let rejection) = earlier {
@@ -229,8 +236,10 @@ extension Ledger {
                 CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: nil, storedBlobs: storedBlobs), newState
             )
         }
-        let checkpoint = try SignedCheckpoint.sign(
-            Checkpoint(origin: origin, size: newSize, rootHash: tiles.builder.frontier.root), with: signer)
+        // Signed by the log's current key (and, for a key rotation, by the new key too).
+        let checkpoint = try signCommit(
+            Checkpoint(origin: origin, size: newSize, rootHash: tiles.builder.frontier.root), txn: txn,
+            signer: signer, keyRotation: keyRotation, startSize: startSize, outcomes: outcomes)
         // An intermediate size may already have a checkpoint (issued on request); sizes only grow,
         // so the new size has none yet.
         try txn.put(tables.checkpoints, key: newSize, value: Array(checkpoint.serialized.utf8), mode: .noOverwrite)
@@ -248,8 +257,12 @@ extension Ledger {
     /// (nothing written for it) — or nil after checking and indexing a provenance record.
     private func admitOrFindDuplicate(
         _ entry: PreparedEntry, principal: Principal, index: UInt64, position: Int, txn: WriteTransaction,
-        cache: DigestIndex.WriterCache, aggregates: AggregateDeltas?
+        cache: DigestIndex.WriterCache, aggregates: AggregateDeltas?, keyRotation: KeyRotationCommit?
     ) throws -> AppendOutcome? {
+        // Only `rotateSigningKey` appends key-rotation records (Ledger+KeyRotation).
+        if let refusal = try keyRotationRefusal(entry, position: position, keyRotation: keyRotation) {
+            return .rejected(refusal)
+        }
         if let earlier = try tables.digests.lookup(txn, entry.digest, cache: cache) {
             return .appended(AppendResult(index: earlier, digest: entry.digest, duplicate: true))
         }

@@ -45,6 +45,13 @@ extension Ledger {
                     ? "tree size \(size) is beyond the current size \(current)"
                     : "no checkpoint was published for tree size \(size): witnesses cosign published checkpoints")
         }
+        // Never a line by one of the log's own keys: the current one, or one it signed with before a key rotation.
+        let keys = try keySchedule(txn).keys.map(\.vkey)
+        if let own = signatures.first(where: { line in keys.contains { line.names($0) } }) {
+            throw LedgerError(
+                .invalidArgument,
+                "refusing to add a signature line by the log's own key \(own.nameAndID) as a cosignature")
+        }
         var signed = try parseStoredCheckpoint(bytes, size: size)
         do {
             for signature in signatures { signed = try signed.adding(signature) }

@@ -58,9 +58,9 @@ extension Ledger {
     }
 
     /// Re-reads every leaf, recomputes every stored hash and every checkpoint's root, checks the
-    /// content index, verifies every stored checkpoint's signature with the ledger's verifier key,
-    /// and checks that recorded commit times never decrease, all in one read snapshot. Throws a `.corrupt` error naming the first
-    /// inconsistency. Streams: memory stays flat whatever the ledger's size.
+    /// content index, verifies every stored checkpoint's signature with the key that signed its size (both keys at a
+    /// key rotation's size), and checks that recorded commit times never decrease, all in one read snapshot. Throws a
+    /// `.corrupt` error naming the first inconsistency. Streams: memory stays flat whatever the ledger's size.
     ///
     /// With `checkBlobBytes: false` the blobs' bytes are not read (their metadata and erasures
     /// still are): for an auditor's copy of `data.mdb` without the `blobs/` directory.
@@ -81,6 +81,7 @@ extension Ledger {
     /// key and be accessible by its owner only (0600: whoever can read it can sign for the log,
     /// whoever can write it can stop the log from signing).
     func fsckKeyFiles() throws {
+        try fsckKeyRotationFiles()
         let vkeyPath = Ledger.path(directory, LedgerLayout.verifierKeyFile)
         if let mode = Self.fileMode(vkeyPath) {
             if mode & 0o022 != 0 {
@@ -160,6 +161,8 @@ extension Ledger {
         }
         let tiled = try isTiled(txn)
         try fsckHashTableSizes(txn, treeSize: size, tiled: tiled)
+        // Which key signed each size: one, or both at a key rotation's size (Ledger+KeyRotation).
+        let keys = try fsckKeySchedule(txn, treeSize: size)
 
         // The content index's log, checked leaf by leaf; older leaves are looked up in the
         // sorted levels (a scan of the log per leaf would be quadratic).
@@ -181,7 +184,7 @@ extension Ledger {
                             guard cpSize == treeSize else {
                                 throw LedgerError(.corrupt, "checkpoint for size \(cpSize) is out of order")
                             }
-                            try verifyStoredCheckpoint(bytes, size: cpSize, root: frontier.root)
+                            try verifyStoredCheckpoint(bytes, size: cpSize, root: frontier.root, keys: keys)
                             checkedCheckpoints += 1
                             nextCheckpoint = try checkpoints.next().map(decodeCheckpointEntry)
                         }
@@ -396,14 +399,9 @@ extension Ledger {
         return (size, Array(entry.value))
     }
 
-    private func verifyStoredCheckpoint(_ bytes: [UInt8], size: UInt64, root: SHA256Digest) throws {
+    private func verifyStoredCheckpoint(_ bytes: [UInt8], size: UInt64, root: SHA256Digest, keys: KeySchedule) throws {
         let signed = try parseStoredCheckpoint(bytes, size: size)
-        let checkpoint: Checkpoint
-        do {
-            checkpoint = try signed.verify(logKey: verifierKey)
-        } catch {
-            throw LedgerError(.corrupt, "checkpoint for size \(size) does not verify: \(error)")
-        }
+        let checkpoint = try verifyStoredSignatures(signed, size: size, schedule: keys)
         guard checkpoint.size == size else {
             throw LedgerError(.corrupt, "checkpoint stored under size \(size) says size \(checkpoint.size)")
         }

@@ -339,8 +339,9 @@ extension LedgerSnapshot {
     private func checkOwn(_ checkpoint: SignedCheckpoint) throws -> UInt64 {
         let body: Checkpoint
         do {
-            body = try checkpoint.verify(logKey: ledger.verifierKey, origin: ledger.origin)
-        } catch {
+            // Signed by the key the log used at its size (before or after a key rotation).
+            body = try ledger.verifyOwnCheckpoint(txn, checkpoint)
+        } catch let error as NoteError {
             throw LedgerError(.invalidArgument, "the checkpoint is not one of this log's: \(error.message)")
         }
         try ledger.checkSize(body.size, current: treeSize)

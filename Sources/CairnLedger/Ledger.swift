@@ -58,8 +58,9 @@ public final class Ledger: Sendable {
     public let directory: String
     /// The log origin: first line of every checkpoint and the signing key's name.
     public let origin: String
-    /// The key auditors verify checkpoints with.
-    public let verifierKey: NoteVerifierKey
+    /// The key auditors verify new checkpoints with: the log's current key (`meta/vkey`). After a key rotation
+    /// (`rotateSigningKey`, specs/key-rotation.md) it is the new key; the earlier ones are in the key history.
+    public var verifierKey: NoteVerifierKey { currentKey.withLock { $0 } }
     /// The largest canonical entry accepted, in bytes.
     public let maxEntryBytes: Int
     /// Which records the ledger accepts.
@@ -98,6 +99,8 @@ public final class Ledger: Sendable {
         }
     }
     let signer: Mutex<NoteSigner?>
+    // The current verifier key, replaced by a key rotation of this process (`Ledger+KeyRotation`).
+    let currentKey: Mutex<NoteVerifierKey>
     // Parsed stored checkpoints by tree size, with the bytes they were parsed from, so proofs do
     // not re-parse the same signed note. A stored note can gain witness cosignatures, so a cached
     // parse is used only while the stored bytes are unchanged.
@@ -168,7 +171,7 @@ public final class Ledger: Sendable {
         self.env = env
         self.tables = tables
         self.origin = origin
-        self.verifierKey = verifierKey
+        self.currentKey = Mutex(verifierKey)
         self.maxEntryBytes = maxEntryBytes
         self.profile = profile
         self.isReadOnly = readOnly

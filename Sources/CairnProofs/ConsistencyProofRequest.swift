@@ -56,6 +56,12 @@ public struct ConsistencyProofRequest: Sendable, Hashable {
     ) throws(ProofError) -> Checkpoint {
         let old = try verifyCheckpoint(oldCheckpoint, key: logKey, role: "old checkpoint", origin: origin)
         let new = try verifyCheckpoint(checkpoint, key: logKey, role: "new checkpoint", origin: origin)
+        return try verifyConsistency(old: old, new: new)
+    }
+
+    /// The proof's part of ``verify(oldCheckpoint:logKey:origin:)``, once both checkpoints' signatures are
+    /// verified: `old` must have the size `old N` names, and the proof must lead from its root to `new`'s.
+    func verifyConsistency(old: Checkpoint, new: Checkpoint) throws(ProofError) -> Checkpoint {
         guard old.size == oldSize else {
             throw ProofError(
                 .sizeMismatch, "the proof is from size \(oldSize) but the old checkpoint has size \(old.size)")

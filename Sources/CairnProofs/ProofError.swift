@@ -28,6 +28,10 @@ public struct ProofError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A blob disclosure's bytes and salt do not hash to its address, or the record does not
         /// reference the disclosed blob (`cairn verify disclosure`).
         case commitmentMismatch
+        /// A key history (`--key-history`, specs/key-rotation.md) does not verify from the pinned vkey: a rotation
+        /// is not signed by the previous or the new key, its entry is not in its checkpoint or does not name the
+        /// new key, or the file is malformed.
+        case badKeyHistory
     }
 
     public let code: Code

@@ -93,10 +93,15 @@ func verifyCheckpoint(
                     + (origin == nil ? "; for a log whose origin differs from its key name, give --origin" : ""))
         case .unknownKey, .noVerifiedSignature:
             let signers = signed.note.signatures.map { "\($0.name) (key ID \(hex($0.keyID)))" }
+            // Another key of the same name: perhaps the log rotated its key (specs/key-rotation.md).
+            let rotated = signed.note.signatures.contains { $0.name.utf8.elementsEqual(key.name.utf8) }
             throw ProofError(
                 .wrongKey,
                 "\(role): wrong key: not signed by \(key.name) (key ID \(hex(key.keyID))); signed by "
-                    + (signers.isEmpty ? "nobody" : signers.joined(separator: ", ")))
+                    + (signers.isEmpty ? "nobody" : signers.joined(separator: ", "))
+                    + (rotated
+                        ? "; if the log rotated its key, verify with its key history (--key-history, from "
+                            + "`cairn key history --json`)" : ""))
         default:
             throw ProofError(.malformed, "\(role): \(error.message)")
         }

@@ -86,6 +86,10 @@ public enum Corrections {
             return [("id", "a correction cannot change a checkpoint's \"id\": other records refer to it")]
         case .erasure?:
             return [("blob", "a correction cannot change which blob an erasure erased (\"blob\")")]
+        case .keyRotation?:
+            // The key history is read from the entry as logged; a correction would only make it read otherwise.
+            let reason = "a correction cannot change a key rotation's keys, endorsement, time or revocation"
+            return ["old_vkey", "new_vkey", "endorsement", "at", "revoked_from_size"].map { ($0, reason) }
         default:
             return []
         }

@@ -57,7 +57,7 @@ public struct RecordFacts: Sendable, Hashable {
     public let testResult: String?
     /// A deploy's or rollback's `environment`.
     public let environment: String?
-    /// A correction's or erasure's `author`.
+    /// A correction's, erasure's or key rotation's `author`.
     public let author: String?
     /// A checkpoint's outputs, in order.
     public let outputs: [OutputFacts]
@@ -119,7 +119,7 @@ public struct RecordFacts: Sendable, Hashable {
         decision = type == .review ? text("decision") : nil
         testResult = type == .test ? text("result") : nil
         environment = type == .deploy || type == .rollback ? text("environment") : nil
-        author = type == .correction || type == .erasure ? text("author") : nil
+        author = type == .correction || type == .erasure || type == .keyRotation ? text("author") : nil
 
         outputs = isCheckpoint ? (object["outputs"]?.arrayValue ?? []).compactMap(Self.output) : []
         if type == .rewrite, let old = text("old_commit"), let new = text("new_commit"), let kind = text("kind") {

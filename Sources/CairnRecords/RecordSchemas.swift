@@ -15,6 +15,7 @@ enum RecordSchemas {
         case .correction: return correction
         case .erasure: return erasure
         case .modelCall: return modelCall
+        case .keyRotation: return keyRotation
         }
     }
 
@@ -249,5 +250,19 @@ enum RecordSchemas {
         .required("format", identifier),
         .optional("log", identifier),
         .optional("line_hash", digest),
+    ])
+
+    // MARK: - The log's own records
+
+    /// A rotation of the log's signing key (specs/key-rotation.md). Whether `new_vkey` has `old_vkey`'s name, and
+    /// whether the endorsement verifies, is checked by the ledger and by verifiers of the key history.
+    static let keyRotation = record([
+        .required("old_vkey", .text(.verifierKey)),
+        .required("new_vkey", .text(.verifierKey)),
+        .required("endorsement", .text(.ed25519Signature)),
+        .required("at", timestamp),
+        .required("author", identifier),
+        .required("reason", nonBlank),
+        .optional("revoked_from_size", count),
     ])
 }

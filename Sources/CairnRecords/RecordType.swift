@@ -21,6 +21,10 @@ public enum RecordType: String, Sendable, CaseIterable {
     /// One call to a model provider's API as the provider logged it (model-side evidence), correlated with
     /// checkpoints by `request_id`.
     case modelCall = "model-call"
+    /// The log's signing key was replaced: names the old and the new verifier key (vkey), with the old key's
+    /// endorsement of the new one. Appended only by `cairn key rotate`, under a checkpoint signed by both keys
+    /// (specs/key-rotation.md); the ledger refuses one sent any other way.
+    case keyRotation = "key-rotation"
 
     /// The schema version this module validates: the only accepted value of `"schema"`.
     public static let schemaVersion = 1
@@ -29,7 +33,7 @@ public enum RecordType: String, Sendable, CaseIterable {
     public var isLifecycle: Bool {
         switch self {
         case .review, .test, .deploy, .rollback: return true
-        case .checkpoint, .rewrite, .correction, .erasure, .modelCall: return false
+        case .checkpoint, .rewrite, .correction, .erasure, .modelCall, .keyRotation: return false
         }
     }
 

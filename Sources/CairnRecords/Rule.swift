@@ -70,13 +70,20 @@ enum TextFormat: Sendable {
     case subject
     /// A checkpoint id: an identifier not starting with `sha256:`.
     case checkpointID
+    /// A C2SP signed-note verifier key of an Ed25519 note signer (`name+<8 hex key ID>+<base64(0x01 ‖ key)>`),
+    /// whose key ID matches its name and key.
+    case verifierKey
+    /// The canonical padded base64 of a 64-byte Ed25519 signature.
+    case ed25519Signature
 
     /// Whether the format refuses C0 control characters and DEL (`controlCharacter`) unless the
     /// validator accepts them (`RecordValidator.Options.acceptsControlCharacters`).
     var refusesControlCharacters: Bool {
         switch self {
         case .identifier, .subject, .checkpointID: return true
-        case .any, .nonEmpty, .nonBlank, .timestamp, .date, .digest, .commit, .repositoryPath, .mediaType: return false
+        case .any, .nonEmpty, .nonBlank, .timestamp, .date, .digest, .commit, .repositoryPath, .mediaType, .verifierKey,
+            .ed25519Signature:
+            return false
         }
     }
 }

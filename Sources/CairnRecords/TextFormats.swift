@@ -77,6 +77,18 @@ enum TextFormats {
                 code: .invalidValue,
                 message: "a checkpoint id cannot start with \"sha256:\" (subjects starting so are addresses), found "
                     + quote(text))
+        case .verifierKey:
+            guard let reason = VerifierKeyText.problem(text) else { return nil }
+            return FormatProblem(
+                code: .invalidValue,
+                message: "expected an Ed25519 verifier key <name>+<8 hex digit key ID>+<base64 of 0x01 and the "
+                    + "32-byte key>, found " + quote(text) + ": " + reason)
+        case .ed25519Signature:
+            guard !VerifierKeyText.isSignature(text) else { return nil }
+            return FormatProblem(
+                code: .invalidValue,
+                message: "expected the canonical padded base64 of a 64-byte Ed25519 signature (88 characters), found "
+                    + quote(text))
         }
     }
 

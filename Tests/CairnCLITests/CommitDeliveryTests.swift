@@ -78,9 +78,15 @@ import Testing
             directory: repo.path)
         #expect(configured.status == 0)
         try Self.commitWithAgent(repo, installArgs: ["--server", world.url], environment: environment)
-        // The hooks' detached delivery moves both records from the outbox into the spool.
-        try pollBlocking("the checkpoint and the rewrite in the spool") { world.spooled() == 2 }
-        #expect((try? String(contentsOfFile: repo.path + "/.git/cairn/outbox.jsonl", encoding: .utf8)) ?? "" == "")
+        // The hooks' detached delivery moves both records from the outbox into the spool, then empties the outbox
+        // (a step after the spool's: wait for both, or a loaded machine sees the outbox not yet emptied).
+        func outboxEmpty() -> Bool {
+            ((try? String(contentsOfFile: repo.path + "/.git/cairn/outbox.jsonl", encoding: .utf8)) ?? "") == ""
+        }
+        try pollBlocking("the checkpoint and the rewrite in the spool, the outbox empty") {
+            world.spooled() == 2 && outboxEmpty()
+        }
+        #expect(world.spooled() == 2 && outboxEmpty())
 
         let server = try world.startServer()
         defer { server.stop() }

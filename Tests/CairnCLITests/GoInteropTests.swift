@@ -4,6 +4,7 @@ import Testing
 
 /// Checks Cairn's checkpoints and proofs with Go's golang.org/x/mod/sumdb/note and sumdb/tlog,
 /// an independent implementation (Tests/Interop/verify_with_go.go).
+/// Checkpoints across key rotations and the key history: `GoKeyRotationInteropTests`.
 ///
 /// Skipped with a message when Go or golang.org/x/mod is not installed (`make interop-deps`
 /// installs them); CI sets CAIRN_REQUIRE_INTEROP=1, which turns the skip into a failure.

@@ -36,6 +36,18 @@ struct HelpExampleTests {
             "needs running witnesses (WitnessCLITests run it)",
         "aws s3 sync /srv/www/log s3://bucket/log   # see docs/publishing-tiles.md for headers":
             "needs an S3 bucket",
+        "cairn mirror https://log.example.com/cairn/ /srv/mirror --vkey ledger.vkey --once":
+            "needs a log at that URL (MirrorCLITests run it against one)",
+        "cairn mirror https://log.example.com/cairn/ /srv/mirror --once --json":
+            "needs a log at that URL (MirrorCLITests run it against one)",
+        "cairn mirror https://log.example.com/cairn/ /srv/mirror --interval 300":
+            "needs a log at that URL, and runs until stopped (MirrorCLITests run it against one)",
+        "cairn monitor https://log.example.com/cairn/ --vkey ledger.vkey --state monitor.json --once":
+            "needs a log at that URL (MirrorCLITests run it against one)",
+        "cairn monitor https://log.example.com/cairn/ --state monitor.json --once --json":
+            "needs a log at that URL (MirrorCLITests run it against one)",
+        "cairn monitor https://log.example.com/cairn/ --state monitor.json --witness-vkey witness.vkey --max-age 3600 --interval 300 --json":
+            "needs a log at that URL, and runs until stopped (MirrorCLITests run it against one)",
         "cairn import --format agent-trace --repo ~/src/app .agent-trace/traces.jsonl":
             "needs Agent Trace records of the repository's files (InteropFormatCLITests run it)",
         "cairn import --format git-ai --repo ~/src/app --json":

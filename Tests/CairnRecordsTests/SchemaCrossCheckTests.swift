@@ -20,6 +20,8 @@ import Testing
     }
 
     static let hex64 = String(repeating: "ab", count: 32)
+    /// The base64 key of the key-rotation example's new vkey (its key ID 99d82545 matches only its own name).
+    static let vkeyTail = "Ae1JKMYo0cLG6ukDOJBZlWEpWSc6XGP5NjbBRhSshzfR"
 
     static func mutate(_ type: RecordType, _ edits: [Edit]) -> JSONValue {
         edits.reduce(try! example(type)) { $0.setting($1.path, to: $1.value) }
@@ -44,6 +46,7 @@ import Testing
         .correction: ["type", "schema", "corrects", "author", "reason", "patch"],
         .erasure: ["type", "schema", "blob", "reason", "at", "author"],
         .modelCall: ["type", "schema", "request_id", "provider", "timestamp", "model"],
+        .keyRotation: ["type", "schema", "old_vkey", "new_vkey", "endorsement", "at", "author", "reason"],
     ]
 
     static let nestedRequired = [
@@ -230,6 +233,24 @@ import Testing
             invalid(.correction, "$.patch.type", "review", .immutableField),
             invalid(.correction, "$.patch.schema", 2, .immutableField),
             invalid(.correction, "$.patch.corrects", .null, .immutableField),
+            // Key rotations: vkeys and the endorsement.
+            invalid(.keyRotation, "$.old_vkey", 5, .wrongType),
+            invalid(.keyRotation, "$.new_vkey", "", .emptyString),
+            invalid(.keyRotation, "$.new_vkey", "example.com/cairn-demo+99d82545", .invalidValue),
+            invalid(.keyRotation, "$.new_vkey", .string("example.com/cairn-demo+99D82545+" + vkeyTail), .invalidValue),
+            invalid(.keyRotation, "$.new_vkey", .string("example demo+99d82545+" + vkeyTail), .invalidValue),
+            invalid(.keyRotation, "$.new_vkey", .string("example.com/cairn-demo+99d82545+\(vkeyTail)="), .invalidValue),
+            invalid(
+                .keyRotation, "$.new_vkey", .string("example.com/cairn-demo+99d82545+B\(vkeyTail.dropFirst())"),
+                .invalidValue),
+            invalid(.keyRotation, "$.endorsement", "O4xu", .invalidValue),
+            invalid(.keyRotation, "$.endorsement", .string(String(repeating: "A", count: 86) + "Ag=="), .invalidValue),
+            invalid(.keyRotation, "$.endorsement", .string(String(repeating: "A", count: 88)), .invalidValue),
+            invalid(.keyRotation, "$.reason", " \n", .emptyString),
+            invalid(.keyRotation, "$.author", "ops\u{1B}", .controlCharacter),
+            invalid(.keyRotation, "$.at", "2026-12-01", .invalidTimestamp),
+            invalid(.keyRotation, "$.revoked_from_size", -1, .invalidValue),
+            invalid(.keyRotation, "$.revoked_from_size", "4", .wrongType),
         ]
         return all
     }
@@ -292,6 +313,8 @@ import Testing
                 ]
             ),
             ("integer written as 1.0 and schema 1.0", .review, [("$.schema", 1.0)]),
+            ("key rotation revoking the old key", .keyRotation, [("$.revoked_from_size", 4), ("$.x_ticket", "SEC-1")]),
+            ("key rotation with a reason of two lines", .keyRotation, [("$.reason", "moved\nto the HSM")]),
             // Only C0 controls and DEL are refused, and only in identifiers and people.
             (
                 "free text with line breaks, tabs and escapes", .rollback,
