@@ -52,11 +52,13 @@ package enum ProviderLog {
         /// Parses `text`: an optional `$`, then member names separated by `.` (a name holds no `.`, `[` or `"`),
         /// `[n]` for an array element, `["name"]` (a JSON string) for any member name. Nil when malformed or empty.
         package init?(_ text: String) {
+            // Parsed by Unicode scalars, not Characters: a combining mark after `"` or `[` would otherwise merge with
+            // it into one Character and hide the delimiter (found by FuzzProviderLog).
             var components: [Component] = []
-            var rest = Substring(text)
-            if rest.hasPrefix("$") { rest = rest.dropFirst() }
+            var rest = Substring(text).unicodeScalars
+            if rest.first == "$" { rest = rest.dropFirst() }
             while !rest.isEmpty {
-                if rest.hasPrefix("[\"") {
+                if rest.starts(with: "[\"".unicodeScalars) {
                     // `["name"]`: a JSON string, up to its closing quote (escaped quotes skipped), then `]`.
                     let body = rest.dropFirst()
                     var end = body.index(after: body.startIndex)
@@ -65,27 +67,27 @@ package enum ProviderLog {
                         escaped = !escaped && body[end] == "\\"
                         end = body.index(after: end)
                     }
-                    guard end < body.endIndex, body[body.index(after: end)...].hasPrefix("]"),
-                        let name = (try? JSONParser.parse(String(body[...end])))?.stringValue
+                    guard end < body.endIndex, body[body.index(after: end)...].starts(with: "]".unicodeScalars),
+                        let name = (try? JSONParser.parse(String(Substring(body[...end]))))?.stringValue
                     else { return nil }
                     components.append(.key(name))
                     rest = body[body.index(end, offsetBy: 2)...]
-                } else if rest.hasPrefix("[") {
-                    let digits = rest.dropFirst().prefix { $0.isASCII && $0.isNumber }
-                    guard !digits.isEmpty, digits.count <= 9, rest.dropFirst(1 + digits.count).hasPrefix("]"),
-                        let index = Int(digits)
+                } else if rest.first == "[" {
+                    let digits = rest.dropFirst().prefix { ("0"..."9").contains($0) }
+                    guard !digits.isEmpty, digits.count <= 9, rest.dropFirst(1 + digits.count).first == "]",
+                        let index = Int(String(Substring(digits)))
                     else { return nil }
                     components.append(.index(index))
                     rest = rest.dropFirst(2 + digits.count)
                 } else {
-                    if rest.hasPrefix(".") {
+                    if rest.first == "." {
                         rest = rest.dropFirst()
                     } else if !components.isEmpty {
                         return nil
                     }
                     let name = rest.prefix { $0 != "." && $0 != "[" && $0 != "]" && $0 != "\"" }
                     guard !name.isEmpty else { return nil }
-                    components.append(.key(String(name)))
+                    components.append(.key(String(Substring(name))))
                     rest = rest.dropFirst(name.count)
                 }
             }
@@ -111,7 +113,12 @@ package enum ProviderLog {
             for component in components {
                 switch component {
                 case .key(let key):
-                    let plain = !key.isEmpty && !key.contains { ".[]\"$".contains($0) || $0.isWhitespace }
+                    // By scalars, as `init?` reads it: a plain name has none of `.[]"$` and no white space.
+                    let plain =
+                        !key.isEmpty
+                        && !key.unicodeScalars.contains {
+                            ".[]\"$".unicodeScalars.contains($0) || $0.properties.isWhitespace
+                        }
                     if plain {
                         text += (text.isEmpty ? "" : ".") + key
                     } else {

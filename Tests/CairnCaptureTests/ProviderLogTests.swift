@@ -130,6 +130,17 @@ import Testing
         for bad in ["", "$", ".", "a..b", "a.", "a[", "a[x]", "a]", #"a["b"#, #"a"b"#, "a[1]b"] {
             #expect(ProviderLog.Path(bad) == nil, "\(bad)")
         }
+        // Combining marks after a delimiter (U+0711, U+0301) do not hide it: paths are read and printed by Unicode
+        // scalars, and every path prints as text that reads back as itself (FuzzProviderLog found the first one).
+        for text in [
+            "\u{0711}\u{FFFD}G$%h*G$%i*", "[\"\u{0301}x\"]", "a[\u{0301}1]", "a.\u{0301}b", "\u{0301}", "a\"\u{0301}",
+        ] {
+            guard let path = ProviderLog.Path(text) else { continue }
+            #expect(ProviderLog.Path(path.description) == path, "\(text.debugDescription) -> \(path.description)")
+        }
+        #expect(ProviderLog.Path("\u{0711}G$x")?.description == "[\"\u{0711}G$x\"]")
+        #expect(ProviderLog.Path("[\"\u{0711}G$x\"]")?.components == [.key("\u{0711}G$x")])
+        #expect(ProviderLog.Path("a\"\u{0301}") == nil)
     }
 
     @Test("Payloads: left out by default, kept redacted with --include-payloads; JSON values as their text")
