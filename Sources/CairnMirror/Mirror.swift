@@ -88,6 +88,8 @@ package final class Mirror {
         clock: @escaping @Sendable () -> Int64 = currentTime
     ) throws(MirrorError) {
         self.directory = try MirrorDirectory(path: directory)
+        // A run killed mid-write (SIGKILL, power loss) leaves its temporary files: never served, removed here.
+        self.directory.removeLeftoverTemporaryFiles()
         self.directoryPath = directory
         self.client = TileClient(source: source)
         self.url = source.description

@@ -1,4 +1,5 @@
 import CairnStorage
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -187,6 +188,23 @@ final class MirrorDirectory {
         if let existing = try contents(of: path, maxBytes: bytes.count), existing == bytes { return false }
         try write(path, bytes)
         return true
+    }
+
+    /// Removes the temporary files (`.cairn-mirror-<pid>-<n>.tmp`) of runs that are no longer alive — a run killed
+    /// between creating one and renaming it leaves it behind — so that the directory holds only what it serves.
+    /// Files of a live process (another run on the same directory) are left alone. Returns how many were removed.
+    @discardableResult
+    func removeLeftoverTemporaryFiles() -> Int {
+        var removed = 0
+        guard let walk = FileManager.default.enumerator(atPath: path) else { return 0 }
+        while let relative = walk.nextObject() as? String {
+            let name = relative.split(separator: "/").last.map(String.init) ?? relative
+            guard name.hasPrefix(".cairn-mirror-"), name.hasSuffix(".tmp") else { continue }
+            let pid = name.dropFirst(".cairn-mirror-".count).prefix { $0 != "-" }
+            guard let pid = Int32(pid), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            if unlink(path + "/" + relative) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// Writes `bytes` at `path` (relative), replacing any file there: a temporary file next to it, filled and synced

@@ -308,7 +308,8 @@ struct MirrorCLITests {
         // Wait until it has recorded the checkpoint it installs and written some bundles, then kill it (SIGKILL).
         try pollBlocking("the mirror to start writing bundles", timeout: 60, every: 0.005) {
             let state = (try? String(contentsOfFile: mirror + "/.cairn-mirror/state.json", encoding: .utf8)) ?? ""
-            let bundles = (try? FileManager.default.contentsOfDirectory(atPath: mirror + "/tile/entries")) ?? []
+            let bundles = ((try? FileManager.default.contentsOfDirectory(atPath: mirror + "/tile/entries")) ?? [])
+                .filter { !$0.hasPrefix(".") }  // not a temporary file being written
             return state.contains("\"pending\": \"example.com") && bundles.count >= 3
         }
         kill(process.processIdentifier, SIGKILL)
