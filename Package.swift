@@ -153,6 +153,11 @@ let package = Package(
                 "CairnCrypto", "CairnMerkle", "CairnNote", "CairnProofs", "CairnJSON", "CairnStorage", "CairnHTTP",
             ]
         ),
+        // Log directories (specs/sealing.md §6): `logs.json`, the logs it names and the links between them.
+        .target(
+            name: "CairnLogDirectory",
+            dependencies: ["CairnLedger", "CairnJSON", "CairnNote", "CairnStorage"]
+        ),
         // The benchmark harness of `cairn bench` and the crash test's load (`cairn stress-append`):
         // synthetic inputs, the engine under load, the same-run baselines, timings, percentiles
         // and the JSON results.
@@ -170,7 +175,7 @@ let package = Package(
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
                 "CairnHTTP", "CairnBench", "CairnCapture", "CairnHooks", "CairnCommitCapture", "CairnRedaction",
-                "CairnInsight", "CairnMirror",
+                "CairnInsight", "CairnMirror", "CairnLogDirectory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),

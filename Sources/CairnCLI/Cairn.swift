@@ -60,12 +60,14 @@ struct Cairn: AsyncParsableCommand {
             BlobCommand.self, CheckpointCommand.self, ProveCommand.self, VerifyCommand.self, FsckCommand.self,
             MigrateCommand.self, BackupCommand.self, RestoreCommand.self,
             AuditCommand.self, ReportCommand.self, ServeCommand.self, TokenCommand.self, ExportCommand.self,
-            WitnessCommand.self, MirrorCommand.self, MonitorCommand.self,
+            WitnessCommand.self, MirrorCommand.self, MonitorCommand.self, LogsCommand.self,
             SpoolCommand.self, CaptureCommand.self, HooksCommand.self, BlameCommand.self,
             RewriteCommand.self, AttestCommand.self, BenchCommand.self,
             StressAppendCommand.self,
             // Last: its --help examples rotate the example ledger's key (HelpExampleTests runs them in order).
             KeyCommand.self,
+            // After it: its --help examples seal the example ledger.
+            SealCommand.self,
         ]
     )
 

@@ -355,9 +355,10 @@ final class ProgressDisplay: @unchecked Sendable {
         let now = Date()
         guard now.timeIntervalSince(lastShown) >= (terminal ? 0.2 : 5) else { return }
         lastShown = now
-        let fraction = totalBytes > 0 ? Double(bytes) / Double(totalBytes) : 0
-        let rate = Double(bytes - startBytes) / max(elapsed, 0.001)
-        let eta = rate > 0 ? Double(totalBytes - bytes) / rate : 0
+        let fraction = totalBytes > 0 ? min(1, Double(bytes) / Double(totalBytes)) : 0
+        // Standard input has no size (0): no fraction and no ETA, and never a negative byte count.
+        let rate = Double(bytes &- min(startBytes, bytes)) / max(elapsed, 0.001)
+        let eta = rate > 0 && totalBytes > bytes ? Double(totalBytes - bytes) / rate : 0
         let recordRate = Int(Double(records) / max(elapsed, 0.001))
         let percent = String(format: "%5.1f%%", fraction * 100)
         if terminal {

@@ -2,6 +2,8 @@ import ArgumentParser
 import CairnCrypto
 import CairnJSON
 import CairnLedger
+import CairnNote
+import CairnRecords
 
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +27,15 @@ struct InitCommand: ParsableCommand {
             record is validated, references are checked, and queries are indexed. With
             --profile generic it accepts any JSON object (a plain transparency log).
 
+            With --successor-of DIR, the new log succeeds a sealed one (`cairn seal`, specs/sealing.md):
+            its first entry is a predecessor record carrying DIR's final checkpoint, its seal entry
+            and that entry's inclusion proof, so that anyone holding DIR's vkey can check the link
+            (`cairn verify successor`). The successor needs an origin of its own, and gets a key of
+            its own; its profile and maximum entry size are DIR's unless given, and it accepts
+            DIR's API tokens (`cairn token`: copied, so clients keep theirs; revoke them in each
+            log). If the command is interrupted after creating the directory, run it again: it
+            finishes the link.
+
             EXAMPLES
               cairn init --origin example.com/cairn-demo --ledger ./ledger
               cairn init --origin example.com/small --max-entry-bytes 65536 --json --ledger ./small
@@ -38,14 +49,35 @@ struct InitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The log's origin line and key name, e.g. example.com/cairn.", valueName: "name"))
     var origin: String
 
-    @Option(help: ArgumentHelp("The largest canonical record accepted, in bytes.", valueName: "bytes"))
-    var maxEntryBytes: Int = 1 << 20
+    @Option(
+        help: ArgumentHelp(
+            "The largest canonical record accepted, in bytes (default: 1048576, or the predecessor's).",
+            valueName: "bytes"))
+    var maxEntryBytes: Int?
 
     @Option(
         help: ArgumentHelp(
             "Which records the ledger accepts: provenance (the AI provenance schema, validated and indexed) "
-                + "or generic (any JSON object).", valueName: "profile"))
-    var profile: String = "provenance"
+                + "or generic (any JSON object). Default: provenance, or the predecessor's.", valueName: "profile"))
+    var profile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Start a successor of this sealed ledger: the new log's first entry commits to its final checkpoint.",
+            valueName: "dir"))
+    var successorOf: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --successor-of: who creates the successor (the link's author; default: the login name of the "
+                + "user running cairn).", valueName: "name"))
+    var author: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --successor-of: the link's time, RFC 3339 UTC such as 2027-01-01T00:00:00Z (default: now).",
+            valueName: "time"))
+    var at: String?
 
     @Option(
         help: ArgumentHelp(
@@ -57,19 +89,28 @@ struct InitCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ["provenance", "generic"].contains(profile) else {
+        if let profile, !["provenance", "generic"].contains(profile) {
             throw ValidationError("--profile must be provenance or generic, got \(profile)")
         }
-        guard maxEntryBytes > 0 && maxEntryBytes <= 512 << 20 else {
+        if let maxEntryBytes, !(maxEntryBytes > 0 && maxEntryBytes <= 512 << 20) {
             throw ValidationError("--max-entry-bytes must be between 1 and \(512 << 20), got \(maxEntryBytes)")
+        }
+        guard (author == nil && at == nil) || successorOf != nil else {
+            throw ValidationError("--author and --at describe the link to a predecessor: they need --successor-of")
         }
     }
 
     func run() throws {
         try runReportingErrors {
+            let predecessor = try successorOf.map { directory in
+                var open = Ledger.OpenOptions()
+                open.readOnly = true
+                return try Ledger.open(at: directory, options: open)
+            }
             var options = Ledger.CreateOptions()
-            options.maxEntryBytes = maxEntryBytes
-            options.profile = profile == "generic" ? .generic : .provenance
+            options.maxEntryBytes = maxEntryBytes ?? predecessor?.maxEntryBytes ?? 1 << 20
+            options.profile =
+                profile.map { $0 == "generic" ? .generic : .provenance } ?? predecessor?.profile ?? .provenance
             if let signingKey {
                 let pem = String(decoding: try readInput(signingKey, what: "signing key"), as: UTF8.self)
                 do {
@@ -80,27 +121,44 @@ struct InitCommand: ParsableCommand {
                 }
             }
             let directory = location.directory
-            let ledger = try Ledger.create(at: directory, origin: origin, options: options)
+            let ledger =
+                if let predecessor {
+                    try Ledger.createSuccessor(
+                        at: directory, origin: origin, of: predecessor, author: author ?? Principal.currentUser.name,
+                        at: at ?? Timestamps.now(), options: options)
+                } else {
+                    try Ledger.create(at: directory, origin: origin, options: options)
+                }
+            let link = try predecessor.map { _ in try ledger.predecessorLink() }
             let vkey = ledger.verifierKey.description
             if json {
                 let checkpoint = try ledger.read { try $0.checkpoint() }
-                printJSON(
-                    .object([
-                        "ledger": .string(directory),
-                        "origin": .string(ledger.origin),
-                        "vkey": .string(vkey),
-                        "vkey_file": .string(directory + "/" + LedgerLayout.verifierKeyFile),
-                        "signing_key_file": .string(directory + "/" + LedgerLayout.signingKeyFile),
-                        "max_entry_bytes": .number(Double(ledger.maxEntryBytes)),
-                        "profile": .string(ledger.profile.rawValue),
-                        "checkpoint": .string(checkpoint.serialized),
-                    ]))
+                var object: JSONObject = [
+                    "ledger": .string(directory),
+                    "origin": .string(ledger.origin),
+                    "vkey": .string(vkey),
+                    "vkey_file": .string(directory + "/" + LedgerLayout.verifierKeyFile),
+                    "signing_key_file": .string(directory + "/" + LedgerLayout.signingKeyFile),
+                    "max_entry_bytes": .number(Double(ledger.maxEntryBytes)),
+                    "profile": .string(ledger.profile.rawValue),
+                    "checkpoint": .string(checkpoint.serialized),
+                ]
+                if let link = link ?? nil, let predecessor {
+                    let final = try SignedCheckpoint(parsing: link.checkpoint).checkpoint
+                    object["predecessor"] = .object([
+                        "ledger": .string(predecessor.directory), "origin": .string(link.origin),
+                        "vkey": .string(link.vkey.description), "size": .uint(final.size),
+                        "root_hash": .string(final.rootHash.base64),
+                    ])
+                }
+                printJSON(.object(object))
             } else {
                 Console.line(vkey)
                 if Console.stderrIsTerminal {
                     Console.error(
                         "created ledger \(directory) (signing key \(directory)/\(LedgerLayout.signingKeyFile), "
-                            + "verifier key \(directory)/\(LedgerLayout.verifierKeyFile))")
+                            + "verifier key \(directory)/\(LedgerLayout.verifierKeyFile))"
+                            + (predecessor.map { ", entry 0 links it to the sealed \($0.origin)" } ?? ""))
                 }
             }
         }

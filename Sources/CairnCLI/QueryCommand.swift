@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnJSON
 import CairnLedger
+import CairnLogDirectory
 import CairnRecords
 import Foundation
 
@@ -48,10 +49,19 @@ struct QueryCommand: ParsableCommand {
               # The client's checkpoint of an API call and the provider's log of it: do the models agree?
               cairn query --request-id req_011CVp3sR9mJ5 --json
               cairn query --type model-call --since 2026-11-01
+              # Every shard of a log directory (`cairn logs`): rows name their log
+              cairn init --origin example.com/q-2026 --ledger ./qlogs/2026 && cairn logs add ./qlogs/2026 --dir ./qlogs
+              cairn query --logs ./qlogs --model claude-sonnet-4-5 --json
             """)
     )
 
     @OptionGroup var location: LedgerLocation
+
+    @Option(
+        help: ArgumentHelp(
+            "Search every log of this log directory (`cairn logs`), in its order; each row names its log, and "
+                + "--limit applies to all of them together.", valueName: "dir"))
+    var logs: String?
 
     @Option(help: ArgumentHelp("The checkpoint's model.id.", valueName: "id")) var model: String?
     @Option(help: ArgumentHelp("Who requested the change.", valueName: "person")) var requestedBy: String?
@@ -141,45 +151,80 @@ struct QueryCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let ledger = try location.open(readOnly: true)
             let query = try buildQuery()
+            let ledgers: [(name: String?, ledger: Ledger)]
+            if let logs {
+                guard location.ledger == nil else {
+                    throw CLIError(
+                        .usage, "--logs searches the ledgers of a log directory: it cannot be combined with --ledger")
+                }
+                do {
+                    let listing = try LogDirectory.load(logs)
+                    ledgers = try listing.entries.map { entry throws(LogDirectoryError) in
+                        (entry.name, try LogDirectory.openLedger(listing.ledgerPath(entry)))
+                    }
+                } catch {
+                    throw CLIError(error)
+                }
+            } else {
+                ledgers = [(nil, try location.open(readOnly: true))]
+            }
+            var remaining = query.limit
             if json || jsonl {
                 // Streamed: each match is printed as it is found, so a query of every record
                 // needs no memory for its result. --json writes the same compact array as one line.
                 var first = true
-                try ledger.read { snapshot in
-                    try snapshot.query(query) { match in
-                        var bytes = match.jsonBytes
-                        // Escaping only ever concerns characters at or above DEL: plain ASCII goes out as it is.
-                        if bytes.contains(where: { $0 >= 0x7F }) {
-                            bytes = Array(DisplayText.escapeJSON(String(decoding: bytes, as: UTF8.self)).utf8)
+                for (name, ledger) in ledgers where remaining.map({ $0 > 0 }) ?? true {
+                    var query = query
+                    query.limit = remaining
+                    // Rows of a log directory start with the log's name.
+                    let prefix = name.map { Array(("{\"log\":" + JSONWriter.compact(.string($0)) + ",").utf8) }
+                    try ledger.read { snapshot in
+                        try snapshot.query(query) { match in
+                            var bytes = match.jsonBytes
+                            if let prefix, bytes.first == UInt8(ascii: "{") {
+                                bytes.replaceSubrange(0..<1, with: prefix)
+                            }
+                            remaining = remaining.map { $0 - 1 }
+                            // Escaping only ever concerns characters at or above DEL: plain ASCII goes out as it is.
+                            if bytes.contains(where: { $0 >= 0x7F }) {
+                                bytes = Array(DisplayText.escapeJSON(String(decoding: bytes, as: UTF8.self)).utf8)
+                            }
+                            if json {
+                                Console.write(Array((first ? "[" : ",").utf8) + bytes)
+                            } else {
+                                bytes.append(UInt8(ascii: "\n"))
+                                Console.write(bytes)
+                            }
+                            first = false
+                            return true
                         }
-                        if json {
-                            Console.write(Array((first ? "[" : ",").utf8) + bytes)
-                        } else {
-                            bytes.append(UInt8(ascii: "\n"))
-                            Console.write(bytes)
-                        }
-                        first = false
-                        return true
                     }
                 }
                 if json { Console.line(first ? "[]" : "]") }
             } else {
-                printTable(try ledger.read { try $0.query(query) })
+                var matches: [(String?, QueryMatch)] = []
+                for (name, ledger) in ledgers where remaining.map({ $0 > 0 }) ?? true {
+                    var query = query
+                    query.limit = remaining
+                    let found = try ledger.read { try $0.query(query) }
+                    remaining = remaining.map { $0 - found.count }
+                    matches += found.map { (name, $0) }
+                }
+                printTable(matches, logs: logs != nil)
             }
         }
     }
 
-    private func printTable(_ matches: [QueryMatch]) {
+    private func printTable(_ matches: [(log: String?, match: QueryMatch)], logs: Bool) {
         var rows: [[String]] = [
-            [
+            (logs ? ["LOG"] : []) + [
                 "INDEX", "TIME", "TYPE", "CHECKPOINT", "WHO", "MODEL / DETAIL", "GRADE", "REVIEWED BY", "MODEL CALLS",
                 "DIGEST",
             ]
         ]
         var mismatches: [String] = []
-        for match in matches {
+        for (log, match) in matches {
             let f = match.facts
             let time = f.timestamp.map(Timestamp.format) ?? "-"
             let id = f.type == .checkpoint ? (f.id ?? "-") : match.checkpoint.map { "#\($0)" } ?? "-"
@@ -215,11 +260,12 @@ struct QueryCommand: ParsableCommand {
             let reviewed = match.reviews.map { "\($0.reviewer) (\($0.decision))" }.joined(separator: ", ")
             // Every cell is escaped: ids, people and reasons come from records.
             rows.append(
-                [
-                    String(match.index), time, f.type.rawValue, id, who, detail, grade,
-                    reviewed.isEmpty ? "-" : reviewed, calls,
-                    String(match.digest.description.prefix(19)) + "…",
-                ].map(DisplayText.escape))
+                (log.map { [$0] } ?? [])
+                    + [
+                        String(match.index), time, f.type.rawValue, id, who, detail, grade,
+                        reviewed.isEmpty ? "-" : reviewed, calls,
+                        String(match.digest.description.prefix(19)) + "…",
+                    ].map(DisplayText.escape))
         }
         printColumns(rows)
         for mismatch in mismatches { Console.error(DisplayText.escape("note: model mismatch: " + mismatch)) }

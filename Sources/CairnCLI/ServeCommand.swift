@@ -1,6 +1,9 @@
 import ArgumentParser
+import CairnJSON
 import CairnLedger
+import CairnLogDirectory
 import CairnServer
+import CairnStorage
 import Foundation
 import NIOCore
 
@@ -28,9 +31,17 @@ struct ServeCommand: AsyncParsableCommand {
             Local commands that write (append, import, token, blob) may run beside a server: each
             writer picks up what the other committed (docs/operators-guide.md).
 
+            With --logs DIR, serves every log of a log directory (`cairn logs`, specs/sealing.md
+            §6): each under /logs/NAME/ (its API, checkpoint and tiles as a single-log server
+            serves them), and the current log — the one open log with no successor — also
+            without the prefix, so that clients keep their URL when a shard is sealed and
+            succeeded. GET /v1/logs lists the logs; GET /v1/query?logs=all searches them all.
+            Each log keeps its own tokens, access log, engine and serve.lock.
+
             EXAMPLES
               cairn token create --role append --name ci
               cairn serve --ledger /var/lib/cairn/ledger
+              cairn serve --logs /var/lib/cairn/logs --listen 127.0.0.1:9000
               cairn serve --config /etc/cairn/server.json --listen 127.0.0.1:9000 --public-reads
 
             EXIT STATUS
@@ -50,6 +61,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("A JSON configuration file (specs/server-config.md).", valueName: "file"))
     var config: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Serve every log of this log directory (`cairn logs`) instead of one ledger.", valueName: "dir"))
+    var logs: String?
 
     @Option(help: ArgumentHelp("HOST:PORT, [IPv6]:PORT or unix:/path (default 127.0.0.1:8080).", valueName: "address"))
     var listen: String?
@@ -144,6 +160,14 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let logs {
+            guard location.ledger == nil else {
+                throw CLIError(
+                    .usage, "--logs serves the ledgers of a log directory: it cannot be combined with --ledger")
+            }
+            try await runReportingErrors { try await serveLogs(logs) }
+            return
+        }
         try await runReportingErrors {
             let settings = try settings()
             let directory = location.ledger ?? settings.ledger ?? location.directory
@@ -189,5 +213,73 @@ func listenFailure(_ error: IOError, address: String) -> CLIError {
         CLIError(.usage, "cannot listen on \(address): no network interface of this machine has that address")
     default:
         CLIError(.ioError, "cannot listen on \(address): \(String(cString: strerror(error.errnoCode)))")
+    }
+}
+
+extension ServeCommand {
+    /// `cairn serve --logs DIR`: every log of the directory behind one listener (MultiLogServer).
+    func serveLogs(_ directory: String) async throws {
+        let settings = try settings()
+        let listing: LogDirectory
+        do {
+            listing = try LogDirectory.load(directory)
+        } catch {
+            throw CLIError(error)
+        }
+        guard !listing.entries.isEmpty else { throw CLIError(.notFound, "the log directory \(directory) has no logs") }
+        var ledgers: [(name: String, ledger: Ledger)] = []
+        var locks: [LockFile] = []
+        defer { withExtendedLifetime(locks) {} }
+        for entry in listing.entries {
+            let path = listing.ledgerPath(entry)
+            let ledger = try LedgerLocation.open(path)
+            locks += try ServeLock.acquire(ledger: path)
+            guard try await ledger.read({ $0.storageFormat }) == LedgerLayout.formatVersion else {
+                throw CLIError(
+                    .software,
+                    "the log \(entry.name) (\(path)) is in storage format \(LedgerLayout.perHashFormatVersion): run "
+                        + "`cairn migrate --ledger \(path)` once, then start the server again")
+            }
+            ledgers.append((entry.name, ledger))
+        }
+        let opened = ledgers
+        let current = try Self.statuses(listing, opened).filter(\.isCurrent)
+        let defaultName = current.count == 1 ? current[0].entry.name : nil
+        let body: @Sendable () async throws -> JSONValue = {
+            let logs: [JSONValue] = try Self.statuses(listing, opened).map { status in
+                var object = logDetails(status)
+                object["path"] = nil  // the server's file system is not the client's business
+                object["url"] = .string("/logs/\(status.entry.name)/")
+                object["default"] = .bool(status.entry.name == defaultName)
+                return .object(object)
+            }
+            return .object(["logs": .array(logs)])
+        }
+        do {
+            try await MultiLogServer.serveProcess(
+                logs: ledgers, defaultName: defaultName, configuration: settings, listing: body
+            ) { address in
+                Console.line("listening on \(address)")
+                Console.flush()
+            }
+        } catch let error as IOError {
+            throw listenFailure(error, address: settings.listen.description)
+        }
+    }
+
+    /// The statuses of the logs of `listing`, read from the ledgers the server holds.
+    static func statuses(
+        _ listing: LogDirectory, _ ledgers: [(name: String, ledger: Ledger)]
+    ) throws -> [LogDirectory.Status] {
+        do {
+            return try listing.statuses { (entry: LogDirectory.Entry) throws(LogDirectoryError) -> Ledger in
+                guard let ledger = ledgers.first(where: { $0.name == entry.name })?.ledger else {
+                    throw LogDirectoryError(.notFound, "log \(entry.name) is not served")
+                }
+                return ledger
+            }
+        } catch {
+            throw CLIError(error)
+        }
     }
 }

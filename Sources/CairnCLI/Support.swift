@@ -45,7 +45,7 @@ extension CLIError {
                 case .alreadyExists: .cannotCreate
                 case .unsupportedFormat, .corrupt: .software
                 case .invalidOrigin: .usage
-                case .signingKeyUnavailable, .readOnly: .noPermission
+                case .signingKeyUnavailable, .readOnly, .sealed: .noPermission
                 case .storage, .writerFailed: .ioError
                 case .invalidArgument: .usage
                 case .blobErased: .notFound

@@ -41,7 +41,7 @@ struct VerifyCommand: ParsableCommand {
             """),
         subcommands: [
             VerifyCheckpoint.self, VerifyInclusion.self, VerifyConsistency.self, VerifyBundle.self, VerifyInToto.self,
-            VerifyDisclosure.self,
+            VerifyDisclosure.self, VerifySuccessor.self,
         ]
     )
 }
@@ -111,6 +111,11 @@ struct VerifyOptions: ParsableArguments {
 
     func verifierKey() throws -> NoteVerifierKey {
         guard let vkey else { throw CLIError(.usage, "--vkey is required without --policy") }
+        return try Self.verifierKey(vkey)
+    }
+
+    /// A --vkey value: the vkey text, or a file holding it.
+    static func verifierKey(_ vkey: String) throws -> NoteVerifierKey {
         if let key = try? NoteVerifierKey(parsing: vkey) { return key }
         if FileManager.default.fileExists(atPath: vkey) {
             let text = String(decoding: try readInput(vkey, what: "vkey file"), as: UTF8.self)
@@ -120,7 +125,7 @@ struct VerifyOptions: ParsableArguments {
                 throw CLIError(.usage, "--vkey file \(vkey): \(error.message)")
             }
         }
-        guard !Self.namesFile(vkey) else {
+        guard !namesFile(vkey) else {
             throw CLIError(.notFound, "--vkey \(vkey): no such file (and not a verifier key name+id+key either)")
         }
         do {

@@ -233,6 +233,8 @@ public final class IngestEngine: Sendable {
         guard !payloads.isEmpty else { return [] }
         let ledger = self.ledger
         let payloads = try await LedgerIO.run {
+            // A sealed log would refuse the commit: do not leave the files behind (Ledger+Seal).
+            try ledger.env.read { try ledger.refuseIfSealed($0) }
             let salted = payloads.map { $0.salted(salted ? BlobCommitment.randomSalt() : []) }
             try ledger.blobStore.write(salted, refusingErased: true)
             return salted

@@ -95,11 +95,12 @@ extension Ledger {
     ///
     /// `keyRotation` is given by `rotateSigningKey` alone: its one entry, a `key-rotation` record, is admitted
     /// and its checkpoint signed by the old and the new key (`Ledger+KeyRotation`); any other key-rotation
-    /// record is refused.
+    /// record is refused. `reserved` is given by `seal` and `createSuccessor` alone, likewise for their `seal` and
+    /// `predecessor` records (`Ledger+Seal`). A sealed log refuses every commit (`.sealed`).
     package func append(
         _ entries: [PreparedEntry], principals: [Principal]? = nil, blobs: [BlobMetadata] = [],
         rejecting policy: RejectionPolicy = .wholeBatch, atomicGroups: [Range<Int>] = [],
-        keyRotation: KeyRotationCommit? = nil
+        keyRotation: KeyRotationCommit? = nil, reserved: ReservedCommit? = nil
     ) throws -> CommitResult {
         let principals = principals ?? Array(repeating: .currentUser, count: entries.count)
         precondition(principals.count == entries.count, "one principal per entry")
@@ -115,7 +116,7 @@ extension Ledger {
                     defer { activeDigestCache.withLock { $0 = nil } }
                     return try commit(
                         entries, principals: principals, blobs: blobs, policy: policy, atomicGroups: atomicGroups,
-                        txn: txn, state: current, signer: signer, keyRotation: keyRotation)
+                        txn: txn, state: current, signer: signer, keyRotation: keyRotation, reserved: reserved)
                 }
                 newState.digests.commit(treeSize: newState.frontier.treeSize)
                 state = newState
@@ -179,8 +180,9 @@ extension Ledger {
     private func commit(
         _ entries: [PreparedEntry], principals: [Principal], blobs: [BlobMetadata], policy: RejectionPolicy,
         atomicGroups: [Range<Int>], txn: WriteTransaction, state: WriterState, signer: NoteSigner,
-        keyRotation: KeyRotationCommit?
+        keyRotation: KeyRotationCommit?, reserved: ReservedCommit?
     ) throws -> (CommitResult, WriterState) {
+        try refuseIfSealed(txn)
         let storedBlobs = try blobs.map { try storeBlobMetadata(txn, $0) }
         let startSize = state.frontier.treeSize
         // The appender of the last entry so far: a new run is recorded when it changes.
@@ -199,7 +201,7 @@ extension Ledger {
                     let principal = principals[position]
                     if let earlier = try admitOrFindDuplicate(
                         entry, principal: principal, index: index, position: position, txn: txn, cache: cache,
-                        aggregates: aggregates, keyRotation: keyRotation)
+                        aggregates: aggregates, keyRotation: keyRotation, reserved: reserved)
                     {
                         outcomes.append(earlier)
                         if case .rejected(let rejection) = earlier {
@@ -231,6 +233,7 @@ extension Ledger {
             txn, cache: cache, treeSize: tiles.builder.treeSize, appended: Int(tiles.builder.treeSize - startSize))
         let newSize = tiles.builder.treeSize
         let newState = WriterState(tiles: tiles, digests: cache)
+        if let reserved { try finishReservedCommit(reserved, txn: txn, startSize: startSize, outcomes: outcomes) }
         guard newSize > startSize else {
             return (
                 CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: nil, storedBlobs: storedBlobs), newState
@@ -257,10 +260,14 @@ extension Ledger {
     /// (nothing written for it) — or nil after checking and indexing a provenance record.
     private func admitOrFindDuplicate(
         _ entry: PreparedEntry, principal: Principal, index: UInt64, position: Int, txn: WriteTransaction,
-        cache: DigestIndex.WriterCache, aggregates: AggregateDeltas?, keyRotation: KeyRotationCommit?
+        cache: DigestIndex.WriterCache, aggregates: AggregateDeltas?, keyRotation: KeyRotationCommit?,
+        reserved: ReservedCommit?
     ) throws -> AppendOutcome? {
-        // Only `rotateSigningKey` appends key-rotation records (Ledger+KeyRotation).
-        if let refusal = try keyRotationRefusal(entry, position: position, keyRotation: keyRotation) {
+        // Only `rotateSigningKey` appends key-rotation records (Ledger+KeyRotation), only `seal` and
+        // `createSuccessor` seal and predecessor records (Ledger+Seal).
+        if let refusal = try reservedRecordRefusal(
+            entry, position: position, keyRotation: keyRotation, reserved: reserved)
+        {
             return .rejected(refusal)
         }
         if let earlier = try tables.digests.lookup(txn, entry.digest, cache: cache) {

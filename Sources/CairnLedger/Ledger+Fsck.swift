@@ -247,6 +247,7 @@ extension Ledger {
                         }
                     }
                     _ = try fsckCommitTimes(txn, treeSize: size)
+                    try fsckSuccession(txn, treeSize: size)
                     let (blobs, erased, unchecked) = try fsckBlobs(txn, checkBytes: checkBlobBytes)
                     let aggregatesChecked = try fsckAggregates(txn, treeSize: size)
                     return FsckReport(

@@ -191,48 +191,6 @@ extension Ledger {
 
     // MARK: - Inside the commit
 
-    /// Refuses a `key-rotation` record that is not the one entry of a rotation's own commit: such a record is
-    /// committed only by `rotateSigningKey`, under a checkpoint signed by both keys. In the generic profile an
-    /// object whose top-level `type` is `key-rotation` is refused likewise.
-    func keyRotationRefusal(
-        _ entry: PreparedEntry, position: Int, keyRotation: KeyRotationCommit?
-    ) throws -> AppendRejection? {
-        guard Self.isKeyRotationRecord(entry), keyRotation?.entryDigest != entry.digest else { return nil }
-        return AppendRejection(
-            position: position, digest: entry.digest,
-            problems: [
-                RecordProblem(
-                    path: "$.type", code: "reservedType",
-                    message: "key-rotation records are appended only by `cairn key rotate`, which holds the signing "
-                        + "key and commits the record under a checkpoint signed by both the old and the new key "
-                        + "(specs/key-rotation.md); this one was not appended")
-            ])
-    }
-
-    /// Whether an entry's top-level `type` is `key-rotation`: from its facts (provenance), or, for an entry
-    /// without facts, from its bytes (parsed only when they hold the text at all).
-    static func isKeyRotationRecord(_ entry: PreparedEntry) -> Bool {
-        if let facts = entry.facts { return facts.type == .keyRotation }
-        guard contains(entry.bytes, Self.keyRotationTypeMember), let value = try? JSONParser.parse(entry.bytes) else {
-            return false
-        }
-        return value["type"]?.stringValue == KeyRotationRecord.type
-    }
-
-    /// `"type":"key-rotation"`, as the canonical form of such a record holds it.
-    private static let keyRotationTypeMember = Array(#""type":"key-rotation""#.utf8)
-
-    /// Whether `needle` occurs in `haystack` (found by its first byte, then compared).
-    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, haystack.count >= needle.count else { return false }
-        var start = 0
-        while let found = haystack[start...].firstIndex(of: first), found + needle.count <= haystack.count {
-            if haystack[found..<found + needle.count].elementsEqual(needle) { return true }
-            start = found + 1
-        }
-        return false
-    }
-
     /// Signs the checkpoint of a commit with the log's current key — refusing a signer that is no longer current
     /// (another process rotated the key since this one loaded it) — and, for a key rotation, with the new key
     /// too, recording the new key in the same transaction.
@@ -318,7 +276,7 @@ extension Ledger {
                 endorsement: try oldKey.signature(
                     for: KeyRotationRecord.endorsementMessage(old: oldSigner.verifierKey, new: newVkey)),
                 at: options.at, author: options.author, reason: options.reason, revokedFromSize: options.revokeFromSize)
-            let entry = try Self.prepare(record, profile: profile, maxEntryBytes: maxEntryBytes)
+            let entry = try Self.prepareOwnRecord(record.json, profile: profile, maxEntryBytes: maxEntryBytes)
 
             let staged = Ledger.path(directory, Self.stagedSigningKeyFile)
             let newPEM = Array(newKey.pemRepresentation.utf8)
@@ -437,22 +395,23 @@ extension Ledger {
         return retired
     }
 
-    /// The record as an entry of a ledger with this profile: validated (schema 1) and canonical.
-    private static func prepare(
-        _ record: KeyRotationRecord, profile: LedgerProfile, maxEntryBytes: Int
+    /// A record the ledger writes itself (a key rotation, a seal, a link to a predecessor) as an entry of a ledger
+    /// with this profile: validated (schema 1) and canonical.
+    static func prepareOwnRecord(
+        _ value: JSONValue, profile: LedgerProfile, maxEntryBytes: Int
     ) throws -> PreparedEntry {
-        let value = record.json
+        let type = value["type"]?.stringValue ?? "?"
         let issues = RecordValidator.issues(in: value)
         guard issues.isEmpty else {
             throw LedgerError(
                 .invalidArgument,
-                "the key-rotation record is not valid: " + issues.map(\.description).joined(separator: "; "))
+                "the \(type) record is not valid: " + issues.map(\.description).joined(separator: "; "))
         }
         let canonical = try JCS.canonicalize(value)
         guard canonical.count <= maxEntryBytes else {
             throw LedgerError(
                 .entryTooLarge,
-                "the key-rotation record is \(canonical.count) bytes, over the ledger's limit of \(maxEntryBytes)")
+                "the \(type) record is \(canonical.count) bytes, over the ledger's limit of \(maxEntryBytes)")
         }
         let facts = profile == .provenance ? try RecordFacts(value) : nil
         return PreparedEntry(canonicalBytes: canonical, facts: facts)

@@ -42,6 +42,8 @@ public struct LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The ledger's writer stopped after a storage failure it cannot recover from in this
         /// process (for example a failed fsync): restart the process, then run `cairn fsck`.
         case writerFailed
+        /// The log is sealed (specs/sealing.md): it takes no more entries.
+        case sealed
     }
 
     public let code: Code

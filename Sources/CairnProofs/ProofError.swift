@@ -32,6 +32,9 @@ public struct ProofError: Error, Sendable, Equatable, CustomStringConvertible {
         /// is not signed by the previous or the new key, its entry is not in its checkpoint or does not name the
         /// new key, or the file is malformed.
         case badKeyHistory
+        /// A successor log's `predecessor` record (specs/sealing.md) does not prove its link: the predecessor's final
+        /// checkpoint does not verify with the given vkey, or its last entry is not the seal the record carries.
+        case badLink
     }
 
     public let code: Code

@@ -90,6 +90,10 @@ public enum Corrections {
             // The key history is read from the entry as logged; a correction would only make it read otherwise.
             let reason = "a correction cannot change a key rotation's keys, endorsement, time or revocation"
             return ["old_vkey", "new_vkey", "endorsement", "at", "revoked_from_size"].map { ($0, reason) }
+        case .seal?, .predecessor?:
+            // The seal and the link between logs are read from the entries as logged, like a key rotation.
+            let reason = "a correction cannot change a seal or a link to a predecessor log"
+            return ["origin", "vkey", "checkpoint", "seal_entry", "seal_proof", "at"].map { ($0, reason) }
         default:
             return []
         }

@@ -119,7 +119,11 @@ public struct RecordFacts: Sendable, Hashable {
         decision = type == .review ? text("decision") : nil
         testResult = type == .test ? text("result") : nil
         environment = type == .deploy || type == .rollback ? text("environment") : nil
-        author = type == .correction || type == .erasure || type == .keyRotation ? text("author") : nil
+        author =
+            switch type {
+            case .correction, .erasure, .keyRotation, .seal, .predecessor: text("author")
+            default: nil
+            }
 
         outputs = isCheckpoint ? (object["outputs"]?.arrayValue ?? []).compactMap(Self.output) : []
         if type == .rewrite, let old = text("old_commit"), let new = text("new_commit"), let kind = text("kind") {

@@ -16,6 +16,8 @@ enum RecordSchemas {
         case .erasure: return erasure
         case .modelCall: return modelCall
         case .keyRotation: return keyRotation
+        case .seal: return seal
+        case .predecessor: return predecessor
         }
     }
 
@@ -264,5 +266,25 @@ enum RecordSchemas {
         .required("author", identifier),
         .required("reason", nonBlank),
         .optional("revoked_from_size", count),
+    ])
+    /// The log's final entry (specs/sealing.md): the log that `origin` names refuses every append after it.
+    static let seal = record([
+        .required("origin", identifier),
+        .required("at", timestamp),
+        .required("author", identifier),
+        .required("reason", nonBlank),
+    ])
+
+    /// A successor log's first entry (specs/sealing.md): its sealed predecessor's final checkpoint, the seal entry
+    /// that checkpoint ends with, and that entry's inclusion proof. Whether the checkpoint verifies with `vkey` and
+    /// the proof with the checkpoint is checked by the ledger and by verifiers of the link, not by the schema.
+    static let predecessor = record([
+        .required("origin", identifier),
+        .required("vkey", .text(.verifierKey)),
+        .required("checkpoint", nonEmpty),
+        .required("seal_entry", nonEmpty),
+        .required("seal_proof", .array(nonEmpty, nonEmpty: false)),
+        .required("at", timestamp),
+        .required("author", identifier),
     ])
 }

@@ -25,6 +25,12 @@ public enum RecordType: String, Sendable, CaseIterable {
     /// endorsement of the new one. Appended only by `cairn key rotate`, under a checkpoint signed by both keys
     /// (specs/key-rotation.md); the ledger refuses one sent any other way.
     case keyRotation = "key-rotation"
+    /// The log was sealed: its final entry. Appended only by `cairn seal` (specs/sealing.md); the log refuses every
+    /// append after it and stays readable and provable.
+    case seal
+    /// The first entry of a successor log: commits to its sealed predecessor's final checkpoint. Appended only by
+    /// `cairn init --successor-of` (specs/sealing.md), as entry 0.
+    case predecessor
 
     /// The schema version this module validates: the only accepted value of `"schema"`.
     public static let schemaVersion = 1
@@ -33,7 +39,7 @@ public enum RecordType: String, Sendable, CaseIterable {
     public var isLifecycle: Bool {
         switch self {
         case .review, .test, .deploy, .rollback: return true
-        case .checkpoint, .rewrite, .correction, .erasure, .modelCall, .keyRotation: return false
+        case .checkpoint, .rewrite, .correction, .erasure, .modelCall, .keyRotation, .seal, .predecessor: return false
         }
     }
 

@@ -157,6 +157,7 @@ extension APIError {
         case .sizeOutOfRange, .checkpointNotPublished: self.init(.invalidParameter, error.message)
         case .invalidArgument: self.init(.invalidParameter, error.message)
         case .blobErased: self.init(.gone, error.message)
+        case .sealed: self.init(.gone, error.message)
         case .entryTooLarge: self.init(.tooLarge, error.message)
         case .readOnly, .signingKeyUnavailable:
             self.init(.unavailable, "the ledger cannot write: \(error.message)", retryAfter: 60)

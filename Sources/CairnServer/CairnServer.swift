@@ -1,3 +1,4 @@
+import CairnJSON
 import CairnLedger
 import CairnMerkle
 import CairnWitness
@@ -42,9 +43,11 @@ package final class CairnServer: Sendable {
 
     /// Prepares the server: opens (creating on first use) the access log and starts both ingest
     /// engines. Nothing listens until `run()`.
+    ///
+    /// `logListing`, given by `MultiLogServer`, answers `GET /v1/logs` (the logs of its directory).
     package init(
         ledger: Ledger, configuration: ServerConfiguration, logger: Logger = Logger(label: "cairn.serve"),
-        metrics: ServerMetrics = ServerMetrics()
+        metrics: ServerMetrics = ServerMetrics(), logListing: (@Sendable () async throws -> JSONValue)? = nil
     ) throws {
         try configuration.validate()
         self.configuration = configuration
@@ -66,12 +69,14 @@ package final class CairnServer: Sendable {
         let services = ServerServices(
             ledger: ledger, engine: engine, accessLog: accessLog, tokens: tokens, metrics: metrics,
             configuration: configuration, logger: logger)
-        (responder, routeTable) = Self.makeResponder(services)
+        (responder, routeTable) = Self.makeResponder(services, logListing: logListing)
     }
 
     /// The router: middleware (outermost first) — request log and error rendering, request
     /// timeout, authentication, rate limit — then each route behind its `RequireRole`.
-    static func makeResponder(_ services: ServerServices) -> (RouterResponder<Context>, RouteTable) {
+    static func makeResponder(
+        _ services: ServerServices, logListing: (@Sendable () async throws -> JSONValue)? = nil
+    ) -> (RouterResponder<Context>, RouteTable) {
         let router = Router(context: Context.self)
         let builder = RouteBuilder(router: router)
         // The table is complete before any request arrives; the middleware reads it through a box.
@@ -96,6 +101,13 @@ package final class CairnServer: Sendable {
         ).register(on: builder)
         AccessLogRoutes(services: services).register(on: builder)
         OperationsRoutes(services: services).register(on: builder)
+        if let logListing {
+            // The logs of the directory this server is one of (MultiLogServer): metadata as public as checkpoints.
+            builder.get("/v1/logs", access: services.publicRead) { request, _ in
+                _ = try request.parameters([])
+                return .json(try await logListing(), cache: .noStore)
+            }
+        }
         // Entry bundles are record contents: never public, and every read is in the access log.
         let tiles = TileRoutes(ledger: services.ledger)
         builder.get("/tile/entries/**", access: ServerServices.private_(.read)) { request, context in
@@ -192,7 +204,21 @@ package final class CairnServer: Sendable {
     /// If an engine's writer fails (a failed commit), the group shuts down and `run()` throws:
     /// a server that can no longer make records durable must not keep answering.
     package func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
-        // Before anything listens: entries a crash left without their access-log record get one.
+        try await reconcileAccessLog()
+        let group = ServiceGroup(
+            configuration: .init(
+                services: backgroundServices + [
+                    .init(
+                        service: makeApplication(onServerRunning: onServerRunning),
+                        successTerminationBehavior: .gracefullyShutdownGroup,
+                        failureTerminationBehavior: .gracefullyShutdownGroup)
+                ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Entries a crash left without their access-log record get one (``AccessLogReconciliation``): before anything
+    /// listens.
+    func reconcileAccessLog() async throws {
         let reconciled = try await AccessLogReconciliation(main: ledger, accessLog: accessLog).run()
         logger.log(
             level: reconciled.unrecordedEntries > 0 ? .warning : .debug,
@@ -205,6 +231,10 @@ package final class CairnServer: Sendable {
                 "runs": .stringConvertible(reconciled.runs),
                 "access_entries_read": .stringConvertible(reconciled.accessEntriesRead),
             ])
+    }
+
+    /// The services that run beside the listener, in start order: both engines, then the witness coordinator.
+    var backgroundServices: [ServiceGroupConfiguration.ServiceConfiguration] {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: engine, failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: accessLog.engine, failureTerminationBehavior: .gracefullyShutdownGroup),
@@ -212,14 +242,7 @@ package final class CairnServer: Sendable {
         if !configuration.witnesses.isEmpty {
             services.append(.init(service: makeWitnessService()))
         }
-        services.append(
-            .init(
-                service: makeApplication(onServerRunning: onServerRunning),
-                successTerminationBehavior: .gracefullyShutdownGroup,
-                failureTerminationBehavior: .gracefullyShutdownGroup))
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        return services
     }
 
     /// Commits whatever is queued and stops both engines, blocking the calling thread: for tests
@@ -238,21 +261,10 @@ extension CairnServer {
     package static func serveProcess(
         ledger: Ledger, configuration: ServerConfiguration, onListening: @escaping @Sendable (String) -> Void
     ) async throws {
-        let format = configuration.logFormat
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
         // Log lines are written by a thread of their own; let them all out before the process exits.
         defer { LogSink.drainStandardError() }
-        let logger = Logger(label: "cairn.serve")
-        let metrics = ServerMetrics()
-        MetricsSystem.bootstrap(metrics.metricsFactory)
-        let descriptors = raiseDescriptorLimit()
+        let (logger, metrics, descriptors) = bootstrapProcess(configuration)
         let server = try CairnServer(ledger: ledger, configuration: configuration, logger: logger, metrics: metrics)
-        if !configuration.listen.isLoopback {
-            logger.warning(
-                "listening on a non-loopback address: terminate TLS in front of this server",
-                metadata: ["listen": .string(configuration.listen.description)])
-        }
         try await server.run { channel in
             let address = channel.localAddress.map(describe) ?? configuration.listen.description
             onListening(address)
@@ -268,6 +280,24 @@ extension CairnServer {
         }
         let size = (try? await ledger.read { $0.treeSize }) ?? 0
         logger.info("stopped", metadata: ["tree_size": .stringConvertible(size)])
+    }
+
+    /// Bootstraps swift-log (structured lines on stderr) and swift-metrics (into the returned metrics' registry) for
+    /// the process, raises the descriptor limit, and warns about a non-loopback address.
+    static func bootstrapProcess(_ configuration: ServerConfiguration) -> (Logger, ServerMetrics, Int) {
+        let format = configuration.logFormat
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
+        let logger = Logger(label: "cairn.serve")
+        let metrics = ServerMetrics()
+        MetricsSystem.bootstrap(metrics.metricsFactory)
+        let descriptors = raiseDescriptorLimit()
+        if !configuration.listen.isLoopback {
+            logger.warning(
+                "listening on a non-loopback address: terminate TLS in front of this server",
+                metadata: ["listen": .string(configuration.listen.description)])
+        }
+        return (logger, metrics, descriptors)
     }
 
     /// `http://127.0.0.1:8080`, `http://[::1]:8080` or `unix:/run/cairn.sock`.

@@ -27,6 +27,8 @@ struct HelpExampleTests {
         "cairn serve --ledger /var/lib/cairn/ledger": "a server runs until it is stopped (ServeCLITests run it)",
         "cairn serve --config /etc/cairn/server.json --listen 127.0.0.1:9000 --public-reads":
             "a server runs until it is stopped (ServeCLITests run it)",
+        "cairn serve --logs /var/lib/cairn/logs --listen 127.0.0.1:9000":
+            "a server runs until it is stopped (LogsCLITests run one over a log directory)",
         "cairn witness serve --dir ./w1 --listen 127.0.0.1:7380 --log \"$(cat ledger/ledger.vkey)\"":
             "a witness runs until it is stopped (WitnessCLITests run it)",
         "cairn witness serve --dir ./w1 --listen 127.0.0.1:7380 --log ledger/ledger.vkey":
@@ -48,6 +50,10 @@ struct HelpExampleTests {
             "needs a log at that URL (MirrorCLITests run it against one)",
         "cairn monitor https://log.example.com/cairn/ --state monitor.json --witness-vkey witness.vkey --max-age 3600 --interval 300 --json":
             "needs a log at that URL, and runs until stopped (MirrorCLITests run it against one)",
+        "cairn get 0 --ledger ./ledger-2027 > link.json && cairn verify successor --vkey ./cairn-ledger/ledger.vkey link.json":
+            "needs a sealed ledger's successor, which `cairn seal`'s examples make later (and run this line on)",
+        "cairn verify successor --vkey ./cairn-ledger/ledger.vkey --json link.json":
+            "needs a sealed ledger's successor, which `cairn seal`'s examples make later (SealCLITests run it)",
         "cairn import --format agent-trace --repo ~/src/app .agent-trace/traces.jsonl":
             "needs Agent Trace records of the repository's files (InteropFormatCLITests run it)",
         "cairn import --format git-ai --repo ~/src/app --json":

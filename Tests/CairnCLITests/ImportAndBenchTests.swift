@@ -23,6 +23,18 @@ struct ImportAndBenchTests {
         #expect(try f.cli.ok("fsck").status == 0)
     }
 
+    @Test("import reads standard input (no size, so no fraction or ETA), also when a record is refused")
+    func importStandardInput() throws {
+        let f = try LedgerFixture()
+        // Standard input has no size: the progress display once computed 0 − bytes read and trapped.
+        let first = parseJSONLine(try f.cli.ok("import", "-", "--json", stdin: jsonl(0..<3)).text)
+        #expect(first["appended"] as? Int == 3)
+        let refused = try f.cli.run("import", "-", stdin: jsonl(3..<5) + #"{"type":"seal"}"# + "\n")
+        #expect(refused.status == 65, "\(refused.status): \(refused.stderr)")
+        #expect(refused.stderr.contains("seal records are appended only by `cairn seal`"), "\(refused.stderr)")
+        #expect(try f.cli.ok("checkpoint").text.split(separator: "\n")[1] == "5")
+    }
+
     @Test(
         "import stops at the first invalid record with its line, keeping the records before it; --skip-invalid goes on")
     func importInvalid() throws {

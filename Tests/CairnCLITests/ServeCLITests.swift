@@ -18,13 +18,14 @@ struct ServeCLITests {
         let url: String
         let stderrPath: String
 
+        /// `cairn serve --ledger LEDGER …`, or without --ledger when `ledger` is nil (`--logs DIR` in `arguments`).
         init(
-            ledger: String, listen: String = "127.0.0.1:0", arguments: [String] = [], stderrPath: String,
+            ledger: String?, listen: String = "127.0.0.1:0", arguments: [String] = [], stderrPath: String,
             environment: [String: String] = [:]
         ) throws {
             self.stderrPath = stderrPath
             process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["serve", "--ledger", ledger, "--listen", listen] + arguments
+            process.arguments = ["serve"] + (ledger.map { ["--ledger", $0] } ?? []) + ["--listen", listen] + arguments
             if !environment.isEmpty {
                 process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             }

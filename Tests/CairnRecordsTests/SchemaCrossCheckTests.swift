@@ -47,6 +47,8 @@ import Testing
         .erasure: ["type", "schema", "blob", "reason", "at", "author"],
         .modelCall: ["type", "schema", "request_id", "provider", "timestamp", "model"],
         .keyRotation: ["type", "schema", "old_vkey", "new_vkey", "endorsement", "at", "author", "reason"],
+        .seal: ["type", "schema", "origin", "at", "author", "reason"],
+        .predecessor: ["type", "schema", "origin", "vkey", "checkpoint", "seal_entry", "seal_proof", "at", "author"],
     ]
 
     static let nestedRequired = [
@@ -251,6 +253,13 @@ import Testing
             invalid(.keyRotation, "$.at", "2026-12-01", .invalidTimestamp),
             invalid(.keyRotation, "$.revoked_from_size", -1, .invalidValue),
             invalid(.keyRotation, "$.revoked_from_size", "4", .wrongType),
+            invalid(.seal, "$.origin", "", .emptyString),
+            invalid(.seal, "$.reason", " ", .emptyString),
+            invalid(.seal, "$.at", "2026-12-31", .invalidTimestamp),
+            invalid(.predecessor, "$.vkey", "example.com/cairn-2026", .invalidValue),
+            invalid(.predecessor, "$.checkpoint", "", .emptyString),
+            invalid(.predecessor, "$.seal_proof", "10otHyrx", .wrongType),
+            invalid(.predecessor, "$.seal_proof[0]", 5, .wrongType),
         ]
         return all
     }
@@ -315,6 +324,7 @@ import Testing
             ("integer written as 1.0 and schema 1.0", .review, [("$.schema", 1.0)]),
             ("key rotation revoking the old key", .keyRotation, [("$.revoked_from_size", 4), ("$.x_ticket", "SEC-1")]),
             ("key rotation with a reason of two lines", .keyRotation, [("$.reason", "moved\nto the HSM")]),
+            ("link to a predecessor of one entry (an empty proof)", .predecessor, [("$.seal_proof", .array([]))]),
             // Only C0 controls and DEL are refused, and only in identifiers and people.
             (
                 "free text with line breaks, tabs and escapes", .rollback,
