@@ -94,12 +94,27 @@ public struct MissingCheckpointAudit: Sendable {
     }
 
     public func run(repository: GitRepository, ledger: Ledger) throws -> MissingCheckpointResult {
-        let commits = try repository.commits(range: range, includeMerges: includeMerges)
-        return try ledger.read { snapshot in try run(commits: commits, snapshot: snapshot) }
+        try run(repository: repository, ledgers: [ledger])
     }
 
-    func run(commits: [GitCommit], snapshot ledger: LedgerSnapshot) throws -> MissingCheckpointResult {
-        let treeSize = ledger.treeSize
+    /// The audit over several logs (the shards of a log directory, `cairn audit missing --logs`): a commit is
+    /// covered when any log covers it, and a trailer is right when, in some log, it names a checkpoint covering the
+    /// commit (a wrong trailer is reported with the most specific problem any log found). `treeSize` is the sum of
+    /// the logs' sizes.
+    public func run(repository: GitRepository, ledgers: [Ledger]) throws -> MissingCheckpointResult {
+        let commits = try repository.commits(range: range, includeMerges: includeMerges)
+        return try Self.withSnapshots(ledgers[...], []) { snapshots in try run(commits: commits, snapshots: snapshots) }
+    }
+
+    /// Calls `body` with a read snapshot of each ledger, all open at once.
+    private static func withSnapshots<R>(
+        _ ledgers: ArraySlice<Ledger>, _ taken: [LedgerSnapshot], _ body: ([LedgerSnapshot]) throws -> R
+    ) throws -> R {
+        guard let first = ledgers.first else { return try body(taken) }
+        return try first.read { snapshot in try withSnapshots(ledgers.dropFirst(), taken + [snapshot], body) }
+    }
+
+    func run(commits: [GitCommit], snapshots: [LedgerSnapshot]) throws -> MissingCheckpointResult {
         var listed: [MissingCommit] = []
         var withTrailers = 0
         for commit in commits {
@@ -107,18 +122,28 @@ public struct MissingCheckpointAudit: Sendable {
             if aiOnly && commit.checkpointTrailers.isEmpty { continue }
             var query = RecordQuery()
             query.commit = commit.id
-            let covering = try ledger.query(query).map(\.index)
-            if !aiOnly && !covering.isEmpty { continue }
+            let covering = try snapshots.map { try $0.query(query).map(\.index) }
+            if !aiOnly && covering.contains(where: { !$0.isEmpty }) { continue }
             var problems: [MissingProblem] = aiOnly ? [] : [.noCheckpoint]
-            for trailer in commit.checkpointTrailers {
-                if let problem = try check(trailer: trailer, covering: covering, ledger: ledger) {
-                    problems.append(problem)
+            trailers: for trailer in commit.checkpointTrailers {
+                var found: [MissingProblem] = []
+                for (snapshot, covered) in zip(snapshots, covering) {
+                    guard let problem = try check(trailer: trailer, covering: covered, ledger: snapshot) else {
+                        continue trailers
+                    }
+                    found.append(problem)
                 }
+                let specific = found.first {
+                    if case .unknownRecord = $0 { return false }
+                    return true
+                }
+                if let problem = specific ?? found.first { problems.append(problem) }
             }
             if !problems.isEmpty { listed.append(MissingCommit(commit: commit, problems: problems)) }
         }
         return MissingCheckpointResult(
-            treeSize: treeSize, commitsExamined: commits.count, commitsWithTrailers: withTrailers, listed: listed)
+            treeSize: snapshots.reduce(0) { $0 + $1.treeSize }, commitsExamined: commits.count,
+            commitsWithTrailers: withTrailers, listed: listed)
     }
 
     /// The problem with one trailer value, or nil when it names a checkpoint in `covering`.

@@ -3,6 +3,7 @@ import CairnAudit
 import CairnInsight
 import CairnJSON
 import CairnLedger
+import CairnLogDirectory
 import CairnRecords
 import Foundation
 
@@ -88,6 +89,11 @@ struct AuditMissing: ParsableCommand {
               cairn audit missing --repo . --range v1.4.0..v1.5.0 --ai-only --json
               cairn audit missing --repo . --no-merges --save
 
+            With --logs DIR, every log of a log directory (`cairn logs`: the shards of a log over
+            time) is searched: a commit is covered when any shard covers it, a trailer is right
+            when it names a covering checkpoint in some shard, and the ledger size shown is the
+            sum of the shards'.
+
             EXIT STATUS
               0   nothing listed
               1   at least one commit listed
@@ -120,12 +126,26 @@ struct AuditMissing: ParsableCommand {
     @Flag(help: "Also keep the result in the ledger directory (audits/missing/), for the stats' gaps view.")
     var save = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Search every log of this log directory (`cairn logs`): a commit any shard covers is not missing.",
+            valueName: "dir"))
+    var logs: String?
+
+    func validate() throws {
+        guard logs == nil || !save else {
+            throw ValidationError(
+                "--save keeps the result in one ledger's directory: it cannot be combined with --logs")
+        }
+    }
+
     func run() throws {
         try runReportingErrors {
-            let ledger = try location.open(readOnly: true)
+            let ledgers = try openLedgers(logs: logs, location: location)
+            let ledger = ledgers[0]
             let audit = MissingCheckpointAudit(range: range, aiOnly: aiOnly, includeMerges: !noMerges)
             let result = try mappingAuditErrors {
-                try audit.run(repository: try GitRepository(path: repo), ledger: ledger)
+                try audit.run(repository: try GitRepository(path: repo), ledgers: ledgers)
             }
             if save {
                 let at = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
@@ -337,4 +357,30 @@ struct AuditCompleteness: ParsableCommand {
                 ? "passed: within the policy (\(examined))"
                 : "failed: \(exceeded) kind\(exceeded == 1 ? "" : "s") of finding over the policy (\(examined))")
     }
+}
+
+/// The ledgers a read-only command searches: every log of --logs (in the directory's order), else the one ledger.
+func openLedgers(logs: String?, location: LedgerLocation) throws -> [Ledger] {
+    guard let logs else { return [try location.open(readOnly: true)] }
+    guard location.ledger == nil else { throw CLIError.logsWithLedger }
+    return try openLogDirectory(logs).map(\.ledger)
+}
+
+/// Every log of a log directory, opened read-only, with its name, in the directory's order.
+func openLogDirectory(_ directory: String) throws -> [(name: String, ledger: Ledger)] {
+    do {
+        let listing = try LogDirectory.load(directory)
+        guard !listing.entries.isEmpty else { throw CLIError(.notFound, "the log directory \(directory) has no logs") }
+        return try listing.entries.map { entry throws(LogDirectoryError) in
+            (entry.name, try LogDirectory.openLedger(listing.ledgerPath(entry)))
+        }
+    } catch let error as LogDirectoryError {
+        throw CLIError(error)
+    }
+}
+
+extension CLIError {
+    /// --logs given with --ledger.
+    static let logsWithLedger = CLIError(
+        .usage, "--logs searches the ledgers of a log directory: it cannot be combined with --ledger")
 }

@@ -24,7 +24,10 @@ struct BlameCommand: ParsableCommand {
             reviewers, tests and deploys. A line no checkpoint explains shows `-`.
 
             The ledger is --ledger, else the repository's `cairn.ledger` (git config), else
-            $CAIRN_LEDGER, else ./cairn-ledger. Blame is a read: it never signs or stores anything.
+            $CAIRN_LEDGER, else ./cairn-ledger. With --logs DIR, every log of a log directory
+            (`cairn logs`: the shards of a log over time) is searched, and each line names the log
+            of its checkpoint; a rewrite is followed within the shard that holds the checkpoint.
+            Blame is a read: it never signs or stores anything.
 
             --prove LINE writes one JSON bundle to standard output: the checkpoint record, the
             rewrite records leading to the line's commit, and a C2SP tlog-proof of each to the
@@ -57,6 +60,11 @@ struct BlameCommand: ParsableCommand {
             "The ledger directory (default: git config cairn.ledger, else $CAIRN_LEDGER).", valueName: "dir"))
     var ledger: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Search every log of this log directory (`cairn logs`) instead of one ledger.", valueName: "dir"))
+    var logs: String?
+
     @Flag(help: "Print one JSON object per line.")
     var json = false
 
@@ -77,29 +85,36 @@ struct BlameCommand: ParsableCommand {
             let path = repository.relativePath(absolute, cwd: nil)
             let facts = GitFacts(root: repository.root)
             let config = facts.settings()
-            let directoryOfLedger = ledger ?? config["cairn.ledger"] ?? LedgerLocation.defaultDirectory
-            var options = Ledger.OpenOptions()
-            options.readOnly = true
-            let store = try LedgerLocation.open(directoryOfLedger, options: options)
-            try store.read { snapshot in
-                let blame = Blame(facts: facts)
-                let lines: [Blame.Line]
-                do {
-                    lines = try blame.lines(path: path, revision: rev) { commit, commitPath in
-                        try Self.candidates(snapshot, commit: commit, path: commitPath)
+            let stores = try openStores(config: config)
+            let blame = Blame(facts: facts)
+            let lines: [Blame.Line]
+            do {
+                lines = try blame.lines(path: path, revision: rev) { commit, commitPath in
+                    try stores.flatMap { store in
+                        try store.ledger.read { snapshot in
+                            try Self.candidates(snapshot, commit: commit, path: commitPath).map { candidate in
+                                var candidate = candidate
+                                candidate.log = store.name
+                                return candidate
+                            }
+                        }
                     }
-                } catch let error as CaptureError {
-                    throw CLIError(.notFound, error.message)
                 }
-                if let prove {
-                    guard prove >= 1, prove <= lines.count else {
-                        throw CLIError(.usage, "--prove \(prove): \(path) has \(lines.count) lines at \(rev)")
-                    }
-                    let line = lines[prove - 1]
-                    guard let attribution = line.attribution else {
-                        throw CLIError(
-                            .verificationFailed, "no checkpoint explains line \(prove) of \(DisplayText.escape(path))")
-                    }
+            } catch let error as CaptureError {
+                throw CLIError(.notFound, error.message)
+            }
+            if let prove {
+                guard prove >= 1, prove <= lines.count else {
+                    throw CLIError(.usage, "--prove \(prove): \(path) has \(lines.count) lines at \(rev)")
+                }
+                let line = lines[prove - 1]
+                guard let attribution = line.attribution,
+                    let store = stores.first(where: { $0.name == attribution.candidate.log })
+                else {
+                    throw CLIError(
+                        .verificationFailed, "no checkpoint explains line \(prove) of \(DisplayText.escape(path))")
+                }
+                try store.ledger.read { snapshot in
                     var entries: [(role: String, entry: [UInt8], proof: String)] = []
                     let size = snapshot.treeSize
                     for (role, index) in [("checkpoint", attribution.candidate.index)]
@@ -115,11 +130,23 @@ struct BlameCommand: ParsableCommand {
                         line: line.commitLine, outputCommit: attribution.outputCommit,
                         outputLine: attribution.outputLine, contributor: attribution.contributor, entries: entries)
                     Console.line(JSONWriter.pretty(bundle.json))
-                    return
                 }
-                for line in lines { emit(line) }
+                return
             }
+            for line in lines { emit(line) }
         }
+    }
+
+    /// The ledgers to search: every log of --logs, else the one ledger (named nil).
+    private func openStores(config: [String: String]) throws -> [(name: String?, ledger: Ledger)] {
+        var options = Ledger.OpenOptions()
+        options.readOnly = true
+        guard let logs else {
+            let directoryOfLedger = ledger ?? config["cairn.ledger"] ?? LedgerLocation.defaultDirectory
+            return [(nil, try LedgerLocation.open(directoryOfLedger, options: options))]
+        }
+        guard ledger == nil else { throw CLIError.logsWithLedger }
+        return try openLogDirectory(logs).map { ($0.name, $0.ledger) }
     }
 
     private func emit(_ line: Blame.Line) {
@@ -131,6 +158,7 @@ struct BlameCommand: ParsableCommand {
                 ("contributor", attribution.map { .string($0.contributor) } ?? .null),
             ]
             if let attribution, let candidate {
+                if let log = candidate.log { members.append(("log", .string(log))) }
                 members += [
                     ("checkpoint", .string(candidate.id)), ("index", .uint(candidate.index)),
                     ("model", candidate.model.map { .string($0) } ?? .null),
@@ -160,6 +188,7 @@ struct BlameCommand: ParsableCommand {
             if !candidate.reviewers.isEmpty { parts.append("reviewed:" + candidate.reviewers.joined(separator: ",")) }
             if !candidate.tests.isEmpty { parts.append("tests:" + candidate.tests.joined(separator: ",")) }
             if !candidate.deploys.isEmpty { parts.append("deployed:" + candidate.deploys.joined(separator: ",")) }
+            if let log = candidate.log { parts.append("log:" + log) }
             who = parts.joined(separator: " ")
         } else {
             who = "-"

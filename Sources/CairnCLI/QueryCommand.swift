@@ -1,7 +1,6 @@
 import ArgumentParser
 import CairnJSON
 import CairnLedger
-import CairnLogDirectory
 import CairnRecords
 import Foundation
 
@@ -154,18 +153,8 @@ struct QueryCommand: ParsableCommand {
             let query = try buildQuery()
             let ledgers: [(name: String?, ledger: Ledger)]
             if let logs {
-                guard location.ledger == nil else {
-                    throw CLIError(
-                        .usage, "--logs searches the ledgers of a log directory: it cannot be combined with --ledger")
-                }
-                do {
-                    let listing = try LogDirectory.load(logs)
-                    ledgers = try listing.entries.map { entry throws(LogDirectoryError) in
-                        (entry.name, try LogDirectory.openLedger(listing.ledgerPath(entry)))
-                    }
-                } catch {
-                    throw CLIError(error)
-                }
+                guard location.ledger == nil else { throw CLIError.logsWithLedger }
+                ledgers = try openLogDirectory(logs).map { ($0.name, $0.ledger) }
             } else {
                 ledgers = [(nil, try location.open(readOnly: true))]
             }

@@ -41,6 +41,8 @@ package struct BlameCandidate: Sendable, Equatable {
     package let reviewers: [String]
     package let tests: [String]
     package let deploys: [String]
+    /// The log of a log directory the checkpoint is in (`cairn blame --logs`); nil for a single ledger.
+    package var log: String?
 
     package init(
         index: UInt64, id: String, model: String?, session: String?, requester: String?, grade: String,

@@ -198,4 +198,62 @@ struct LogsCLITests {
         #expect(mirrored.status == 0, "\(mirrored.stderr)")
         #expect(try String(contentsOfFile: mirror + "/checkpoint", encoding: .utf8) == s.finalCheckpoint)
     }
+
+    @Test("blame --logs and audit missing --logs find each commit's checkpoint in the shard that holds it")
+    func blameAcrossShards() throws {
+        let world = try AttestCommandTests.World()  // commits "one" and "two"; an empty ledger, the 2026 shard
+        defer { world.cleanUp() }
+        let attest = ["attest", "--tool", "claude-code", "--model", "claude-sonnet-4-5", "--no-sensitive"]
+        #expect(try world.cairn(attest + ["--ledger", world.ledger]).status == 0)
+        #expect(try world.cairn(["seal", "--reason", "closed", "--ledger", world.ledger]).status == 0)
+        let next = world.repo.path + "-ledger-2027"
+        defer { try? FileManager.default.removeItem(atPath: next) }
+        let created = try world.cairn([
+            "init", "--successor-of", world.ledger, "--origin", "example.com/attest-2027", "--ledger", next,
+        ])
+        #expect(created.status == 0, "\(created.stderr)")
+        // A third commit, attested in the successor: line 5 of a.txt.
+        try world.repo.write("a.txt", "one\nTWO\nthree\nfour\nfive\n")
+        try world.git(["commit", "-q", "-am", "three"])
+        #expect(try world.cairn(attest + ["--ledger", next]).status == 0)
+        let logs = world.repo.path + "-logs"
+        defer { try? FileManager.default.removeItem(atPath: logs) }
+        for ledger in [world.ledger, next] {
+            #expect(try world.cairn(["logs", "add", ledger, "--dir", logs]).status == 0)
+        }
+        let names = [
+            URL(fileURLWithPath: world.ledger).lastPathComponent, URL(fileURLWithPath: next).lastPathComponent,
+        ]
+
+        let blame = try world.cairn(["blame", "a.txt", "--json", "--logs", logs])
+        #expect(blame.status == 0, "\(blame.stderr)")
+        let lines = blame.lines.map(parseJSONLine)
+        #expect(lines.map { $0["log"] as? String } == [nil, names[0], names[0], names[0], names[1]], "\(blame.text)")
+        // One shard alone explains only its own lines.
+        let alone = try world.cairn(["blame", "a.txt", "--json", "--ledger", next]).lines.map(parseJSONLine)
+        #expect(alone.filter { $0["checkpoint"] != nil }.count == 1)
+        let text = try world.cairn(["blame", "a.txt", "--logs", logs]).text
+        #expect(text.contains("log:" + names[1]), "\(text)")
+
+        // audit missing: a commit any shard covers is not missing; one shard alone misses the other's.
+        func missing(_ scope: [String]) throws -> [String] {
+            let out = try world.cairn(["audit", "missing", "--repo", world.repo.path, "--json"] + scope)
+            #expect(out.status == 1, "\(out.stderr)")
+            return ((parseJSONLine(out.text)["missing"] as? [[String: Any]]) ?? []).compactMap {
+                $0["subject"] as? String
+            }
+        }
+        #expect(try missing(["--logs", logs]) == ["one"])
+        #expect(try missing(["--ledger", next]) == ["two", "one"])
+        #expect(try world.cairn(["audit", "missing", "--repo", ".", "--logs", logs, "--save"]).status == 64)
+
+        // Each line's bundle is proven in its own shard, and verifies with that shard's key only.
+        for (line, ledger, other) in [(2, world.ledger, next), (5, next, world.ledger)] {
+            let bundle = try world.cairn(["blame", "a.txt", "--logs", logs, "--prove", String(line)])
+            #expect(bundle.status == 0, "\(bundle.stderr)")
+            let path = try world.repo.write("line\(line).json", bundle.text)
+            #expect(try world.cairn(["verify", "bundle", "--vkey", ledger + "/ledger.vkey", path]).status == 0)
+            #expect(try world.cairn(["verify", "bundle", "--vkey", other + "/ledger.vkey", path]).status == 1)
+        }
+    }
 }
