@@ -99,6 +99,11 @@ package final class CairnServer: Sendable {
             ledger: services.ledger, checkpointPath: "/checkpoint", proofPrefix: "/v1/proof",
             access: services.publicRead
         ).register(on: builder)
+        // The key history (specs/key-rotation.md §3): how a verifier who pinned an older vkey reaches the current one.
+        builder.get("/v1/key-history", access: services.publicRead) { request, _ in
+            _ = try request.parameters([])
+            return .json(try await services.ledger.read { try $0.keyHistory() }.json, cache: .noCache)
+        }
         AccessLogRoutes(services: services).register(on: builder)
         OperationsRoutes(services: services).register(on: builder)
         if let logListing {

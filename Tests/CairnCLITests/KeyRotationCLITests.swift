@@ -461,3 +461,33 @@ struct KeyRotationCLITests {
 enum JCSBytes {
     static func of(_ value: JSONValue) throws -> [UInt8] { try JCS.canonicalize(value) }
 }
+
+extension KeyRotationCLITests {
+    @Test("GET /v1/key-history serves what `cairn key history --json` prints, and verifiers use it as the file")
+    func keyHistoryOverHTTP() async throws {
+        let f = try LedgerFixture(origin: "example.com/rotation-http")
+        try f.cli.ok("append", stdin: #"{"n":1}"#)
+        _ = try Self.rotate(f.cli)
+        try f.cli.ok("append", stdin: #"{"n":2}"#)
+        let printed = try f.cli.ok("key", "history", "--json").stdout
+        let server = try ServeCLITests.Server(
+            ledger: f.cli.ledger, arguments: ["--public-reads"], stderrPath: f.dir.file("serve.log"))
+        defer { _ = server.terminate() }
+        let served = try await ServeCLITests.request("GET", server.url + "/v1/key-history")
+        #expect(served.status == 200, "\(served.body)")
+        let shown = try JSONSerialization.jsonObject(with: Data(served.body.utf8)) as? NSDictionary
+        let expected = try JSONSerialization.jsonObject(with: Data(printed)) as? NSDictionary
+        #expect(shown != nil && shown == expected)
+        // A verifier who pinned the original key follows the served history to the current checkpoint.
+        let history = try f.dir.write("served-history.json", served.body)
+        let checkpoint = try f.dir.write(
+            "served.checkpoint", try await ServeCLITests.request("GET", server.url + "/checkpoint").body)
+        let original = f.vkey
+        let cli = f.cli
+        let verified = try await offThePool {
+            try cli.run("verify", "checkpoint", "--vkey", original, "--key-history", history, checkpoint)
+        }
+        #expect(verified.status == 0, "\(verified.stderr)")
+        #expect(try await ServeCLITests.request("GET", server.url + "/v1/key-history?x=1").status == 400)
+    }
+}
