@@ -296,6 +296,23 @@ public enum LedgerBackup {
             try io("removing \(keyPath)") { () throws(FileError) in try DurableFiles.removeDurably(keyPath) }
             work.filesRemoved += 1
         }
+        // The keys earlier rotations retired (specs/key-rotation.md) go with the signing key: they can still sign
+        // for the sizes they signed, so they are as secret as it is.
+        let retired = includeKey ? Ledger.retiredSigningKeyFiles(in: log.directory) : []
+        for name in retired {
+            let pem: [UInt8]
+            do {
+                pem = try DurableFiles.read(Ledger.path(log.directory, name))
+            } catch {
+                throw BackupError(.signingKeyUnavailable, "--include-key: \(error.message)")
+            }
+            try writeFile(target + "/" + name, pem, mode: 0o600, as: prefix, work: &work)
+        }
+        for name in Ledger.retiredSigningKeyFiles(in: target) where !retired.contains(name) {
+            let path = target + "/" + name
+            try io("removing \(path)") { () throws(FileError) in try DurableFiles.removeDurably(path) }
+            work.filesRemoved += 1
+        }
         try pruneBlobs(in: target, keeping: Set(blobs.files.map(\.path)), prefix: prefix, work: &work)
         try removeTemporaryFiles(in: target)
         return BackupManifest.Log(directory: directory, treeSize: copy.treeSize, rootHash: copy.rootHash)
@@ -838,6 +855,7 @@ public enum LedgerBackup {
         switch name {
         case LedgerLayout.signingKeyFile: return 0o600
         case LedgerLayout.verifierKeyFile: return 0o644
+        case _ where Ledger.isRetiredSigningKeyFile(name): return 0o600
         default: return 0o640
         }
     }

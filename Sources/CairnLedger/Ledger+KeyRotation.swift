@@ -434,12 +434,8 @@ extension Ledger {
         }
     }
 
-    // MARK: - fsck
-
-    /// The key files of rotations (checked with the other key files, before the snapshot): a staged new key that
-    /// the ledger committed to means an interrupted rotation; staged and retired keys must be 0600 like the key.
-    func fsckKeyRotationFiles() throws {
-        let staged = Ledger.path(directory, Self.stagedSigningKeyFile)
+    /// The names of the retired signing keys (`signing-key.<key ID>.pem.retired`) in a ledger directory, sorted.
+    static func retiredSigningKeyFiles(in directory: String) -> [String] {
         var names: [String] = []
         if let dir = opendir(directory) {
             defer { closedir(dir) }
@@ -447,10 +443,24 @@ extension Ledger {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                     String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
                 }
-                if name.hasPrefix("signing-key.") && name.hasSuffix(".pem.retired") { names.append(name) }
+                if isRetiredSigningKeyFile(name) { names.append(name) }
             }
         }
-        for name in names.sorted() + [Self.stagedSigningKeyFile] {
+        return names.sorted()
+    }
+
+    /// Whether a file name is that of a retired signing key.
+    static func isRetiredSigningKeyFile(_ name: String) -> Bool {
+        name.hasPrefix("signing-key.") && name.hasSuffix(".pem.retired")
+    }
+
+    // MARK: - fsck
+
+    /// The key files of rotations (checked with the other key files, before the snapshot): a staged new key that
+    /// the ledger committed to means an interrupted rotation; staged and retired keys must be 0600 like the key.
+    func fsckKeyRotationFiles() throws {
+        let staged = Ledger.path(directory, Self.stagedSigningKeyFile)
+        for name in Self.retiredSigningKeyFiles(in: directory) + [Self.stagedSigningKeyFile] {
             let path = Ledger.path(directory, name)
             var status = stat()
             guard lstat(path, &status) == 0 else { continue }

@@ -133,6 +133,40 @@ struct BackupCLITests {
         #expect(valid.text.hasPrefix("valid: backup \(dest): example.com/cairn-test at tree size 201"), "\(valid.text)")
     }
 
+    @Test("--include-key also copies the keys earlier rotations retired (0600); a backup without it removes them")
+    func retiredKeys() throws {
+        let f = try LedgerFixture(origin: "example.com/backup-rotated")
+        try f.cli.ok("append", stdin: #"{"n":1}"#)
+        try f.cli.ok("key", "rotate", "--reason", "yearly", "--author", "ops@example.com")
+        try f.cli.ok("key", "rotate", "--reason", "yearly again", "--author", "ops@example.com")
+        let retired = try FileManager.default.contentsOfDirectory(atPath: f.cli.ledger).filter {
+            $0.hasSuffix(".pem.retired")
+        }
+        #expect(retired.count == 2)
+        let dest = f.dir.file("backup")
+        try f.cli.ok("backup", dest, "--include-key")
+        try f.cli.ok("backup", "verify", dest, "--vkey", f.vkeyFile)
+        for name in retired {
+            #expect(
+                FileManager.default.contentsEqual(atPath: dest + "/" + name, andPath: f.cli.ledger + "/" + name),
+                "\(name)")
+            let mode = try FileManager.default.attributesOfItem(atPath: dest + "/" + name)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name)")
+        }
+        let restored = f.dir.file("restored")
+        try f.cli.ok("restore", dest, restored)
+        for name in retired {
+            let mode =
+                try FileManager.default.attributesOfItem(atPath: restored + "/" + name)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name)")
+        }
+        // Without --include-key, no key of the log stays in the backup.
+        try f.cli.ok("backup", dest)
+        let left = try FileManager.default.contentsOfDirectory(atPath: dest).filter { $0.hasPrefix("signing-key") }
+        #expect(left.isEmpty, "\(left)")
+        try f.cli.ok("backup", "verify", dest, "--vkey", f.vkeyFile)
+    }
+
     @Test("ENOSPC while restoring: exit 74 and nothing left in the new directory")
     func faultDuringRestore() throws {
         let (f, _) = try Self.fixture(count: 100, blobs: 2)
