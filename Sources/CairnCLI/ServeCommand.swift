@@ -38,10 +38,16 @@ struct ServeCommand: AsyncParsableCommand {
             succeeded. GET /v1/logs lists the logs; GET /v1/query?logs=all searches them all.
             Each log keeps its own tokens, access log, engine and serve.lock.
 
+            With --mirror DIR, serves a mirror directory (`cairn mirror`, or a `cairn export tiles`
+            copy) read-only: GET /checkpoint and GET /tile/… as the log served them (same bytes and
+            cache headers; a partial tile whose full tile replaced it is cut from the full one),
+            nothing else, no tokens. Run `cairn mirror … --interval` beside it to keep it current.
+
             EXAMPLES
               cairn token create --role append --name ci
               cairn serve --ledger /var/lib/cairn/ledger
               cairn serve --logs /var/lib/cairn/logs --listen 127.0.0.1:9000
+              cairn serve --mirror /srv/cairn-mirror --listen 127.0.0.1:9100
               cairn serve --config /etc/cairn/server.json --listen 127.0.0.1:9000 --public-reads
 
             EXIT STATUS
@@ -66,6 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
         help: ArgumentHelp(
             "Serve every log of this log directory (`cairn logs`) instead of one ledger.", valueName: "dir"))
     var logs: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Serve this mirror directory (`cairn mirror`, `cairn export tiles`) read-only: /checkpoint and /tile/….",
+            valueName: "dir"))
+    var mirror: String?
 
     @Option(help: ArgumentHelp("HOST:PORT, [IPv6]:PORT or unix:/path (default 127.0.0.1:8080).", valueName: "address"))
     var listen: String?
@@ -160,6 +172,28 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let mirror {
+            guard location.ledger == nil, logs == nil else {
+                throw CLIError(
+                    .usage, "--mirror serves a mirror directory: it cannot be combined with --ledger or --logs")
+            }
+            try await runReportingErrors {
+                guard FileManager.default.fileExists(atPath: mirror + "/checkpoint") else {
+                    throw CLIError(
+                        .notFound,
+                        "\(mirror) holds no checkpoint: not a mirror (run `cairn mirror URL \(mirror)` first)")
+                }
+                do {
+                    try await DirectoryTileServer(directory: mirror).serve(configuration: try settings()) { address in
+                        Console.line("listening on \(address)")
+                        Console.flush()
+                    }
+                } catch let error as IOError {
+                    throw listenFailure(error, address: try settings().listen.description)
+                }
+            }
+            return
+        }
         if let logs {
             guard location.ledger == nil else {
                 throw CLIError(

@@ -29,6 +29,8 @@ struct HelpExampleTests {
             "a server runs until it is stopped (ServeCLITests run it)",
         "cairn serve --logs /var/lib/cairn/logs --listen 127.0.0.1:9000":
             "a server runs until it is stopped (LogsCLITests run one over a log directory)",
+        "cairn serve --mirror /srv/cairn-mirror --listen 127.0.0.1:9100":
+            "a server runs until it is stopped (MirrorCLITests run one over a mirror)",
         "cairn witness serve --dir ./w1 --listen 127.0.0.1:7380 --log \"$(cat ledger/ledger.vkey)\"":
             "a witness runs until it is stopped (WitnessCLITests run it)",
         "cairn witness serve --dir ./w1 --listen 127.0.0.1:7380 --log ledger/ledger.vkey":

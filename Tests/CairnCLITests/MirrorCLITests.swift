@@ -2,6 +2,10 @@ import CairnTestSupport
 import Foundation
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 /// A static HTTP server (Python's http.server) serving a directory, as any web server serves a `cairn export tiles`
 /// directory or a mirror; optionally slow, so that a client can be stopped mid-round. Stopped when released.
 final class StaticServer: @unchecked Sendable {
@@ -215,6 +219,64 @@ struct MirrorCLITests {
                 environment: GoToolchain.environment(cache: w.dir.file("gocache")))
             #expect(verified.status == 0, "\(verified.stderr)")
             #expect(verified.text.contains("tiles-verify: ok: \(mirror): size 1100, root verified"), "\(verified.text)")
+        }
+    }
+
+    @Test(
+        "serve --mirror serves a mirror read-only, as the log did: a mirror of it is the same; partials cut from fulls")
+    func serveAMirror() async throws {
+        guard StaticServer.available else { return }
+        let w = try World()
+        let a = try w.ledger("a")
+        try a.ok("append", stdin: Self.records(0..<600))
+        try w.export(a, "a")
+        try w.serve("a")
+        let vkey = w.dir.file("a/ledger.vkey")
+        let mirror = w.dir.file("mirror")
+        #expect(try w.cairn("mirror", w.server.url, mirror, "--vkey", vkey, "--once").status == 0)
+        // What the log published at 600: the partial tile and bundle of size 600.
+        let partialTile = try Data(contentsOf: URL(fileURLWithPath: w.www + "/a/tile/0/002.p/88"))
+        let partialBundle = try Data(contentsOf: URL(fileURLWithPath: w.www + "/a/tile/entries/002.p/88"))
+        try a.ok("append", stdin: Self.records(600..<1100))
+        try w.export(a, "a")
+        #expect(try w.cairn("mirror", w.server.url, mirror, "--once").status == 0)
+
+        let server = try ServeCLITests.Server(
+            ledger: nil, arguments: ["--mirror", mirror], stderrPath: w.dir.file("serve-mirror.log"))
+        defer { _ = server.terminate() }
+        let url = server.url
+        let second = w.dir.file("mirror-of-mirror")
+        let mirrored = try await offThePool { try w.cairn("mirror", url, second, "--vkey", vkey, "--once") }
+        #expect(mirrored.status == 0, "\(mirrored.stderr)")
+        // Every file the second mirror fetched (and verified against the checkpoint) is the first mirror's.
+        let first = Self.served(mirror)
+        let copied = Self.served(second)
+        #expect(copied.count >= 12 && copied["checkpoint"] != nil, "\(copied.keys.sorted())")
+        for (path, bytes) in copied { #expect(first[path] == bytes, "\(path)") }
+
+        func get(_ path: String) async throws -> (Int, Data, String?) {
+            let (data, response) = try await URLSession.shared.data(from: URL(string: url + path)!)
+            let http = response as? HTTPURLResponse
+            return (http?.statusCode ?? 0, data, http?.value(forHTTPHeaderField: "Cache-Control"))
+        }
+        // A partial the full tile replaced is cut from it, byte for byte what the log served at 600.
+        let (tileStatus, tile, tileCache) = try await get("/tile/0/002.p/88")
+        #expect(tileStatus == 200 && tile == partialTile && tileCache == "public, max-age=31536000, immutable")
+        let (bundleStatus, bundle, _) = try await get("/tile/entries/002.p/88")
+        #expect(bundleStatus == 200 && bundle == partialBundle)
+        let (checkpointStatus, checkpoint, checkpointCache) = try await get("/checkpoint")
+        #expect(checkpointStatus == 200 && checkpointCache == "no-cache")
+        #expect(checkpoint == (try Data(contentsOf: URL(fileURLWithPath: mirror + "/checkpoint"))))
+        // Nothing but tiles and the checkpoint: no other file of the directory, no path out of it.
+        // (curl --path-as-is: URLSession would resolve the dot segments before sending.)
+        for path in [
+            "/.cairn-mirror/state.json", "/tile/0/../../checkpoint", "/tile/0/x001", "/tile/0/099", "/v1/entries/0",
+        ] {
+            let out = try await offThePool {
+                try CLI.exec(
+                    "/usr/bin/env", ["curl", "-s", "--path-as-is", "-o", "/dev/null", "-w", "%{http_code}", url + path])
+            }
+            #expect(["400", "404"].contains(out.text), "\(path): \(out.text)")
         }
     }
 
