@@ -37,9 +37,10 @@ struct LogDirectoryLocation: ParsableArguments {
         }
     }
 
-    func load() throws -> LogDirectory {
+    /// Every log's status (`LogDirectory.statuses`), read from its ledger.
+    func statuses() throws -> [LogDirectory.Status] {
         do {
-            return try LogDirectory.load(try directory)
+            return try LogDirectory.load(try directory).statuses()
         } catch let error as LogDirectoryError {
             throw CLIError(error)
         }
@@ -158,12 +159,7 @@ struct LogsList: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let statuses: [LogDirectory.Status]
-            do {
-                statuses = try location.load().statuses()
-            } catch let error as LogDirectoryError {
-                throw CLIError(error)
-            }
+            let statuses = try location.statuses()
             if json {
                 printJSON(.array(statuses.map { .object(logDetails($0)) }))
             } else {
@@ -224,12 +220,7 @@ struct LogsCurrent: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let statuses: [LogDirectory.Status]
-            do {
-                statuses = try location.load().statuses()
-            } catch let error as LogDirectoryError {
-                throw CLIError(error)
-            }
+            let statuses = try location.statuses()
             let current = statuses.filter { status in
                 status.isCurrent && (originPrefix.map { status.origin.utf8.starts(with: $0.utf8) } ?? true)
             }

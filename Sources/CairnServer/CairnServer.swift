@@ -145,6 +145,17 @@ package final class CairnServer: Sendable {
     package func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> Application<RouterResponder<Context>> {
+        Self.application(
+            responder: responder, configuration: configuration, maxConnections: effectiveMaxConnections,
+            logger: logger, onServerRunning: onServerRunning)
+    }
+
+    /// An application serving `responder` as the configuration says (address, idle timeout, HTTP/1.1 protocol
+    /// errors answered, at most `maxConnections` connections).
+    static func application<Responder: HTTPResponder>(
+        responder: Responder, configuration: ServerConfiguration, maxConnections: Int, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void
+    ) -> Application<Responder> where Responder.Context == Context {
         let address: BindAddress =
             switch configuration.listen {
             case .tcp(let host, let port): .hostname(host, port: port)
@@ -158,7 +169,7 @@ package final class CairnServer: Sendable {
                 )),
             configuration: ApplicationConfiguration(
                 address: address, serverName: "cairn",
-                availableConnectionsDelegate: .maximum(effectiveMaxConnections, logger: logger)),
+                availableConnectionsDelegate: .maximum(maxConnections, logger: logger)),
             onServerRunning: onServerRunning,
             logger: logger)
     }

@@ -53,23 +53,10 @@ package final class MultiLogServer: Sendable {
     package func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> Application<LogDispatcher> {
-        let address: BindAddress =
-            switch configuration.listen {
-            case .tcp(let host, let port): .hostname(host, port: port)
-            case .unix(let path): .unixDomainSocket(path: path)
-            }
-        let connections = logs.first?.server.effectiveMaxConnections ?? 16
-        return Application(
-            responder: dispatcher,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [ProtocolErrorResponder()], idleTimeout: .init(configuration.idleTimeout)
-                )),
-            configuration: ApplicationConfiguration(
-                address: address, serverName: "cairn",
-                availableConnectionsDelegate: .maximum(connections, logger: logger)),
-            onServerRunning: onServerRunning,
-            logger: logger)
+        CairnServer.application(
+            responder: dispatcher, configuration: configuration,
+            maxConnections: logs.first?.server.effectiveMaxConnections ?? 16, logger: logger,
+            onServerRunning: onServerRunning)
     }
 
     /// The responder that routes each request to its log.
