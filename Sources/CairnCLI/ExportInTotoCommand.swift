@@ -102,7 +102,8 @@ struct ExportInTotoCommand: ParsableCommand {
                 index: inclusion.index, hashes: inclusion.hashes, checkpoint: inclusion.checkpoint)
             let statement: JSONValue
             do {
-                statement = try InTotoStatement.make(view: view, proof: tlogProof)
+                statement = try InTotoStatement.make(
+                    view: view, checkpoint: tlogProof.checkpoint.checkpoint, proofText: tlogProof.serialized)
             } catch let error as InTotoStatement.Failure {
                 throw CLIError(.dataError, "entry \(view.index): \(error.message)")
             }
@@ -130,89 +131,8 @@ struct ExportInTotoCommand: ParsableCommand {
     }
 }
 
-/// The in-toto Statement `cairn export in-toto` signs (specs/in-toto.md), and the checks
-/// `cairn verify in-toto` makes of one.
-enum InTotoStatement {
-    static let statementType = "https://in-toto.io/Statement/v1"
-    static let predicateType = "https://cairn.dev/provenance/checkpoint/v1"
-
-    struct Failure: Error {
-        let message: String
-        init(_ message: String) { self.message = message }
-    }
-
-    /// The statement of the checkpoint record `view`, with `proof` (its inclusion proof).
-    static func make(view: RecordView, proof: TlogProof) throws(Failure) -> JSONValue {
-        let corrections = view.history.filter { $0.type == .correction }
-        var entry: JSONObject = ["index": .uint(view.index), "digest": .string(view.digest.description)]
-        if let appendedAt = view.appendedAt { entry["appended_at"] = .string(Timestamp.format(appendedAt)) }
-        let checkpoint = proof.checkpoint.checkpoint
-        var predicate: JSONObject = [
-            "checkpoint": view.effective,
-            "entry": .object(entry),
-            "corrections": .array(
-                corrections.map { .object(["index": .uint($0.index), "digest": .string($0.digest.description)]) }),
-        ]
-        if !corrections.isEmpty { predicate["original"] = view.original }
-        predicate["log"] = .object([
-            "origin": .string(checkpoint.origin),
-            "tree_size": .uint(checkpoint.size),
-            "root_hash": .string(checkpoint.rootHash.base64),
-            "inclusion_proof": .string(proof.serialized),
-        ])
-        return .object([
-            "_type": .string(statementType),
-            "subject": .array(try subjects(of: view.effective)),
-            "predicateType": .string(predicateType),
-            "predicate": .object(predicate),
-        ])
-    }
-
-    /// The subjects of a checkpoint record: one per distinct commit (repository, commit), named
-    /// by the commit id with digest `gitCommit`, then one per distinct file (repository, commit,
-    /// path, content hash), named `<commit>:<path>` with digest `sha256`; each with
-    /// `annotations.repo`. In the order of the record's outputs.
-    static func subjects(of record: JSONValue) throws(Failure) -> [JSONValue] {
-        guard let outputs = record["outputs"]?.arrayValue, !outputs.isEmpty else {
-            throw Failure("the record has no outputs")
-        }
-        var commits: [JSONValue] = []
-        var files: [JSONValue] = []
-        var seenCommits: Set<[String]> = []
-        var seenFiles: Set<[String]> = []
-        for (i, output) in outputs.enumerated() {
-            func field(_ name: String) throws(Failure) -> String {
-                guard let value = output[name]?.stringValue, !value.isEmpty else {
-                    throw Failure("$.outputs[\(i)].\(name) is missing or not a string")
-                }
-                return value
-            }
-            let repo = try field("repo")
-            let commit = try field("commit")
-            let path = try field("path")
-            let contentHash = try field("content_hash")
-            guard let digest = SHA256Digest(address: contentHash) else {
-                throw Failure("$.outputs[\(i)].content_hash is not sha256:<64 lower-case hex digits>")
-            }
-            let annotations: JSONValue = .object(["repo": .string(repo)])
-            if seenCommits.insert([repo, commit]).inserted {
-                commits.append(
-                    .object([
-                        "name": .string(commit), "digest": .object(["gitCommit": .string(commit)]),
-                        "annotations": annotations,
-                    ]))
-            }
-            if seenFiles.insert([repo, commit, path, digest.hex]).inserted {
-                files.append(
-                    .object([
-                        "name": .string(commit + ":" + path), "digest": .object(["sha256": .string(digest.hex)]),
-                        "annotations": annotations,
-                    ]))
-            }
-        }
-        return commits + files
-    }
-
+/// The checks `cairn verify in-toto` makes of a statement (CairnLedger's `InTotoStatement` builds them).
+extension InTotoStatement {
     /// Checks the statement `payload` (already authenticated by its envelope) for the log key
     /// `key`: its type, that its subjects are those of the checkpoint it carries, that the entry
     /// it names is the record as appended, and that its inclusion proof verifies (against
@@ -302,18 +222,6 @@ enum InTotoStatement {
         let subjects: [JSONValue]
         let corrections: [UInt64]
         let policy: PolicyVerification?
-    }
-}
-
-extension SHA256Digest {
-    /// A content address `sha256:<64 lower-case hex digits>`.
-    fileprivate init?(address: String) {
-        guard address.hasPrefix("sha256:") else { return nil }
-        let hex = address.dropFirst("sha256:".count)
-        guard hex.count == 64, hex.allSatisfy({ ("0"..."9").contains($0) || ("a"..."f").contains($0) }) else {
-            return nil
-        }
-        self.init(hex: hex)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnCrypto
 import CairnJSON
+import CairnLedger
 import CairnNote
 import CairnProofs
 

@@ -88,6 +88,16 @@ public struct SHA256Digest: Hashable, Sendable, Comparable, CustomStringConverti
     /// `sha256:` followed by 64 lowercase hex digits: the content-address form.
     public var description: String { "sha256:" + hex }
 
+    /// Parses the content-address form, `sha256:` and exactly 64 lower-case hex digits (nothing else).
+    public init?(address: some StringProtocol) {
+        guard address.hasPrefix("sha256:") else { return nil }
+        let hex = address.dropFirst("sha256:".count)
+        guard hex.utf8.count == 64,
+            hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        else { return nil }
+        self.init(hex: hex)
+    }
+
     public static func < (lhs: SHA256Digest, rhs: SHA256Digest) -> Bool {
         lhs.withUnsafeBytes { l in
             rhs.withUnsafeBytes { r in
