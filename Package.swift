@@ -135,7 +135,7 @@ let package = Package(
             name: "CairnServer",
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
-                "CairnStorage", "CairnWitness", "CairnInsight",
+                "CairnStorage", "CairnWitness", "CairnInsight", "CairnTileExport", "CairnObjectStore", "CairnHTTP",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),

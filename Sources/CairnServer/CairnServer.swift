@@ -212,6 +212,14 @@ package final class CairnServer: Sendable {
         if !configuration.witnesses.isEmpty {
             services.append(.init(service: makeWitnessService()))
         }
+        if let publishing = configuration.publishTiles {
+            let client = try publishing.client(environment: TilePublisherService.processEnvironment)
+            services.append(
+                .init(
+                    service: TilePublisherService(
+                        ledger: ledger, client: client, publishing: publishing,
+                        logger: Logger(label: "cairn.publish-tiles"))))
+        }
         services.append(
             .init(
                 service: makeApplication(onServerRunning: onServerRunning),
