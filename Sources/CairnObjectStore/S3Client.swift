@@ -90,7 +90,7 @@ package struct S3Client: Sendable {
     }
 
     /// The URL of the object `key` (or of the bucket for `nil`).
-    func url(key: String?) -> HTTPURL {
+    package func url(key: String?) -> HTTPURL {
         var path = bucketInPath ? "/" + configuration.location.bucket : ""
         if let key { path += "/" + SignatureV4.percentEncode(key, keepSlash: true) }
         return base.appending(path: path.isEmpty ? "/" : path)

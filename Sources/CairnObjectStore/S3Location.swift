@@ -11,30 +11,32 @@ package struct S3Location: Sendable, Hashable, CustomStringConvertible {
         guard text.hasPrefix("s3://") else {
             throw S3Error(.invalidLocation, "expected s3://BUCKET/PREFIX, got \(String(reflecting: text))")
         }
-        let rest = text.dropFirst(5)
-        let bucket = rest.prefix { $0 != "/" }
+        // By bytes, not Characters: a combining mark after `/` must not hide the separator.
+        let rest = Array(text.utf8.dropFirst(5))
+        let bucket = rest.prefix { $0 != 0x2F }
         let isValid =
-            (3...63).contains(bucket.utf8.count)
-            && bucket.utf8.allSatisfy {
+            (3...63).contains(bucket.count)
+            && bucket.allSatisfy {
                 (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2E || $0 == 0x2D
             }
-            && bucket.first != "." && bucket.first != "-" && bucket.last != "." && bucket.last != "-"
+            && ![0x2E, 0x2D].contains(bucket.first!) && ![0x2E, 0x2D].contains(bucket.last!)
         guard isValid else {
             throw S3Error(
                 .invalidLocation,
-                "\(String(reflecting: String(bucket))) is not an S3 bucket name (3 to 63 lowercase letters, digits, "
-                    + "dots and hyphens)")
+                "\(String(reflecting: String(decoding: bucket, as: UTF8.self))) is not an S3 bucket name (3 to 63 "
+                    + "lowercase letters, digits, dots and hyphens)")
         }
-        var prefix = Substring(rest.dropFirst(bucket.count))
-        while prefix.hasPrefix("/") { prefix = prefix.dropFirst() }
-        while prefix.hasSuffix("/") { prefix = prefix.dropLast() }
+        var prefixBytes = rest.dropFirst(bucket.count)
+        while prefixBytes.first == 0x2F { prefixBytes = prefixBytes.dropFirst() }
+        while prefixBytes.last == 0x2F { prefixBytes = prefixBytes.dropLast() }
+        let prefix = String(decoding: prefixBytes, as: UTF8.self)
         guard !prefix.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }),
-            prefix.utf8.count <= 512
+            prefixBytes.count <= 512
         else {
             throw S3Error(.invalidLocation, "the key prefix in \(String(reflecting: text)) is not usable")
         }
-        self.bucket = String(bucket)
-        self.prefix = String(prefix)
+        self.bucket = String(decoding: bucket, as: UTF8.self)
+        self.prefix = prefix
     }
 
     /// The object key of `path` (relative, e.g. `tile/0/000`) under the prefix.

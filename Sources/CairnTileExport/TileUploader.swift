@@ -33,8 +33,34 @@ package enum TileUploader {
         package var bytes: UInt64
     }
 
+    /// What happened to one tile or bundle.
+    enum Outcome: Sendable {
+        case uploaded(bytes: Int)
+        case skipped
+        case unservable(TileExportSummary.UnservableBundle)
+    }
+
+    /// Makes sure the store holds `resource`: HeadObject, then PutObject unless it is there with the same digest.
+    static func publish(_ resource: TileResource, ledger: Ledger, client: S3Client) async throws -> Outcome {
+        let bytes: [UInt8]
+        do {
+            // Full tiles and partials of a given width never change, so a later snapshot has the same bytes.
+            bytes = try await ledger.read { try $0.tileData(resource) }
+        } catch let error as LedgerError where error.code == .entryTooLarge {
+            return .unservable(.init(path: resource.path, reason: error.message))
+        }
+        let key = client.configuration.location.key(resource.path)
+        let existing = try await client.head(key: key)
+        if let existing, existing.sha256 == SHA256.hash(bytes).hex, existing.size.map({ $0 == bytes.count }) ?? true {
+            return .skipped
+        }
+        try await client.put(key: key, body: bytes, contentType: tileContentType, cacheControl: tileCacheControl)
+        return .uploaded(bytes: bytes.count)
+    }
+
+    /// Uploads the tiles the store lacks, `concurrency` at a time, then the checkpoint (see the type's rules).
     package static func upload(
-        _ ledger: Ledger, to client: S3Client, rescan: Bool = false,
+        _ ledger: Ledger, to client: S3Client, rescan: Bool = false, concurrency: Int = 8,
         progress: (Progress) -> Void = { _ in }
     ) async throws -> TileUploadSummary {
         let start = ContinuousClock.now
@@ -48,33 +74,34 @@ package enum TileUploader {
         summary.previousSize = plan.previousSize
         var state = Progress(done: 0, total: plan.resources.count + 1, uploaded: 0, skipped: 0, bytes: 0)
         progress(state)
-        for resource in plan.resources {
-            let bytes: [UInt8]
-            do {
-                // Full tiles and partials of a given width never change, so a later snapshot has the same bytes.
-                bytes = try await ledger.read { try $0.tileData(resource) }
-            } catch let error as LedgerError where error.code == .entryTooLarge {
-                summary.unservableBundles.append(.init(path: resource.path, reason: error.message))
+        // Up to `concurrency` objects at once; the first failure cancels the others and ends the run before the
+        // checkpoint.
+        try await withThrowingTaskGroup(of: Outcome.self) { group in
+            var pending = plan.resources[...]
+            func startNext() {
+                guard let resource = pending.popFirst() else { return }
+                group.addTask { try await publish(resource, ledger: ledger, client: client) }
+            }
+            for _ in 0..<max(1, concurrency) { startNext() }
+            while let outcome = try await group.next() {
+                switch outcome {
+                case .unservable(let bundle):
+                    summary.unservableBundles.append(bundle)
+                case .skipped:
+                    summary.skipped += 1
+                    state.skipped += 1
+                case .uploaded(let bytes):
+                    summary.uploaded += 1
+                    summary.bytesUploaded += UInt64(bytes)
+                    state.uploaded += 1
+                    state.bytes += UInt64(bytes)
+                }
                 state.done += 1
-                continue
+                progress(state)
+                startNext()
             }
-            let key = location.key(resource.path)
-            let existing = try await client.head(key: key)
-            if let existing, existing.sha256 == SHA256.hash(bytes).hex, existing.size.map({ $0 == bytes.count }) ?? true
-            {
-                summary.skipped += 1
-                state.skipped += 1
-            } else {
-                try await client.put(
-                    key: key, body: bytes, contentType: tileContentType, cacheControl: tileCacheControl)
-                summary.uploaded += 1
-                summary.bytesUploaded += UInt64(bytes.count)
-                state.uploaded += 1
-                state.bytes += UInt64(bytes.count)
-            }
-            state.done += 1
-            progress(state)
         }
+        summary.unservableBundles.sort { $0.path < $1.path }
         if remote != plan.checkpoint {
             try await client.put(
                 key: location.key("checkpoint"), body: plan.checkpoint, contentType: checkpointContentType,

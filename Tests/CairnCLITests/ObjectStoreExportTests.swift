@@ -152,11 +152,12 @@ struct ObjectStoreExportTests {
         }
     }
 
-    /// The run's PUTs, in order, end with the checkpoint.
-    static func checkpointLast(_ log: ArraySlice<(method: String, path: String)>) {
+    /// The run's PUTs, in order, end with the checkpoint — its only one, unless `rounds` (a server may publish an
+    /// intermediate size first).
+    static func checkpointLast(_ log: ArraySlice<(method: String, path: String)>, rounds: Bool = false) {
         let puts = log.filter { $0.method == "PUT" }.map(\.path)
         #expect(puts.last?.hasSuffix("/log/checkpoint") == true, "\(puts)")
-        #expect(puts.filter { $0.hasSuffix("/checkpoint") }.count == 1, "\(puts)")
+        if !rounds { #expect(puts.filter { $0.hasSuffix("/checkpoint") }.count == 1, "\(puts)") }
     }
 
     @Test("The bucket gets the directory export's files, checkpoint last; re-runs upload only what changed")
@@ -225,7 +226,10 @@ struct ObjectStoreExportTests {
         try s3.failPuts(after: 3)
         let failed = try Self.upload(f, s3)
         #expect(failed.status == 75, "\(failed.stderr)")
-        #expect(failed.stderr.contains("error: cannot upload s3://cairn-tiles/log/tile/0/003: HTTP 503 SlowDown"))
+        // Uploads run 8 at a time, so which tile met the fourth PUT varies; the message names it.
+        let failure = try #require(failed.stderr.split(separator: "\n").last { $0.hasPrefix("error: ") })
+        #expect(failure.hasPrefix("error: cannot upload s3://cairn-tiles/log/tile/"), "\(failure)")
+        #expect(failure.contains(": HTTP 503 SlowDown: "), "\(failure)")
         // The store's message is shown escaped, never as raw control characters.
         #expect(failed.stderr.contains("Please reduce your request rate.\\u{1B}[2K"), "\(failed.stderr)")
         #expect(!failed.stderr.contains("\u{1B}"))
@@ -322,7 +326,7 @@ struct ObjectStoreExportTests {
         try s3.failPuts(after: -1)
         let current = try f.cli.ok("checkpoint").stdout
         try pollBlocking("the checkpoint of 800 in the bucket", every: 0.1) { try published() == current }
-        Self.checkpointLast(try s3.log()[mark...])
+        Self.checkpointLast(try s3.log()[mark...], rounds: true)
         try f.cli.ok("export", "tiles", f.dir.file("site"))
         try Self.sameAsDirectory(s3, f.dir.file("site"), stalePartials: true)
         #expect(server.log.contains("tiles published"), "\(server.log)")

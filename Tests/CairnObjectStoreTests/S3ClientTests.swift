@@ -1,3 +1,4 @@
+import CairnHTTP
 import CairnObjectStore
 import Testing
 
@@ -14,6 +15,38 @@ struct S3ClientTests {
         for bad in ["bkt/log", "s3://", "s3://ab", "s3://Upper/x", "s3://-bkt/x", "s3://bkt./x", "s3://bkt/a\u{1B}b"] {
             #expect(throws: S3Error.self, "\(bad)") { try S3Location(bad) }
         }
+    }
+
+    @Test("A combining mark after the bucket's slash does not hide it (the location is read by bytes)")
+    func combiningMark() throws {
+        let location = try S3Location("s3://bkt/\u{301}log")
+        #expect(location.bucket == "bkt" && location.prefix == "\u{301}log")
+        #expect(try S3Location(location.description) == location)
+    }
+
+    @Test("Addressing: path style with an endpoint, virtual-hosted on AWS, path style on AWS for dotted buckets")
+    func addressing() throws {
+        let credentials = S3Credentials(accessKeyID: "a", secretAccessKey: "b")
+        func url(_ location: String, endpoint: String?, key: String?) throws -> String {
+            let configuration = S3Client.Configuration(
+                location: try S3Location(location), endpoint: try endpoint.map { try HTTPURL($0) }, region: "eu-west-1",
+                credentials: credentials)
+            return try S3Client(configuration).url(key: key).description
+        }
+        #expect(
+            try url("s3://bkt/log", endpoint: "http://127.0.0.1:9000", key: "log/tile/0/000")
+                == "http://127.0.0.1:9000/bkt/log/tile/0/000")
+        #expect(
+            try url("s3://bkt/log", endpoint: "https://minio.example/s3/", key: "log/a b+c")
+                == "https://minio.example/s3/bkt/log/a%20b%2Bc")
+        #expect(
+            try url("s3://bkt/log", endpoint: nil, key: "log/checkpoint")
+                == "https://bkt.s3.eu-west-1.amazonaws.com/log/checkpoint")
+        #expect(
+            try url("s3://my.bkt/log", endpoint: nil, key: "log/checkpoint")
+                == "https://s3.eu-west-1.amazonaws.com/my.bkt/log/checkpoint")
+        #expect(try url("s3://bkt/log", endpoint: "http://127.0.0.1:9000", key: nil) == "http://127.0.0.1:9000/bkt")
+        #expect(try HTTPURL("http://h:80/x").host == "h" && HTTPURL("https://h:8443").host == "h:8443")
     }
 
     @Test("S3 error documents: Code and Message read, entities decoded, anything odd ignored")
