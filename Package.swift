@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "CairnRedaction", targets: ["CairnRedaction"]),
         .library(name: "CairnCommitCapture", targets: ["CairnCommitCapture"]),
         .library(name: "CairnMirror", targets: ["CairnMirror"]),
+        .library(name: "CairnObjectStore", targets: ["CairnObjectStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -97,7 +98,7 @@ let package = Package(
             dependencies: [
                 "CairnLedger", "CairnMerkle", "CairnNote", "CairnCrypto", "CairnStorage", "CairnObjectStore",
             ]),
-        // A small S3 client (AWS Signature Version 4; PutObject, HeadObject, GetObject, DeleteObject, CreateBucket)
+        // A small S3 client (AWS Signature Version 4; PutObject, HeadObject, GetObject, DeleteObject)
         // over CairnHTTP: no maintained Swift S3 library is available to this build (docs/publishing-tiles.md).
         .target(name: "CairnObjectStore", dependencies: ["CairnCrypto", "CairnHTTP", "CairnRecords"]),
         // Insight: the stats views (figures from the ledger's aggregates, each with the records behind it) and

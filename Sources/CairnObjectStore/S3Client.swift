@@ -8,8 +8,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A small client for the handful of S3 operations publishing needs — PutObject, HeadObject, GetObject,
-/// DeleteObject, CreateBucket — against AWS S3 or any S3-compatible store (MinIO, Ceph RGW, R2, moto…).
+/// A small client for the handful of S3 operations publishing needs — PutObject, HeadObject, GetObject and
+/// DeleteObject — against AWS S3 or any S3-compatible store (MinIO, Ceph RGW, R2, moto…).
 ///
 /// It exists because no maintained Swift S3 library (Soto's SotoS3) is available to this build; it is kept to what
 /// Cairn uses. Requests are signed with AWS Signature Version 4 (`SignatureV4`, checked against botocore) and go
@@ -126,22 +126,6 @@ package struct S3Client: Sendable {
         _ = try await send(.delete, key: key, what: "delete", allowNotFound: true)
     }
 
-    /// Creates the bucket (path style; an existing bucket of the same owner is not an error).
-    package func createBucket() async throws(S3Error) {
-        var body: [UInt8] = []
-        if configuration.region != "us-east-1" {
-            body = Array(
-                ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                    + "<LocationConstraint>\(configuration.region)</LocationConstraint></CreateBucketConfiguration>")
-                    .utf8)
-        }
-        do {
-            _ = try await send(.put, key: nil, what: "create the bucket", body: body)
-        } catch  where error.code == "BucketAlreadyOwnedByYou" {
-            return
-        }
-    }
-
     /// Sends one signed request, retrying transient failures. A 404 is `nil` when `allowNotFound`.
     private func send(
         _ method: HTTPRequest.Method, key: String?, what: String, body: [UInt8] = [],
@@ -193,7 +177,7 @@ package struct S3Client: Sendable {
         if let code = parsed.code { detail += " \(DisplayText.escape(code))" }
         if let message = parsed.message { detail += ": \(DisplayText.escape(message))" }
         if parsed.code == nil && method == .head && response.status == 403 {
-            detail += " (access denied, or the bucket does not exist)"
+            detail += " (access denied: S3 answers a missing key with 403 to credentials without s3:ListBucket)"
         }
         throw S3Error(.status, "cannot \(what) \(target): \(detail)", status: response.status, code: parsed.code)
     }

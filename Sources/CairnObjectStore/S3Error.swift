@@ -1,4 +1,3 @@
-import CairnHTTP
 import CairnRecords
 
 /// Why an S3 operation failed. `message` is one line for people, naming the object (`s3://bucket/key`) and, for an
