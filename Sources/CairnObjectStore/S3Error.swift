@@ -78,23 +78,29 @@ package struct S3ErrorBody: Sendable, Hashable {
         return nil
     }
 
-    /// `&amp;` `&lt;` `&gt;` `&quot;` `&apos;` decoded; any other `&…;` left as written.
+    /// `&amp;` `&lt;` `&gt;` `&quot;` `&apos;` decoded; any other `&…;` left as written. By bytes, not Characters:
+    /// a combining mark after an entity's `;` must not hide the entity (found by FuzzS3Error).
     static func decodeEntities(_ text: String) -> String {
-        guard text.contains("&") else { return text }
-        var out = ""
-        var rest = Substring(text)
-        let entities = ["&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": "\"", "&apos;": "'"]
-        while let amp = rest.firstIndex(of: "&") {
-            out += rest[..<amp]
-            rest = rest[amp...]
-            if let (entity, value) = entities.first(where: { rest.hasPrefix($0.key) }) {
-                out += value
-                rest = rest.dropFirst(entity.count)
+        let bytes = Array(text.utf8)
+        guard bytes.contains(0x26) else { return text }
+        let entities: [(name: [UInt8], value: UInt8)] = [
+            (Array("&amp;".utf8), 0x26), (Array("&lt;".utf8), 0x3C), (Array("&gt;".utf8), 0x3E),
+            (Array("&quot;".utf8), 0x22), (Array("&apos;".utf8), 0x27),
+        ]
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == 0x26,
+                let entity = entities.first(where: { bytes[i...].starts(with: $0.name) })
+            {
+                out.append(entity.value)
+                i += entity.name.count
             } else {
-                out += "&"
-                rest = rest.dropFirst()
+                out.append(bytes[i])
+                i += 1
             }
         }
-        return out + rest
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -56,6 +56,8 @@ struct S3ClientTests {
                 "<?xml version=\"1.0\"?><Error><Code>NoSuchBucket</Code><Message>The bucket &quot;x&quot; &amp; "
                     .utf8) + Array("more &bogus; here</Message><BucketName>x</BucketName></Error>".utf8))
         #expect(body.code == "NoSuchBucket" && body.message == "The bucket \"x\" & more &bogus; here")
+        // A combining mark after an entity's `;` does not hide the entity (found by FuzzS3Error).
+        #expect(S3ErrorBody(parsing: Array("<Code>f&lt;\u{324}i</Code>".utf8)).code == "f<\u{324}i")
         #expect(S3ErrorBody(parsing: []).code == nil)
         #expect(S3ErrorBody(parsing: Array("<Code>unterminated".utf8)).code == nil)
         #expect(S3ErrorBody(parsing: Array("<Code><b>x</b></Code>".utf8)).code == nil)
