@@ -85,6 +85,13 @@ final class LocalS3: @unchecked Sendable {
         }
     }
 
+    /// Makes every request answer 403 AccessDenied (or stops doing so).
+    func deny(_ on: Bool) throws {
+        let result = try CLI.exec(
+            "/usr/bin/env", ["curl", "-s", "-X", "POST", endpoint + "/__fault?deny=\(on ? 1 : 0)"])
+        #expect(result.text == "ok\n")
+    }
+
     /// Makes every PutObject after the next `count` answer 503 SlowDown (-1: none).
     func failPuts(after count: Int) throws {
         let result = try CLI.exec(
@@ -284,6 +291,15 @@ struct ObjectStoreExportTests {
             environment: Self.credentials)
         #expect(result.status == 74 && result.stderr.contains("NoSuchBucket"), "\(result.stderr)")
         #expect(result.stderr.contains("s3://no-such-bucket/log/"), "\(result.stderr)")
+
+        // Credentials the store refuses: exit 77, with S3's code.
+        try s3.deny(true)
+        result = try Self.upload(f, s3)
+        #expect(result.status == 77, "\(result.stderr)")
+        #expect(
+            result.stderr.contains("cannot read s3://cairn-tiles/log/checkpoint: HTTP 403 AccessDenied: Access Denied"),
+            "\(result.stderr)")
+        try s3.deny(false)
 
         // Another log's export under the prefix is refused, nothing uploaded.
         #expect(try Self.upload(f, s3).status == 0)

@@ -9,6 +9,8 @@ proxy go to moto unchanged, except:
 
 - `POST /__fault?fail-puts-after=N` makes every PutObject after the next N answer `503 SlowDown` (with a message
   holding an escape character, which a client must not print raw); N=-1 turns this off.
+- `POST /__fault?deny=1` makes every request answer `403 AccessDenied` (as for credentials S3 refuses); `deny=0`
+  turns this off.
 - `GET /__log` answers the methods and paths of the requests forwarded so far, one per line.
 """
 
@@ -38,7 +40,7 @@ s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
 }))
 
 lock = threading.Lock()
-state = {"fail_after": -1, "log": []}
+state = {"fail_after": -1, "deny": False, "log": []}
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -61,12 +63,22 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/__fault"):
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
             with lock:
-                state["fail_after"] = int(query["fail-puts-after"][0])
+                if "fail-puts-after" in query:
+                    state["fail_after"] = int(query["fail-puts-after"][0])
+                if "deny" in query:
+                    state["deny"] = query["deny"][0] == "1"
             return self.reply(200, b"ok\n", "text/plain")
         if self.path == "/__log":
             with lock:
                 text = "".join(f"{m} {p}\n" for m, p in state["log"])
             return self.reply(200, text.encode(), "text/plain")
+        with lock:
+            deny = state["deny"]
+        if deny:
+            return self.reply(
+                403,
+                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
+                b"<Message>Access Denied</Message></Error>")
         if self.command == "PUT":
             with lock:
                 if state["fail_after"] == 0:
