@@ -116,7 +116,9 @@ package enum TileUploader {
         }
         state.done += 1
         progress(state)
-        for path in plan.stalePartials {
+        // A bundle that could not be uploaded keeps its partials: they still serve the checkpoints published before.
+        let unservable = Set(summary.unservableBundles.map(\.path))
+        for path in plan.stalePartials where !unservable.contains(String(path.prefix { $0 != "." })) {
             do {
                 try await client.delete(key: location.key(path))
                 summary.stalePartialsDeleted += 1

@@ -256,6 +256,32 @@ struct ObjectStoreExportTests {
         try Self.sameAsDirectory(s3, site)
     }
 
+    @Test(
+        "A bundle with an entry over 65,535 bytes is not uploaded, and the partials before it stay, as in a directory")
+    func oversizedEntry() throws {
+        guard let s3 = try LocalS3.startOrSkip("S3 oversized entry test") else { return }
+        let f = try LedgerFixture()
+        try f.cli.ok("append", stdin: "{\"n\":0}")
+        #expect(try Self.upload(f, s3).status == 0)
+        let big = "{\"big\":\"" + String(repeating: "a", count: 70_000) + "\"}"
+        try f.cli.ok("append", stdin: big + "\n" + ExportTilesTests.records(2..<300))
+        let result = try Self.upload(f, s3)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(
+            result.stderr.contains("warning: tile/entries/000 not uploaded: entry 1 is 70010 bytes"), "\(result.stderr)"
+        )
+        let summary = Self.summary(result)
+        let paths = (summary["unservable_entry_bundles"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+        #expect(paths == ["tile/entries/000"])
+        // The partial bundle of the first checkpoint still serves it; the hash partial of a now full tile is gone.
+        #expect(try s3.get("\(s3.bucket)/log/tile/entries/000.p/1").status == 200)
+        #expect(try s3.get("\(s3.bucket)/log/tile/0/000.p/1").status == 404)
+        let site = f.dir.file("site")
+        try f.cli.run("export", "tiles", site, "--json")
+        #expect(
+            try Self.stored(s3).subtracting(["tile/entries/000.p/1"]) == Set(try ExportTilesTests.listing(site).keys))
+    }
+
     @Test("Unreachable stores, missing buckets and credentials, and another log's prefix: clear errors, no upload")
     func failures() throws {
         let f = try LedgerFixture()
