@@ -56,7 +56,8 @@ struct ExportTilesCommand: AsyncParsableCommand {
             AWS_SESSION_TOKEN. --endpoint (or AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) selects an
             S3-compatible store, addressed path-style (ENDPOINT/BUCKET/KEY); without it, AWS
             (https://BUCKET.s3.REGION.amazonaws.com). Region: --region, else AWS_REGION, else
-            us-east-1. Progress goes to stderr.
+            us-east-1. Each request must complete within --timeout seconds (default 60); throttling,
+            5xx and connection failures are retried twice. Progress goes to stderr.
 
             EXAMPLES
               cairn export tiles /srv/www/log
@@ -97,6 +98,9 @@ struct ExportTilesCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The S3 region (default: $AWS_REGION, else us-east-1).", valueName: "region"))
     var region: String?
 
+    @Option(help: ArgumentHelp("Seconds each object store request may take (default 60).", valueName: "s"))
+    var timeout: Double?
+
     @Flag(help: "Check every tile, not only those added since the previous export, and write any that are missing.")
     var rescan = false
 
@@ -107,8 +111,11 @@ struct ExportTilesCommand: AsyncParsableCommand {
         guard (directory == nil) != (destination == nil) else {
             throw ValidationError("give either DIR or --to s3://BUCKET/PREFIX (exactly one)")
         }
-        if destination == nil && (endpoint != nil || region != nil) {
-            throw ValidationError("--endpoint and --region go with --to s3://BUCKET/PREFIX")
+        if destination == nil && (endpoint != nil || region != nil || timeout != nil) {
+            throw ValidationError("--endpoint, --region and --timeout go with --to s3://BUCKET/PREFIX")
+        }
+        if let timeout, !(timeout > 0 && timeout <= 86_400) {
+            throw ValidationError("--timeout: expected seconds in (0, 86400], got \(timeout)")
         }
     }
 
@@ -177,9 +184,10 @@ extension ExportTilesCommand {
             }
         }
         let credentials = try S3Credentials.fromEnvironment(environment)
-        let configuration = S3Client.Configuration(
+        var configuration = S3Client.Configuration(
             location: target, endpoint: endpointURL, region: region ?? nonEmpty("AWS_REGION") ?? "us-east-1",
             credentials: credentials)
+        if let timeout { configuration.timeout = .milliseconds(Int64((timeout * 1000).rounded(.up))) }
         let client = try S3Client(configuration)
         let ledger = try location.open(readOnly: true)
         var lastReport = ContinuousClock.now

@@ -85,6 +85,12 @@ final class LocalS3: @unchecked Sendable {
         }
     }
 
+    /// Makes every request wait `seconds` before it is forwarded (0: none).
+    func stall(_ seconds: Double) throws {
+        let result = try CLI.exec("/usr/bin/env", ["curl", "-s", "-X", "POST", endpoint + "/__fault?stall=\(seconds)"])
+        #expect(result.text == "ok\n")
+    }
+
     /// Makes every request answer 403 AccessDenied (or stops doing so).
     func deny(_ on: Bool) throws {
         let result = try CLI.exec(
@@ -298,6 +304,7 @@ struct ObjectStoreExportTests {
             (["--to", "s3://cairn-tiles/x", "--region", "Not A Region"], "is not a region name"),
             (["--to", "s3://cairn-tiles/x", f.dir.file("site")], "exactly one"),
             ([f.dir.file("site"), "--region", "us-east-1"], "go with --to"),
+            (["--to", "s3://cairn-tiles/x", "--timeout", "0"], "--timeout"),
         ] {
             result = try f.cli.run(["export", "tiles"] + arguments, environment: Self.credentials)
             #expect(result.status == 64 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
@@ -317,6 +324,18 @@ struct ObjectStoreExportTests {
             environment: Self.credentials)
         #expect(result.status == 74 && result.stderr.contains("NoSuchBucket"), "\(result.stderr)")
         #expect(result.stderr.contains("s3://no-such-bucket/log/"), "\(result.stderr)")
+
+        // A store that does not answer in time: exit 74 after the retries, naming the object.
+        try s3.stall(3)
+        let started = ContinuousClock.now
+        result = try f.cli.run(
+            ["export", "tiles", "--to", "s3://cairn-tiles/log", "--endpoint", s3.endpoint, "--timeout", "0.5"],
+            environment: Self.credentials)
+        #expect(result.status == 74, "\(result.stderr)")
+        #expect(result.stderr.contains("cannot read s3://cairn-tiles/log/checkpoint: "), "\(result.stderr)")
+        #expect(result.stderr.contains("no complete answer within 500 ms"), "\(result.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+        try s3.stall(0)
 
         // Credentials the store refuses: exit 77, with S3's code.
         try s3.deny(true)

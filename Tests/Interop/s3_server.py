@@ -11,6 +11,7 @@ proxy go to moto unchanged, except:
   holding an escape character, which a client must not print raw); N=-1 turns this off.
 - `POST /__fault?deny=1` makes every request answer `403 AccessDenied` (as for credentials S3 refuses); `deny=0`
   turns this off.
+- `POST /__fault?stall=S` makes every request wait S seconds before it is forwarded; `stall=0` turns this off.
 - `GET /__log` answers the methods and paths of the requests forwarded so far, one per line.
 """
 
@@ -19,6 +20,7 @@ import http.server
 import json
 import sys
 import threading
+import time
 import urllib.parse
 
 from moto.server import ThreadedMotoServer
@@ -40,7 +42,7 @@ s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
 }))
 
 lock = threading.Lock()
-state = {"fail_after": -1, "deny": False, "log": []}
+state = {"fail_after": -1, "deny": False, "stall": 0.0, "log": []}
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -67,13 +69,17 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                     state["fail_after"] = int(query["fail-puts-after"][0])
                 if "deny" in query:
                     state["deny"] = query["deny"][0] == "1"
+                if "stall" in query:
+                    state["stall"] = float(query["stall"][0])
             return self.reply(200, b"ok\n", "text/plain")
         if self.path == "/__log":
             with lock:
                 text = "".join(f"{m} {p}\n" for m, p in state["log"])
             return self.reply(200, text.encode(), "text/plain")
         with lock:
-            deny = state["deny"]
+            deny, stall = state["deny"], state["stall"]
+        if stall:
+            time.sleep(stall)
         if deny:
             return self.reply(
                 403,
