@@ -33,6 +33,8 @@ interop-deps:
 		echo "installing golang-go and golang-golang-x-mod-dev"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-golang-x-mod-dev; \
 	fi
+	@# botocore (the SigV4 cross-check) and moto's server mode (the local S3 store of the object storage tests).
+	@python3 -c "import botocore, boto3, moto.server, flask" 2>/dev/null || python3 -m pip install -q boto3 'moto[server]'
 
 build: deps
 	$(SWIFT) build
@@ -81,7 +83,7 @@ FUZZ_RUNS ?= 10000000
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?= FuzzJSON FuzzRecord FuzzNote FuzzProof FuzzTilePath FuzzPolicy FuzzNDJSON FuzzRedaction FuzzGitAINote \
 	FuzzAgentTrace FuzzLineBundle FuzzDSSE FuzzWorkingEvent FuzzProviderLog FuzzBlobDisclosure FuzzTileTree FuzzKeyHistory \
-	FuzzSuccession
+	FuzzSuccession FuzzS3Error
 FUZZ_BUILD = cd Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
 	--scratch-path $(FUZZ_SCRATCH)
 

@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "CairnRedaction", targets: ["CairnRedaction"]),
         .library(name: "CairnCommitCapture", targets: ["CairnCommitCapture"]),
         .library(name: "CairnMirror", targets: ["CairnMirror"]),
+        .library(name: "CairnObjectStore", targets: ["CairnObjectStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -91,10 +92,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Static C2SP tlog-tiles export of a ledger (`cairn export tiles`).
+        // Static C2SP tlog-tiles export of a ledger (`cairn export tiles`), to a directory or an object store.
         .target(
             name: "CairnTileExport",
-            dependencies: ["CairnLedger", "CairnMerkle", "CairnNote", "CairnCrypto", "CairnStorage"]),
+            dependencies: [
+                "CairnLedger", "CairnMerkle", "CairnNote", "CairnCrypto", "CairnStorage", "CairnObjectStore",
+            ]),
+        // A small S3 client (AWS Signature Version 4; PutObject, HeadObject, GetObject, DeleteObject)
+        // over CairnHTTP: no maintained Swift S3 library is available to this build (docs/publishing-tiles.md).
+        .target(name: "CairnObjectStore", dependencies: ["CairnCrypto", "CairnHTTP", "CairnRecords"]),
         // Insight: the stats views (figures from the ledger's aggregates, each with the records behind it) and
         // their HTML rendering (the dashboard at /ui/, `cairn report --format html`).
         .target(name: "CairnInsight", dependencies: ["CairnLedger", "CairnRecords", "CairnJSON", "CairnNote"]),
@@ -130,7 +136,7 @@ let package = Package(
             name: "CairnServer",
             dependencies: [
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
-                "CairnStorage", "CairnWitness", "CairnInsight",
+                "CairnStorage", "CairnWitness", "CairnInsight", "CairnTileExport", "CairnObjectStore", "CairnHTTP",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -175,7 +181,7 @@ let package = Package(
                 "CairnLedger", "CairnProofs", "CairnRecords", "CairnNote", "CairnJSON", "CairnMerkle", "CairnCrypto",
                 "CairnAudit", "CairnStorage", "CairnServer", "CairnWitness", "CairnClient", "CairnTileExport",
                 "CairnHTTP", "CairnBench", "CairnCapture", "CairnHooks", "CairnCommitCapture", "CairnRedaction",
-                "CairnInsight", "CairnMirror", "CairnLogDirectory",
+                "CairnInsight", "CairnMirror", "CairnLogDirectory", "CairnObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -246,6 +252,9 @@ let package = Package(
         .testTarget(
             name: "CairnBenchTests",
             dependencies: ["CairnTestSupport", "CairnBench", "CairnLedger", "CairnJSON"]),
+        .testTarget(
+            name: "CairnObjectStoreTests",
+            dependencies: ["CairnObjectStore", "CairnHTTP", "CairnCrypto", "CairnTestSupport"]),
         .testTarget(name: "CairnHTTPTests", dependencies: ["CairnHTTP", "CairnTestSupport"]),
         .testTarget(
             name: "CairnMirrorTests",

@@ -33,7 +33,7 @@ let fuzzers: [(name: String, modules: [String])] = [
 ]
 
 /// Fuzzers of parsers whose API is `package` (visible only inside the main package): CairnCommitCapture's importers
-/// (provider logs included), line bundles and working-log events; CairnMirror's tile authentication and state files. Their modules are compiled with the main package's
+/// (provider logs included), line bundles and working-log events; CairnMirror's tile authentication and state files; CairnObjectStore's S3 error documents and locations. Their modules are compiled with the main package's
 /// `-package-name`, which SwiftPM derives from the package's identity: the name of the repository's directory,
 /// lower-cased, with every character other than a letter or digit as `_` (`main` for a clone in /work/main). Override
 /// with CAIRN_FUZZ_PACKAGE_NAME if your clone's directory has another name.
@@ -44,6 +44,7 @@ let packageFuzzers: [(name: String, modules: [String])] = [
     ("FuzzWorkingEvent", ["CairnCommitCapture", "CairnJSON"]),
     ("FuzzProviderLog", ["CairnCommitCapture", "CairnJSON", "CairnRecords", "CairnCrypto"]),
     ("FuzzTileTree", ["CairnMirror", "CairnMerkle", "CairnCrypto"]),
+    ("FuzzS3Error", ["CairnObjectStore", "CairnRecords"]),
 ]
 
 let mainPackageName: String = {

@@ -24,7 +24,7 @@ import sys
 
 TARGETS = ["FuzzJSON", "FuzzRecord", "FuzzNote", "FuzzProof", "FuzzTilePath", "FuzzPolicy", "FuzzNDJSON", "FuzzRedaction",
            "FuzzGitAINote", "FuzzAgentTrace", "FuzzLineBundle", "FuzzDSSE", "FuzzWorkingEvent", "FuzzProviderLog",
-           "FuzzBlobDisclosure", "FuzzKeyHistory", "FuzzTileTree", "FuzzSuccession"]
+           "FuzzBlobDisclosure", "FuzzKeyHistory", "FuzzTileTree", "FuzzSuccession", "FuzzS3Error"]
 MAX_SEED = 64 * 1024
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -118,6 +118,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Publish the tiles to an S3-compatible store as the log grows (see publish_tiles in specs/server-config.md).",
+            valueName: "s3://bucket/prefix"))
+    var publishTiles: String?
+
     @Option(help: ArgumentHelp("json (one object per line) or text.", valueName: "format"))
     var logFormat: String?
 
@@ -147,6 +153,23 @@ struct ServeCommand: AsyncParsableCommand {
             if let idleTimeout { settings.idleTimeout = try ServerConfiguration.timeout(idleTimeout, "--idle-timeout") }
         } catch {
             throw CLIError(.usage, error.message)
+        }
+        if let publishTiles {
+            let current = settings.publishTiles
+            var publishing = ServerConfiguration.TilePublishing(destination: publishTiles)
+            publishing.endpoint = current?.endpoint
+            publishing.region = current?.region
+            publishing.interval = current?.interval ?? publishing.interval
+            publishing.maxBackoff = current?.maxBackoff ?? publishing.maxBackoff
+            settings.publishTiles = publishing
+        }
+        if let publishing = settings.publishTiles {
+            // Checked now, so that a bad location or missing credentials stop the server before it listens.
+            do {
+                _ = try publishing.client(environment: ProcessInfo.processInfo.environment)
+            } catch {
+                throw CLIError(.usage, error.message)
+            }
         }
         if let maxQueuedRecords { settings.ingest.maxQueuedRecords = maxQueuedRecords }
         if let extractOver { settings.extractOverBytes = extractOver }
@@ -298,6 +321,8 @@ extension ServeCommand {
             }
         } catch let error as IOError {
             throw listenFailure(error, address: settings.listen.description)
+        } catch let error as ConfigurationError {
+            throw CLIError(.usage, error.message)
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CairnJSON
 import CairnLedger
+import CairnObjectStore
 import CairnProofs
 import CairnRecords
 import CairnStorage
@@ -60,6 +61,16 @@ extension CLIError {
             self.init(.dataError, error.description)
         case let error as IngestBusyError:
             self.init(.temporaryFailure, error.description)
+        case let error as S3Error:
+            let status: ExitStatus =
+                switch error.kind {
+                case .invalidLocation, .credentials: .usage
+                case .transport: .ioError
+                case .status where error.status == 401 || error.status == 403: .noPermission
+                case .status where error.isTransient: .temporaryFailure
+                case .status: .ioError
+                }
+            self.init(status, error.message)
         default:
             self.init(.software, "\(error)")
         }

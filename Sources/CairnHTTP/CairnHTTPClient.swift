@@ -8,6 +8,8 @@ package struct HTTPRequest: Sendable {
         case get = "GET"
         case post = "POST"
         case put = "PUT"
+        case head = "HEAD"
+        case delete = "DELETE"
     }
 
     package var method: Method

@@ -108,6 +108,19 @@ package struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
         self.pathAndQuery = pathAndQuery
     }
 
+    /// The `Host` a request to this URL names: the authority without a default port (80 for http, 443 for
+    /// https), as HTTP clients send it and as AWS Signature Version 4 signs it; `nil` for a Unix socket.
+    package var host: String? {
+        guard case .web(let scheme, let authority) = target else { return nil }
+        for (name, port) in [("http", ":80"), ("https", ":443")] where scheme == name && authority.hasSuffix(port) {
+            return String(authority.dropLast(port.count))
+        }
+        return authority
+    }
+
+    /// The percent-encoded path (and query, if one was appended) of this URL; empty for a bare `http://host`.
+    package var encodedPathAndQuery: String { pathAndQuery }
+
     /// Whether requests go to a Unix socket.
     package var isUnixSocket: Bool {
         if case .unix = target { return true }

@@ -223,7 +223,7 @@ package final class CairnServer: Sendable {
         try await reconcileAccessLog()
         let group = ServiceGroup(
             configuration: .init(
-                services: backgroundServices + [
+                services: try backgroundServices() + [
                     .init(
                         service: makeApplication(onServerRunning: onServerRunning),
                         successTerminationBehavior: .gracefullyShutdownGroup,
@@ -249,14 +249,23 @@ package final class CairnServer: Sendable {
             ])
     }
 
-    /// The services that run beside the listener, in start order: both engines, then the witness coordinator.
-    var backgroundServices: [ServiceGroupConfiguration.ServiceConfiguration] {
+    /// The services that run beside the listener, in start order: both engines, then the witness coordinator and
+    /// the tile publisher (when configured).
+    func backgroundServices() throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: engine, failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: accessLog.engine, failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if !configuration.witnesses.isEmpty {
             services.append(.init(service: makeWitnessService()))
+        }
+        if let publishing = configuration.publishTiles {
+            let client = try publishing.client(environment: TilePublisherService.processEnvironment)
+            services.append(
+                .init(
+                    service: TilePublisherService(
+                        ledger: ledger, client: client, publishing: publishing,
+                        logger: Logger(label: "cairn.publish-tiles"))))
         }
         return services
     }

@@ -35,6 +35,12 @@ package final class MultiLogServer: Sendable {
         listing: @escaping @Sendable () async throws -> JSONValue, logger: Logger = Logger(label: "cairn.serve"),
         metrics: ServerMetrics = ServerMetrics()
     ) throws {
+        guard configuration.publishTiles == nil else {
+            // One prefix for several logs would interleave their tiles and checkpoints.
+            throw ConfigurationError(
+                "publish_tiles names one object-storage prefix: it cannot be used with several logs (publish each "
+                    + "log with `cairn export tiles --to`, or serve it on its own)")
+        }
         self.configuration = configuration
         self.logger = logger
         var logs: [Log] = []
@@ -72,7 +78,7 @@ package final class MultiLogServer: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         for log in logs {
             try await log.server.reconcileAccessLog()
-            services += log.server.backgroundServices
+            services += try log.server.backgroundServices()
         }
         services.append(
             .init(

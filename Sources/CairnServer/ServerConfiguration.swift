@@ -135,6 +135,8 @@ package struct ServerConfiguration: Sendable {
     package var logFormat: LogFormat = .json
     /// Witnesses to collect cosignatures from; empty: none.
     package var witnesses: [Witness] = []
+    /// Where to publish the log's tiles continuously; nil: nowhere.
+    package var publishTiles: TilePublishing?
 
     package init() {}
 
@@ -308,6 +310,22 @@ extension ServerConfiguration {
                 try object.finish()
                 return Witness(name: name, vkey: vkey, url: url)
             }
+        }
+        if var publish = try file.object("publish_tiles") {
+            guard let destination = try publish.string("to") else {
+                throw ConfigurationError("publish_tiles.to: required (s3://BUCKET/PREFIX)")
+            }
+            var publishing = TilePublishing(destination: destination)
+            publishing.endpoint = try publish.string("endpoint")
+            publishing.region = try publish.string("region")
+            if let value = try publish.number("interval_seconds") {
+                publishing.interval = try Self.timeout(value, "publish_tiles.interval_seconds")
+            }
+            if let value = try publish.number("max_backoff_seconds") {
+                publishing.maxBackoff = try Self.timeout(value, "publish_tiles.max_backoff_seconds")
+            }
+            try publish.finish()
+            publishTiles = publishing
         }
         try file.finish()
     }

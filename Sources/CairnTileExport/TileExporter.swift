@@ -52,7 +52,7 @@ package enum TileExporter {
         let previous = try tree.contents(of: ["checkpoint"])
         var from: UInt64 = 0
         if let previous {
-            let old = try previousExport(previous, snapshot: snapshot, directory: directory, currentSize: size)
+            let old = try previousExport(previous, snapshot: snapshot, place: directory, currentSize: size)
             summary.previousSize = old
             from = options.rescan ? 0 : old
         }
@@ -122,9 +122,10 @@ package enum TileExporter {
         return summary
     }
 
-    /// Checks the `checkpoint` a previous export left and returns its size.
-    private static func previousExport(
-        _ bytes: [UInt8], snapshot: LedgerSnapshot, directory: String, currentSize: UInt64
+    /// Checks the `checkpoint` a previous export left at `place` (a directory or an `s3://` location) and returns
+    /// its size.
+    static func previousExport(
+        _ bytes: [UInt8], snapshot: LedgerSnapshot, place directory: String, currentSize: UInt64
     ) throws -> UInt64 {
         let old: Checkpoint
         do {

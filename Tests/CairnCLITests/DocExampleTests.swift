@@ -161,6 +161,8 @@ struct DocExampleTests {
                 """,
             skippedBlocks: [
                 "aws s3 sync": "needs an S3 bucket and its credentials",
+                "--to s3://BUCKET/cairn":
+                    "needs an S3 bucket and its credentials (ObjectStoreExportTests run the command against moto)",
                 "rclone copy": "needs an rclone remote",
                 "https://log.example.com/cairn/":
                     "needs the log published at log.example.com (ExportTilesTests read an export with an "

@@ -38,8 +38,9 @@ struct HelpExampleTests {
         "cairn witness cosign --policy witnesses.policy": "needs running witnesses (WitnessCLITests run it)",
         "cairn witness cosign --policy witnesses.policy && cairn checkpoint > cosigned.checkpoint":
             "needs running witnesses (WitnessCLITests run it)",
-        "aws s3 sync /srv/www/log s3://bucket/log   # see docs/publishing-tiles.md for headers":
-            "needs an S3 bucket",
+        "cairn export tiles --to s3://bucket/log": "needs an S3 bucket (ObjectStoreExportTests run it against moto)",
+        "cairn export tiles --to s3://tiles/log --endpoint http://127.0.0.1:9000 --json":
+            "needs an S3-compatible store (ObjectStoreExportTests run it against moto)",
         "cairn mirror https://log.example.com/cairn/ /srv/mirror --vkey ledger.vkey --once":
             "needs a log at that URL (MirrorCLITests run it against one)",
         "cairn mirror https://log.example.com/cairn/ /srv/mirror --once --json":
