@@ -274,7 +274,7 @@ extension Ledger {
             if let target = facts.corrects, let targetIndex = try self.index(txn, of: target) {
                 reference(from: targetIndex)
             }
-        case .erasure, .test, .modelCall, .keyRotation:
+        case .erasure, .test, .modelCall, .keyRotation, .legalHold:
             break
         }
         return rows

@@ -90,6 +90,10 @@ public enum Corrections {
             // The key history is read from the entry as logged; a correction would only make it read otherwise.
             let reason = "a correction cannot change a key rotation's keys, endorsement, time or revocation"
             return ["old_vkey", "new_vkey", "endorsement", "at", "revoked_from_size"].map { ($0, reason) }
+        case .legalHold?:
+            // Which hold, placed or released, on what: read by retention from the entry as logged.
+            let reason = "a correction cannot change which hold a legal hold names, its action or its scope"
+            return ["hold", "action", "subject", "repository", "from", "until"].map { ($0, reason) }
         default:
             return []
         }

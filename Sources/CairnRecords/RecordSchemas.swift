@@ -16,6 +16,7 @@ enum RecordSchemas {
         case .erasure: return erasure
         case .modelCall: return modelCall
         case .keyRotation: return keyRotation
+        case .legalHold: return legalHold
         }
     }
 
@@ -265,4 +266,23 @@ enum RecordSchemas {
         .required("reason", nonBlank),
         .optional("revoked_from_size", count),
     ])
+
+    // MARK: - Retention
+
+    /// A legal hold placed on, or released from, a scope (specs/retention.md). A placed hold names at least one
+    /// of `subject`, `repository`, `from` and `until`; a release names only the hold (`Checker.checkLegalHold`).
+    static let legalHold = record([
+        .required("hold", identifier),
+        .required("action", .oneOf("place", "release")),
+        .required("reason", nonBlank),
+        .required("at", timestamp),
+        .required("author", identifier),
+        .optional("subject", subject),
+        .optional("repository", identifier),
+        .optional("from", timestamp),
+        .optional("until", timestamp),
+    ])
+
+    /// The members of a legal hold that say what it holds.
+    static let legalHoldScope = ["subject", "repository", "from", "until"]
 }

@@ -25,6 +25,9 @@ public enum RecordType: String, Sendable, CaseIterable {
     /// endorsement of the new one. Appended only by `cairn key rotate`, under a checkpoint signed by both keys
     /// (specs/key-rotation.md); the ledger refuses one sent any other way.
     case keyRotation = "key-rotation"
+    /// A legal hold placed or released (`action`): while placed, retention (`cairn retention apply`) erases no blob
+    /// that a record in the hold's scope references (specs/retention.md).
+    case legalHold = "legal-hold"
 
     /// The schema version this module validates: the only accepted value of `"schema"`.
     public static let schemaVersion = 1
@@ -33,7 +36,7 @@ public enum RecordType: String, Sendable, CaseIterable {
     public var isLifecycle: Bool {
         switch self {
         case .review, .test, .deploy, .rollback: return true
-        case .checkpoint, .rewrite, .correction, .erasure, .modelCall, .keyRotation: return false
+        case .checkpoint, .rewrite, .correction, .erasure, .modelCall, .keyRotation, .legalHold: return false
         }
     }
 
