@@ -80,7 +80,8 @@ FUZZ_SCRATCH ?= $(CURDIR)/.build-fuzz
 FUZZ_RUNS ?= 10000000
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?= FuzzJSON FuzzRecord FuzzNote FuzzProof FuzzTilePath FuzzPolicy FuzzNDJSON FuzzRedaction FuzzGitAINote \
-	FuzzAgentTrace FuzzLineBundle FuzzDSSE FuzzWorkingEvent FuzzProviderLog FuzzBlobDisclosure FuzzTileTree FuzzKeyHistory
+	FuzzAgentTrace FuzzLineBundle FuzzDSSE FuzzWorkingEvent FuzzProviderLog FuzzBlobDisclosure FuzzTileTree FuzzKeyHistory \
+	FuzzRetentionPolicy
 FUZZ_BUILD = cd Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
 	--scratch-path $(FUZZ_SCRATCH)
 

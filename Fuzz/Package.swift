@@ -29,6 +29,7 @@ let fuzzers: [(name: String, modules: [String])] = [
     ("FuzzDSSE", ["CairnProofs", "CairnJSON", "CairnCrypto"]),
     ("FuzzBlobDisclosure", ["CairnRecords", "CairnJSON", "CairnCrypto"]),
     ("FuzzKeyHistory", ["CairnLedger", "CairnJSON", "CairnNote", "CairnMerkle", "CairnCrypto"]),
+    ("FuzzRetentionPolicy", ["CairnRecords", "CairnJSON"]),
 ]
 
 /// Fuzzers of parsers whose API is `package` (visible only inside the main package): CairnCommitCapture's importers

@@ -237,10 +237,12 @@ struct JSONLineMap {
         var line = 1
         var lines: [String: Int] = [:]
 
+        /// Skips whitespace, counting lines as `JSONParser` does: LF, CR LF and a lone CR each end one.
         mutating func skipSpace() {
             while position < bytes.count, [0x20, 0x09, 0x0a, 0x0d].contains(bytes[position]) {
-                if bytes[position] == 0x0a { line += 1 }
+                let byte = bytes[position]
                 position += 1
+                if byte == 0x0a || (byte == 0x0d && (position >= bytes.count || bytes[position] != 0x0a)) { line += 1 }
             }
         }
 

@@ -90,6 +90,12 @@ import Testing
             )
                 == "line 4: $.rules[0].erase_after: expected a non-empty string, found \"\"")
         #expect(error("{\"format\":1}") == "line 1: $.format: expected \"cairn-retention/1\", found 1")
+        // Lines end as JSONParser ends them: LF, CR LF or a lone CR.
+        for end in ["\n", "\r\n", "\r"] {
+            let text = ["{", "\"format\":\"cairn-retention/1\",", "\"rules\":", "7}"].joined(separator: end)
+            #expect(error(text) == "line 4: $.rules: expected an array of rules, found 7", "\(end.debugDescription)")
+        }
+        #expect(error("\r.r.9\u{0}")?.hasPrefix("line 2: $: not JSON") == true)
         #expect(error("\n\n  nul")?.hasPrefix("line 3: $: not JSON: column 6: expected 'null'") == true)
     }
 
