@@ -50,6 +50,8 @@ public struct RetentionPlan: Sendable, Hashable {
         public let subject: UInt64?
         /// The `subject` as written (a checkpoint id or address).
         public let subjectText: String?
+        /// The held checkpoint's `request_id`, as logged: the model calls of that request are held with it.
+        public let subjectRequestID: String?
         public let repository: String?
         public let from: Int64?
         public let until: Int64?
@@ -84,10 +86,15 @@ private func sameText(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b
 
 extension RetentionPlan.Hold {
     /// Whether a record (entry `index` of `type`, dated `clock`) is in this hold's scope: every scope member the
-    /// hold names matches. `subject` holds that checkpoint; `repository` the checkpoints with an output in it;
-    /// `from` and `until` (both included) the records whose own time is in the range.
+    /// hold names matches. `subject` holds that checkpoint and the model calls of its `request_id`; `repository`
+    /// the checkpoints with an output in it; `from` and `until` (both included) the records whose own time is in
+    /// the range.
     func holds(entry index: UInt64, type: RecordType, record: JSONValue, clock: Int64) -> Bool {
-        if subjectText != nil, subject != index { return false }
+        if subjectText != nil, subject != index {
+            guard type == .modelCall, let subjectRequestID, let requestID = record["request_id"]?.stringValue,
+                sameText(requestID, subjectRequestID)
+            else { return false }
+        }
         if let repository {
             guard type == .checkpoint, let outputs = record["outputs"]?.arrayValue,
                 outputs.contains(where: { $0["repo"]?.stringValue.map { sameText($0, repository) } ?? false })
@@ -159,9 +166,10 @@ extension Ledger {
             }
             let subjectText = record["subject"]?.stringValue
             let subject = try subjectText.flatMap { SubjectReference($0) }.flatMap { try resolveSubject(txn, $0) }
+            let requestID = try subject.flatMap { try storedRecord(txn, $0)["request_id"]?.stringValue }
             holds.append(
                 .init(
-                    id: id, entry: index, subject: subject, subjectText: subjectText,
+                    id: id, entry: index, subject: subject, subjectText: subjectText, subjectRequestID: requestID,
                     repository: record["repository"]?.stringValue,
                     from: record["from"]?.stringValue.flatMap(Timestamp.parse),
                     until: record["until"]?.stringValue.flatMap(Timestamp.parse)))

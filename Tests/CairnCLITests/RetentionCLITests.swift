@@ -205,38 +205,51 @@ struct RetentionCLITests {
     @Test("Holds on a subject, a repository and a time range withhold what is in scope; their release lets it go")
     func legalHolds() throws {
         let w = try World()
+        let (repoA, repoB) = (RetentionCLITests.repoA, RetentionCLITests.repoB)
         let a = try w.blob("prompt one")
         let b = try w.blob("prompt two")
         let e = try w.blob("prompt three")
-        try w.append(World.checkpoint(id: "cp-a", at: "2025-01-10T09:00:00Z", repo: RetentionCLITests.repoA, prompt: a))
-        try w.append(World.checkpoint(id: "cp-b", at: "2025-03-01T09:00:00Z", repo: RetentionCLITests.repoB, prompt: b))
-        try w.append(World.checkpoint(id: "cp-e", at: "2025-08-01T09:00:00Z", repo: RetentionCLITests.repoB, prompt: e))
-        let policy = try w.policy(World.rule("prompts-1y", "checkpoint", "prompt", "P1Y"))
+        let m = try w.blob("the provider's output for cp-a's request")
+        let z = try w.blob("the provider's output for another request")
+        let request = #""request_id":"req-a","#
+        try w.append(World.checkpoint(id: "cp-a", at: "2025-01-10T09:00:00Z", repo: repoA, prompt: a, extra: request))
+        try w.append(World.checkpoint(id: "cp-b", at: "2025-03-01T09:00:00Z", repo: repoB, prompt: b))
+        try w.append(World.checkpoint(id: "cp-e", at: "2025-08-01T09:00:00Z", repo: repoB, prompt: e))
+        try w.append(World.modelCall(request: "req-a", at: "2025-01-10T08:59:00Z", output: m))
+        try w.append(World.modelCall(request: "req-z", at: "2025-01-10T08:59:00Z", output: z))
+        let policy = try w.policy(
+            World.rule("prompts-1y", "checkpoint", "prompt", "P1Y") + ","
+                + World.rule("calls-1y", "model-call", "output", "P1Y"))
         let asOf = "2027-01-01T00:00:00Z"
         let (addressA, addressB, addressE) = (World.address(a), World.address(b), World.address(e))
+        let (addressM, addressZ) = (World.address(m), World.address(z))
         #expect(
-            World.blobs(try w.retention("plan", policy: policy, asOf: asOf), "erase") == [addressA, addressB, addressE])
+            World.blobs(try w.retention("plan", policy: policy, asOf: asOf), "erase")
+                == [addressA, addressB, addressE, addressM, addressZ])
 
+        // A subject holds the checkpoint and the model calls of its request id.
         try w.append(World.hold("H1", #""subject":"cp-a""#))
-        // Both members must match: repository B from 2025-07-01 on holds cp-e, not cp-b.
-        try w.append(World.hold("H2", #""repository":"\#(RetentionCLITests.repoB)","from":"2025-07-01T00:00:00Z""#))
+        // Both members must match: repository B from 2025-07-01 on holds cp-e, not cp-b (nor any model call).
+        try w.append(World.hold("H2", #""repository":"\#(repoB)","from":"2025-07-01T00:00:00Z""#))
         try w.append(World.hold("H3", #""from":"2025-02-01T00:00:00Z","until":"2025-03-01T09:00:00Z""#))
         var plan = try w.retention("plan", policy: policy, asOf: asOf)
-        #expect(World.blobs(plan, "erase") == [])
-        #expect(World.holds(plan) == [addressA: ["H1"], addressB: ["H3"], addressE: ["H2"]])
+        #expect(World.blobs(plan, "erase") == [addressZ])
+        #expect(World.holds(plan) == [addressA: ["H1"], addressB: ["H3"], addressE: ["H2"], addressM: ["H1"]])
         #expect((plan["holds"] as? [[String: Any]])?.map { $0["hold"] as! String } == ["H1", "H2", "H3"])
-        // Apply erases nothing while everything is held.
-        #expect(try w.retention("apply", policy: policy, asOf: asOf)["appended"] as? Int == 0)
+        // Apply erases only what no hold holds.
+        let first = try w.retention("apply", policy: policy, asOf: asOf)
+        #expect(World.blobs(first, "erase") == [addressZ] && first["appended"] as? Int == 1)
+        for held in [addressA, addressB, addressE, addressM] { try w.cli.ok("blob", "get", held) }
 
         try w.append(World.release("H1"))
         try w.append(World.release("H3"))
         try w.append(World.release("H9"))
         plan = try w.retention("plan", policy: policy, asOf: asOf)
-        #expect(World.blobs(plan, "erase") == [addressA, addressB])
+        #expect(World.blobs(plan, "erase") == [addressA, addressB, addressM])
         #expect(World.holds(plan) == [addressE: ["H2"]])
         #expect((plan["unmatched_releases"] as? [[String: Any]])?.map { $0["hold"] as! String } == ["H9"])
         let applied = try w.retention("apply", policy: policy, asOf: asOf)
-        #expect(World.blobs(applied, "erase") == [addressA, addressB] && applied["appended"] as? Int == 2)
+        #expect(World.blobs(applied, "erase") == [addressA, addressB, addressM] && applied["appended"] as? Int == 3)
         #expect(try w.cli.run("blob", "get", addressA).status == 66)
         try w.cli.ok("blob", "get", addressE)
         // A hold placed again under a released id holds again.
