@@ -71,8 +71,10 @@ struct RetentionOptions: ParsableArguments {
     }
 
     var asOfMilliseconds: Int64 {
-        asOf.flatMap(Timestamp.parse) ?? Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        asOf.flatMap(Timestamp.parse) ?? Self.now
     }
+
+    static var now: Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 }
 
 /// The plan as JSON and as lines of text.
@@ -215,7 +217,9 @@ struct RetentionApplyCommand: AsyncParsableCommand {
             P3Y"}), and deletes the bytes once it is committed, as `cairn blob erase` does. Blobs
             already erased are skipped (and bytes an interrupted run left behind are deleted), so a
             second run erases nothing and an interrupted run is finished by running it again. The
-            records that reference the blobs, and every proof, stay valid.
+            records that reference the blobs, and every proof, stay valid. --as-of may be in the
+            past (erasing less), never in the future: apply erases only what is due, and the
+            erasure records say so; `retention plan --as-of` shows what a later date would erase.
 
             Runs where the ledger is, as a local writer (also while `cairn serve` runs); the HTTP
             API has no retention endpoint. Place legal holds before running it, not during a run.
@@ -225,7 +229,7 @@ struct RetentionApplyCommand: AsyncParsableCommand {
 
             EXIT STATUS
               0   done: the blobs listed were erased (or nothing was due)
-              64  usage error (a bad --as-of, a ledger without the provenance profile)
+              64  usage error (a bad or future --as-of, a ledger without the provenance profile)
               65  the policy file is not a valid policy (its line and member are named), or the
                   ledger refused an erasure (another process erased the blob meanwhile: run again)
               66  no such ledger or policy file
@@ -245,6 +249,14 @@ struct RetentionApplyCommand: AsyncParsableCommand {
             "Who erases the blobs, as the erasure records name them (default: $USER).",
             valueName: "name"))
     var author: String?
+
+    func validate() throws {
+        if let asOf = options.asOf, let time = Timestamp.parse(asOf), time > RetentionOptions.now {
+            throw ValidationError(
+                "--as-of \(asOf) is in the future: apply erases only what is due now (see what a later date would "
+                    + "erase with `cairn retention plan --as-of`)")
+        }
+    }
 
     func run() async throws {
         try await runReportingErrors {

@@ -125,13 +125,13 @@ struct RetentionCLITests {
         let b = try w.blob("A recent prompt")
         let c = try w.blob("diff --git a/x b/x")
         let d = try w.blob("A prompt a review also attaches")
-        try w.append(World.checkpoint(id: "cp-1", at: "2025-01-10T09:00:00Z", prompt: a, rawOutput: c))
-        try w.append(World.checkpoint(id: "cp-2", at: "2026-06-01T09:00:00Z", prompt: b))
-        try w.append(World.modelCall(request: "req-1", at: "2025-01-10T08:59:59Z", output: c))
-        try w.append(World.checkpoint(id: "cp-3", at: "2025-02-01T09:00:00Z", prompt: d))
+        try w.append(World.checkpoint(id: "cp-1", at: "2019-01-10T09:00:00Z", prompt: a, rawOutput: c))
+        try w.append(World.checkpoint(id: "cp-2", at: "2020-06-01T09:00:00Z", prompt: b))
+        try w.append(World.modelCall(request: "req-1", at: "2019-01-10T08:59:59Z", output: c))
+        try w.append(World.checkpoint(id: "cp-3", at: "2019-02-01T09:00:00Z", prompt: d))
         try w.append(
             #"{"type":"review","schema":1,"subject":"cp-3","reviewer":"bob@example.com","decision":"approved","#
-                + #""at":"2025-02-02T09:00:00Z","x_attachment":\#(d)}"#)
+                + #""at":"2019-02-02T09:00:00Z","x_attachment":\#(d)}"#)
         let policy = try w.policy(
             [
                 World.rule("prompts-1y", "checkpoint", "prompt", "P1Y"),
@@ -146,14 +146,14 @@ struct RetentionCLITests {
         let entry = try w.f.dir.write("e0.json", try w.cli.ok("get", "0", "--raw").stdout)
         let before = try w.dataFile()
 
-        let plan = try w.retention("plan", policy: policy, asOf: "2027-01-01T00:00:00Z")
-        // a is due (cp-1's prompt, 2026-01-10); b is not (2027-06-01): not listed at all; c is due for cp-1 but
-        // not for the model call (2028-01-10); d is due but a review's extension member references it.
+        let plan = try w.retention("plan", policy: policy, asOf: "2021-01-01T00:00:00Z")
+        // a is due (cp-1's prompt, 2020-01-10); b is not (2021-06-01): not listed at all; c is due for cp-1 but
+        // not for the model call (2022-01-10); d is due but a review's extension member references it.
         #expect(World.blobs(plan, "erase") == [World.address(a)])
         #expect(World.blobs(plan, "withheld") == [World.address(c), World.address(d)])
         let withheld = plan["withheld"] as? [[String: Any]] ?? []
         #expect(
-            (withheld.first?["because"] as? [String])?.first?.contains("due under rule calls-3y only at 2028-01-10")
+            (withheld.first?["because"] as? [String])?.first?.contains("due under rule calls-3y only at 2022-01-10")
                 == true)
         #expect((withheld.last?["because"] as? [String])?.first?.contains("(review) references it") == true)
         let erase = (plan["erase"] as? [[String: Any]])?.first
@@ -163,11 +163,11 @@ struct RetentionCLITests {
         #expect(after.0 == before.0 && after.1 == before.1, "retention plan wrote to the ledger")
         #expect(try w.treeSize() == oldSize)
         // The text form says the same.
-        let text = try w.cli.ok("retention", "plan", "--policy", policy, "--as-of", "2027-01-01T00:00:00Z").text
+        let text = try w.cli.ok("retention", "plan", "--policy", policy, "--as-of", "2021-01-01T00:00:00Z").text
         #expect(text.contains("1 blob(s) to erase, 2 withheld"))
         #expect(text.contains("erase \(World.address(a))"))
 
-        let applied = try w.retention("apply", policy: policy, asOf: "2027-01-01T00:00:00Z")
+        let applied = try w.retention("apply", policy: policy, asOf: "2021-01-01T00:00:00Z")
         #expect(World.blobs(applied, "erase") == World.blobs(plan, "erase"))
         #expect(applied["appended"] as? Int == 1)
         #expect(try w.treeSize() == oldSize + 1)
@@ -178,13 +178,13 @@ struct RetentionCLITests {
         #expect(erasure["type"] as? String == "erasure" && erasure["author"] as? String == "records@example.com")
 
         // Idempotent: a second run erases nothing and appends nothing.
-        let again = try w.retention("apply", policy: policy, asOf: "2027-01-01T00:00:00Z")
+        let again = try w.retention("apply", policy: policy, asOf: "2021-01-01T00:00:00Z")
         #expect(World.blobs(again, "erase") == [] && again["appended"] as? Int == 0)
         #expect(again["already_erased"] as? [String] == [World.address(a)])
         #expect(try w.treeSize() == oldSize + 1)
 
         // Later, c is due for both records that reference it.
-        let later = try w.retention("apply", policy: policy, asOf: "2028-02-01T00:00:00Z")
+        let later = try w.retention("apply", policy: policy, asOf: "2022-02-01T00:00:00Z")
         // In the log order of their first reference: c (entry 0), then b (entry 1).
         #expect(World.blobs(later, "erase") == [World.address(c), World.address(b)])
         let reason = (later["erase"] as? [[String: Any]])?.first?["reason"] as? String
@@ -212,15 +212,15 @@ struct RetentionCLITests {
         let m = try w.blob("the provider's output for cp-a's request")
         let z = try w.blob("the provider's output for another request")
         let request = #""request_id":"req-a","#
-        try w.append(World.checkpoint(id: "cp-a", at: "2025-01-10T09:00:00Z", repo: repoA, prompt: a, extra: request))
-        try w.append(World.checkpoint(id: "cp-b", at: "2025-03-01T09:00:00Z", repo: repoB, prompt: b))
-        try w.append(World.checkpoint(id: "cp-e", at: "2025-08-01T09:00:00Z", repo: repoB, prompt: e))
-        try w.append(World.modelCall(request: "req-a", at: "2025-01-10T08:59:00Z", output: m))
-        try w.append(World.modelCall(request: "req-z", at: "2025-01-10T08:59:00Z", output: z))
+        try w.append(World.checkpoint(id: "cp-a", at: "2019-01-10T09:00:00Z", repo: repoA, prompt: a, extra: request))
+        try w.append(World.checkpoint(id: "cp-b", at: "2019-03-01T09:00:00Z", repo: repoB, prompt: b))
+        try w.append(World.checkpoint(id: "cp-e", at: "2019-08-01T09:00:00Z", repo: repoB, prompt: e))
+        try w.append(World.modelCall(request: "req-a", at: "2019-01-10T08:59:00Z", output: m))
+        try w.append(World.modelCall(request: "req-z", at: "2019-01-10T08:59:00Z", output: z))
         let policy = try w.policy(
             World.rule("prompts-1y", "checkpoint", "prompt", "P1Y") + ","
                 + World.rule("calls-1y", "model-call", "output", "P1Y"))
-        let asOf = "2027-01-01T00:00:00Z"
+        let asOf = "2021-01-01T00:00:00Z"
         let (addressA, addressB, addressE) = (World.address(a), World.address(b), World.address(e))
         let (addressM, addressZ) = (World.address(m), World.address(z))
         #expect(
@@ -229,9 +229,9 @@ struct RetentionCLITests {
 
         // A subject holds the checkpoint and the model calls of its request id.
         try w.append(World.hold("H1", #""subject":"cp-a""#))
-        // Both members must match: repository B from 2025-07-01 on holds cp-e, not cp-b (nor any model call).
-        try w.append(World.hold("H2", #""repository":"\#(repoB)","from":"2025-07-01T00:00:00Z""#))
-        try w.append(World.hold("H3", #""from":"2025-02-01T00:00:00Z","until":"2025-03-01T09:00:00Z""#))
+        // Both members must match: repository B from 2019-07-01 on holds cp-e, not cp-b (nor any model call).
+        try w.append(World.hold("H2", #""repository":"\#(repoB)","from":"2019-07-01T00:00:00Z""#))
+        try w.append(World.hold("H3", #""from":"2019-02-01T00:00:00Z","until":"2019-03-01T09:00:00Z""#))
         var plan = try w.retention("plan", policy: policy, asOf: asOf)
         #expect(World.blobs(plan, "erase") == [addressZ])
         #expect(World.holds(plan) == [addressA: ["H1"], addressB: ["H3"], addressE: ["H2"], addressM: ["H1"]])
@@ -264,7 +264,7 @@ struct RetentionCLITests {
     @Test("Malformed legal holds are refused with the member at fault, and nothing is written")
     func badHolds() throws {
         let w = try World()
-        try w.append(World.checkpoint(id: "cp-a", at: "2025-01-10T09:00:00Z", prompt: #""inline""#))
+        try w.append(World.checkpoint(id: "cp-a", at: "2019-01-10T09:00:00Z", prompt: #""inline""#))
         let cases: [(String, String)] = [
             (
                 #"{"type":"legal-hold","schema":1,"hold":"H","action":"place","reason":"r","at":"2026-12-01T00:00:00Z","author":"l"}"#,
@@ -351,7 +351,11 @@ struct RetentionCLITests {
         #expect(missing.status == 66 && missing.stderr.contains("retention.json"))
         _ = try w.f.dir.write("ledger/retention.json", #"{"format":"cairn-retention/1","rules":[]}"#)
         #expect(try w.cli.ok("retention", "plan").text.contains("0 blob(s) to erase"))
-        let badTime = try w.cli.run("retention", "plan", "--as-of", "2027-01-01")
+        let badTime = try w.cli.run("retention", "plan", "--as-of", "2021-01-01")
         #expect(badTime.status == 64)
+        // plan may look ahead; apply erases only what is due now, and says so.
+        try w.cli.ok("retention", "plan", "--as-of", "9999-01-01T00:00:00Z")
+        let ahead = try w.cli.run("retention", "apply", "--as-of", "9999-01-01T00:00:00Z")
+        #expect(ahead.status == 64 && ahead.stderr.contains("in the future"), "\(ahead.stderr)")
     }
 }
