@@ -261,6 +261,31 @@ struct RetentionCLITests {
         try w.cli.ok("fsck")
     }
 
+    @Test("Records are read as logged: a blob a correction replaced is erased by its rule; one a patch brought is kept")
+    func corrections() throws {
+        let w = try World()
+        let original = try w.blob("the prompt as first logged")
+        let replacement = try w.blob("the prompt a correction put in its place")
+        let placed = try w.cli.ok(
+            "append", stdin: World.checkpoint(id: "cp-x", at: "2019-01-10T09:00:00Z", prompt: original) + "\n")
+        let digest = try #require(parseJSONLine(placed.text)["digest"] as? String)
+        try w.append(
+            #"{"type":"correction","schema":1,"corrects":"\#(digest)","author":"alice@example.com","#
+                + #""reason":"the prompt was another one","patch":{"prompt":\#(replacement)}}"#)
+        let policy = try w.policy(World.rule("prompts-1y", "checkpoint", "prompt", "P1Y"))
+        let plan = try w.retention("plan", policy: policy, asOf: "2021-01-01T00:00:00Z")
+        // The checkpoint as logged names the original: due. The replacement is named only by the correction's patch
+        // (and the checkpoint as corrected), which no rule covers: never due, so not listed.
+        #expect(World.blobs(plan, "erase") == [World.address(original)])
+        #expect(World.blobs(plan, "withheld") == [])
+        let applied = try w.retention("apply", policy: policy, asOf: "2021-01-01T00:00:00Z")
+        #expect(applied["appended"] as? Int == 1)
+        try w.cli.ok("blob", "get", World.address(replacement))
+        #expect(try w.cli.run("blob", "get", World.address(original)).status == 66)
+        #expect(try w.cli.ok("show", "cp-x").text.contains(World.address(replacement)))
+        try w.cli.ok("fsck")
+    }
+
     @Test("Malformed legal holds are refused with the member at fault, and nothing is written")
     func badHolds() throws {
         let w = try World()
