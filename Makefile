@@ -83,7 +83,7 @@ FUZZ_RUNS ?= 10000000
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_TARGETS ?= FuzzJSON FuzzRecord FuzzNote FuzzProof FuzzTilePath FuzzPolicy FuzzNDJSON FuzzRedaction FuzzGitAINote \
 	FuzzAgentTrace FuzzLineBundle FuzzDSSE FuzzWorkingEvent FuzzProviderLog FuzzBlobDisclosure FuzzTileTree FuzzKeyHistory \
-	FuzzSuccession FuzzS3Error
+	FuzzSuccession FuzzS3Error FuzzRetentionPolicy
 FUZZ_BUILD = cd Fuzz && $(SWIFT) build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
 	--scratch-path $(FUZZ_SCRATCH)
 

@@ -30,6 +30,7 @@ let fuzzers: [(name: String, modules: [String])] = [
     ("FuzzBlobDisclosure", ["CairnRecords", "CairnJSON", "CairnCrypto"]),
     ("FuzzKeyHistory", ["CairnLedger", "CairnJSON", "CairnNote", "CairnMerkle", "CairnCrypto"]),
     ("FuzzSuccession", ["CairnLedger", "CairnJSON", "CairnNote", "CairnMerkle", "CairnCrypto"]),
+    ("FuzzRetentionPolicy", ["CairnRecords", "CairnJSON"]),
 ]
 
 /// Fuzzers of parsers whose API is `package` (visible only inside the main package): CairnCommitCapture's importers

@@ -24,7 +24,8 @@ import sys
 
 TARGETS = ["FuzzJSON", "FuzzRecord", "FuzzNote", "FuzzProof", "FuzzTilePath", "FuzzPolicy", "FuzzNDJSON", "FuzzRedaction",
            "FuzzGitAINote", "FuzzAgentTrace", "FuzzLineBundle", "FuzzDSSE", "FuzzWorkingEvent", "FuzzProviderLog",
-           "FuzzBlobDisclosure", "FuzzKeyHistory", "FuzzTileTree", "FuzzSuccession", "FuzzS3Error"]
+           "FuzzBlobDisclosure", "FuzzKeyHistory", "FuzzTileTree", "FuzzSuccession", "FuzzS3Error",
+           "FuzzRetentionPolicy"]
 MAX_SEED = 64 * 1024
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -97,6 +98,13 @@ def main():
                       "content": base64.b64encode(content).decode()}
         add("FuzzBlobDisclosure", json.dumps(disclosure, separators=(",", ":")))
         add("FuzzBlobDisclosure", json.dumps(dict(disclosure, salt="00" * 32)))
+    # Retention policies: the example, and each rule of it alone.
+    policy = os.path.join(ROOT, "examples", "retention.json")
+    if os.path.exists(policy):
+        add("FuzzRetentionPolicy", read(policy))
+        for line in read(policy).decode().splitlines():
+            if '"erase_after"' in line:
+                add("FuzzRetentionPolicy", '{"format":"cairn-retention/1","rules":[' + line.strip().rstrip(",") + "]}")
     schema = os.path.join(ROOT, "specs", "record-schema.json")
     if os.path.exists(schema):
         add("FuzzJSON", read(schema))

@@ -63,7 +63,7 @@ struct Cairn: AsyncParsableCommand {
             WitnessCommand.self, MirrorCommand.self, MonitorCommand.self, LogsCommand.self,
             SpoolCommand.self, CaptureCommand.self, HooksCommand.self, BlameCommand.self,
             RewriteCommand.self, AttestCommand.self, BenchCommand.self,
-            StressAppendCommand.self,
+            StressAppendCommand.self, RetentionCommand.self,
             // Last: its --help examples rotate the example ledger's key (HelpExampleTests runs them in order).
             KeyCommand.self,
             // After it: its --help examples seal the example ledger.

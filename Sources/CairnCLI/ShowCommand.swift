@@ -96,6 +96,13 @@ struct ShowCommand: ParsableCommand {
         case "key-rotation":
             return "signing key \(field("old_vkey") ?? "?") replaced by \(field("new_vkey") ?? "?") at "
                 + "\(field("at") ?? "?") by \(field("author") ?? "?"): \(field("reason") ?? "")"
+        case "legal-hold":
+            let scope = ["subject", "repository", "from", "until"].compactMap { name in
+                field(name).map { "\(name) \($0)" }
+            }
+            return "hold \(field("hold") ?? "?") \(field("action") == "release" ? "released" : "placed")"
+                + (scope.isEmpty ? "" : " on " + scope.joined(separator: ", "))
+                + " at \(field("at") ?? "?") by \(field("author") ?? "?"): \(field("reason") ?? "")"
         case "model-call":
             return "\(field("provider") ?? "?") served \(record["model"]?["id"]?.stringValue ?? "?") for request "
                 + "\(field("request_id") ?? "?") at \(field("timestamp") ?? "?")"

@@ -274,7 +274,7 @@ extension Ledger {
             if let target = facts.corrects, let targetIndex = try self.index(txn, of: target) {
                 reference(from: targetIndex)
             }
-        case .erasure, .test, .modelCall, .keyRotation, .seal, .predecessor:
+        case .erasure, .test, .modelCall, .keyRotation, .seal, .predecessor, .legalHold:
             break
         }
         return rows

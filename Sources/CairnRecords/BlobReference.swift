@@ -52,7 +52,7 @@ public struct BlobReference: Sendable, Hashable {
     }
 
     /// Adds the digest of every valid blob reference in `value`, at any depth.
-    static func collectDigests(in value: JSONValue, into digests: inout Set<SHA256Digest>) {
+    public static func collectDigests(in value: JSONValue, into digests: inout Set<SHA256Digest>) {
         switch value {
         case .object(let object):
             if hasShape(object), let reference = BlobReference(value) {

@@ -31,6 +31,7 @@ struct Checker {
         let schema = object["schema"]?.numberValue
         if let type, schema == nil || schema == Double(RecordType.schemaVersion) {
             check(object, RecordSchemas.shape(of: type))
+            if type == .legalHold { checkLegalHold(object) }
         } else {
             check(object, RecordSchemas.common, reportsUnknownFields: false)
         }
@@ -128,6 +129,35 @@ struct Checker {
         for group in shape.atLeastOneOf where !group.contains(where: { object[$0] != nil }) {
             let names = group.map { "\"\($0)\"" }.joined(separator: " or ")
             report(.missingField, "expected at least one of \(names)")
+        }
+    }
+
+    /// What a legal hold's table cannot say: a placed hold names its scope (at least one of `subject`,
+    /// `repository`, `from`, `until`), a release names only the hold, and `from` is not after `until`.
+    private mutating func checkLegalHold(_ object: JSONObject) {
+        let scope = RecordSchemas.legalHoldScope
+        switch object["action"]?.stringValue {
+        case "place"?:
+            if !scope.contains(where: { object[$0] != nil }) {
+                let names = scope.map { "\"\($0)\"" }.joined(separator: " or ")
+                report(.missingField, "expected at least one of \(names): the scope a placed hold holds")
+            }
+        case "release"?:
+            for (key, _) in object where scope.contains(where: { exactlyEqual($0, key) }) {
+                inside(.key(key)) {
+                    $0.report(
+                        .invalidValue, "a release names only the hold; its scope is the one the hold was placed on")
+                }
+            }
+        default:
+            break
+        }
+        if let from = object["from"]?.stringValue.flatMap(Timestamp.parse),
+            let until = object["until"]?.stringValue.flatMap(Timestamp.parse), from > until
+        {
+            inside(.key("until")) {
+                $0.report(.invalidValue, "expected a time not before \"from\", found \(describe(object["until"]!))")
+            }
         }
     }
 

@@ -94,6 +94,10 @@ public enum Corrections {
             // The seal and the link between logs are read from the entries as logged, like a key rotation.
             let reason = "a correction cannot change a seal or a link to a predecessor log"
             return ["origin", "vkey", "checkpoint", "seal_entry", "seal_proof", "at"].map { ($0, reason) }
+        case .legalHold?:
+            // Which hold, placed or released, on what: read by retention from the entry as logged.
+            let reason = "a correction cannot change which hold a legal hold names, its action or its scope"
+            return ["hold", "action", "subject", "repository", "from", "until"].map { ($0, reason) }
         default:
             return []
         }

@@ -17,7 +17,7 @@ public struct RecordFacts: Sendable, Hashable {
     public let type: RecordType
     /// A checkpoint's `id`.
     public let id: String?
-    /// What a review, test, deploy or rollback is about; a rewrite's `subject` when it has one.
+    /// What a review, test, deploy or rollback is about; a rewrite's or legal hold's `subject` when it has one.
     public let subject: SubjectReference?
     /// The entry a correction corrects.
     public let corrects: SHA256Digest?
@@ -57,7 +57,7 @@ public struct RecordFacts: Sendable, Hashable {
     public let testResult: String?
     /// A deploy's or rollback's `environment`.
     public let environment: String?
-    /// A correction's, erasure's or key rotation's `author`.
+    /// A correction's, erasure's, key rotation's or legal hold's `author`.
     public let author: String?
     /// A checkpoint's outputs, in order.
     public let outputs: [OutputFacts]
@@ -68,6 +68,10 @@ public struct RecordFacts: Sendable, Hashable {
     public let rewrite: RewriteFacts?
     /// A checkpoint's `cost`; a model call's `usage` tokens and `cost.usd`.
     public let cost: CostFacts?
+    /// A legal hold's `hold` id.
+    public let holdID: String?
+    /// A legal hold's `action`: `place` or `release`.
+    public let holdAction: String?
     /// A checkpoint's evidence grade, `x_capture.grade` (specs/capture.md), when it has one.
     public let evidenceGrade: String?
 
@@ -95,7 +99,9 @@ public struct RecordFacts: Sendable, Hashable {
 
         self.type = type
         id = type == .checkpoint ? text("id") : nil
-        subject = type.isLifecycle || type == .rewrite ? text("subject").flatMap { SubjectReference($0) } : nil
+        subject =
+            type.isLifecycle || type == .rewrite || type == .legalHold
+            ? text("subject").flatMap { SubjectReference($0) } : nil
         corrects = type == .correction ? digest("corrects") : nil
         erasedBlob = type == .erasure ? digest("blob") : nil
         var blobs = Set<SHA256Digest>()
@@ -121,7 +127,7 @@ public struct RecordFacts: Sendable, Hashable {
         environment = type == .deploy || type == .rollback ? text("environment") : nil
         author =
             switch type {
-            case .correction, .erasure, .keyRotation, .seal, .predecessor: text("author")
+            case .correction, .erasure, .keyRotation, .seal, .predecessor, .legalHold: text("author")
             default: nil
             }
 
@@ -149,6 +155,8 @@ public struct RecordFacts: Sendable, Hashable {
             usd: cost?["usd"]?.numberValue)
         self.cost = costFacts.isEmpty ? nil : costFacts
         evidenceGrade = isCheckpoint ? object["x_capture"]?["grade"]?.stringValue : nil
+        holdID = type == .legalHold ? text("hold") : nil
+        holdAction = type == .legalHold ? text("action") : nil
     }
 
     private static func output(_ value: JSONValue) -> OutputFacts? {

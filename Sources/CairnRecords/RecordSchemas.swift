@@ -18,6 +18,7 @@ enum RecordSchemas {
         case .keyRotation: return keyRotation
         case .seal: return seal
         case .predecessor: return predecessor
+        case .legalHold: return legalHold
         }
     }
 
@@ -287,4 +288,23 @@ enum RecordSchemas {
         .required("at", timestamp),
         .required("author", identifier),
     ])
+
+    // MARK: - Retention
+
+    /// A legal hold placed on, or released from, a scope (specs/retention.md). A placed hold names at least one
+    /// of `subject`, `repository`, `from` and `until`; a release names only the hold (`Checker.checkLegalHold`).
+    static let legalHold = record([
+        .required("hold", identifier),
+        .required("action", .oneOf("place", "release")),
+        .required("reason", nonBlank),
+        .required("at", timestamp),
+        .required("author", identifier),
+        .optional("subject", subject),
+        .optional("repository", identifier),
+        .optional("from", timestamp),
+        .optional("until", timestamp),
+    ])
+
+    /// The members of a legal hold that say what it holds.
+    static let legalHoldScope = ["subject", "repository", "from", "until"]
 }

@@ -31,6 +31,9 @@ public enum RecordType: String, Sendable, CaseIterable {
     /// The first entry of a successor log: commits to its sealed predecessor's final checkpoint. Appended only by
     /// `cairn init --successor-of` (specs/sealing.md), as entry 0.
     case predecessor
+    /// A legal hold placed or released (`action`): while placed, retention (`cairn retention apply`) erases no blob
+    /// that a record in the hold's scope references (specs/retention.md).
+    case legalHold = "legal-hold"
 
     /// The schema version this module validates: the only accepted value of `"schema"`.
     public static let schemaVersion = 1
@@ -39,7 +42,8 @@ public enum RecordType: String, Sendable, CaseIterable {
     public var isLifecycle: Bool {
         switch self {
         case .review, .test, .deploy, .rollback: return true
-        case .checkpoint, .rewrite, .correction, .erasure, .modelCall, .keyRotation, .seal, .predecessor: return false
+        case .checkpoint, .rewrite, .correction, .erasure, .modelCall, .keyRotation, .seal, .predecessor, .legalHold:
+            return false
         }
     }
 

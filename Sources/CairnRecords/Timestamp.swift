@@ -158,6 +158,24 @@ public enum Timestamp {
         return Int(s[offset] &- 48) * 10 + Int(s[offset + 1] &- 48)
     }
 
+    /// `milliseconds` moved forward on the UTC calendar by `years`, then `months` (the day clamped to the
+    /// month's last day: 2024-01-31 plus one month is 2024-02-29), then `days`, keeping the time of day; nil
+    /// when the result is after `range`. Durations are non-negative: retention periods (specs/retention.md).
+    public static func adding(years: Int, months: Int, days extra: Int, to milliseconds: Int64) -> Int64? {
+        guard years >= 0, months >= 0, extra >= 0, years <= 10_000, months <= 120_000, extra <= 3_660_000,
+            range.contains(milliseconds)
+        else { return nil }
+        let (dayCount, msOfDay) = floorDivide(milliseconds, 86_400_000)
+        let (year, month, day) = civil(fromDays: dayCount)
+        let monthIndex = year * 12 + (month - 1) + years * 12 + months
+        let newYear = monthIndex / 12
+        let newMonth = monthIndex % 12 + 1
+        guard newYear <= 9999 else { return nil }
+        let newDay = min(day, daysIn(month: newMonth, year: newYear))
+        let result = (days(year: newYear, month: newMonth, day: newDay) + Int64(extra)) * 86_400_000 + msOfDay
+        return result <= range.upperBound ? result : nil
+    }
+
     static func isLeap(_ year: Int) -> Bool {
         year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
     }

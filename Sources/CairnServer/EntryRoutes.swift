@@ -74,6 +74,16 @@ struct EntryRoutes {
                     + "lacks the erase role (nothing was appended)",
                 headers: [.wwwAuthenticate: #"Bearer realm="cairn", error="insufficient_scope""#])
         }
+        // Releasing a legal hold lets retention erase what the hold kept: the same right.
+        if let release = submission.entries.firstIndex(where: { $0.facts?.holdAction == "release" }),
+            !token.grants(.erase)
+        {
+            throw APIError(
+                .forbidden,
+                "line \(submission.lines[release]): releasing a legal hold lets retention erase blobs it kept; token "
+                    + "\(token.id) lacks the erase role (nothing was appended)",
+                headers: [.wwwAuthenticate: #"Bearer realm="cairn", error="insufficient_scope""#])
+        }
         let principal = Principal(
             kind: .token, id: token.id, name: token.name, mayCorrectOthers: token.grants(.correct))
         let atomic = submission.entries.count > 1

@@ -198,6 +198,7 @@ struct RecordExampleCLITests {
             root + "/examples/blobs/raw-output.diff")
         let order = [
             "checkpoint", "review", "test", "correction", "rewrite", "deploy", "rollback", "model-call", "erasure",
+            "legal-hold",
         ]
         for (i, type) in order.enumerated() {
             let out = try f.cli.ok("append", "--allow-erasure", root + "/examples/records/\(type).json")
@@ -205,7 +206,10 @@ struct RecordExampleCLITests {
         }
         let history = try f.cli.ok("show", "0f8e7a52-3c1d-4d7e-9a41-7f1c2b6e5d01", "--history", "--json").text
         let items = (parseJSONLine(history)["history"] as? [[String: Any]])?.compactMap { $0["type"] as? String }
-        #expect(items == ["review", "test", "correction", "rewrite", "deploy", "rollback", "model-call", "erasure"])
+        #expect(
+            items == [
+                "review", "test", "correction", "rewrite", "deploy", "rollback", "model-call", "erasure", "legal-hold",
+            ])
         #expect((parseJSONLine(history)["record"] as? [String: Any])?["work_item"] as? String == "PAY-1432")
         let raw = try f.cli.run(
             "blob", "get", "sha256:f9ad8b9948f10f690222ef25d281999899ed0034176dae9ffc2b47e07d2dcd37")

@@ -174,6 +174,21 @@ import Testing
         #expect(facts.timestamp == Timestamp.parse("2026-11-22T08:00:00Z"))
     }
 
+    @Test func legalHoldFacts() throws {
+        let record = try example(.legalHold)
+        let facts = try RecordFacts(record)
+        #expect(facts.type == .legalHold && !RecordType.legalHold.isLifecycle)
+        #expect(facts.holdID == "LIT-2027-014" && facts.holdAction == "place")
+        // The subject is a checkpoint, as a review's: the ledger resolves it and lists the hold in its history.
+        #expect(facts.subject == SubjectReference(checkpointID))
+        #expect(facts.author == "legal@example.com")
+        #expect(facts.timestamp == Timestamp.parse("2026-11-25T09:00:00Z"))
+        let release = record.setting("$.action", to: "release").setting("$.subject", to: nil)
+        let released = try RecordFacts(release)
+        #expect(released.holdAction == "release" && released.subject == nil)
+        #expect(try RecordFacts(example(.erasure)).holdID == nil)
+    }
+
     @Test func blobReferencesAreFoundAtAnyDepthDeduplicatedAndSorted() throws {
         func blob(_ byte: String) -> JSONValue {
             ["blob": .string("sha256:" + String(repeating: byte, count: 64)), "size": 1, "media_type": "image/png"]

@@ -20,7 +20,7 @@ import Testing
         #expect(
             RecordValidator.issues(in: note).first?.message
                 == #"expected one of "checkpoint", "review", "test", "deploy", "rollback", "rewrite", "correction", "#
-                + #""erasure", "model-call", "key-rotation", "seal", "predecessor", found "note""#
+                + #""erasure", "model-call", "key-rotation", "seal", "predecessor", "legal-hold", found "note""#
         )
     }
 

@@ -49,6 +49,7 @@ import Testing
         .keyRotation: ["type", "schema", "old_vkey", "new_vkey", "endorsement", "at", "author", "reason"],
         .seal: ["type", "schema", "origin", "at", "author", "reason"],
         .predecessor: ["type", "schema", "origin", "vkey", "checkpoint", "seal_entry", "seal_proof", "at", "author"],
+        .legalHold: ["type", "schema", "hold", "action", "reason", "at", "author"],
     ]
 
     static let nestedRequired = [
@@ -260,6 +261,26 @@ import Testing
             invalid(.predecessor, "$.checkpoint", "", .emptyString),
             invalid(.predecessor, "$.seal_proof", "10otHyrx", .wrongType),
             invalid(.predecessor, "$.seal_proof[0]", 5, .wrongType),
+            // Legal holds: the action, the scope.
+            invalid(.legalHold, "$.action", "lift", .invalidValue),
+            invalid(.legalHold, "$.action", 1, .wrongType),
+            invalid(.legalHold, "$.hold", "LIT\n1", .controlCharacter),
+            invalid(.legalHold, "$.subject", "sha256:12", .invalidDigest),
+            invalid(.legalHold, "$.repository", "", .emptyString),
+            invalid(.legalHold, "$.from", "2026-01-01", .invalidTimestamp),
+            invalid(.legalHold, "$.until", "2026-01-01T00:00:00+01:00", .invalidTimestamp),
+            invalid(.legalHold, "$.reason", "  ", .emptyString),
+            Mutation(
+                name: "legal-hold placed without a scope", record: mutate(.legalHold, [("$.subject", nil)]),
+                expected: Found("$", .missingField)),
+            Mutation(
+                name: "legal-hold release naming a subject", record: mutate(.legalHold, [("$.action", "release")]),
+                expected: Found("$.subject", .invalidValue)),
+            Mutation(
+                name: "legal-hold release naming a time range",
+                record: mutate(
+                    .legalHold, [("$.action", "release"), ("$.subject", nil), ("$.until", "2027-01-01T00:00:00Z")]),
+                expected: Found("$.until", .invalidValue)),
         ]
         return all
     }
@@ -325,6 +346,22 @@ import Testing
             ("key rotation revoking the old key", .keyRotation, [("$.revoked_from_size", 4), ("$.x_ticket", "SEC-1")]),
             ("key rotation with a reason of two lines", .keyRotation, [("$.reason", "moved\nto the HSM")]),
             ("link to a predecessor of one entry (an empty proof)", .predecessor, [("$.seal_proof", .array([]))]),
+            (
+                "legal hold on a repository in a time range", .legalHold,
+                [
+                    ("$.subject", nil), ("$.repository", "git@example.com:payments/client.git"),
+                    ("$.from", "2026-01-01T00:00:00Z"), ("$.until", "2026-12-31T23:59:59.999Z"),
+                ]
+            ),
+            ("legal hold from a time on", .legalHold, [("$.subject", nil), ("$.from", "2026-01-01T00:00:00Z")]),
+            (
+                "legal hold of one instant", .legalHold,
+                [("$.from", "2026-01-01T00:00:00Z"), ("$.until", "2026-01-01T00:00:00Z")]
+            ),
+            (
+                "legal hold released", .legalHold,
+                [("$.action", "release"), ("$.subject", nil), ("$.x_ticket", "LEGAL-7")]
+            ),
             // Only C0 controls and DEL are refused, and only in identifiers and people.
             (
                 "free text with line breaks, tabs and escapes", .rollback,
@@ -341,7 +378,13 @@ import Testing
 
     /// Rules JSON Schema cannot state: rejected by Cairn, accepted by the JSON Schema (documented gaps).
     static var schemaGaps: [Mutation] {
-        [invalid(.checkpoint, "$.outputs[0].ranges[0]", [58, 12], .invalidRange)]
+        [
+            invalid(.checkpoint, "$.outputs[0].ranges[0]", [58, 12], .invalidRange),
+            Mutation(
+                name: "legal-hold until before from",
+                record: mutate(.legalHold, [("$.from", "2027-01-01T00:00:00Z"), ("$.until", "2026-12-31T23:59:59Z")]),
+                expected: Found("$.until", .invalidValue)),
+        ]
     }
 
     static let script = """

@@ -45,6 +45,28 @@ struct LeastPrivilegeTests {
         }
     }
 
+    @Test("an append token may place a legal hold but not release one; the erase role can")
+    func releasingAHoldNeedsTheEraseRole() async throws {
+        let fixture = try await ServerFixture(profile: .provenance)
+        try await fixture.live { client in
+            try await client.append([Self.checkpoint], as: "append")
+            func hold(_ action: String, _ scope: String) -> String {
+                #"{"type":"legal-hold","schema":1,"hold":"LIT-1","action":"\#(action)",\#(scope)"reason":"dispute","at":"2026-11-25T09:00:00Z","author":"legal@example.com"}"#
+            }
+            let placed = try await client.post(
+                "/v1/entries", as: "append", ndjson: [hold("place", #""subject":"\#(Self.checkpointID)","#)])
+            #expect(placed.code == 200, "\(placed.text)")
+            let release = hold("release", "")
+            let refused = try await client.post("/v1/entries", as: "append", ndjson: [release])
+            #expect(refused.code == 403, "\(refused.text)")
+            #expect(refused.text.contains("erase role") && refused.text.contains("legal hold"))
+            #expect(try fixture.ledger.treeSize() == 2)
+            let allowed = try await client.post("/v1/entries", as: "eraser", ndjson: [release])
+            #expect(allowed.code == 200, "\(allowed.text)")
+            #expect(try fixture.ledger.treeSize() == 3)
+        }
+    }
+
     @Test("a producer cannot correct what another appended; its own records, and the correct role, can")
     func correctionsBelongToTheirAppender() async throws {
         let fixture = try await ServerFixture(profile: .provenance)
