@@ -287,8 +287,15 @@ extension ServeCommand {
         var ledgers: [(name: String, ledger: Ledger)] = []
         var locks: [LockFile] = []
         defer { withExtendedLifetime(locks) {} }
+        var seen: [String: String] = [:]
         for entry in listing.entries {
             let path = listing.ledgerPath(entry)
+            // One process must not open a ledger twice (LMDB): a ledger listed under two paths is refused.
+            let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            if let other = seen.updateValue(entry.name, forKey: real) {
+                throw CLIError(
+                    .usage, "the logs \(other) and \(entry.name) of \(directory) are the same ledger (\(real))")
+            }
             let ledger = try LedgerLocation.open(path)
             locks += try ServeLock.acquire(ledger: path)
             guard try await ledger.read({ $0.storageFormat }) == LedgerLayout.formatVersion else {

@@ -96,6 +96,20 @@ struct LogsCLITests {
         #expect(noDir.status == 64 && noDir.stderr.contains("--dir"), "\(noDir.stderr)")
     }
 
+    @Test("serve --logs refuses a directory that lists one ledger twice (through a symbolic link)")
+    func sameLedgerTwice() throws {
+        let dir = try TemporaryDirectory()
+        let a = CLI(ledger: dir.file("logs/a"))
+        try a.ok("init", "--origin", "example.com/twice", "--profile", "generic")
+        try FileManager.default.createSymbolicLink(atPath: dir.file("logs/alias"), withDestinationPath: "a")
+        _ = try dir.write(
+            "logs/logs.json",
+            #"{"format":"cairn-logs/v1","logs":[{"name":"a","path":"a"},{"name":"alias","path":"alias"}]}"#)
+        let out = try a.run(
+            ["serve", "--logs", dir.file("logs"), "--listen", "127.0.0.1:0"], environment: ["CAIRN_LEDGER": ""])
+        #expect(out.status == 64 && out.stderr.contains("are the same ledger"), "\(out.status) \(out.stderr)")
+    }
+
     @Test("logs list reports a link that does not hold, with exit status 1")
     func brokenLink() throws {
         let dir = try TemporaryDirectory()
