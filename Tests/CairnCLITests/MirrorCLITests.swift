@@ -9,7 +9,7 @@ import FoundationNetworking
 /// A static HTTP server (Python's http.server) serving a directory, as any web server serves a `cairn export tiles`
 /// directory or a mirror; optionally slow, so that a client can be stopped mid-round. Stopped when released.
 final class StaticServer: @unchecked Sendable {
-    let process = Process()
+    let child: ChildServer
     let url: String
 
     static let script = """
@@ -29,35 +29,14 @@ final class StaticServer: @unchecked Sendable {
 
     /// Serves `root`; the log's prefix is `<url>/<prefix>/`.
     init(root: String, prefix: String = "log", delay: Double = 0) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, root, String(delay)]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(0x0a) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
-            process.terminate()
+        child = try ChildServer(
+            ["python3", "-c", Self.script, root, String(delay)],
+            failure: LedgerFixture.FixtureError(message: "the static server did not start"))
+        guard let port = Int(child.firstLine) else {
             throw LedgerFixture.FixtureError(message: "the static server did not start")
         }
         url = "http://127.0.0.1:\(port)/\(prefix)/"
     }
-
-    /// Stops the server with SIGKILL (a child may inherit a mask that blocks SIGTERM).
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    deinit { stop() }
 
     /// Whether python3 is there to run it.
     static var available: Bool { (try? CLI.exec("/usr/bin/env", ["python3", "-c", "pass"]))?.status == 0 }

@@ -5,8 +5,7 @@ import Testing
 /// A local S3-compatible store: moto's server mode behind the fault-injecting proxy of Tests/Interop/s3_server.py,
 /// with one bucket anyone may read. Stopped when released.
 final class LocalS3: @unchecked Sendable {
-    let process = Process()
-    let input = Pipe()
+    let child: ChildServer
     /// The proxy, where `cairn export tiles --to` sends its requests.
     let endpoint: String
     /// moto itself: anonymous reads of the bucket, path style.
@@ -33,36 +32,14 @@ final class LocalS3: @unchecked Sendable {
 
     init(bucket: String) throws {
         self.bucket = bucket
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script, bucket]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = input
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(0x0a) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let ports = String(decoding: line, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
-        guard ports.count == 2 else {
-            kill(process.processIdentifier, SIGKILL)
-            throw LedgerFixture.FixtureError(message: "the local S3 server did not start")
-        }
+        child = try ChildServer(
+            ["python3", Self.script, bucket],
+            failure: LedgerFixture.FixtureError(message: "the local S3 server did not start"))
+        let ports = child.firstLine.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        guard ports.count == 2 else { throw LedgerFixture.FixtureError(message: "the local S3 server did not start") }
         endpoint = "http://127.0.0.1:\(ports[0])"
         direct = "http://127.0.0.1:\(ports[1])"
     }
-
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    deinit { stop() }
 
     /// An anonymous GET straight from moto: status and body.
     func get(_ path: String) throws -> (status: Int, body: [UInt8], headers: String) {
