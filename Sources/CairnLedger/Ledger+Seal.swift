@@ -128,20 +128,22 @@ extension Ledger {
     /// `"type":"`, as a canonical record holds its type member.
     private static let typeMemberPrefix = Array(#""type":""#.utf8)
 
-    /// The bytes of the first `"type":"…"` string in `bytes` (up to its closing quote), or nil.
-    private static func typeMemberValue(_ bytes: [UInt8]) -> ArraySlice<UInt8>? {
+    /// Whether some `"type":"…"` member of `bytes`, at any depth, names a reserved type (a nested object's type may
+    /// come first in canonical order: each occurrence is looked at).
+    private static func mentionsReservedType(_ bytes: [UInt8]) -> Bool {
         let prefix = typeMemberPrefix
-        guard bytes.count > prefix.count else { return nil }
         var start = 0
         while let found = bytes[start...].firstIndex(of: prefix[0]), found + prefix.count <= bytes.count {
             if bytes[found..<found + prefix.count].elementsEqual(prefix) {
                 let valueStart = found + prefix.count
-                guard let end = bytes[valueStart...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-                return bytes[valueStart..<end]
+                guard let end = bytes[valueStart...].firstIndex(of: UInt8(ascii: "\"")) else { return false }
+                if reservedTypeNames.contains(Array(bytes[valueStart..<end])) { return true }
+                start = end
+            } else {
+                start = found + 1
             }
-            start = found + 1
         }
-        return nil
+        return false
     }
 
     /// After a seal or a predecessor link is appended, inside its commit: checks that it was the commit's one new
@@ -287,8 +289,8 @@ extension Ledger {
 
     /// The reserved type of stored entry bytes (as `reservedType(of:)` for an entry without facts).
     static func reservedType(ofBytes bytes: [UInt8]) -> RecordType? {
-        guard let type = typeMemberValue(bytes), Self.reservedTypeNames.contains(Array(type)),
-            let value = try? JSONParser.parse(bytes), let text = value["type"]?.stringValue
+        guard mentionsReservedType(bytes), let value = try? JSONParser.parse(bytes),
+            let text = value["type"]?.stringValue
         else { return nil }
         return Self.reservedTypes.first { $0.rawValue == text }
     }

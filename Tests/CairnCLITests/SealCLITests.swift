@@ -71,14 +71,19 @@ struct SealCLITests {
             let f = try LedgerFixture(origin: "example.com/reserved", profile: profile)
             for record in [
                 #"{"type":"seal","schema":1,"origin":"example.com/reserved","at":"2026-12-31T00:00:00Z","author":"a","reason":"r"}"#,
+                // A nested "type" sorts first in canonical order: the top-level type is still the one looked at.
+                #"{"a":{"type":"x"},"type":"seal","schema":1,"origin":"example.com/reserved","at":"2026-12-31T00:00:00Z","author":"a","reason":"r"}"#,
+                #"{"a":{"type":"x"},"type":"key-rotation","schema":1}"#,
                 #"{"type":"predecessor","schema":1,"origin":"example.com/x","vkey":"VKEY","checkpoint":"c","seal_entry":"{}","seal_proof":[],"at":"2026-12-31T00:00:00Z","author":"a"}"#,
             ] {
                 for command in [["append"], ["import", "-"]] {
                     let out = try f.cli.run(
                         command, stdin: Array(record.replacingOccurrences(of: "VKEY", with: f.vkey).utf8))
                     #expect(out.status == 65, "\(profile) \(command): \(out.status) \(out.stderr)")
+                    // (The bare key-rotation object is refused by the provenance schema before it gets that far.)
+                    let reserved = profile == "generic" || !record.contains("key-rotation")
                     #expect(
-                        out.stderr.contains("reservedType") || out.stderr.contains("appended only by")
+                        !reserved || out.stderr.contains("reservedType") || out.stderr.contains("appended only by")
                             || out.stderr.contains("written only by"), "\(profile) \(command): \(out.stderr)")
                 }
             }
