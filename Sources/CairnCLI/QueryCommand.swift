@@ -154,7 +154,10 @@ struct QueryCommand: ParsableCommand {
             let ledgers: [(name: String?, ledger: Ledger)]
             if let logs {
                 guard location.ledger == nil else { throw CLIError.logsWithLedger }
-                ledgers = try openLogDirectory(logs).map { ($0.name, $0.ledger) }
+                // Logs of the generic profile hold no provenance records to query: left out.
+                ledgers = try openLogDirectory(logs).filter { $0.ledger.profile == .provenance }.map {
+                    ($0.name, $0.ledger)
+                }
             } else {
                 ledgers = [(nil, try location.open(readOnly: true))]
             }

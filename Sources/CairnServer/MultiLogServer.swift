@@ -68,7 +68,7 @@ package final class MultiLogServer: Sendable {
     /// The responder that routes each request to its log.
     package var dispatcher: LogDispatcher {
         LogDispatcher(
-            logs: logs.map { ($0.name, $0.server.responder) },
+            logs: logs.map { ($0.name, $0.server.responder, $0.server.ledger.profile == .provenance) },
             defaultLog: defaultLog.map { ($0.name, $0.server.responder) })
     }
 
@@ -136,7 +136,8 @@ extension Logger {
 package struct LogDispatcher: HTTPResponder {
     package typealias Context = CairnRequestContext
 
-    let logs: [(name: String, responder: RouterResponder<Context>)]
+    /// Each log, and whether it can be queried (a provenance ledger; a generic one holds no records to query).
+    let logs: [(name: String, responder: RouterResponder<Context>, queryable: Bool)]
     let defaultLog: (name: String, responder: RouterResponder<Context>)?
 
     package func respond(to request: Request, context: Context) async throws -> Response {
@@ -183,7 +184,7 @@ package struct LogDispatcher: HTTPResponder {
     func queryEveryLog(_ request: Request, context: Context) async throws -> Response {
         let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 1000
         var matches: [JSONValue] = []
-        for log in logs {
+        for log in logs where log.queryable {
             let response = try await log.responder.respond(
                 to: Self.rewriting(request, path: "/v1/query", droppingLogs: true), context: context)
             guard response.status == .ok else { return response }
