@@ -191,17 +191,26 @@ struct BackupVerify: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let key = try vkey.map(parseBackupVerifierKey)
-            let verification: BackupVerification
-            do throws(BackupError) {
-                verification = try LedgerBackup.verify(backup: dest, key: key)
-            } catch  where error.isVerificationFailure {
-                reportBackupInvalid(error, json: json)
-                throw ExitCode(ExitStatus.verificationFailed.rawValue)
-            } catch {
-                throw CLIError(error)
+            let verification = try checkingBackup(json: json) { () throws(BackupError) in
+                try LedgerBackup.verify(backup: dest, key: key)
             }
             reportBackupValid(verification, what: "valid: backup \(dest)", json: json)
         }
+    }
+}
+
+/// Runs a backup check (`backup verify`, `restore`): a failed verification is reported ("invalid: …" or JSON) with
+/// exit status 1, any other failure becomes the command's error.
+func checkingBackup(
+    json: Bool, _ body: () throws(BackupError) -> BackupVerification
+) throws -> BackupVerification {
+    do throws(BackupError) {
+        return try body()
+    } catch  where error.isVerificationFailure {
+        reportBackupInvalid(error, json: json)
+        throw ExitCode(ExitStatus.verificationFailed.rawValue)
+    } catch {
+        throw CLIError(error)
     }
 }
 

@@ -60,14 +60,8 @@ struct RestoreCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let key = try vkey.map(parseBackupVerifierKey)
-            let restored: BackupVerification
-            do throws(BackupError) {
-                restored = try LedgerBackup.restore(from: src, to: dir, key: key)
-            } catch  where error.isVerificationFailure {
-                reportBackupInvalid(error, json: json)
-                throw ExitCode(ExitStatus.verificationFailed.rawValue)
-            } catch {
-                throw CLIError(error)
+            let restored = try checkingBackup(json: json) { () throws(BackupError) in
+                try LedgerBackup.restore(from: src, to: dir, key: key)
             }
             reportBackupValid(restored, what: "restored \(src) into \(dir)", json: json)
             if !restored.manifest.signingKeysIncluded {

@@ -275,32 +275,14 @@ final class MirrorDirectory {
         parts[parts.count - 1] += ".p"
         guard let parent = try openDirectory(parts.dropLast(), create: false) else { return 0 }
         let key = parts.joined(separator: "/")
-        let fd = openat(parent, parts.last!, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { return 0 }
-            throw MirrorError(.storage, "cannot open \(self.path)/\(key): \(Self.errnoText())")
+        let removed: Int
+        do {
+            removed = try PartialTileDirectory.removeWidths(
+                in: parts.last!, of: parent, temporaryPrefix: ".cairn-mirror-")
+        } catch {
+            throw MirrorError(.storage, "cannot \(error.operation) \(self.path)/\(key): \(error.reason)")
         }
-        guard let listing = fdopendir(fd) else {
-            _ = close(fd)
-            throw MirrorError(.storage, "cannot list \(self.path)/\(key): \(Self.errnoText())")
-        }
-        var names: [String] = []
-        while let entry = readdir(listing) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        var removed = 0
-        for name in names {
-            // Only partial widths (1…255) and our own temporary files; anything else stays, with its directory.
-            let isWidth = name.utf8.count <= 3 && name.utf8.allSatisfy { (0x30...0x39).contains($0) }
-            guard isWidth || name.hasPrefix(".cairn-mirror-") else { continue }
-            if unlinkat(fd, name, 0) == 0 && isWidth { removed += 1 }
-        }
-        closedir(listing)  // closes fd
         if let cached = directories.removeValue(forKey: key) { _ = close(cached) }
-        _ = unlinkat(parent, parts.last!, AT_REMOVEDIR)  // fails, harmlessly, if anything else is left
         dirty.insert(parts.dropLast().joined(separator: "/"))
         return removed
     }
