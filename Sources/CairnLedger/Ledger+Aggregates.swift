@@ -161,7 +161,7 @@ public struct AggregateCounters: Sendable, Hashable {
 
 /// A bucket's key (specs/storage.md, "Aggregates"), hashed as one run of bytes: `[UInt8]`'s own hashing feeds the
 /// hasher a byte at a time, which showed up in the writer's profile.
-struct AggregateKey: Hashable, Comparable {
+struct AggregateKey: Hashable, Comparable, Sendable {
     let bytes: [UInt8]
 
     func hash(into hasher: inout Hasher) {
@@ -494,6 +494,20 @@ extension Ledger {
             }
         }
         return out
+    }
+
+    /// What a new entry adds: its `type` bucket and, for a checkpoint, its own buckets as nothing names it yet
+    /// (pure: computed while records are prepared, see `PreparedEntry.initialContributions`).
+    static func initialContributions(
+        _ facts: RecordFacts, _ sensitivePaths: [String]
+    ) -> [(key: AggregateKey, counters: AggregateCounters)] {
+        var items = entryContributions(facts)
+        if facts.type == .checkpoint {
+            // The index takes no part in a contribution.
+            let state = CheckpointState(index: 0, facts: facts, lifecycle: [], corrected: false)
+            items += contributions(of: state, sensitivePaths: sensitivePaths)
+        }
+        return items
     }
 
     /// What an entry counts in the `type` dimension.

@@ -160,7 +160,11 @@ extension Ledger {
         var subjectBefore: CheckpointState?
         var newCommits: [String] = []
         if let aggregates {
-            aggregates.add(Self.entryContributions(facts))
+            if let prepared = entry.initialContributions, prepared.sensitivePaths == aggregates.sensitivePaths {
+                aggregates.add(prepared.items)
+            } else {
+                aggregates.add(Self.initialContributions(facts, aggregates.sensitivePaths))
+            }
             if facts.type.isLifecycle, let subject {
                 let state = try checkpointState(txn, subject)
                 aggregates.subtract(Self.contributions(of: state, sensitivePaths: aggregates.sensitivePaths))
@@ -189,8 +193,6 @@ extension Ledger {
                 aggregates.add(Self.contributions(of: state, sensitivePaths: aggregates.sensitivePaths))
             }
             if facts.type == .checkpoint {
-                let state = CheckpointState(index: index, facts: facts, lifecycle: [], corrected: false)
-                aggregates.add(Self.contributions(of: state, sensitivePaths: aggregates.sensitivePaths))
                 for commit in newCommits {
                     aggregates.add(Self.commitContributions(commit: commit, firstCheckpoint: facts))
                 }
@@ -337,9 +339,9 @@ extension Ledger {
         }
     }
 
-    /// The facts of the effective record at `index`.
+    /// The facts of the effective record at `index`, read from its tape (no value tree).
     func facts(_ txn: some TransactionReading, _ index: UInt64) throws -> RecordFacts {
-        try recordAndFacts(txn, index).facts
+        try recordBytesAndFacts(txn, index).facts
     }
 
     /// The effective record at `index` and its facts, from one parse (not validated again: see
@@ -351,13 +353,17 @@ extension Ledger {
         return (record, RecordFacts(stored: record))
     }
 
-    /// `recordAndFacts`, with the effective record's canonical bytes (RFC 8785: the stored entry, or the
-    /// stored corrected form) from which it was parsed.
+    /// The effective record's canonical bytes (RFC 8785: the stored entry, or the stored corrected form) and its
+    /// facts, read from its tape: no value tree is built (see `RecordFacts.init(stored:)`).
     func recordBytesAndFacts(
         _ txn: some TransactionReading, _ index: UInt64
-    ) throws -> (bytes: [UInt8], record: JSONValue, facts: RecordFacts) {
-        let (record, bytes) = try effectiveRecordAndBytes(txn, index)
-        return (bytes, record, RecordFacts(stored: record))
+    ) throws -> (bytes: [UInt8], facts: RecordFacts) {
+        let bytes = try txn.value(tables.effective, key: index) ?? entry(txn, index)
+        do {
+            return (bytes, RecordFacts(stored: try JSONTape(parsing: bytes).root))
+        } catch {
+            throw LedgerError(.corrupt, "entry \(index) is not valid JSON: \(error)")
+        }
     }
 
     func resolveSubject(_ txn: some TransactionReading, _ reference: SubjectReference) throws -> UInt64? {

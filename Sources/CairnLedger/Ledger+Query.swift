@@ -2,6 +2,7 @@ import CairnCrypto
 import CairnJSON
 import CairnRecords
 import CairnStorage
+import Synchronization
 
 /// A question about AI changes: which checkpoints match every given filter (and, with a `type`
 /// other than `checkpoint`, which entries of that type concern those checkpoints; model calls concern the
@@ -117,10 +118,12 @@ public struct RecordQueryError: Error, Sendable, Hashable, CustomStringConvertib
 public struct QueryMatch: Sendable, Hashable {
     public let index: UInt64
     public let digest: SHA256Digest
-    /// The effective record (corrections applied).
-    public let record: JSONValue
+    /// The effective record (corrections applied), parsed from `recordBytes` when first asked for: rows written
+    /// from their bytes (`cairn query --jsonl`) never build it.
+    public var record: JSONValue { parsedRecord.value }
     /// Its canonical form (RFC 8785), as stored: what `jsonBytes` writes for `record`.
-    public let recordBytes: [UInt8]
+    public var recordBytes: [UInt8] { parsedRecord.bytes }
+    let parsedRecord: ParsedRecord
     public let facts: RecordFacts
     /// For entries about a checkpoint, that checkpoint's index.
     public let checkpoint: UInt64?
@@ -145,6 +148,30 @@ public struct QueryMatch: Sendable, Hashable {
         public let reviewer: String
         public let decision: String
     }
+}
+
+/// A record's canonical bytes, parsed into a `JSONValue` once, when first read.
+final class ParsedRecord: Sendable, Hashable {
+    let bytes: [UInt8]
+    private let parsed = Mutex<JSONValue?>(nil)
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    var value: JSONValue {
+        parsed.withLock { parsed in
+            if let parsed { return parsed }
+            // The bytes were parsed when they were read (for their facts), and stored canonical: they parse.
+            let value = (try? JSONParser.parse(bytes)) ?? .null
+            parsed = value
+            return value
+        }
+    }
+
+    static func == (lhs: ParsedRecord, rhs: ParsedRecord) -> Bool { lhs.bytes == rhs.bytes }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 }
 
 extension LedgerSnapshot {
@@ -195,7 +222,7 @@ extension Ledger {
             return ms >= (query.since ?? .min) && ms < (query.until ?? .max)
         }
         func match(
-            _ index: UInt64, _ found: (bytes: [UInt8], record: JSONValue, facts: RecordFacts), checkpoint: UInt64?
+            _ index: UInt64, _ found: (bytes: [UInt8], facts: RecordFacts), checkpoint: UInt64?
         ) throws -> QueryMatch {
             let facts = found.facts
             var reviews: [QueryMatch.Review] = []
@@ -211,15 +238,15 @@ extension Ledger {
             // An uncorrected entry's bytes are the entry itself: no second read to hash it.
             let stored = try txn.value(tables.effective, key: index) == nil ? found.bytes : try entry(txn, index)
             return QueryMatch(
-                index: index, digest: SHA256.hash(stored), record: found.record, recordBytes: found.bytes,
+                index: index, digest: SHA256.hash(stored), parsedRecord: ParsedRecord(found.bytes),
                 facts: facts, checkpoint: checkpoint, reviews: reviews, appendedAt: try appendedAt(txn, index),
                 modelCalls: modelCalls)
         }
         /// The model calls with request id `requestID` (from the index: model calls are always in it).
         func modelCallEntries(
             _ requestID: String
-        ) throws -> [(index: UInt64, found: ([UInt8], JSONValue, RecordFacts))] {
-            var out: [(UInt64, ([UInt8], JSONValue, RecordFacts))] = []
+        ) throws -> [(index: UInt64, found: ([UInt8], RecordFacts))] {
+            var out: [(UInt64, ([UInt8], RecordFacts))] = []
             for call in try modelCalls(txn, requestID: requestID) {
                 let found = try recordBytesAndFacts(txn, call.index)
                 if inTime(found.facts) { out.append((call.index, found)) }

@@ -319,11 +319,19 @@ public final class Ledger: Sendable {
 
     /// The rules records must meet to be appended to this ledger; with `extractOver`, checkpoint
     /// payloads larger than that many bytes are moved to blobs (see `PayloadExtraction`).
+    ///
+    /// The rules also carry the sensitive paths the ledger's aggregates count with (when it keeps them and they can
+    /// be read), so that preparation computes each record's contribution to them off the writer's thread.
     public func recordRules(strictFields: Bool = false, extractOver: Int = 0) -> RecordRules {
         let extracting = profile == .provenance && extractOver > 0
+        var paths: [String]?
+        if profile == .provenance, tables.aggregates != nil {
+            paths = try? env.read { txn in try sensitivePaths(txn) }
+        }
         return RecordRules(
             profile: profile, maxEntryBytes: maxEntryBytes, strictFields: strictFields,
-            extractOver: extracting ? extractOver : 0, blobSalting: extracting ? blobSalting : nil)
+            extractOver: extracting ? extractOver : 0, blobSalting: extracting ? blobSalting : nil,
+            sensitivePaths: paths)
     }
 
     /// The signer, loading `signing-key.pem` on first use and checking it matches the ledger.

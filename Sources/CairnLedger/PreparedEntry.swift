@@ -20,21 +20,41 @@ public struct PreparedEntry: Sendable, Hashable {
     /// Large payloads moved out of the record into blobs (`RecordRules.extractOver`): the record
     /// holds references to them, and the ingest engine stores them with it.
     public let payloads: [BlobPayload]
+    /// What the record adds to the aggregates as a new entry (its `type` bucket and, for a checkpoint, its own
+    /// buckets before anything names it), computed on the preparing thread with the sensitive paths it names;
+    /// the writer uses it when the ledger's paths are still those, and computes it itself otherwise.
+    var initialContributions: InitialContributions? { factsBox?.contributions }
 
     // Boxed: `RecordFacts` is ~500 bytes, and batches of entries are copied between queues.
     private let factsBox: FactsBox?
 
     private final class FactsBox: Sendable {
         let facts: RecordFacts
-        init(_ facts: RecordFacts) { self.facts = facts }
+        let contributions: InitialContributions?
+        init(_ facts: RecordFacts, _ contributions: InitialContributions?) {
+            self.facts = facts
+            self.contributions = contributions
+        }
     }
 
     /// Wraps already-canonical entry bytes, hashing them.
     public init(canonicalBytes bytes: [UInt8], facts: RecordFacts? = nil, payloads: [BlobPayload] = []) {
+        self.init(canonicalBytes: bytes, facts: facts, payloads: payloads, sensitivePaths: nil)
+    }
+
+    /// Wraps already-canonical entry bytes, hashing them, and with `sensitivePaths`, computes the record's initial
+    /// contributions to the aggregates.
+    init(canonicalBytes bytes: [UInt8], facts: RecordFacts?, payloads: [BlobPayload], sensitivePaths: [String]?) {
         self.bytes = bytes
         self.digest = SHA256.hash(bytes)
         self.leafHash = bytes.withUnsafeBytes { RFC6962.leafHash($0) }
-        self.factsBox = facts.map(FactsBox.init)
+        self.factsBox = facts.map { facts in
+            FactsBox(
+                facts,
+                sensitivePaths.map { paths in
+                    InitialContributions(sensitivePaths: paths, items: Ledger.initialContributions(facts, paths))
+                })
+        }
         self.payloads = payloads
     }
 
@@ -52,14 +72,31 @@ public struct PreparedEntry: Sendable, Hashable {
         guard rules.profile == .provenance else {
             return try prepare(json: json, maxEntryBytes: rules.maxEntryBytes)
         }
-        // One pass over the bytes gives the value (to validate) and its canonical bytes (the entry).
-        let parsed: (value: JSONValue, canonical: [UInt8])
+        // One pass over the bytes gives the record as a tape (to validate and read facts from, without building
+        // a value tree) and its canonical bytes (the entry).
+        let parsed: (tape: JSONTape, canonical: [UInt8])
         do {
-            parsed = try JCS.parseAndCanonicalize(json: json)
+            parsed = try JSONTape.parseAndCanonicalize(json: json)
         } catch {
             throw RecordError(.invalidJSON, error.description, parseError: error)
         }
-        return try prepare(record: parsed.value, rules: rules, canonical: parsed.canonical)
+        let record = parsed.tape.root
+        guard record.kind == .object else {
+            throw RecordError(.notAnObject, "expected a JSON object, found \(record.kind.name)")
+        }
+        // Payload extraction rewrites the record, which needs a tree; only a record whose canonical form is over
+        // the threshold can have a payload over it (a payload is at most its member's canonical text).
+        if rules.extractOver > 0 && parsed.canonical.count > rules.extractOver {
+            return try prepare(record: record.jsonValue, rules: rules, canonical: parsed.canonical)
+        }
+        let facts: RecordFacts
+        do {
+            if rules.strictFields { try RecordValidator.validate(record, options: .init(strictFields: true)) }
+            facts = try RecordFacts(record)  // validates with the default options
+        } catch {
+            throw RecordError(.schemaViolation, error.description, issues: error.issues)
+        }
+        return try sized(parsed.canonical, facts: facts, payloads: [], rules: rules)
     }
 
     /// Parses a JSON text and prepares it under `rules`.
@@ -119,12 +156,20 @@ public struct PreparedEntry: Sendable, Hashable {
                 throw RecordError(.invalidJSON, error.description)
             }
         }
+        return try sized(canonical, facts: facts, payloads: payloads, rules: rules)
+    }
+
+    /// The entry, unless its canonical bytes are over the ledger's limit.
+    private static func sized(
+        _ canonical: [UInt8], facts: RecordFacts?, payloads: [BlobPayload], rules: RecordRules
+    ) throws(RecordError) -> PreparedEntry {
         guard canonical.count <= rules.maxEntryBytes else {
             throw RecordError(
                 .tooLarge,
                 "canonical entry is \(canonical.count) bytes, over the ledger's limit of \(rules.maxEntryBytes) bytes")
         }
-        return PreparedEntry(canonicalBytes: canonical, facts: facts, payloads: payloads)
+        return PreparedEntry(
+            canonicalBytes: canonical, facts: facts, payloads: payloads, sensitivePaths: rules.sensitivePaths)
     }
 
     /// Parses a JSON text, requires an object, canonicalizes it (RFC 8785) and checks its size.
@@ -203,17 +248,28 @@ public struct RecordRules: Sendable, Hashable {
     /// address being the plain SHA-256 of the bytes (as before salting; for tests and tools that
     /// recompute stored forms).
     public var blobSalting: BlobSalting?
+    /// The globs of sensitive paths the ledger's aggregates count with (`Ledger.recordRules` reads them): with
+    /// them, preparation also computes what each record adds to the aggregates, on the preparing thread instead
+    /// of the single writer's; nil leaves it all to the writer. The result is the same either way.
+    public var sensitivePaths: [String]?
 
     public init(
         profile: LedgerProfile, maxEntryBytes: Int, strictFields: Bool = false, extractOver: Int = 0,
-        blobSalting: BlobSalting? = nil
+        blobSalting: BlobSalting? = nil, sensitivePaths: [String]? = nil
     ) {
         self.profile = profile
         self.maxEntryBytes = maxEntryBytes
         self.strictFields = strictFields
         self.extractOver = extractOver
         self.blobSalting = blobSalting
+        self.sensitivePaths = sensitivePaths
     }
+}
+
+/// A record's contributions to the aggregates as a new entry, and the sensitive paths they were computed with.
+struct InitialContributions: Sendable {
+    let sensitivePaths: [String]
+    let items: [(key: AggregateKey, counters: AggregateCounters)]
 }
 
 /// Which records a ledger accepts, fixed at `init`.

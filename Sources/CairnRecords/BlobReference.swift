@@ -29,12 +29,16 @@ public struct BlobReference: Sendable, Hashable {
 
     /// Reads a valid blob reference object; nil for anything else (extra members included).
     public init?(_ value: JSONValue) {
+        self.init(view: value)
+    }
+
+    init?<V: JSONView>(view value: V) {
         var checker = Checker(strictFields: true)
-        guard case .object(let object) = value, Self.hasShape(object) else { return nil }
-        checker.check(object, RecordSchemas.blobReference)
-        guard checker.issues.isEmpty, case .string(let blob)? = object["blob"],
+        guard value.kind == .object, Self.hasShape(value) else { return nil }
+        checker.check(value, RecordSchemas.blobReference)
+        guard checker.issues.isEmpty, let blob = value["blob"]?.stringValue,
             let digest = SHA256Digest(hex: blob.dropFirst(7)),
-            let size = object["size"]?.intValue, case .string(let mediaType)? = object["media_type"]
+            let size = value["size"]?.intValue, let mediaType = value["media_type"]?.stringValue
         else { return nil }
         self.digest = digest
         self.size = size
@@ -51,17 +55,32 @@ public struct BlobReference: Sendable, Hashable {
         object.count == 3 && object["blob"] != nil && object["size"] != nil && object["media_type"] != nil
     }
 
+    /// True when `value` is an object whose members are exactly `blob`, `size` and `media_type`.
+    static func hasShape<V: JSONView>(_ value: V) -> Bool {
+        value.kind == .object && value.count == 3 && value["blob"] != nil && value["size"] != nil
+            && value["media_type"] != nil
+    }
+
     /// Adds the digest of every valid blob reference in `value`, at any depth.
     public static func collectDigests(in value: JSONValue, into digests: inout Set<SHA256Digest>) {
-        switch value {
-        case .object(let object):
-            if hasShape(object), let reference = BlobReference(value) {
+        collectDigests(view: value, into: &digests)
+    }
+
+    /// Adds the digest of every valid blob reference in the value a tape holds, at any depth.
+    public static func collectDigests(in value: JSONTape.Value, into digests: inout Set<SHA256Digest>) {
+        value.withBorrowed { collectDigests(view: $0, into: &digests) }
+    }
+
+    static func collectDigests<V: JSONView>(view value: V, into digests: inout Set<SHA256Digest>) {
+        switch value.kind {
+        case .object:
+            if hasShape(value), let reference = BlobReference(view: value) {
                 digests.insert(reference.digest)
             } else {
-                for (_, member) in object { collectDigests(in: member, into: &digests) }
+                value.forEachMember { _, member in collectDigests(view: member, into: &digests) }
             }
-        case .array(let elements):
-            for element in elements { collectDigests(in: element, into: &digests) }
+        case .array:
+            value.forEachElement { collectDigests(view: $0, into: &digests) }
         case .null, .bool, .number, .string:
             break
         }

@@ -22,11 +22,12 @@ struct Checker {
 
     /// Checks a whole record: dispatches on `type`, unless `type` is unknown or `schema` is a number
     /// other than 1, in which case only those two members are checked.
-    mutating func checkRecord(_ record: JSONValue) {
-        guard case .object(let object) = record else {
+    mutating func checkRecord<V: JSONView>(_ record: V) {
+        guard record.kind == .object else {
             report(.wrongType, "expected a record (a JSON object), found " + describe(record))
             return
         }
+        let object = record
         let type = object["type"]?.stringValue.flatMap { RecordType(exactly: $0) }
         let schema = object["schema"]?.numberValue
         if let type, schema == nil || schema == Double(RecordType.schemaVersion) {
@@ -39,45 +40,47 @@ struct Checker {
 
     // MARK: - Rules
 
-    mutating func check(_ value: JSONValue, _ rule: Rule) {
+    mutating func check<V: JSONView>(_ value: V, _ rule: Rule) {
         switch rule {
         case .text(let format):
-            guard case .string(let text) = value else { return wrongType(rule, value) }
+            guard let text = value.stringValue else { return wrongType(rule, value) }
             if let problem = TextFormats.problem(
                 with: text, as: format, acceptsControlCharacters: acceptsControlCharacters)
             {
                 report(problem.code, problem.message)
             }
         case .enumeration(let allowed):
-            guard case .string(let text) = value else { return wrongType(rule, value) }
+            guard let text = value.stringValue else { return wrongType(rule, value) }
             if !allowed.contains(where: { exactlyEqual($0, text) }) {
                 let list = allowed.map { "\"\($0)\"" }.joined(separator: ", ")
                 report(.invalidValue, "expected one of \(list), found \(describe(value))")
             }
         case .integer(let min, let max):
-            guard case .number(let number) = value, number.rounded(.towardZero) == number else {
+            guard let number = value.numberValue, number.rounded(.towardZero) == number else {
                 return wrongType(rule, value)
             }
             if number < min || number > max {
                 report(.invalidValue, "expected an integer \(bounds(min, max)), found \(describe(value))")
             }
         case .number(let min, let max):
-            guard case .number(let number) = value else { return wrongType(rule, value) }
+            guard let number = value.numberValue else { return wrongType(rule, value) }
             if !(number >= min && number <= max) {
                 report(.invalidValue, "expected a number \(bounds(min, max)), found \(describe(value))")
             }
         case .array(let elementRule, let nonEmpty):
-            guard case .array(let elements) = value else { return wrongType(rule, value) }
-            if nonEmpty && elements.isEmpty { report(.emptyArray, "expected at least one element, found []") }
-            for (index, element) in elements.enumerated() {
+            guard value.kind == .array else { return wrongType(rule, value) }
+            if nonEmpty && value.count == 0 { report(.emptyArray, "expected at least one element, found []") }
+            var index = 0
+            value.forEachElement { element in
                 inside(.index(index)) { $0.check(element, elementRule) }
+                index += 1
             }
         case .object(let shape):
-            guard case .object(let object) = value else { return wrongType(rule, value) }
-            check(object, shape)
+            guard value.kind == .object else { return wrongType(rule, value) }
+            check(value, shape)
         case .orBlob(let payloadRule):
-            if case .object(let object) = value {
-                check(object, RecordSchemas.blobReference)
+            if value.kind == .object {
+                check(value, RecordSchemas.blobReference)
             } else if payloadRule.admitsKind(of: value) {
                 check(value, payloadRule)
             } else {
@@ -88,13 +91,13 @@ struct Checker {
         case .patch:
             checkPatch(value)
         case .recordType:
-            guard case .string(let text) = value else { return wrongType(rule, value) }
+            guard let text = value.stringValue else { return wrongType(rule, value) }
             if RecordType(exactly: text) == nil {
                 let list = RecordType.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
                 report(.unknownType, "expected one of \(list), found \(describe(value))")
             }
         case .schemaVersion:
-            guard case .number(let number) = value else { return wrongType(rule, value) }
+            guard let number = value.numberValue else { return wrongType(rule, value) }
             if number != Double(RecordType.schemaVersion) {
                 report(
                     .unsupportedSchema,
@@ -106,13 +109,17 @@ struct Checker {
     /// Checks the members of `object` against `shape`; unknown members are reported when the shape is
     /// closed, or with `strictFields` (unless `reportsUnknownFields` is false), and otherwise searched
     /// for blob references.
-    mutating func check(_ object: JSONObject, _ shape: Shape, reportsUnknownFields: Bool = true) {
+    mutating func check<V: JSONView>(_ object: V, _ shape: Shape, reportsUnknownFields: Bool = true) {
         var seen: UInt64 = 0
-        for (key, value) in object {
-            if let position = shape.position(of: key) {
+        object.forEachMember { keyBytes, value in
+            if let position = shape.position(of: keyBytes) {
                 seen |= 1 << UInt64(position)
-                inside(.key(key)) { $0.check(value, shape.fields[position].rule) }
-            } else if shape.isClosed {
+                // The schema's own name: no string made for the key of a known member.
+                inside(.key(shape.fields[position].name)) { $0.check(value, shape.fields[position].rule) }
+                return
+            }
+            let key = String(decoding: keyBytes, as: UTF8.self)
+            if shape.isClosed {
                 inside(.key(key)) {
                     $0.report(.unknownField, "unknown field (a blob reference has exactly blob, size and media_type)")
                 }
@@ -134,7 +141,7 @@ struct Checker {
 
     /// What a legal hold's table cannot say: a placed hold names its scope (at least one of `subject`,
     /// `repository`, `from`, `until`), a release names only the hold, and `from` is not after `until`.
-    private mutating func checkLegalHold(_ object: JSONObject) {
+    private mutating func checkLegalHold<V: JSONView>(_ object: V) {
         let scope = RecordSchemas.legalHoldScope
         switch object["action"]?.stringValue {
         case "place"?:
@@ -143,7 +150,9 @@ struct Checker {
                 report(.missingField, "expected at least one of \(names): the scope a placed hold holds")
             }
         case "release"?:
-            for (key, _) in object where scope.contains(where: { exactlyEqual($0, key) }) {
+            object.forEachMember { keyBytes, _ in
+                let key = String(decoding: keyBytes, as: UTF8.self)
+                guard scope.contains(where: { exactlyEqual($0, key) }) else { return }
                 inside(.key(key)) {
                     $0.report(
                         .invalidValue, "a release names only the hold; its scope is the one the hold was placed on")
@@ -163,38 +172,47 @@ struct Checker {
 
     /// Extension values are free, except that an object whose members are exactly `blob`, `size` and
     /// `media_type` is a blob reference wherever it appears, and must be a valid one.
-    mutating func checkFreeForm(_ value: JSONValue) {
-        switch value {
-        case .object(let object):
-            if BlobReference.hasShape(object) {
-                check(object, RecordSchemas.blobReference)
+    mutating func checkFreeForm<V: JSONView>(_ value: V) {
+        switch value.kind {
+        case .object:
+            if BlobReference.hasShape(value) {
+                check(value, RecordSchemas.blobReference)
             } else {
-                for (key, member) in object { inside(.key(key)) { $0.checkFreeForm(member) } }
+                value.forEachMember { key, member in
+                    inside(.key(String(decoding: key, as: UTF8.self))) { $0.checkFreeForm(member) }
+                }
             }
-        case .array(let elements):
-            for (index, element) in elements.enumerated() { inside(.index(index)) { $0.checkFreeForm(element) } }
+        case .array:
+            var index = 0
+            value.forEachElement { element in
+                inside(.index(index)) { $0.checkFreeForm(element) }
+                index += 1
+            }
         case .null, .bool, .number, .string:
             break
         }
     }
 
-    private mutating func checkLineRange(_ value: JSONValue) {
-        guard case .array(let bounds) = value else { return wrongType(.lineRange, value) }
-        guard bounds.count == 2 else {
-            return report(.invalidRange, "expected [start, end], found an array of \(bounds.count) elements")
+    private mutating func checkLineRange<V: JSONView>(_ value: V) {
+        guard value.kind == .array else { return wrongType(.lineRange, value) }
+        guard value.count == 2, let first = value[0], let second = value[1] else {
+            return report(.invalidRange, "expected [start, end], found an array of \(value.count) elements")
         }
         let lineRule = RecordSchemas.lineNumber
-        inside(.index(0)) { $0.check(bounds[0], lineRule) }
-        inside(.index(1)) { $0.check(bounds[1], lineRule) }
-        if let start = bounds[0].numberValue, let end = bounds[1].numberValue, start > end {
-            report(.invalidRange, "start \(describe(bounds[0])) is after end \(describe(bounds[1]))")
+        inside(.index(0)) { $0.check(first, lineRule) }
+        inside(.index(1)) { $0.check(second, lineRule) }
+        if let start = first.numberValue, let end = second.numberValue, start > end {
+            report(.invalidRange, "start \(describe(first)) is after end \(describe(second))")
         }
     }
 
-    private mutating func checkPatch(_ value: JSONValue) {
-        guard case .object(let patch) = value else { return wrongType(.patch, value) }
-        if patch.isEmpty { report(.invalidValue, "expected a non-empty merge patch (an empty one corrects nothing)") }
-        for (key, member) in patch {
+    private mutating func checkPatch<V: JSONView>(_ value: V) {
+        guard value.kind == .object else { return wrongType(.patch, value) }
+        if value.count == 0 {
+            report(.invalidValue, "expected a non-empty merge patch (an empty one corrects nothing)")
+        }
+        value.forEachMember { keyBytes, member in
+            let key = String(decoding: keyBytes, as: UTF8.self)
             inside(.key(key)) { checker in
                 if let reason = RecordSchemas.immutableMembers.first(where: { exactlyEqual($0.name, key) })?.reason {
                     checker.report(.immutableField, reason)
@@ -211,7 +229,7 @@ struct Checker {
         issues.append(ValidationIssue(location: RecordPath(components: path), code: code, message: message))
     }
 
-    private mutating func wrongType(_ rule: Rule, _ value: JSONValue) {
+    private mutating func wrongType<V: JSONView>(_ rule: Rule, _ value: V) {
         report(.wrongType, "expected \(rule.expectation), found \(describe(value))")
     }
 
@@ -231,13 +249,13 @@ struct Checker {
 
 extension Rule {
     /// True when `value` has the JSON type this rule expects (the rule may still reject its content).
-    func admitsKind(of value: JSONValue) -> Bool {
-        switch (self, value) {
+    func admitsKind<V: JSONView>(of value: V) -> Bool {
+        switch (self, value.kind) {
         case (.text, .string), (.enumeration, .string), (.recordType, .string): return true
         case (.integer, .number), (.number, .number), (.schemaVersion, .number): return true
         case (.array, .array), (.lineRange, .array): return true
         case (.object, .object), (.patch, .object): return true
-        case (.orBlob(let rule), _): return value.objectValue != nil || rule.admitsKind(of: value)
+        case (.orBlob(let rule), _): return value.kind == .object || rule.admitsKind(of: value)
         default: return false
         }
     }

@@ -78,6 +78,10 @@ public enum DisplayText {
     /// counting Unicode code points from 1, with the character; nil when there is none. Schema 1
     /// refuses such characters in identifier and person fields.
     static func firstControlCharacter(in text: String) -> (position: Int, scalar: Unicode.Scalar)? {
+        // C0 controls and DEL are single bytes in UTF-8 that never occur inside another character's encoding: a
+        // byte scan finds whether there is one (most identifiers have none); positions count Unicode scalars.
+        let hasOne = withUTF8Bytes(text) { bytes in bytes.contains { $0 < 0x20 || $0 == 0x7F } }
+        guard hasOne else { return nil }
         for (offset, scalar) in text.unicodeScalars.enumerated() where scalar.value < 0x20 || scalar.value == 0x7F {
             return (offset + 1, scalar)
         }

@@ -79,8 +79,19 @@ public struct RecordFacts: Sendable, Hashable {
     ///
     /// - Throws: `RecordValidationError` when the record is not valid.
     public init(_ record: JSONValue, options: RecordValidator.Options = .init()) throws(RecordValidationError) {
-        try RecordValidator.validate(record, options: options)
-        self.init(stored: record)
+        try RecordValidator.validate(view: record, options: options)
+        self.init(storedView: record)
+    }
+
+    /// Validates the record a tape holds (with `options`), then extracts its facts: exactly what `init(_:options:)`
+    /// gives for its value tree, without building one.
+    ///
+    /// - Throws: `RecordValidationError` when the record is not valid.
+    public init(_ record: JSONTape.Value, options: RecordValidator.Options = .init()) throws(RecordValidationError) {
+        self = try record.withBorrowed { (view) throws(RecordValidationError) in
+            try RecordValidator.validate(view: view, options: options)
+            return RecordFacts(storedView: view)
+        }
     }
 
     /// Extracts the facts of a record a ledger stored, without validating it again: it was validated when it
@@ -90,8 +101,19 @@ public struct RecordFacts: Sendable, Hashable {
     ///
     /// Never traps, whatever `record` is: a member that is missing or of another kind gives no fact.
     public init(stored record: JSONValue) {
+        self.init(storedView: record)
+    }
+
+    /// `init(stored:)` for the record a tape holds: the same facts, without a value tree.
+    public init(stored record: JSONTape.Value) {
+        self = record.withBorrowed { RecordFacts(storedView: $0) }
+    }
+
+    // Generic over where the record is held; the public initializers are concrete (see `RecordValidator`).
+    init<V: JSONView>(storedView record: V) {
         // Every member is read through optionals: for a validated record they are all present and well formed.
-        let object = record.objectValue ?? [:]
+        // (Members of anything but an object read as nil.)
+        let object = record
         let type = RecordType(exactly: object["type"]?.stringValue ?? "") ?? .checkpoint
         func text(_ key: String) -> String? { object[key]?.stringValue }
         func digest(_ key: String) -> SHA256Digest? { text(key).flatMap { SHA256Digest(hex: $0.dropFirst(7)) } }
@@ -105,7 +127,7 @@ public struct RecordFacts: Sendable, Hashable {
         corrects = type == .correction ? digest("corrects") : nil
         erasedBlob = type == .erasure ? digest("blob") : nil
         var blobs = Set<SHA256Digest>()
-        BlobReference.collectDigests(in: record, into: &blobs)
+        BlobReference.collectDigests(view: record, into: &blobs)
         blobReferences = blobs.sorted()
         let isCheckpoint = type == .checkpoint
         let hasModel = isCheckpoint || type == .modelCall
@@ -131,7 +153,12 @@ public struct RecordFacts: Sendable, Hashable {
             default: nil
             }
 
-        outputs = isCheckpoint ? (object["outputs"]?.arrayValue ?? []).compactMap(Self.output) : []
+        var outputs: [OutputFacts] = []
+        if isCheckpoint, let list = object["outputs"] {
+            outputs.reserveCapacity(list.count)
+            list.forEachElement { if let output = Self.output($0) { outputs.append(output) } }
+        }
+        self.outputs = outputs
         if type == .rewrite, let old = text("old_commit"), let new = text("new_commit"), let kind = text("kind") {
             rewrite = RewriteFacts(old: old, new: new, repo: text("repo"), kind: kind)
         } else {
@@ -159,17 +186,21 @@ public struct RecordFacts: Sendable, Hashable {
         holdAction = type == .legalHold ? text("action") : nil
     }
 
-    private static func output(_ value: JSONValue) -> OutputFacts? {
+    private static func output<V: JSONView>(_ value: V) -> OutputFacts? {
         guard let repo = value["repo"]?.stringValue, let commit = value["commit"]?.stringValue,
             let path = value["path"]?.stringValue, let hash = value["content_hash"]?.stringValue,
             let contentHash = SHA256Digest(hex: hash.dropFirst(7)),
             let contributor = value["contributor"]?.stringValue
         else { return nil }
-        let ranges = (value["ranges"]?.arrayValue ?? []).compactMap { range -> LineRange? in
-            guard let start = range[0]?.intValue, let end = range[1]?.intValue,
-                let start32 = UInt32(exactly: start), let end32 = UInt32(exactly: end)
-            else { return nil }
-            return LineRange(start: start32, end: end32)
+        var ranges: [LineRange] = []
+        if let list = value["ranges"] {
+            ranges.reserveCapacity(list.count)
+            list.forEachElement { range in
+                guard let start = range[0]?.intValue, let end = range[1]?.intValue,
+                    let start32 = UInt32(exactly: start), let end32 = UInt32(exactly: end)
+                else { return }
+                if let range = LineRange(start: start32, end: end32) { ranges.append(range) }
+            }
         }
         return OutputFacts(
             repo: repo, commit: commit, path: path, ranges: ranges, contentHash: contentHash, contributor: contributor)

@@ -39,6 +39,17 @@ public struct RecordValidator {
     /// Every problem in `record`, in document order (see `specs/record-schema.md`, "Errors"); empty when
     /// the record is valid.
     public static func issues(in record: JSONValue, options: Options = .init()) -> [ValidationIssue] {
+        issues(view: record, options: options)
+    }
+
+    /// Every problem in the record a tape holds: exactly those `issues(in:)` finds in its value tree.
+    public static func issues(in record: JSONTape.Value, options: Options = .init()) -> [ValidationIssue] {
+        record.withBorrowed { issues(view: $0, options: options) }
+    }
+
+    // Generic over where the record is held; the public entry points are concrete so that callers in other
+    // modules run a specialized validator, not one dispatching through the protocol's witness table.
+    static func issues<V: JSONView>(view record: V, options: Options) -> [ValidationIssue] {
         var checker = Checker(
             strictFields: options.strictFields, acceptsControlCharacters: options.acceptsControlCharacters)
         checker.checkRecord(record)
@@ -49,7 +60,18 @@ public struct RecordValidator {
     ///
     /// - Throws: `RecordValidationError` with every problem, in document order.
     public static func validate(_ record: JSONValue, options: Options = .init()) throws(RecordValidationError) {
-        let found = issues(in: record, options: options)
+        try validate(view: record, options: options)
+    }
+
+    /// Returns when the record a tape holds is valid (exactly when its value tree is).
+    ///
+    /// - Throws: `RecordValidationError` with every problem, in document order.
+    public static func validate(_ record: JSONTape.Value, options: Options = .init()) throws(RecordValidationError) {
+        try record.withBorrowed { (view) throws(RecordValidationError) in try validate(view: view, options: options) }
+    }
+
+    static func validate<V: JSONView>(view record: V, options: Options) throws(RecordValidationError) {
+        let found = issues(view: record, options: options)
         guard found.isEmpty else { throw RecordValidationError(issues: found) }
     }
 }

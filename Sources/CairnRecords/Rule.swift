@@ -123,11 +123,15 @@ struct Shape: Sendable {
     /// The position in `fields` of the field named exactly `key`. A linear scan: shapes are small, and
     /// comparing lengths first is cheaper than hashing the key.
     func position(of key: String) -> Int? {
-        withUTF8Bytes(key) { key in
-            for (position, name) in names.enumerated() where name.count == key.count {
-                if name.withUnsafeBufferPointer({ bytesEqual($0, key) }) { return position }
-            }
-            return nil
+        withUTF8Bytes(key) { key in position(of: UnsafeRawBufferPointer(key)) }
+    }
+
+    /// The position of the field whose name has the UTF-8 bytes `key`.
+    func position(of key: UnsafeRawBufferPointer) -> Int? {
+        let key = key.assumingMemoryBound(to: UInt8.self)
+        for (position, name) in names.enumerated() where name.count == key.count {
+            if name.withUnsafeBufferPointer({ bytesEqual($0, key) }) { return position }
         }
+        return nil
     }
 }

@@ -243,12 +243,18 @@ enum TextFormats {
 
 /// A value as messages show it: strings quoted (JSON escaping, shortened past 60 characters), numbers
 /// as RFC 8785 writes them, `true`, `false`, `null`, "an array", "an object".
-func describe(_ value: JSONValue) -> String {
-    switch value {
+func describe(_ value: JSONValue) -> String { describe(view: value) }
+
+func describe<V: JSONView>(_ value: V) -> String { describe(view: value) }
+
+private func describe<V: JSONView>(view value: V) -> String {
+    switch value.kind {
     case .null: return "null"
-    case .bool(let flag): return flag ? "true" : "false"
-    case .number(let number): return number.isFinite ? JCS.serialize(number: number) : "\(number)"
-    case .string(let text): return quote(text)
+    case .bool: return value.boolValue == true ? "true" : "false"
+    case .number:
+        let number = value.numberValue ?? 0
+        return number.isFinite ? JCS.serialize(number: number) : "\(number)"
+    case .string: return quote(value.stringValue ?? "")
     case .array: return "an array"
     case .object: return "an object"
     }

@@ -224,6 +224,25 @@ import Testing
         #expect(try f.ledger.read { try $0.aggregatesMatchLog() } == true)
     }
 
+    /// Records prepared while the ledger counted other sensitive paths (their contributions computed with those)
+    /// are counted with the paths the ledger has when they are appended: the writer computes them again.
+    @Test func recordsPreparedWithOlderSensitivePathsCountWithTheCurrentOnes() throws {
+        let f = try ProvenanceFixture()
+        let staleRules = f.ledger.recordRules()
+        #expect(staleRules.sensitivePaths == Ledger.defaultSensitivePaths)
+        let stale = try PreparedEntry.prepare(
+            json: Array(JSONWriter.compact(checkpoint(id: "c1", path: "lib/x.ts")).utf8), rules: staleRules)
+        try f.ledger.rebuildAggregates(sensitivePaths: ["lib/*"])
+        #expect(f.ledger.recordRules().sensitivePaths == ["lib/*"])
+        _ = try f.ledger.append([stale])
+        #expect(try totals(f.ledger, .all)[""]?[.sensitiveCheckpoints] == 1)
+        #expect(try f.ledger.read { try $0.aggregatesMatchLog() } == true)
+        // And prepared with the current paths: the same counts as the writer computing them.
+        try f.append(checkpoint(id: "c2", commit: String(repeating: "e", count: 40), path: "lib/y.ts"))
+        #expect(try totals(f.ledger, .all)[""]?[.sensitiveCheckpoints] == 2)
+        #expect(try f.ledger.read { try $0.aggregatesMatchLog() } == true)
+    }
+
     @Test func weeksStartOnMondayUTC() {
         let monday = Timestamp.parse("2026-11-30T00:00:00Z")!
         let week = AggregateWeek.week(ofMilliseconds: monday)

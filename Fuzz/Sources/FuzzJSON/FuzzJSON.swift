@@ -5,7 +5,9 @@
 //   (`JSONParser.parse` then `JCS.canonicalize(_:)`) agree byte for byte, and accept exactly the same inputs;
 // - canonicalization is idempotent: the canonical bytes parse again, are `isCanonical`, and canonicalize to
 //   themselves, and parse to the same value;
-// - the compact writer's output parses to the same canonical bytes.
+// - the compact writer's output parses to the same canonical bytes;
+// - the tape (`JSONTape`, what records are validated and read from) accepts exactly the same inputs with the same
+//   errors, holds the same value, and `JSONTape.parseAndCanonicalize` gives the same canonical bytes.
 // And for the first 8 bytes read as an IEEE-754 double: the ES6 number text round-trips to the same double.
 import CairnJSON
 import FuzzKit
@@ -16,6 +18,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     checkNumber(input)
     let streamed = Result { () throws(JSONParseError) in try JCS.canonicalize(json: input) }
     let parsed = Result { () throws(JSONParseError) in try JSONParser.parse(input) }
+    checkTape(input, parsed: parsed, streamed: streamed)
     switch (streamed, parsed) {
     case (.success(let canonical), .success(let value)):
         guard let fromValue = try? JCS.canonicalize(value) else {
@@ -38,6 +41,25 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         oracle(false, "the streaming and value parsers disagree on acceptance")
     }
     return 0
+}
+
+private func checkTape(
+    _ input: [UInt8], parsed: Result<JSONValue, JSONParseError>, streamed: Result<[UInt8], JSONParseError>
+) {
+    let tape = Result { () throws(JSONParseError) in try JSONTape(parsing: input) }
+    let both = input.withUnsafeBytes { raw in
+        Result { () throws(JSONParseError) in try JSONTape.parseAndCanonicalize(json: raw) }
+    }
+    switch (tape, both, parsed, streamed) {
+    case (.success(let tape), .success(let both), .success(let value), .success(let canonical)):
+        oracle(tape.root.jsonValue == value, "the tape holds another value than the parser's")
+        oracle(both.tape.root.jsonValue == value, "parseAndCanonicalize's tape holds another value")
+        oracle(both.canonical == canonical, "parseAndCanonicalize's canonical bytes differ")
+    case (.failure(let a), .failure(let b), .failure(let c), _):
+        oracle(a == c && b == c, "the tape reports another error: \(a) / \(b) / \(c)")
+    default:
+        oracle(false, "the tape and the parser disagree on acceptance")
+    }
 }
 
 private func checkNumber(_ input: [UInt8]) {

@@ -7,7 +7,9 @@
 // - validation does not depend on formatting or member order: the canonical form of the input has the same
 //   issues (compared as a set of path + code);
 // - a record valid with strict fields is valid without, and one valid without control characters is valid
-//   when they are accepted.
+//   when they are accepted;
+// - read from its tape (`JSONTape`, the ingest and read path) the record has exactly the same issues, in the same
+//   order, and the same facts, as read from its value tree.
 // And: a timestamp `parse` accepts formats back to a text that parses to the same instant.
 import CairnJSON
 import CairnRecords
@@ -29,9 +31,20 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let record = try? JSONParser.parse(input) else { return 0 }
     let canonical = try? JSONParser.parse(JCS.canonicalize(json: input))
     var found: [[ValidationIssue]] = []
+    let tape = try? JSONTape(parsing: input)
+    oracle(tape != nil, "the parser accepted a record the tape refuses")
+    if let tape {
+        oracle(RecordFacts(stored: tape.root) == RecordFacts(stored: record), "the tape gives other stored facts")
+    }
     for options in optionSets {
         let issues = RecordValidator.issues(in: record, options: options)
         found.append(issues)
+        if let tape {
+            oracle(RecordValidator.issues(in: tape.root, options: options) == issues, "the tape has other issues")
+            let fromTape = Result { () throws(RecordValidationError) in try RecordFacts(tape.root, options: options) }
+            let fromValue = Result { () throws(RecordValidationError) in try RecordFacts(record, options: options) }
+            oracle(fromTape == fromValue, "the tape gives other facts")
+        }
         let facts = Result { () throws(RecordValidationError) in try RecordFacts(record, options: options) }
         switch facts {
         case .success: oracle(issues.isEmpty, "RecordFacts accepted a record with issues: \(issues)")
