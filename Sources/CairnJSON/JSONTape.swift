@@ -167,6 +167,10 @@ public final class JSONTape: Sendable {
         /// The member value for `key` if this is an object that has it (keys compared exactly, byte for byte).
         @inlinable public subscript(key: String) -> Value? {
             guard node.tag == JSONKind.object.rawValue else { return nil }
+            // Literal and native strings lend their bytes without a copy.
+            if let found = key.utf8.withContiguousStorageIfAvailable({ member(UnsafeRawBufferPointer($0)) }) {
+                return found
+            }
             var key = key
             return key.withUTF8 { wanted in member(UnsafeRawBufferPointer(wanted)) }
         }
@@ -326,6 +330,10 @@ public final class JSONTape: Sendable {
         /// The member value for `key` if this is an object that has it (keys compared exactly, byte for byte).
         @inlinable public subscript(key: String) -> BorrowedValue? {
             guard node.tag == JSONKind.object.rawValue else { return nil }
+            // Literal and native strings lend their bytes without a copy.
+            if let found = key.utf8.withContiguousStorageIfAvailable({ member(UnsafeRawBufferPointer($0)) }) {
+                return found
+            }
             var key = key
             return key.withUTF8 { wanted in member(UnsafeRawBufferPointer(wanted)) }
         }
