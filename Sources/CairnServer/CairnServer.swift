@@ -240,6 +240,9 @@ package final class CairnServer: Sendable {
     /// Once both engines have stopped: deletes the access-outbox rows the access log holds, so a clean stop
     /// leaves none (one left behind would be moved again at the next start, as a duplicate).
     func deleteDeliveredOutboxRows() {
+        // After a failed commit nothing more is written to the ledger (IngestEngine): the next start moves the rows
+        // again instead.
+        guard engine.failure == nil else { return }
         do {
             try accessOutbox.deleteDelivered()
         } catch {
