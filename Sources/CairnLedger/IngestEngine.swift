@@ -71,6 +71,10 @@ public final class IngestEngine: Sendable {
         /// Called on the writer thread after each successful commit, before its producers resume
         /// (keep it short: the next batch waits for it). For metrics.
         public var commitObserver: CommitObserver?
+        /// Where the access-outbox rows of each commit go once durable (`cairn serve`'s access
+        /// log), and whose delivered rows later commits delete (specs/storage.md, "The access
+        /// outbox"). Without it, submissions' outbox rows are still written, and stay.
+        package var outboxDelivery: OutboxDelivery?
 
         public init() {}
     }
@@ -158,6 +162,9 @@ public final class IngestEngine: Sendable {
     /// The failure that stopped the writer, if one did.
     public var failure: LedgerError? { lock.withLock { state.failure } }
 
+    /// Whether submissions are still taken: not shut down, and the writer has not failed.
+    package var isAccepting: Bool { lock.withLock { !state.closed && state.failure == nil } }
+
     // MARK: - Submitting records
 
     /// Appends one record and returns once it is durable; `principal` is recorded as its appender.
@@ -184,12 +191,23 @@ public final class IngestEngine: Sendable {
         contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail,
         as principal: Principal = .currentUser
     ) async throws -> [AppendOutcome] {
+        try await append(contentsOf: entries, atomic: atomic, whenBusy: policy, as: principal, outboxRow: nil)
+    }
+
+    /// `append(contentsOf:atomic:whenBusy:as:)`, also writing the row `outboxRow` makes from the
+    /// outcomes into the access outbox, in the records' own transaction (specs/storage.md, "The
+    /// access outbox"): when this returns, the row is as durable as the records.
+    package func append(
+        contentsOf entries: [PreparedEntry], atomic: Bool = false, whenBusy policy: BusyPolicy = .fail,
+        as principal: Principal = .currentUser, outboxRow: OutboxRowBuilder?
+    ) async throws -> [AppendOutcome] {
         guard !entries.isEmpty else { return [] }
         if entries.contains(where: { !$0.payloads.isEmpty }) {
             let ledger = self.ledger
             try await LedgerIO.run { try ledger.blobStore.writePayloads(of: entries) }
         }
-        let completion = try await submit(.records(entries, atomic: atomic, principal: principal), policy: policy)
+        let completion = try await submit(
+            .records(entries, atomic: atomic, principal: principal, outboxRow: outboxRow), policy: policy)
         guard case .records(let outcomes) = completion else { preconditionFailure("records answered otherwise") }
         return outcomes
     }
@@ -208,7 +226,8 @@ public final class IngestEngine: Sendable {
             try ledger.blobStore.writePayloads(of: entries)
         }
         let pending = PendingAppend()
-        try enqueue(.records(entries, atomic: atomic, principal: principal), policy: policy, id: nil) { result in
+        try enqueue(.records(entries, atomic: atomic, principal: principal, outboxRow: nil), policy: policy, id: nil) {
+            result in
             pending.fulfil(
                 result.map { completion in
                     guard case .records(let outcomes) = completion else { return [] }
@@ -456,6 +475,10 @@ public final class IngestEngine: Sendable {
             return
         }
         var batch = batch
+        // Rows the access log holds: deleted by this commit (given back if it does not happen).
+        let delivered = configuration.outboxDelivery?.takeDelivered() ?? []
+        var committed = false
+        defer { if !committed { configuration.outboxDelivery?.giveBack(delivered) } }
         while !batch.isEmpty {
             // Each atomic submission is a group that a rejection refuses as a whole: the
             // transaction is abandoned, the group is answered with the rejection, and the others
@@ -465,12 +488,17 @@ public final class IngestEngine: Sendable {
             var entries: [PreparedEntry] = []
             var principals: [Principal] = []
             var blobs: [BlobMetadata] = []
+            var outbox = OutboxBatch()
+            outbox.deletions = delivered
             for (position, item) in batch.enumerated() {
                 switch item.work {
-                case .records(let itemEntries, let atomic, let principal):
+                case .records(let itemEntries, let atomic, let principal, let outboxRow):
                     if atomic {
                         groups.append(entries.count..<(entries.count + itemEntries.count))
                         groupItems.append(position)
+                    }
+                    if let outboxRow {
+                        outbox.rows.append((entries.count..<(entries.count + itemEntries.count), outboxRow))
                     }
                     entries += itemEntries
                     principals += repeatElement(principal, count: itemEntries.count)
@@ -483,12 +511,14 @@ public final class IngestEngine: Sendable {
             let started = ConditionLock.now()
             do {
                 let commit = try ledger.append(
-                    entries, principals: principals, blobs: blobs, rejecting: .skipRecord, atomicGroups: groups)
+                    entries, principals: principals, blobs: blobs, rejecting: .skipRecord, atomicGroups: groups,
+                    outbox: outbox)
+                committed = true
                 completeCommitted(batch, commit: commit, nanoseconds: ConditionLock.now() - started)
             } catch let refused as AtomicGroupRejection {
                 let item = batch.remove(at: groupItems[refused.group])
                 let rejection = refused.rejection
-                if case .records(let refusedEntries, _, _) = item.work {
+                if case .records(let refusedEntries, _, _, _) = item.work {
                     // Best effort: a file left behind is unreferenced garbage, never read.
                     try? ledger.blobStore.discardPayloads(of: refusedEntries)
                 }
@@ -531,6 +561,9 @@ public final class IngestEngine: Sendable {
     }
 
     private func completeCommitted(_ batch: [Item], commit: CommitResult, nanoseconds: UInt64) {
+        // Before the producers resume: an acknowledged append's access entry is queued ahead of
+        // anything its client does next.
+        if !commit.outboxRows.isEmpty { configuration.outboxDelivery?.deliver(commit.outboxRows) }
         // Before the producers resume, so that what they see next (metrics) includes this commit.
         configuration.commitObserver?(
             CommitObservation(
@@ -557,7 +590,7 @@ public final class IngestEngine: Sendable {
         var blobOffset = 0
         for item in batch {
             switch item.work {
-            case .records(let entries, _, _):
+            case .records(let entries, _, _, _):
                 let outcomes = Array(commit.outcomes[offset..<(offset + entries.count)])
                 offset += entries.count
                 item.complete(.success(.records(outcomes)))
@@ -575,7 +608,7 @@ public final class IngestEngine: Sendable {
 
     /// What a submission asks the writer to do.
     fileprivate enum Work: Sendable {
-        case records([PreparedEntry], atomic: Bool, principal: Principal)
+        case records([PreparedEntry], atomic: Bool, principal: Principal, outboxRow: OutboxRowBuilder?)
         case blobs([BlobMetadata])
         case operation(@Sendable (WriteTransaction) throws -> Void)
     }
@@ -601,7 +634,7 @@ public final class IngestEngine: Sendable {
             self.work = work
             self.complete = complete
             switch work {
-            case .records(let entries, _, _):
+            case .records(let entries, _, _, _):
                 records = entries.count
                 bytes = entries.reduce(0) { $0 + $1.bytes.count }
             case .blobs(let metadata):
@@ -774,11 +807,12 @@ extension IngestEngine: Service {
 /// The outcomes of a submission queued with `IngestEngine.enqueue`, available once durable.
 public final class PendingAppend: Sendable {
     private enum State {
-        case waiting([CheckedContinuation<[AppendOutcome], Error>])
+        case waiting(
+            [CheckedContinuation<[AppendOutcome], Error>], [@Sendable (Result<[AppendOutcome], Error>) -> Void])
         case done(Result<[AppendOutcome], Error>)
     }
 
-    private let state = Mutex<State>(.waiting([]))
+    private let state = Mutex<State>(.waiting([], []))
 
     init() {}
 
@@ -788,9 +822,9 @@ public final class PendingAppend: Sendable {
             let ready: Result<[AppendOutcome], Error>? = state.withLock { state in
                 switch state {
                 case .done(let result): return result
-                case .waiting(var waiters):
+                case .waiting(var waiters, let callbacks):
                     waiters.append(continuation)
-                    state = .waiting(waiters)
+                    state = .waiting(waiters, callbacks)
                     return nil
                 }
             }
@@ -806,12 +840,32 @@ public final class PendingAppend: Sendable {
         }
     }
 
+    /// Calls `body` with the outcomes once the submission has completed (at once if it has),
+    /// without a task: on the thread that completes it (the engine's writer), so keep it short.
+    package func whenComplete(_ body: @escaping @Sendable (Result<[AppendOutcome], Error>) -> Void) {
+        let ready: Result<[AppendOutcome], Error>? = state.withLock { state in
+            switch state {
+            case .done(let result): return result
+            case .waiting(let waiters, var callbacks):
+                callbacks.append(body)
+                state = .waiting(waiters, callbacks)
+                return nil
+            }
+        }
+        if let ready { body(ready) }
+    }
+
     fileprivate func fulfil(_ result: Result<[AppendOutcome], Error>) {
-        let waiters = state.withLock { state -> [CheckedContinuation<[AppendOutcome], Error>] in
-            guard case .waiting(let waiters) = state else { return [] }
+        let (waiters, callbacks) = state.withLock {
+            state -> (
+                [CheckedContinuation<[AppendOutcome], Error>], [@Sendable (Result<[AppendOutcome], Error>) -> Void]
+            )
+            in
+            guard case .waiting(let waiters, let callbacks) = state else { return ([], []) }
             state = .done(result)
-            return waiters
+            return (waiters, callbacks)
         }
         for waiter in waiters { waiter.resume(with: result) }
+        for callback in callbacks { callback(result) }
     }
 }

@@ -65,12 +65,18 @@ public struct CommitResult: Sendable, Hashable {
     /// The stored metadata of each blob committed on its own (`IngestEngine.store`), in order:
     /// an existing blob's when it was already stored.
     public let storedBlobs: [BlobMetadata]
+    /// The access-outbox rows the commit wrote (specs/storage.md, "The access outbox"), in key order.
+    package let outboxRows: [OutboxRow]
 
-    init(outcomes: [AppendOutcome], treeSize: UInt64, checkpoint: SignedCheckpoint?, storedBlobs: [BlobMetadata] = []) {
+    init(
+        outcomes: [AppendOutcome], treeSize: UInt64, checkpoint: SignedCheckpoint?, storedBlobs: [BlobMetadata] = [],
+        outboxRows: [OutboxRow] = []
+    ) {
         self.outcomes = outcomes
         self.treeSize = treeSize
         self.checkpoint = checkpoint
         self.storedBlobs = storedBlobs
+        self.outboxRows = outboxRows
     }
 }
 
@@ -93,6 +99,9 @@ extension Ledger {
     /// `principals` (one per entry; default: the user running this process) are recorded as the
     /// entries' appenders, and checked when an entry corrects another (see `Principal`).
     ///
+    /// `outbox` (the ingest engine's) writes access-outbox rows made from the outcomes, and deletes delivered
+    /// ones, in the same transaction (specs/storage.md, "The access outbox").
+    ///
     /// `keyRotation` is given by `rotateSigningKey` alone: its one entry, a `key-rotation` record, is admitted
     /// and its checkpoint signed by the old and the new key (`Ledger+KeyRotation`); any other key-rotation
     /// record is refused. `reserved` is given by `seal` and `createSuccessor` alone, likewise for their `seal` and
@@ -100,7 +109,7 @@ extension Ledger {
     package func append(
         _ entries: [PreparedEntry], principals: [Principal]? = nil, blobs: [BlobMetadata] = [],
         rejecting policy: RejectionPolicy = .wholeBatch, atomicGroups: [Range<Int>] = [],
-        keyRotation: KeyRotationCommit? = nil, reserved: ReservedCommit? = nil
+        outbox: OutboxBatch = OutboxBatch(), keyRotation: KeyRotationCommit? = nil, reserved: ReservedCommit? = nil
     ) throws -> CommitResult {
         let principals = principals ?? Array(repeating: .currentUser, count: entries.count)
         precondition(principals.count == entries.count, "one principal per entry")
@@ -116,7 +125,8 @@ extension Ledger {
                     defer { activeDigestCache.withLock { $0 = nil } }
                     return try commit(
                         entries, principals: principals, blobs: blobs, policy: policy, atomicGroups: atomicGroups,
-                        txn: txn, state: current, signer: signer, keyRotation: keyRotation, reserved: reserved)
+                        outbox: outbox, txn: txn, state: current, signer: signer, keyRotation: keyRotation,
+                        reserved: reserved)
                 }
                 newState.digests.commit(treeSize: newState.frontier.treeSize)
                 state = newState
@@ -179,8 +189,8 @@ extension Ledger {
     // back) and returns the new frontier instead of storing it.
     private func commit(
         _ entries: [PreparedEntry], principals: [Principal], blobs: [BlobMetadata], policy: RejectionPolicy,
-        atomicGroups: [Range<Int>], txn: WriteTransaction, state: WriterState, signer: NoteSigner,
-        keyRotation: KeyRotationCommit?, reserved: ReservedCommit?
+        atomicGroups: [Range<Int>], outbox: OutboxBatch, txn: WriteTransaction, state: WriterState,
+        signer: NoteSigner, keyRotation: KeyRotationCommit?, reserved: ReservedCommit?
     ) throws -> (CommitResult, WriterState) {
         try refuseIfSealed(txn)
         let storedBlobs = try blobs.map { try storeBlobMetadata(txn, $0) }
@@ -234,9 +244,13 @@ extension Ledger {
         let newSize = tiles.builder.treeSize
         let newState = WriterState(tiles: tiles, digests: cache)
         if let reserved { try finishReservedCommit(reserved, txn: txn, startSize: startSize, outcomes: outcomes) }
+        // Also when every record was a duplicate: a retry's access entry names them.
+        let outboxRows = try writeOutbox(outbox, outcomes: outcomes, txn: txn)
         guard newSize > startSize else {
             return (
-                CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: nil, storedBlobs: storedBlobs), newState
+                CommitResult(
+                    outcomes: outcomes, treeSize: newSize, checkpoint: nil, storedBlobs: storedBlobs,
+                    outboxRows: outboxRows), newState
             )
         }
         // Signed by the log's current key (and, for a key rotation, by the new key too).
@@ -251,8 +265,9 @@ extension Ledger {
         try advanceRequestIndex(txn, from: startSize, to: newSize)
         if let aggregates { try flush(aggregates, txn, newSize: newSize) }
         return (
-            CommitResult(outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint, storedBlobs: storedBlobs),
-            newState
+            CommitResult(
+                outcomes: outcomes, treeSize: newSize, checkpoint: checkpoint, storedBlobs: storedBlobs,
+                outboxRows: outboxRows), newState
         )
     }
 

@@ -128,6 +128,7 @@ public final class Ledger: Sendable {
         let appenders: Table?
         let commitTimes: Table?
         let aggregates: Table?
+        let accessOutbox: Table?
 
         init(env: LMDBEnvironment) throws {
             leaves = try env.openTable(LedgerLayout.TableName.leaves)
@@ -145,6 +146,7 @@ public final class Ledger: Sendable {
             appenders = try Ledger.openOptionalTable(env, LedgerLayout.TableName.appenders)
             commitTimes = try Ledger.openOptionalTable(env, LedgerLayout.TableName.commitTimes)
             aggregates = try Ledger.openOptionalTable(env, LedgerLayout.TableName.aggregates)
+            accessOutbox = try Ledger.openOptionalTable(env, LedgerLayout.TableName.accessOutbox)
         }
     }
 

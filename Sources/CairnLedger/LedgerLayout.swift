@@ -44,6 +44,10 @@ public enum LedgerLayout {
         /// Big-endian uint64 first leaf index of a run → the principal (JSON) that appended every
         /// entry from it up to the next run (specs/storage.md, "Appenders").
         static let appenders = "appenders"
+        /// Big-endian uint64 row number → an access-log entry (canonical JSON) written in the same
+        /// transaction as the records it names, until the access log holds it (specs/storage.md,
+        /// "The access outbox").
+        static let accessOutbox = "access_outbox"
     }
 
     enum MetaKey {

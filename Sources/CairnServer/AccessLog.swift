@@ -2,6 +2,7 @@ import CairnCrypto
 import CairnJSON
 import CairnLedger
 import Foundation
+import Logging
 
 /// The access log: a second Merkle log, of the generic profile, in which every authenticated
 /// read of record contents or blobs is recorded before its response is sent
@@ -67,6 +68,15 @@ package final class AccessLog: Sendable {
         return try await engine.append(entry, whenBusy: .wait)
     }
 
+    /// Returns once everything queued to the access log so far is durable in it — the access-outbox rows of every
+    /// append acknowledged before the call included (they are queued before the append is answered, and the
+    /// writer commits in order). Reads of the access log call it first, so they see every such append.
+    /// A stopped engine has nothing more to commit: the log is what it is.
+    package func settle() async throws {
+        guard engine.isAccepting else { return }
+        try await engine.perform { _ in }
+    }
+
     /// A random 128-bit id in hex.
     package static func makeID() -> String { CairnRequestContext.makeRequestID() }
 
@@ -74,6 +84,78 @@ package final class AccessLog: Sendable {
     /// closed.
     package func shutdown() {
         engine.shutdown()
+    }
+}
+
+/// Moves the main ledger's access outbox into the access log (specs/storage.md, "The access outbox").
+///
+/// An HTTP append's `append` entry is written into the outbox in the records' own transaction, so
+/// the request is acknowledged after one durable commit. After each such commit the main engine's
+/// writer hands the rows to `delivery`, which queues them, byte for byte, to the access log's
+/// engine before the commit's producers resume; once the access log has committed them, their
+/// keys go back to the main engine, whose next commit deletes them. Rows of a process that
+/// stopped in between are moved by `moveLeftovers` at the next start.
+package final class AccessOutbox: Sendable {
+    let delivery: OutboxDelivery
+    private let main: Ledger
+    private let accessLog: AccessLog
+
+    init(main: Ledger, accessLog: AccessLog, logger: Logger) {
+        self.main = main
+        self.accessLog = accessLog
+        delivery = OutboxDelivery { [accessLog, logger] rows, delivery in
+            // The rows were built canonical by `AppendAccessRecord.outboxRow`: only their hashes are computed here.
+            let entries = rows.map { PreparedEntry(canonicalBytes: $0.bytes) }
+            let keys = rows.map(\.key)
+            do {
+                // `.wait` never blocks: a full queue parks the submission in line.
+                let pending = try accessLog.engine.enqueue(contentsOf: entries, whenBusy: .wait)
+                pending.whenComplete { result in
+                    // A failure leaves the rows in the outbox, for the next start to move.
+                    if case .success = result { delivery.markDelivered(keys) }
+                }
+            } catch {
+                logger.error(
+                    "access log failure: appends stay in the access outbox until the next start",
+                    metadata: ["rows": .stringConvertible(rows.count), "error": .string(String(describing: error))])
+            }
+        }
+    }
+
+    /// Moves every row a previous process left in the outbox into the access log (one commit;
+    /// a row the access log already holds is a duplicate and adds nothing), then deletes them
+    /// through `engine` in a durable transaction. Returns how many rows were moved. Runs at
+    /// start-up, before reconciliation, while nothing else appends.
+    package func moveLeftovers(through engine: IngestEngine) async throws -> Int {
+        var moved = 0
+        let maxEntryBytes = accessLog.ledger.maxEntryBytes
+        while true {
+            let rows = try await main.read { try $0.outboxRows(limit: 4096) }
+            guard !rows.isEmpty else { return moved }
+            let entries = try rows.map { row in
+                do {
+                    return try PreparedEntry.prepare(json: row.bytes, maxEntryBytes: maxEntryBytes)
+                } catch {
+                    throw LedgerError(
+                        .corrupt, "access_outbox row \(row.key) is not an access-log entry (\(error)): run `cairn fsck`"
+                    )
+                }
+            }
+            let outcomes = try await accessLog.engine.append(contentsOf: entries, whenBusy: .wait)
+            if let position = outcomes.firstIndex(where: { $0.result == nil }) {
+                throw LedgerError(.corrupt, "the access log refused access_outbox row \(rows[position].key)")
+            }
+            let keys = rows.map(\.key)
+            let main = self.main
+            try await engine.perform { txn in try main.deleteOutboxRows(keys, in: txn) }
+            moved += rows.count
+        }
+    }
+
+    /// Deletes the rows the access log holds, once both engines have stopped (so nothing else
+    /// writes). Best effort: a row left behind is moved again at the next start, as a duplicate.
+    func deleteDelivered() throws {
+        try main.deleteOutboxRows(delivery.takeDelivered())
     }
 }
 
@@ -128,6 +210,19 @@ package struct AppendAccessRecord: Sendable {
             count: appended.count, digestsSHA256: hasher.finalize(), duplicates: duplicates.count,
             duplicateRuns: runs.count <= maxDuplicateRuns ? runs : nil, duplicatesSHA256: duplicateHasher.finalize(),
             via: via)
+    }
+
+    /// The canonical bytes of the access-outbox row of an HTTP submission with `outcomes`, or nil
+    /// (no row) when a record was refused or nothing was appended or found — the request then
+    /// fails and is not acknowledged. Runs on the main engine's writer thread, inside the commit;
+    /// a throw abandons the commit (nothing of the batch is acknowledged).
+    package static func outboxRow(
+        of outcomes: [AppendOutcome], by principal: Principal, requestID: String, peer: String?
+    ) throws(JCSError) -> [UInt8]? {
+        guard !outcomes.isEmpty, outcomes.allSatisfy({ $0.result != nil }) else { return nil }
+        let record = of(outcomes, by: principal, via: "POST /v1/entries", requestID: requestID, peer: peer)
+        // Canonical now, so the row's bytes are the access-log entry's, whoever moves it.
+        return try JCS.canonicalize(record.json)
     }
 
     var json: JSONValue {

@@ -23,7 +23,9 @@ struct AccessLogRoutes {
         routes.get("/v1/access-log/entries/{entry}", access: audit) { request, context in
             let parameters = try request.parameters(["raw"])
             let raw = try parameters.bool("raw") ?? request.prefersOctetStream
-            return try await EntryRoutes.entryResponse(ledger, try context.entryReference("entry"), raw: raw)
+            let reference = try context.entryReference("entry")
+            try await services.accessLog.settle()  // every append acknowledged so far is in it
+            return try await EntryRoutes.entryResponse(ledger, reference, raw: raw)
         }
         routes.get("/v1/access-log/query", access: audit) { request, _ in
             let parameters = try request.parameters(["since", "until", "token", "limit"])
@@ -33,6 +35,9 @@ struct AccessLogRoutes {
             let limit =
                 try parameters.int("limit", in: 1...services.configuration.maxQueryResults)
                 ?? services.configuration.defaultQueryResults
+            // Appends' entries reach the access log just after they are acknowledged (§6): wait for those
+            // acknowledged so far, so that the answer names every one of them.
+            try await services.accessLog.settle()
             let matches = try await services.expensiveRead {
                 try await ledger.read { snapshot in
                     try Self.query(snapshot, since: since, until: until, token: token, limit: limit)

@@ -34,6 +34,8 @@ package final class CairnServer: Sendable {
     package let ledger: Ledger
     package let engine: IngestEngine
     package let accessLog: AccessLog
+    /// Moves appends' access entries from the main ledger's outbox into the access log.
+    package let accessOutbox: AccessOutbox
     package let tokens: TokenStore
     package let metrics: ServerMetrics
     package let logger: Logger
@@ -54,15 +56,17 @@ package final class CairnServer: Sendable {
         self.ledger = ledger
         self.logger = logger
         self.metrics = metrics
-        var ingest = configuration.ingest
-        ingest.commitObserver = .init { [metrics] observation in metrics.observeMainCommit(observation) }
         var accessIngest = configuration.accessLogIngest
         accessIngest.commitObserver = .init { [metrics] observation in
             metrics.setAccessLogTreeSize(observation.treeSize)
         }
         let accessLedger = try AccessLog.openOrCreate(for: ledger)
-        engine = IngestEngine(ledger: ledger, configuration: ingest)
         accessLog = AccessLog(ledger: accessLedger, configuration: accessIngest)
+        accessOutbox = AccessOutbox(main: ledger, accessLog: accessLog, logger: logger)
+        var ingest = configuration.ingest
+        ingest.commitObserver = .init { [metrics] observation in metrics.observeMainCommit(observation) }
+        ingest.outboxDelivery = accessOutbox.delivery
+        engine = IngestEngine(ledger: ledger, configuration: ingest)
         tokens = TokenStore(ledger: ledger)
         metrics.setTreeSize(try ledger.read { $0.treeSize })
         metrics.setAccessLogTreeSize(try accessLedger.read { $0.treeSize })
@@ -230,11 +234,34 @@ package final class CairnServer: Sendable {
                         failureTerminationBehavior: .gracefullyShutdownGroup)
                 ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        deleteDeliveredOutboxRows()
     }
 
-    /// Entries a crash left without their access-log record get one (``AccessLogReconciliation``): before anything
-    /// listens.
-    func reconcileAccessLog() async throws {
+    /// Once both engines have stopped: deletes the access-outbox rows the access log holds, so a clean stop
+    /// leaves none (one left behind would be moved again at the next start, as a duplicate).
+    func deleteDeliveredOutboxRows() {
+        // After a failed commit nothing more is written to the ledger (IngestEngine): the next start moves the rows
+        // again instead.
+        guard engine.failure == nil else { return }
+        do {
+            try accessOutbox.deleteDelivered()
+        } catch {
+            logger.warning(
+                "could not delete the access-outbox rows the access log holds; the next start moves them again",
+                metadata: ["error": .string(String(describing: error))])
+        }
+    }
+
+    /// Appends' access entries that a stopped process left in the access outbox are moved into the access log,
+    /// then entries a crash left without their access-log record get one (``AccessLogReconciliation``): before
+    /// anything listens.
+    package func reconcileAccessLog() async throws {
+        let moved = try await accessOutbox.moveLeftovers(through: engine)
+        if moved > 0 {
+            logger.info(
+                "access outbox: appends a previous run acknowledged are now in the access log",
+                metadata: ["rows": .stringConvertible(moved)])
+        }
         let reconciled = try await AccessLogReconciliation(main: ledger, accessLog: accessLog).run()
         logger.log(
             level: reconciled.unrecordedEntries > 0 ? .warning : .debug,
@@ -250,11 +277,12 @@ package final class CairnServer: Sendable {
     }
 
     /// The services that run beside the listener, in start order: both engines, then the witness coordinator and
-    /// the tile publisher (when configured).
+    /// the tile publisher (when configured). A group stops them in reverse order: the main engine before the access
+    /// log's, which then commits the access-outbox rows of the main engine's last commits.
     func backgroundServices() throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: engine, failureTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: accessLog.engine, failureTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: engine, failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if !configuration.witnesses.isEmpty {
             services.append(.init(service: makeWitnessService()))
@@ -275,6 +303,7 @@ package final class CairnServer: Sendable {
     package func shutdown() {
         engine.shutdown()
         accessLog.shutdown()
+        deleteDeliveredOutboxRows()
     }
 }
 

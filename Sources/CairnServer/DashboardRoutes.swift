@@ -223,6 +223,7 @@ struct DashboardRoutes {
         let token = try Self.require(.audit, context)
         _ = try request.parameters([])
         let limit = Self.accessLogPageSize
+        try await services.accessLog.settle()  // with every append acknowledged so far (specs/http-api.md §6)
         let (entries, size) = try await services.expensiveRead {
             try await services.accessLog.ledger.read { snapshot -> ([DashboardAccessEntry], UInt64) in
                 var entries: [DashboardAccessEntry] = []

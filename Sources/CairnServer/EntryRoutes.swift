@@ -87,10 +87,23 @@ struct EntryRoutes {
         let principal = Principal(
             kind: .token, id: token.id, name: token.name, mayCorrectOthers: token.grants(.correct))
         let atomic = submission.entries.count > 1
+        // Fail closed: with the access log's writer stopped, an outbox row could not reach it before the next start.
+        guard services.accessLog.engine.isAccepting else {
+            throw APIError(
+                .unavailable, "the access log cannot record appends now; nothing was appended", retryAfter: 5)
+        }
+        // Who appended what, provably: the append's access-log entry is written into the access outbox in the
+        // records' own transaction, so it is durable before the append is acknowledged (specs/http-api.md §6), and
+        // the server moves it into the access log right after the commit.
+        let requestID = context.requestID
+        let peer = context.peerAddress
         let outcomes: [AppendOutcome]
         do {
             outcomes = try await services.engine.append(
-                contentsOf: submission.entries, atomic: atomic, whenBusy: .fail, as: principal)
+                contentsOf: submission.entries, atomic: atomic, whenBusy: .fail, as: principal,
+                outboxRow: { outcomes in
+                    try AppendAccessRecord.outboxRow(of: outcomes, by: principal, requestID: requestID, peer: peer)
+                })
         } catch let rejection as AppendRejection {
             throw Self.rejected([(rejection, submission.lines[rejection.position])])
         } catch let busy as IngestBusyError {
@@ -105,25 +118,6 @@ struct EntryRoutes {
         }
         guard rejections.isEmpty else { throw Self.rejected(rejections) }
         let results = outcomes.compactMap(\.result)
-        // Who appended what, provably: the append is recorded in the access log before it is
-        // acknowledged. If that fails, the client gets 503 and retries (appends are idempotent).
-        do {
-            try await services.accessLog.record(
-                AppendAccessRecord.of(
-                    outcomes, by: principal, via: "POST /v1/entries", requestID: context.requestID,
-                    peer: context.peerAddress))
-        } catch let error as CancellationError {
-            throw error
-        } catch {
-            services.logger.error(
-                "access log failure: append not acknowledged",
-                metadata: ["request_id": .string(context.requestID), "error": .string(String(describing: error))])
-            throw APIError(
-                .unavailable,
-                "the records are durable, but the access log could not record who appended them; retry (appends are "
-                    + "idempotent)",
-                retryAfter: 5)
-        }
         services.metrics.recordAppends(results)
         return .json(
             .array(

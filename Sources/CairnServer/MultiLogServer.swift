@@ -88,6 +88,7 @@ package final class MultiLogServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        for log in logs { log.server.deleteDeliveredOutboxRows() }
     }
 
     /// Stops every log's engines (for tests that did not `run()`).

@@ -30,6 +30,8 @@ struct AccessLogTests {
             _ = try await client.get("/v1/entries/0")
             _ = try await client.get("/v1/entries/0", as: "append")
             _ = try await client.get("/healthz")
+            // The append's entry reaches the access log just after the append is answered (§6).
+            try await fixture.server.accessLog.settle()
             #expect(try fixture.server.accessLog.ledger.treeSize() == 1)
             let append = try JSONParser.parse(try fixture.server.accessLog.ledger.entry(at: 0))
             #expect(append["type"]?.stringValue == "append")

@@ -15,6 +15,7 @@ struct StatsRoutesTests {
             // examples/records.jsonl: two checkpoints; the first reviewed (approved), tested and deployed, the
             // second reviewed with changes requested.
             try await client.append(ServerFixture.provenanceRecords)
+            try await fixture.server.accessLog.settle()  // the append's own entry, moved just after its answer
             let accessBefore = try fixture.server.accessLog.ledger.treeSize()
             let overview = try await client.get("/v1/stats", as: "read")
             #expect(overview.code == 200, "\(overview.text)")
