@@ -136,7 +136,9 @@ struct ImportCommand: AsyncParsableCommand {
                 input: input, offset: start.offset, line: start.line, linesPerChunk: chunkSize)
             let engine = IngestEngine(ledger: ledger, configuration: .bulk)
             defer { engine.shutdown() }
-            var pipeline = BulkPipeline<(LineChunkReader.Chunk, [InputRecord])>(engine: engine)
+            // A submission in flight keeps where its chunk ends, not the chunk: its texts slice the chunk's whole
+            // buffer (~0.5 MB per 2,048 lines), which would stay allocated until the commit.
+            var pipeline = BulkPipeline<(ChunkEnd, [InputRecord])>(engine: engine)
             let display = ProgressDisplay(totalBytes: fileSize, startBytes: start.offset)
             var summary = ImportSummary(records: start.records)
             var state = start
@@ -155,7 +157,7 @@ struct ImportCommand: AsyncParsableCommand {
                 unrecorded.removeAll()
             }
 
-            func finish(_ done: [((LineChunkReader.Chunk, [InputRecord]), [AppendOutcome])]) throws {
+            func finish(_ done: [((ChunkEnd, [InputRecord]), [AppendOutcome])]) throws {
                 for ((chunk, records), outcomes) in done {
                     unrecorded.append(AppendAccessRecord.of(outcomes, by: .currentUser, via: "cairn import"))
                     var lastDigest = state.lastDigest
@@ -221,7 +223,9 @@ struct ImportCommand: AsyncParsableCommand {
                     }
                 }
                 let entries = records.compactMap { try? $0.result.get() }
-                try finish(try await pipeline.submit(entries, context: (chunk, records)))
+                try finish(
+                    try await pipeline.submit(
+                        entries, context: (ChunkEnd(endOffset: chunk.endOffset, nextLine: chunk.nextLine), records)))
                 try await recordAccess()
             }
             try finish(try await pipeline.finish())
@@ -333,6 +337,12 @@ struct ImportProgressFile {
             throw CLIError(.ioError, "cannot remove the import's progress file: \(error.message)")
         }
     }
+}
+
+/// Where a chunk of the input ends: the offset and line the import resumes at after it.
+private struct ChunkEnd {
+    let endOffset: UInt64
+    let nextLine: Int
 }
 
 /// A progress bar on a terminal, or a plain line every few seconds otherwise.

@@ -16,18 +16,19 @@ import Darwin
 /// - Level 0 is a *log*: `digests.log` maps each recent leaf index to its digest and is only
 ///   ever appended to (`MDB_APPEND`), 40 bytes per record. The writer keeps the same pairs in a
 ///   hash map for O(1) duplicate checks; readers (another process, an older snapshot) keep their
-///   own map of it (`ReaderCache`). It holds fewer than `2 × level0Capacity` entries plus one
-///   commit's records.
+///   own map of it (`ReaderCache`). It holds about `level0Capacity` entries, more while a sorted
+///   level merges (at most `level0Capacity × fanout` more per such merge).
 /// - When the log holds `level0Capacity` digests, a *merge* of the log (as it is then: leaf
 ///   indexes below a boundary) with level 1 into level 1's spare table starts. It is written
 ///   strictly in key order with `MDB_APPEND` (sequential, full pages), one slice at the end of
 ///   each commit, so that no single commit pays for the whole merge: 16 digests per record
-///   appended, at least `level0Capacity / 32`. That finishes it before the log has grown by
-///   another `level0Capacity`; if it does not, the commit that doubles the log finishes it. Until
-///   the last slice, lookups use the log and the live level 1 as before; the last slice flips
-///   level 1 to the new table and removes the merged part of the log. A sorted level that
-///   outgrows its capacity (`level0Capacity × fanout^i`) is then merged whole into the next
-///   (rarely: every 327,680 records for level 1).
+///   appended, at least `level0Capacity / 32`. Until the last slice, lookups use the log and the
+///   live level 1 as before; the last slice flips level 1 to the new table and removes the merged
+///   part of the log.
+/// - A sorted level that reaches its capacity (`level0Capacity × fanout^i`) is merged into the
+///   next level's spare table the same way, in slices, paced to finish within `level0Capacity ×
+///   fanout` appended records: both sources stay live until the last slice empties them and flips
+///   the destination. One merge runs at a time, the lowest full level first (see `compact`).
 ///
 /// A lookup checks the log, then each sorted level. Every digest is rewritten a few times, in
 /// large sequential writes, instead of one random page per record. Layout: specs/storage.md.
@@ -46,7 +47,7 @@ struct DigestIndex: Sendable {
     private let sorted: [(Table, Table)]
     private let meta: Table
     private static let stateKey = Array("digest_levels".utf8)
-    /// The merge in progress: 8-byte big-endian boundary, then the last digest written, if any.
+    /// The merge in progress (`MergeJob`).
     private static let mergeKey = Array("digest_merge".utf8)
 
     init(env: LMDBEnvironment, meta: Table) throws {
@@ -240,49 +241,164 @@ struct DigestIndex: Sendable {
         cache.pending[digest] = index
     }
 
-    /// Starts or continues the merge of the log into level 1 (and merges full levels upwards once
-    /// it finishes). Call at the end of every commit, in its transaction, with the tree size it
-    /// commits and how many records it appended.
-    func compact(_ txn: WriteTransaction, cache: WriterCache, treeSize: UInt64, appended: Int) throws {
-        let logCount = try txn.count(log)
-        var job = try mergeInProgress(txn)
-        if job == nil {
-            guard logCount >= level0Capacity else { return }
-            job = (boundary: treeSize, after: nil)
-            let entries = (cache.committed.map { ($0.key, $0.value) } + cache.pending.map { ($0.key, $0.value) })
-            cache.frozen = (treeSize, entries.sorted { $0.0 < $1.0 })
+    // MARK: - Merging
+
+    /// A merge in progress, as `meta/digest_merge` records it.
+    struct MergeJob: Equatable {
+        /// 0: the log's entries below `boundary` merge with level 1; i ≥ 1: level i's live table
+        /// merges with level i + 1's.
+        var level: Int
+        /// Level 0 only: the tree size of the commit that started the merge.
+        var boundary: UInt64 = 0
+        /// The last digest written into the destination's spare table, nil before the first.
+        var after: SHA256Digest?
+
+        /// Level 0 keeps the layout every earlier version wrote: the 8-byte boundary, then the last
+        /// digest (8 or 40 bytes). A higher level is one byte, its number, then the last digest
+        /// (1 or 33 bytes). The lengths differ, so either is read unambiguously.
+        var encoded: [UInt8] {
+            (level == 0 ? BigEndianKey.bytes(boundary) : [UInt8(level)]) + (after?.bytes ?? [])
         }
-        guard let (boundary, after) = job else { return }
-        let frozen = try frozenEntries(txn, cache: cache, boundary: boundary)
-        var selectors = try liveSelectors(txn)
-        let live = selectors[0] ? sorted[0].1 : sorted[0].0
-        let spare = selectors[0] ? sorted[0].0 : sorted[0].1
-        let budget = logCount >= 2 * level0Capacity ? Int.max : max(level0Capacity / 32, 16 * appended)
-        guard let last = try mergeSlice(txn, frozen, live, into: spare, after: after, budget: budget) else {
-            // Finished: level 1 is the new table, the merged log entries go.
-            try txn.removeAll(live)
-            selectors[0].toggle()
-            try txn.removeAll(log, below: boundary)
-            _ = try txn.delete(meta, key: Self.mergeKey)
-            cache.pendingTrim = boundary
-            if try txn.count(spare) >= level0Capacity * Self.fanout {
-                try cascade(txn, from: 1, selectors: &selectors)
+
+        init(level: Int, boundary: UInt64 = 0, after: SHA256Digest? = nil) {
+            self.level = level
+            self.boundary = boundary
+            self.after = after
+        }
+
+        init(decoding raw: [UInt8]) throws {
+            switch raw.count {
+            case 8, 40:
+                level = 0
+                boundary = raw.withUnsafeBytes { BigEndianKey.decode(UnsafeRawBufferPointer(rebasing: $0[0..<8])) } ?? 0
+                after = raw.count == 40 ? SHA256Digest(bytes: raw[8...]) : nil
+            case 1, 33:
+                level = Int(raw[0])
+                after = raw.count == 33 ? SHA256Digest(bytes: raw[1...]) : nil
+                guard (1..<DigestIndex.levels).contains(level) else {
+                    throw LedgerError(.corrupt, "meta/digest_merge names level \(level), which has no level above")
+                }
+            default:
+                throw LedgerError(.corrupt, "meta/digest_merge is malformed (\(raw.count) bytes)")
             }
-            try txn.put(meta, key: Self.stateKey, value: selectors.map { $0 ? 1 : 0 })
-            return
         }
-        try txn.put(meta, key: Self.mergeKey, value: BigEndianKey.bytes(boundary) + last.bytes)
     }
 
-    /// The merge in progress, if any: its boundary and the last digest it wrote.
-    private func mergeInProgress(_ txn: some TransactionReading) throws -> (boundary: UInt64, after: SHA256Digest?)? {
-        guard let raw = try txn.value(meta, key: Self.mergeKey) else { return nil }
-        guard raw.count == 8 || raw.count == 40,
-            let boundary = raw.withUnsafeBytes({ BigEndianKey.decode(UnsafeRawBufferPointer(rebasing: $0[0..<8])) })
-        else {
-            throw LedgerError(.corrupt, "meta/digest_merge is malformed (\(raw.count) bytes)")
+    /// Tests: a slice fails (as a storage error would) after writing this many digests, so that
+    /// its transaction is aborted halfway through a merge.
+    @TaskLocal static var sliceFaultAfter: Int?
+
+    /// The number of digests sorted level `level` (1…`levels`) holds when full: `level0Capacity × fanout^level`.
+    func capacity(ofLevel level: Int) -> Int {
+        (0..<level).reduce(level0Capacity) { capacity, _ in capacity * Self.fanout }
+    }
+
+    /// Continues the merge in progress, or starts the next one, and writes a bounded slice of it.
+    /// Call at the end of every commit, in its transaction, with the tree size it commits and how
+    /// many records it appended.
+    ///
+    /// One merge runs at a time, and each is written in slices: a commit writes at most
+    /// `pace × appended` digests (at least `level0Capacity / 32`), where the pace is 16 for the
+    /// log's merge and, for a sorted level's, enough to finish it within `level0Capacity ×
+    /// fanout` appended records. When a merge finishes with budget left, the next one starts in
+    /// the same commit. The lowest full sorted level merges first; the log's merge waits behind
+    /// them, and the log meanwhile grows by at most `level0Capacity × fanout` per higher merge —
+    /// the price of never rewriting a whole level in one commit. The spare table being written is
+    /// never read, and the sources stay live until the last slice, so a lookup sees each digest in
+    /// exactly one live place in every committed state.
+    func compact(_ txn: WriteTransaction, cache: WriterCache, treeSize: UInt64, appended: Int) throws {
+        var selectors = try liveSelectors(txn)
+        let stored = try mergeInProgress(txn)
+        var job = stored
+        var written = 0
+        var mergedLog = false
+        while true {
+            if job == nil {
+                // A second merge of the log in one commit would need the log as trimmed by the first.
+                job = try nextJob(txn, selectors: selectors, treeSize: treeSize, includingLog: !mergedLog)
+            }
+            guard var current = job else { break }
+            let limit = try budget(current, txn, selectors: selectors, appended: appended)
+            guard written < limit else {
+                // Not started after all if this commit has no budget left for it.
+                if current != stored && current.after == nil { job = nil }
+                break
+            }
+            let slice = try mergeSlice(
+                txn, current, selectors: selectors, cache: cache, treeSize: treeSize,
+                budget: limit - written)
+            written += slice.written
+            guard slice.finished else {
+                current.after = slice.last ?? current.after
+                job = current
+                break
+            }
+            try finish(txn, current, selectors: &selectors, cache: cache)
+            if current.level == 0 { mergedLog = true }
+            job = nil
         }
-        return (boundary, raw.count == 40 ? SHA256Digest(bytes: raw[8...]) : nil)
+        if job != stored {
+            if let job {
+                try txn.put(meta, key: Self.mergeKey, value: job.encoded)
+            } else {
+                _ = try txn.delete(meta, key: Self.mergeKey)
+            }
+        }
+        if selectors != (try liveSelectors(txn)) {
+            try txn.put(meta, key: Self.stateKey, value: selectors.map { $0 ? 1 : 0 })
+        }
+    }
+
+    /// The merge in progress, if any.
+    func mergeInProgress(_ txn: some TransactionReading) throws -> MergeJob? {
+        try txn.value(meta, key: Self.mergeKey).map(MergeJob.init(decoding:))
+    }
+
+    /// The merge to start now, if any: the lowest full sorted level, else the log once it holds
+    /// `level0Capacity` digests.
+    private func nextJob(
+        _ txn: WriteTransaction, selectors: [Bool], treeSize: UInt64, includingLog: Bool
+    ) throws -> MergeJob? {
+        // The top level has nowhere to go (it holds level0Capacity × 10^5 ≈ 3.3 billion digests at the default).
+        for level in 1..<Self.levels where try txn.count(liveTable(level, selectors)) >= capacity(ofLevel: level) {
+            return MergeJob(level: level)
+        }
+        guard includingLog, try txn.count(log) >= level0Capacity else { return nil }
+        return MergeJob(level: 0, boundary: treeSize)
+    }
+
+    /// How many digests this commit may write for `job` in all (see `compact`).
+    private func budget(_ job: MergeJob, _ txn: WriteTransaction, selectors: [Bool], appended: Int) throws -> Int {
+        var pace = 16
+        if job.level > 0 {
+            let total = try txn.count(liveTable(job.level, selectors)) + txn.count(liveTable(job.level + 1, selectors))
+            let horizon = level0Capacity * Self.fanout
+            pace = max(pace, (total + horizon - 1) / horizon)
+        }
+        return max(max(1, level0Capacity / 32), pace * appended)
+    }
+
+    /// Level `level`'s (1…`levels`) live table, and its spare.
+    private func liveTable(_ level: Int, _ selectors: [Bool]) -> Table {
+        selectors[level - 1] ? sorted[level - 1].1 : sorted[level - 1].0
+    }
+
+    private func spareTable(_ level: Int, _ selectors: [Bool]) -> Table {
+        selectors[level - 1] ? sorted[level - 1].0 : sorted[level - 1].1
+    }
+
+    /// The last slice's bookkeeping, in its transaction: the destination's spare table becomes
+    /// live, and the sources (the old destination, and the merged log entries or the lower level)
+    /// are emptied, so that each digest stays in exactly one live place.
+    private func finish(_ txn: WriteTransaction, _ job: MergeJob, selectors: inout [Bool], cache: WriterCache) throws {
+        try txn.removeAll(liveTable(job.level + 1, selectors))
+        if job.level == 0 {
+            try txn.removeAll(log, below: job.boundary)
+            cache.pendingTrim = job.boundary
+        } else {
+            try txn.removeAll(liveTable(job.level, selectors))
+        }
+        selectors[job.level].toggle()
     }
 
     /// The log entries below `boundary`, sorted by digest: the writer's copy, or read again after
@@ -300,64 +416,123 @@ struct DigestIndex: Sendable {
         return entries
     }
 
-    /// Writes the next `budget` digests of the union of `frozen` and `live` that follow `after`
-    /// into `spare`; returns the last one written, or nil once the union is exhausted.
+    /// Writes the next digests (at most `budget`) of `job`'s two sorted sources that follow
+    /// `job.after` into the destination's spare table, in key order with `MDB_APPEND`.
     private func mergeSlice(
-        _ txn: WriteTransaction, _ frozen: [(SHA256Digest, UInt64)], _ live: Table, into spare: Table,
-        after: SHA256Digest?, budget: Int
-    ) throws -> SHA256Digest? {
-        // First frozen entry after `after` (binary search).
-        var i = 0
-        if let after {
-            var high = frozen.count
-            while i < high {
-                let mid = (i + high) / 2
-                if frozen[mid].0 <= after { i = mid + 1 } else { high = mid }
-            }
-        }
-        return try txn.withCursor(live) { cursor in
-            var y: (SHA256Digest, UInt64)?
-            if let after {
-                y = try after.withUnsafeBytes { try Self.decode(try cursor.seek(atLeast: $0)) }
-                if y?.0 == after { y = try Self.decode(try cursor.next()) }
-            } else {
-                y = try Self.decode(try cursor.first())
-            }
-            var last: SHA256Digest?
-            for _ in 0..<budget {
-                let next: (SHA256Digest, UInt64)
-                if i < frozen.count, y == nil || frozen[i].0 < y!.0 {
-                    next = frozen[i]
-                    i += 1
-                } else if let right = y {
-                    next = right
-                    y = try Self.decode(try cursor.next())
-                } else {
-                    return nil
+        _ txn: WriteTransaction, _ job: MergeJob, selectors: [Bool], cache: WriterCache, treeSize: UInt64,
+        budget: Int
+    ) throws -> (written: Int, last: SHA256Digest?, finished: Bool) {
+        let live = liveTable(job.level + 1, selectors)
+        let spare = spareTable(job.level + 1, selectors)
+        return try txn.withCursor(live) { liveCursor in
+            let second = Self.run(liveCursor, after: job.after)
+            if job.level > 0 {
+                return try txn.withCursor(liveTable(job.level, selectors)) { sourceCursor in
+                    try write(txn, Self.run(sourceCursor, after: job.after), second, into: spare, budget: budget)
                 }
-                try Self.write(txn, next, into: spare)
-                last = next.0
             }
-            return i < frozen.count || y != nil ? last : nil
+            // A merge of the log that starts in this commit sorts the log as the cache has it now.
+            if cache.frozen?.boundary != job.boundary && job.boundary == treeSize && job.after == nil {
+                let entries = cache.committed.map { ($0.key, $0.value) } + cache.pending.map { ($0.key, $0.value) }
+                cache.frozen = (treeSize, entries.sorted { $0.0 < $1.0 })
+            }
+            let frozen = try frozenEntries(txn, cache: cache, boundary: job.boundary)
+            // First frozen entry after `after` (binary search).
+            var i = 0
+            if let after = job.after {
+                var high = frozen.count
+                while i < high {
+                    let mid = (i + high) / 2
+                    if frozen[mid].0 <= after { i = mid + 1 } else { high = mid }
+                }
+            }
+            let first = {
+                defer { i += 1 }
+                return i < frozen.count ? frozen[i] : nil
+            }
+            return try write(txn, first, second, into: spare, budget: budget)
         }
     }
 
-    /// Merges full sorted levels upwards from `level` (an index into `sorted`): each merge
-    /// empties a level into the next one's spare table.
-    private func cascade(_ txn: WriteTransaction, from level: Int, selectors: inout [Bool]) throws {
-        precondition(level >= 1, "level 0 (the log) is merged in slices by compact")
-        var capacity = level0Capacity * Self.fanout
-        for _ in 0..<(level - 1) { capacity *= Self.fanout }
-        for level in level..<Self.levels {
-            let incoming = selectors[level - 1] ? sorted[level - 1].1 : sorted[level - 1].0
-            let live = selectors[level] ? sorted[level].1 : sorted[level].0
-            let spare = selectors[level] ? sorted[level].0 : sorted[level].1
-            try merge(txn, incoming, live, into: spare)
-            try txn.removeAll(incoming)
-            try txn.removeAll(live)
-            selectors[level].toggle()
-            capacity *= Self.fanout
-            guard try txn.count(spare) >= capacity else { break }
+    /// The entries of a cursor's table after `after` (all of them if nil), one per call.
+    private static func run(_ cursor: Cursor, after: SHA256Digest?) -> () throws -> (SHA256Digest, UInt64)? {
+        var started = false
+        return {
+            guard !started else { return try decode(try cursor.next()) }
+            started = true
+            guard let after else { return try decode(try cursor.first()) }
+            let entry = try after.withUnsafeBytes { try decode(try cursor.seek(atLeast: $0)) }
+            return entry?.0 == after ? try decode(try cursor.next()) : entry
+        }
+    }
+
+    /// Writes the union of two sorted runs into `output`, in key order, up to `budget` entries.
+    /// Entries are copied out of LMDB before writing: values it hands out are only valid until
+    /// the transaction writes again.
+    private func write(
+        _ txn: WriteTransaction, _ first: () throws -> (SHA256Digest, UInt64)?,
+        _ second: () throws -> (SHA256Digest, UInt64)?, into output: Table, budget: Int
+    ) throws -> (written: Int, last: SHA256Digest?, finished: Bool) {
+        var x = try first()
+        var y = try second()
+        var written = 0
+        var last: SHA256Digest?
+        let faultAfter = Self.sliceFaultAfter
+        while written < budget {
+            let next: (SHA256Digest, UInt64)
+            if let left = x, y == nil || left.0 < y!.0 {
+                next = left
+                x = try first()
+            } else if let right = y {
+                next = right
+                y = try second()
+            } else {
+                break
+            }
+            if written == faultAfter {
+                throw LedgerError(.storage, "injected fault in a content-index merge slice (tests)")
+            }
+            try Self.write(txn, next, into: output)
+            written += 1
+            last = next.0
+        }
+        return (written, last, x == nil && y == nil)
+    }
+
+    /// Checks (for `fsck`) that the spare tables are empty, except the one the merge in progress
+    /// writes: that one holds a prefix, in key order, of its sources' union, ending at the digest
+    /// `meta/digest_merge` names.
+    func checkMergeState(_ txn: some TransactionReading, treeSize: UInt64) throws {
+        let selectors = try liveSelectors(txn)
+        let job = try mergeInProgress(txn)
+        for level in 1...Self.levels {
+            let spare = spareTable(level, selectors)
+            guard let job, job.level + 1 == level else {
+                guard try txn.count(spare) == 0 else {
+                    throw LedgerError(.corrupt, "content index: \(spare.name) is a spare table but is not empty")
+                }
+                continue
+            }
+            let lastKey = try txn.withCursor(spare) { try $0.last().map { Array($0.key) } }
+            guard lastKey == job.after?.bytes else {
+                throw LedgerError(
+                    .corrupt,
+                    "content index: the merge in progress into \(spare.name) ends at "
+                        + "\(lastKey.map(Hex.encode) ?? "nothing") but meta/digest_merge says "
+                        + "\(job.after.map { "\($0)" } ?? "nothing")")
+            }
+            var sources = try txn.count(liveTable(level, selectors))
+            if job.level > 0 {
+                sources += try txn.count(liveTable(job.level, selectors))
+            } else {
+                guard job.boundary <= treeSize else {
+                    throw LedgerError(.corrupt, "content index: the merge boundary \(job.boundary) is past the tree")
+                }
+                try forEachInLog(txn) { index, _ in if index < job.boundary { sources += 1 } }
+            }
+            guard try txn.count(spare) <= sources else {
+                throw LedgerError(.corrupt, "content index: \(spare.name) holds more digests than its merge's sources")
+            }
         }
     }
 
@@ -372,27 +547,6 @@ struct DigestIndex: Sendable {
     private static func write(_ txn: WriteTransaction, _ entry: (SHA256Digest, UInt64), into table: Table) throws {
         try entry.0.withUnsafeBytes { key in
             try BigEndianKey.withBytes(entry.1) { try txn.put(table, key: key, value: $0, mode: .append) }
-        }
-    }
-
-    /// Writes the union of two sorted tables into an empty table, in key order. Entries are
-    /// copied out of LMDB before writing: values it hands out are only valid until the
-    /// transaction writes again.
-    private func merge(_ txn: WriteTransaction, _ first: Table, _ second: Table, into output: Table) throws {
-        try txn.withCursor(first) { a in
-            try txn.withCursor(second) { b in
-                var x = try Self.decode(try a.first())
-                var y = try Self.decode(try b.first())
-                while x != nil || y != nil {
-                    if let left = x, y == nil || left.0 < y!.0 {
-                        try Self.write(txn, left, into: output)
-                        x = try Self.decode(try a.next())
-                    } else if let right = y {
-                        try Self.write(txn, right, into: output)
-                        y = try Self.decode(try b.next())
-                    }
-                }
-            }
         }
     }
 }

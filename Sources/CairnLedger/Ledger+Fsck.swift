@@ -159,6 +159,7 @@ extension Ledger {
         guard digestCount == size else {
             throw LedgerError(.corrupt, "the content index holds \(digestCount) entries for \(size) leaves")
         }
+        try tables.digests.checkMergeState(txn, treeSize: size)
         let tiled = try isTiled(txn)
         try fsckHashTableSizes(txn, treeSize: size, tiled: tiled)
         // Which key signed each size: one, or both at a key rotation's size (Ledger+KeyRotation).
