@@ -101,7 +101,9 @@ public final class JSONTape: Sendable {
     /// The top-level value.
     @inlinable public var root: Value { Value(tape: self, index: 0) }
 
-    /// A value in a tape: a cheap view (the tape and a node index), valid as long as it is kept.
+    /// A value in a tape: a cheap view (the tape and a node index), valid as long as it is kept. Each accessor reads
+    /// through `withBorrowed` (the tape's storage lent for the call), so the walking is written once, in
+    /// `BorrowedValue`.
     public struct Value: Sendable {
         @usableFromInline let tape: JSONTape
         @usableFromInline let index: Int
@@ -111,116 +113,54 @@ public final class JSONTape: Sendable {
             self.index = index
         }
 
-        @inlinable var node: Node { tape.nodes[index] }
+        /// The same tape's value at the node a borrowed view points at.
+        @inlinable func value(_ borrowed: BorrowedValue?) -> Value? {
+            borrowed.map { Value(tape: tape, index: $0.index) }
+        }
 
         /// The value's kind.
-        @inlinable public var kind: JSONKind {
-            let tag = node.tag
-            return tag == Node.trueTag ? .bool : JSONKind(rawValue: tag) ?? .string
-        }
+        @inlinable public var kind: JSONKind { withBorrowed { $0.kind } }
 
         /// The string, if this is a string.
-        @inlinable public var stringValue: String? {
-            let node = node
-            guard node.tag == JSONKind.string.rawValue else { return nil }
-            return tape.string(at: node)
-        }
-
-        /// Calls `body` with the string's UTF-8 bytes (valid only during the call); nil if this is not a string.
-        @inlinable public func withUTF8<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-            let node = node
-            guard node.tag == JSONKind.string.rawValue else { return nil }
-            return try tape.withBytes(of: node, body)
-        }
+        @inlinable public var stringValue: String? { withBorrowed { $0.stringValue } }
 
         /// The number, if this is a number.
-        @inlinable public var numberValue: Double? {
-            let node = node
-            return node.tag == JSONKind.number.rawValue ? node.number : nil
-        }
+        @inlinable public var numberValue: Double? { withBorrowed { $0.numberValue } }
 
         /// The number as an `Int`, if this is an integral number within ±(2^53 − 1) (as `JSONValue.intValue`).
-        @inlinable public var intValue: Int? {
-            guard let number = numberValue, number.rounded(.towardZero) == number, abs(number) <= 9_007_199_254_740_991
-            else { return nil }
-            return Int(number)
-        }
+        @inlinable public var intValue: Int? { withBorrowed { $0.intValue } }
 
         /// The Boolean, if this is `true` or `false`.
-        @inlinable public var boolValue: Bool? {
-            let tag = node.tag
-            return tag == Node.trueTag ? true : tag == JSONKind.bool.rawValue ? false : nil
-        }
+        @inlinable public var boolValue: Bool? { withBorrowed { $0.boolValue } }
 
         /// The number of elements (array) or members (object); 0 for anything else.
-        @inlinable public var count: Int {
-            let node = node
-            return node.tag == JSONKind.array.rawValue || node.tag == JSONKind.object.rawValue ? node.b : 0
-        }
-
-        /// The index of the node after this value's subtree.
-        @inlinable var end: Int {
-            let node = node
-            return node.tag == JSONKind.array.rawValue || node.tag == JSONKind.object.rawValue ? node.a : index + 1
-        }
+        @inlinable public var count: Int { withBorrowed { $0.count } }
 
         /// The member value for `key` if this is an object that has it (keys compared exactly, byte for byte).
-        @inlinable public subscript(key: String) -> Value? {
-            guard node.tag == JSONKind.object.rawValue else { return nil }
-            // Literal and native strings lend their bytes without a copy.
-            if let found = key.utf8.withContiguousStorageIfAvailable({ member(UnsafeRawBufferPointer($0)) }) {
-                return found
-            }
-            var key = key
-            return key.withUTF8 { wanted in member(UnsafeRawBufferPointer(wanted)) }
-        }
+        @inlinable public subscript(key: String) -> Value? { value(withBorrowed { $0[key] }) }
 
         /// The member value whose key has the UTF-8 bytes `key`, if this is an object that has it.
         @inlinable public func member(_ key: UnsafeRawBufferPointer) -> Value? {
-            let end = end
-            var i = index + 1
-            while i < end {
-                let value = Value(tape: tape, index: i + 1)
-                if tape.bytesEqual(tape.nodes[i], key) { return value }
-                i = value.end
-            }
-            return nil
+            value(withBorrowed { $0.member(key) })
         }
 
         /// The element at `position` if this is an array and `position` is in bounds.
-        @inlinable public subscript(position: Int) -> Value? {
-            guard node.tag == JSONKind.array.rawValue, position >= 0, position < count else { return nil }
-            var i = index + 1
-            for _ in 0..<position { i = Value(tape: tape, index: i).end }
-            return Value(tape: tape, index: i)
-        }
+        @inlinable public subscript(position: Int) -> Value? { value(withBorrowed { $0[position] }) }
 
         /// Calls `body` with each element, in order (nothing if this is not an array).
         @inlinable public func forEachElement(_ body: (Value) throws -> Void) rethrows {
-            guard node.tag == JSONKind.array.rawValue else { return }
-            let end = end
-            var i = index + 1
-            while i < end {
-                let element = Value(tape: tape, index: i)
-                try body(element)
-                i = element.end
-            }
+            for index in withBorrowed({ $0.childIndexes(members: false) }) { try body(Value(tape: tape, index: index)) }
         }
 
         /// Calls `body` with each member's key bytes (valid only during the call) and value, in document order
         /// (nothing if this is not an object).
         @inlinable public func forEachMember(_ body: (UnsafeRawBufferPointer, Value) throws -> Void) rethrows {
-            guard node.tag == JSONKind.object.rawValue else { return }
-            let end = end
-            var i = index + 1
-            while i < end {
-                let value = Value(tape: tape, index: i + 1)
-                try tape.withBytes(of: tape.nodes[i]) { try body($0, value) }
-                i = value.end
+            for index in withBorrowed({ $0.childIndexes(members: true) }) {
+                try tape.withBytes(of: tape.nodes[index - 1]) { try body($0, Value(tape: tape, index: index)) }
             }
         }
 
-        /// Calls `body` with this value as a `BorrowedValue`, the tape kept alive for the call.
+        /// Calls `body` with this value as a `BorrowedValue`, the tape's storage lent for the call.
         @inlinable public func withBorrowed<R, E: Error>(_ body: (BorrowedValue) throws(E) -> R) throws(E) -> R {
             let result: Result<R, E> = tape.nodes.withUnsafeBufferPointer { nodes in
                 tape.strings.withUnsafeBufferPointer { strings in
@@ -238,26 +178,7 @@ public final class JSONTape: Sendable {
         }
 
         /// The value as a `JSONValue` tree (for messages, and code that needs a tree).
-        public var jsonValue: JSONValue {
-            switch kind {
-            case .null: return .null
-            case .bool: return .bool(boolValue ?? false)
-            case .number: return .number(node.number)
-            case .string: return .string(stringValue ?? "")
-            case .array:
-                var elements: [JSONValue] = []
-                elements.reserveCapacity(count)
-                forEachElement { elements.append($0.jsonValue) }
-                return .array(elements)
-            case .object:
-                var members: [JSONObject.Member] = []
-                members.reserveCapacity(count)
-                forEachMember { key, value in
-                    members.append((String(decoding: key, as: UTF8.self), value.jsonValue))
-                }
-                return .object(JSONObject(uniqueMembers: members))
-            }
-        }
+        public var jsonValue: JSONValue { withBorrowed { $0.jsonValue } }
     }
 
     /// A value in a tape read through pointers to the tape's storage, without reference counting: what validators
@@ -362,6 +283,21 @@ public final class JSONTape: Sendable {
             return at(i)
         }
 
+        /// The node indexes of the elements (`members` false, for an array) or of the members' values (`members`
+        /// true, for an object; each key is the node before its value); empty for anything else.
+        @inlinable func childIndexes(members: Bool) -> [Int] {
+            guard node.tag == (members ? JSONKind.object : JSONKind.array).rawValue else { return [] }
+            var indexes: [Int] = []
+            indexes.reserveCapacity(count)
+            let end = end
+            var i = index + (members ? 2 : 1)
+            while i < end {
+                indexes.append(i)
+                i = at(i).end + (members ? 1 : 0)
+            }
+            return indexes
+        }
+
         /// Calls `body` with each element, in order (nothing if this is not an array).
         @inlinable public func forEachElement(_ body: (BorrowedValue) throws -> Void) rethrows {
             guard node.tag == JSONKind.array.rawValue else { return }
@@ -410,22 +346,12 @@ public final class JSONTape: Sendable {
         }
     }
 
-    @inlinable func string(at node: Node) -> String {
-        withBytes(of: node) { String(decoding: $0, as: UTF8.self) }
-    }
-
     @inlinable func withBytes<R>(of node: Node, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try strings.withUnsafeBytes { all in
             try body(UnsafeRawBufferPointer(rebasing: all[node.a..<node.a + node.b]))
         }
     }
 
-    @inlinable func bytesEqual(_ node: Node, _ other: UnsafeRawBufferPointer) -> Bool {
-        guard node.b == other.count else { return false }
-        return withBytes(of: node) { mine in
-            other.count == 0 || memcmpEqual(mine.baseAddress!, other.baseAddress!, other.count)
-        }
-    }
 }
 
 @usableFromInline

@@ -185,14 +185,5 @@ extension JSONValue {
 
 extension JSONValue {
     /// The kind of the value, for messages: `null`, `a boolean`, `a number`, `a string`, `an array`, `an object`.
-    public var kindName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
-        }
-    }
+    public var kindName: String { kind.name }
 }
