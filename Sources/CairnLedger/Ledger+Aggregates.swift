@@ -724,6 +724,8 @@ extension Ledger {
         guard !isReadOnly, let table = tables.aggregates else {
             throw LedgerError(.readOnly, "the ledger at \(directory) is open read-only")
         }
+        // Rules asked for from now on read the new globs (other processes' within a second, `recordRules`).
+        defer { sensitivePathsCache.withLock { $0 = nil } }
         return try LedgerError.wrapping(fallback: .storage) {
             try writer.withLock { _ in
                 try env.write { txn in

@@ -105,6 +105,10 @@ public final class Ledger: Sendable {
     // not re-parse the same signed note. A stored note can gain witness cosignatures, so a cached
     // parse is used only while the stored bytes are unchanged.
     let checkpointCache = Mutex<[UInt64: (bytes: [UInt8], parsed: SignedCheckpoint)]>([:])
+    // The sensitive-path globs `recordRules` hands to preparation, and when they were read (monotonic ns): read
+    // again at most once a second, since an HTTP server asks for rules on every request. A stale copy costs only
+    // the writer recomputing contributions (`PreparedEntry.initialContributions`).
+    let sensitivePathsCache = Mutex<(globs: [String], readAt: UInt64)?>(nil)
     // Readers' hash map of the content index's log (see DigestIndex.ReaderCache).
     let digestReaders = DigestIndex.ReaderCache()
     /// The right edge (suffix folds) of the largest tree size a proof was asked for at a snapshot's own
@@ -328,7 +332,13 @@ public final class Ledger: Sendable {
         let extracting = profile == .provenance && extractOver > 0
         var paths: [String]?
         if profile == .provenance, tables.aggregates != nil {
-            paths = try? env.read { txn in try sensitivePaths(txn) }
+            let now = ConditionLock.now()
+            paths = sensitivePathsCache.withLock { cache in
+                if let cache, now &- cache.readAt < 1_000_000_000 { return cache.globs }
+                guard let globs = try? env.read({ txn in try sensitivePaths(txn) }) else { return nil }
+                cache = (globs, now)
+                return globs
+            }
         }
         return RecordRules(
             profile: profile, maxEntryBytes: maxEntryBytes, strictFields: strictFields,
