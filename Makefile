@@ -5,6 +5,7 @@
 #   make interop   also install Go + golang.org/x/mod so the Go interop tests run (CI does this)
 #   make soak      build a release binary and SIGKILL `cairn serve` 100 times under load (docs/reliability.md)
 #   make soak-smoke  the short soak CI runs after `make test` (5 kills, well under a minute)
+#   make crash-serve the SIGKILL test of the access outbox (ServeCrashTests, behind CAIRN_CRASH_TESTS=1)
 #   make sanitize-address  the test suite under AddressSanitizer + LeakSanitizer (own build in .build-address)
 #   make sanitize-thread   the test suite under ThreadSanitizer (own build in .build-thread)
 #   make fuzz      build the libFuzzer targets (Fuzz/) and run each for FUZZ_RUNS executions (docs/reliability.md)
@@ -16,7 +17,7 @@
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: screenshots all deps interop-deps build release demo test interop soak soak-smoke sanitize-address sanitize-thread format lint clean fuzz-build fuzz fuzz-smoke
+.PHONY: screenshots all deps interop-deps build release demo test interop soak soak-smoke crash-serve sanitize-address sanitize-thread format lint clean fuzz-build fuzz fuzz-smoke
 
 all: build
 
@@ -63,6 +64,10 @@ soak: release
 
 soak-smoke: build
 	scripts/soak.sh --smoke --cairn "$$($(SWIFT) build --show-bin-path)/cairn" $(SOAK_ARGS)
+
+# `cairn serve` SIGKILLed four times under 16 clients: every acknowledged append is named in the access log.
+crash-serve: deps
+	CAIRN_CRASH_TESTS=1 $(SWIFT) test --filter ServeCrashTests
 
 # The test suite under a sanitizer (docs/reliability.md, "Sanitizers"); extra `swift test` options
 # go in SANITIZE_ARGS, e.g. SANITIZE_ARGS="--filter IngestEngine". Run one at a time: each is a

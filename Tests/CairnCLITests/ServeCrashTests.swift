@@ -13,8 +13,19 @@ import FoundationNetworking
 /// every acknowledged append is named by its own `append` entry in the access log — moved there from the access
 /// outbox if the kill came between the records' commit and the access log's (specs/http-api.md §6) — that the
 /// outbox is empty, and that both logs pass fsck.
-@Suite("cairn serve killed under load", .serialized)
+///
+/// A crash run of minutes on a loaded machine, so it runs only with `CAIRN_CRASH_TESTS=1` (`make crash-serve`): in the
+/// default run on a busy CI machine, no append was acknowledged before the kills. The outbox's start-up move is
+/// covered in the default run by `AccessOutboxTests`.
+@Suite(
+    "cairn serve killed under load", .serialized,
+    .enabled(if: ProcessInfo.processInfo.environment["CAIRN_CRASH_TESTS"] == "1", "set CAIRN_CRASH_TESTS=1"))
 struct ServeCrashTests {
+    /// How many appends the load has had acknowledged so far.
+    final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
     /// An acknowledged append: its request id and the indexes its receipt gave.
     struct Acknowledged: Sendable {
         let requestID: String
@@ -22,7 +33,9 @@ struct ServeCrashTests {
     }
 
     /// Appends 3-record batches from `clients` connections until the server goes away.
-    static func load(_ url: String, token: String, clients: Int, round: Int) async -> [Acknowledged] {
+    static func load(
+        _ url: String, token: String, clients: Int, round: Int, count: Counter
+    ) async -> [Acknowledged] {
         await withTaskGroup(of: [Acknowledged].self) { group in
             for client in 0..<clients {
                 group.addTask {
@@ -46,6 +59,7 @@ struct ServeCrashTests {
                         let indexes = receipts.compactMap { $0["index"]?.nonNegativeIntValue.map(UInt64.init) }
                         if let id = http.value(forHTTPHeaderField: "Cairn-Request-Id"), indexes.count == 3 {
                             acknowledged.append(Acknowledged(requestID: id, indexes: indexes))
+                            count.value.add(1, ordering: .relaxed)
                         }
                     }
                     return acknowledged
@@ -68,8 +82,13 @@ struct ServeCrashTests {
         for round in 0..<4 {
             let server = try ServeCLITests.Server(
                 ledger: f.cli.ledger, arguments: ["--rate-limit", "0"], stderrPath: f.dir.file("serve-\(round).log"))
-            async let appended = Self.load(server.url, token: token, clients: 16, round: round)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 200...600)))
+            let count = Counter()
+            async let appended = Self.load(server.url, token: token, clients: 16, round: round, count: count)
+            // Kill mid-load: once appends are being acknowledged (up to 30 s on a slow machine), at a random moment.
+            for _ in 0..<300 where count.value.load(ordering: .relaxed) < 20 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...300)))
             kill(server.process.processIdentifier, SIGKILL)
             server.process.waitUntilExit()
             #expect(server.process.terminationReason == .uncaughtSignal)
