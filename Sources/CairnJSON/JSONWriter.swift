@@ -32,6 +32,37 @@ public enum JSONWriter {
         return out.string()
     }
 
+    /// Appends `string` to `bytes` as `compact(.string(string))` writes it (quoted, escaped as RFC 8785 says), for
+    /// callers that write JSON a member at a time.
+    public static func appendString(_ string: String, to bytes: inout [UInt8]) {
+        var plain = true
+        for byte in string.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        guard plain else {
+            var out = ByteWriter(capacity: string.utf8.count + 16)
+            appendQuotedString(string, to: &out)
+            out.withWrittenBytes { bytes.append(contentsOf: UnsafeRawBufferPointer($0)) }
+            return
+        }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: string.utf8)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `value` to `bytes` as `compact(.uint(value))` writes it.
+    public static func appendNumber(_ value: UInt64, to bytes: inout [UInt8]) {
+        // Integers up to 2^53 are exact doubles, written in plain decimal (RFC 8785 §3.2.2.3).
+        guard value <= 1 << 53 else {
+            var out = ByteWriter(capacity: 32)
+            appendES6Number(Double(value), to: &out)
+            out.withWrittenBytes { bytes.append(contentsOf: UnsafeRawBufferPointer($0)) }
+            return
+        }
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
     /// The UTF-8 bytes of `compact(_:)`.
     public static func compactBytes(_ value: JSONValue) -> [UInt8] {
         var out = ByteWriter(capacity: 256)

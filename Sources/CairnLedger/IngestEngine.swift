@@ -806,29 +806,21 @@ extension IngestEngine: Service {
 
 /// The outcomes of a submission queued with `IngestEngine.enqueue`, available once durable.
 public final class PendingAppend: Sendable {
+    package typealias Callback = @Sendable (Result<[AppendOutcome], Error>) -> Void
+
     private enum State {
-        case waiting(
-            [CheckedContinuation<[AppendOutcome], Error>], [@Sendable (Result<[AppendOutcome], Error>) -> Void])
+        case waiting([Callback])
         case done(Result<[AppendOutcome], Error>)
     }
 
-    private let state = Mutex<State>(.waiting([], []))
+    private let state = Mutex<State>(.waiting([]))
 
     init() {}
 
     /// Waits for the outcomes (one per entry, in order).
     public func outcomes() async throws -> [AppendOutcome] {
         try await withCheckedThrowingContinuation { continuation in
-            let ready: Result<[AppendOutcome], Error>? = state.withLock { state in
-                switch state {
-                case .done(let result): return result
-                case .waiting(var waiters, let callbacks):
-                    waiters.append(continuation)
-                    state = .waiting(waiters, callbacks)
-                    return nil
-                }
-            }
-            if let ready { continuation.resume(with: ready) }
+            whenComplete { continuation.resume(with: $0) }
         }
     }
 
@@ -842,13 +834,14 @@ public final class PendingAppend: Sendable {
 
     /// Calls `body` with the outcomes once the submission has completed (at once if it has),
     /// without a task: on the thread that completes it (the engine's writer), so keep it short.
-    package func whenComplete(_ body: @escaping @Sendable (Result<[AppendOutcome], Error>) -> Void) {
+    package func whenComplete(_ body: @escaping Callback) {
         let ready: Result<[AppendOutcome], Error>? = state.withLock { state in
             switch state {
             case .done(let result): return result
-            case .waiting(let waiters, var callbacks):
+            case .waiting(var callbacks):
+                state = .waiting([])  // drop the enum's reference so the append does not copy
                 callbacks.append(body)
-                state = .waiting(waiters, callbacks)
+                state = .waiting(callbacks)
                 return nil
             }
         }
@@ -856,16 +849,11 @@ public final class PendingAppend: Sendable {
     }
 
     fileprivate func fulfil(_ result: Result<[AppendOutcome], Error>) {
-        let (waiters, callbacks) = state.withLock {
-            state -> (
-                [CheckedContinuation<[AppendOutcome], Error>], [@Sendable (Result<[AppendOutcome], Error>) -> Void]
-            )
-            in
-            guard case .waiting(let waiters, let callbacks) = state else { return ([], []) }
+        let callbacks: [Callback] = state.withLock { state in
+            guard case .waiting(let callbacks) = state else { return [] }
             state = .done(result)
-            return (waiters, callbacks)
+            return callbacks
         }
-        for waiter in waiters { waiter.resume(with: result) }
         for callback in callbacks { callback(result) }
     }
 }

@@ -353,14 +353,17 @@ extension Ledger {
         return (record, RecordFacts(stored: record))
     }
 
-    /// The effective record's canonical bytes (RFC 8785: the stored entry, or the stored corrected form) and its
-    /// facts, read from its tape: no value tree is built (see `RecordFacts.init(stored:)`).
-    func recordBytesAndFacts(
-        _ txn: some TransactionReading, _ index: UInt64
-    ) throws -> (bytes: [UInt8], facts: RecordFacts) {
-        let bytes = try txn.value(tables.effective, key: index) ?? entry(txn, index)
+    /// An effective record's canonical bytes (RFC 8785: the stored entry, or the stored corrected form), its facts,
+    /// and whether a correction applies (then the bytes are not the entry's).
+    typealias StoredRecord = (bytes: [UInt8], facts: RecordFacts, corrected: Bool)
+
+    /// The effective record's canonical bytes and its facts, read from its tape: no value tree is built (see
+    /// `RecordFacts.init(stored:)`).
+    func recordBytesAndFacts(_ txn: some TransactionReading, _ index: UInt64) throws -> StoredRecord {
+        let effective = try txn.value(tables.effective, key: index)
+        let bytes = try effective ?? entry(txn, index)
         do {
-            return (bytes, RecordFacts(stored: try JSONTape(parsing: bytes).root))
+            return (bytes, RecordFacts(stored: try JSONTape(parsing: bytes).root), effective != nil)
         } catch {
             throw LedgerError(.corrupt, "entry \(index) is not valid JSON: \(error)")
         }

@@ -222,7 +222,7 @@ extension Ledger {
             return ms >= (query.since ?? .min) && ms < (query.until ?? .max)
         }
         func match(
-            _ index: UInt64, _ found: (bytes: [UInt8], facts: RecordFacts), checkpoint: UInt64?
+            _ index: UInt64, _ found: StoredRecord, checkpoint: UInt64?
         ) throws -> QueryMatch {
             let facts = found.facts
             var reviews: [QueryMatch.Review] = []
@@ -236,7 +236,7 @@ extension Ledger {
                 if let requestID = facts.requestID { modelCalls = try self.modelCalls(txn, requestID: requestID) }
             }
             // An uncorrected entry's bytes are the entry itself: no second read to hash it.
-            let stored = try txn.value(tables.effective, key: index) == nil ? found.bytes : try entry(txn, index)
+            let stored = found.corrected ? try entry(txn, index) : found.bytes
             return QueryMatch(
                 index: index, digest: SHA256.hash(stored), parsedRecord: ParsedRecord(found.bytes),
                 facts: facts, checkpoint: checkpoint, reviews: reviews, appendedAt: try appendedAt(txn, index),
@@ -245,8 +245,8 @@ extension Ledger {
         /// The model calls with request id `requestID` (from the index: model calls are always in it).
         func modelCallEntries(
             _ requestID: String
-        ) throws -> [(index: UInt64, found: ([UInt8], RecordFacts))] {
-            var out: [(UInt64, ([UInt8], RecordFacts))] = []
+        ) throws -> [(index: UInt64, found: StoredRecord)] {
+            var out: [(UInt64, StoredRecord)] = []
             for call in try modelCalls(txn, requestID: requestID) {
                 let found = try recordBytesAndFacts(txn, call.index)
                 if inTime(found.facts) { out.append((call.index, found)) }
@@ -412,12 +412,21 @@ extension Ledger {
 
     /// The leaf indexes stored right after `key`'s prefix, sorted and without duplicates.
     private func scan(_ txn: ReadTransaction, _ key: IndexKey) throws -> [UInt64] {
+        // Keys are ordered by the index right after the prefix (big-endian): the list comes sorted, repeats (keys that
+        // go on after the index) side by side. A sort is only a fallback.
         var out: [UInt64] = []
-        try txn.forEach(tables.index, prefix: key.bytes) { k, _ in
-            out.append(readUInt64(k, at: key.bytes.count))
+        var sorted = true
+        let prefix = key.bytes
+        try txn.forEach(tables.index, prefix: prefix) { k, _ in
+            let index = readUInt64(k, at: prefix.count)
+            if let last = out.last {
+                if index == last { return true }
+                if index < last { sorted = false }
+            }
+            out.append(index)
             return true
         }
-        return Array(Set(out)).sorted()
+        return sorted ? out : Array(Set(out)).sorted()
     }
 
     fileprivate func rewriteChain(_ txn: ReadTransaction, checkpoint: UInt64, to commit: String) throws -> [UInt64]? {
@@ -504,15 +513,56 @@ extension QueryMatch {
         return .object(object)
     }
 
-    /// `JSONWriter.compactBytes(json)`, byte for byte, without building and walking the record: the
-    /// record is written as its stored canonical form, which is what the writer gives for it (same
-    /// member order, escapes and numbers: RFC 8785). For long results (`cairn query --jsonl`).
+    /// `JSONWriter.compactBytes(json)`, byte for byte, without building and walking the record or the other
+    /// members: the record is written as its stored canonical form, which is what the writer gives for it (same
+    /// member order, escapes and numbers: RFC 8785), and the members before it (`head`) one by one. For long
+    /// results (`cairn query --jsonl`, `GET /v1/query`).
     public var jsonBytes: [UInt8] {
-        var bytes = JSONWriter.compactBytes(.object(head))
-        bytes.removeLast()  // the head's "}"
-        bytes += Array(#","record":"#.utf8)
-        bytes += recordBytes
-        bytes.append(UInt8(ascii: "}"))
+        let record = recordBytes
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(record.count + 192)
+        func member(_ name: StaticString) {
+            bytes.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        }
+        member(#"{"index":"#)
+        JSONWriter.appendNumber(index, to: &bytes)
+        member(#","digest":"#)
+        JSONWriter.appendString(digest.description, to: &bytes)
+        if let appendedAt {
+            member(#","appended_at":"#)
+            JSONWriter.appendString(Timestamp.format(appendedAt), to: &bytes)
+        }
+        member(#","type":"#)
+        JSONWriter.appendString(facts.type.rawValue, to: &bytes)
+        if let checkpoint, checkpoint != index {
+            member(#","checkpoint":"#)
+            JSONWriter.appendNumber(checkpoint, to: &bytes)
+        }
+        if facts.type == .checkpoint {
+            member(#","reviews":["#)
+            for (position, review) in reviews.enumerated() {
+                member(position == 0 ? #"{"index":"# : #",{"index":"#)
+                JSONWriter.appendNumber(review.index, to: &bytes)
+                member(#","reviewer":"#)
+                JSONWriter.appendString(review.reviewer, to: &bytes)
+                member(#","decision":"#)
+                JSONWriter.appendString(review.decision, to: &bytes)
+                member("}")
+            }
+            member("]")
+        }
+        if let modelCalls {
+            member(#","model_calls":["#)
+            for (position, call) in modelCalls.enumerated() {
+                if position > 0 { member(",") }
+                bytes += JSONWriter.compactBytes(call.json)
+            }
+            member(#"],"model_mismatch":"#)
+            member(modelMismatch ? "true" : "false")
+        }
+        member(#","record":"#)
+        bytes += record
+        member("}")
         return bytes
     }
 

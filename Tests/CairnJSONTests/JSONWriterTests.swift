@@ -52,4 +52,22 @@ import Testing
             #expect(try JSONParser.parse(JSONWriter.compactBytes(value)) == value)
         }
     }
+
+    @Test("appendString and appendNumber write what compact writes for a string and a count")
+    func memberWritersMatchCompact() {
+        let strings = [
+            "", "plain", "quote \" and \\ backslash", "tab\tnew\nline\u{01}\u{1F}", "del \u{7F} é 🚀 \u{202E}",
+            String(repeating: "p", count: 300),
+        ]
+        for string in strings {
+            var bytes: [UInt8] = [0x7B]
+            JSONWriter.appendString(string, to: &bytes)
+            #expect(bytes == [0x7B] + JSONWriter.compactBytes(.string(string)), "\(string.debugDescription)")
+        }
+        for number: UInt64 in [0, 7, 1 << 32, (1 << 53) - 1, 1 << 53, (1 << 53) + 1, 1 << 60, .max] {
+            var bytes: [UInt8] = []
+            JSONWriter.appendNumber(number, to: &bytes)
+            #expect(bytes == JSONWriter.compactBytes(.uint(number)), "\(number)")
+        }
+    }
 }
