@@ -233,8 +233,13 @@ struct QueryCommand: ParsableCommand {
                 default: match.record["reason"]?.stringValue ?? "-"
                 }
             // How the claim was captured (specs/capture.md): hook, import, trailer, attested, inferred.
-            let graded = f.type == .checkpoint || f.type == .modelCall
-            let grade = graded ? match.record["x_capture"]?["grade"]?.stringValue ?? "-" : "-"
+            // (A checkpoint's is among its facts: its row needs no parse of the record.)
+            let grade =
+                switch f.type {
+                case .checkpoint: f.evidenceGrade ?? "-"
+                case .modelCall: match.record["x_capture"]?["grade"]?.stringValue ?? "-"
+                default: "-"
+                }
             // The provider's side of the checkpoint's API call (model-call entries of its request id).
             var calls = "-"
             if let modelCalls = match.modelCalls {

@@ -145,7 +145,9 @@ func printColumns(_ rows: [[String]]) {
     for row in rows {
         Console.line(
             row.enumerated().map { i, cell in
-                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                // Padded to the widest cell's count of characters (Foundation's `padding(toLength:)` counted UTF-16
+                // units, and cut a cell with characters beyond the BMP short).
+                i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
             }.joined(separator: "  "))
     }
 }

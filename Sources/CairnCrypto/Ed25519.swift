@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An Ed25519 (RFC 8032, pure) private key held by OpenSSL.
 ///
 /// Immutable and thread-safe: every signing call uses its own OpenSSL context. Signing is
@@ -84,7 +86,10 @@ public struct Ed25519PublicKey: Sendable, Hashable {
     /// The size of a public key in bytes.
     public static let byteCount = 32
 
-    let key: EVPKey
+    /// OpenSSL's key, made at the first verification: the first `EVP_PKEY` of a process initializes OpenSSL's
+    /// EVP layer (its configuration file and algorithm tables, ~1.5 ms), which a command that opens a ledger
+    /// only to read it (every one holds its verifier key) never needs.
+    private let evp: LazyEVPKey
 
     /// The 32-byte RFC 8032 encoding.
     public let rawRepresentation: [UInt8]
@@ -92,19 +97,26 @@ public struct Ed25519PublicKey: Sendable, Hashable {
     /// The key with this 32-byte RFC 8032 encoding. Only the length is checked here; an encoding
     /// that is not a point on the curve is accepted but verifies no signature.
     public init(rawRepresentation: [UInt8]) throws(CryptoError) {
-        self.key = try OpenSSLEd25519.publicKey(raw: rawRepresentation)
+        guard rawRepresentation.count == Self.byteCount else {
+            throw CryptoError(
+                code: .invalidKeyLength,
+                message: "an Ed25519 public key is 32 bytes, got \(rawRepresentation.count)")
+        }
+        self.evp = LazyEVPKey(raw: rawRepresentation)
         self.rawRepresentation = rawRepresentation
     }
 
     /// Whether `signature` is a valid signature of `message` by this key. Never throws: any
     /// malformed signature (wrong length, bad encoding) is simply not valid.
     public func isValidSignature(_ signature: [UInt8], for message: UnsafeRawBufferPointer) -> Bool {
-        OpenSSLEd25519.verify(key, signature: signature, message: message)
+        guard let key = evp.key else { return false }
+        return OpenSSLEd25519.verify(key, signature: signature, message: message)
     }
 
     /// Whether `signature` is a valid signature of `message` by this key.
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
-        OpenSSLEd25519.verify(key, signature: signature, message: message)
+        guard let key = evp.key else { return false }
+        return OpenSSLEd25519.verify(key, signature: signature, message: message)
     }
 
     public static func == (lhs: Ed25519PublicKey, rhs: Ed25519PublicKey) -> Bool {
@@ -113,6 +125,26 @@ public struct Ed25519PublicKey: Sendable, Hashable {
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(rawRepresentation)
+    }
+}
+
+/// An Ed25519 public key's `EVP_PKEY`, made when first asked for and then shared by every copy of the key.
+final class LazyEVPKey: Sendable {
+    private let raw: [UInt8]
+    private let made = Mutex<EVPKey??>(nil)
+
+    init(raw: [UInt8]) {
+        self.raw = raw
+    }
+
+    /// Nil only when OpenSSL could not make the key (out of memory: it takes any 32 bytes).
+    var key: EVPKey? {
+        made.withLock { made in
+            if let made { return made }
+            let key = try? OpenSSLEd25519.publicKey(raw: raw)
+            made = .some(key)
+            return key
+        }
     }
 }
 

@@ -590,8 +590,15 @@ extension QueryMatch {
 protocol PostingSource {
     /// The list's length, or a lower bound of it for a long list: the plan leads with the shortest.
     var estimate: Int { get }
+    /// For a long list (one whose `estimate` is only a lower bound): the share of the entries its counted part spans
+    /// that are in it (1: every entry there is), which ranks long lists and tells a broad one. Nil when unknown.
+    var density: Double? { get }
     /// The first entry of the list at or after `index`, or nil when there is none.
     func first(atLeast index: UInt64) throws -> UInt64?
+}
+
+extension PostingSource {
+    var density: Double? { nil }
 }
 
 /// The entries one filter admits, in log order, reached by seeks: the leaf indexes stored right
@@ -610,6 +617,8 @@ struct PostingList: PostingSource {
     private var cursor: Cursor?
     /// The list's length, or `countedAtMost` for any longer list.
     let estimate: Int
+    /// For a long list of one prefix: its first `countedAtMost` entries over the span of entries they cover.
+    let density: Double?
 
     init(prefixes: [[UInt8]], table: Table, _ txn: ReadTransaction) throws {
         self.prefixes = prefixes
@@ -617,13 +626,25 @@ struct PostingList: PostingSource {
         self.txn = txn
         self.sorted = []
         var count = 0
+        var first: UInt64?
+        var last: UInt64 = 0
         for prefix in prefixes where count < Self.countedAtMost {
-            try txn.forEach(table, prefix: prefix) { _, _ in
+            try txn.forEach(table, prefix: prefix) { key, _ in
                 count += 1
+                if prefixes.count == 1, key.count >= prefix.count + 8 {
+                    last = readUInt64(key, at: prefix.count)
+                    if first == nil { first = last }
+                }
                 return count < Self.countedAtMost
             }
         }
         estimate = count
+        if count == Self.countedAtMost, let first, last >= first {
+            // Entries of one prefix come in log order: the counted ones cover first...last.
+            density = Double(count) / (Double(last - first) + 1)
+        } else {
+            density = nil
+        }
     }
 
     init(sorted: [UInt64]) {
@@ -632,6 +653,7 @@ struct PostingList: PostingSource {
         txn = nil
         self.sorted = sorted
         estimate = sorted.count
+        density = nil
     }
 
     /// This list, seeking with `cursor` (a cursor over its table, kept for the whole query); a gathered list
@@ -687,14 +709,26 @@ struct PostingList: PostingSource {
 /// The intersection of posting lists in log order (a leapfrog join): the shortest list leads, and
 /// each list in turn seeks to the highest entry seen so far, until all stand on the same entry. Its
 /// cost follows the shortest list and how the lists interleave, not the ledger's size.
+///
+/// A long list that holds most of the entries it spans (`density` above `broad`: a model every checkpoint
+/// names, `--unreviewed` on a ledger without reviews) is left out when a sparser list leads: seeking in it
+/// touches a page per candidate and rejects almost none, while the caller checks every filter on each
+/// entry it is given anyway (`Ledger.satisfies`). So `intersect` gives the intersection of the lists it
+/// keeps (`lists`): a superset of the full intersection when it left one out.
 struct QueryPlan<List: PostingSource> {
+    /// A long list denser than this is left out when another leads.
+    static var broad: Double { 0.75 }
+
     let lists: [List]
 
     init(_ lists: [List]) {
-        self.lists = lists.sorted { $0.estimate < $1.estimate }
+        // Short lists (exact counts) by length, then long ones (all counted up to the same bound) by density: the
+        // sparser a list where it was counted, the fewer entries it is likely to hold in all.
+        let ranked = lists.sorted { ($0.estimate, $0.density ?? 1) < ($1.estimate, $1.density ?? 1) }
+        self.lists = Array(ranked.prefix(1)) + ranked.dropFirst().filter { ($0.density ?? 0) <= Self.broad }
     }
 
-    /// Calls `body` with each entry that is in every list, in increasing order, until it returns
+    /// Calls `body` with each entry that is in every list kept, in increasing order, until it returns
     /// false. No lists: no entries.
     func intersect(_ body: (UInt64) throws -> Bool) throws {
         guard let lead = lists.first else { return }

@@ -205,6 +205,42 @@ struct LeapfrogTests {
         }
     }
 
+    /// A list counted only up to the bound, with the density of its counted part.
+    final class Long: PostingSource {
+        let entries: [UInt64]
+        let density: Double?
+        var seeks = 0
+        init(_ entries: [UInt64], density: Double) {
+            self.entries = entries
+            self.density = density
+        }
+        var estimate: Int { PostingList.countedAtMost }
+        func first(atLeast index: UInt64) throws -> UInt64? {
+            seeks += 1
+            return entries.first { $0 >= index }
+        }
+    }
+
+    @Test("Long lists rank by density, and a broad one is left out when a sparser one leads (a superset results)")
+    func broadListsAreLeftOut() throws {
+        let everything = Long(Array(0..<10_000), density: 1)
+        let mostly = Long((0..<10_000).filter { $0 % 10 != 0 }, density: 0.9)
+        let third = Long((0..<10_000).filter { $0 % 3 == 0 }, density: 1.0 / 3)
+        let seventh = Long((0..<10_000).filter { $0 % 7 == 0 }, density: 1.0 / 7)
+        let plan = QueryPlan([everything, third, mostly, seventh])
+        #expect(plan.lists.map { ObjectIdentifier($0) } == [ObjectIdentifier(seventh), ObjectIdentifier(third)])
+        var found: [UInt64] = []
+        try plan.intersect {
+            found.append($0)
+            return true
+        }
+        // Multiples of 21, including those `mostly` lacks: the caller checks every filter on each entry.
+        #expect(found == (0..<10_000).filter { $0 % 21 == 0 })
+        #expect(everything.seeks == 0 && mostly.seeks == 0)
+        // Alone, a broad list still leads: something must.
+        #expect(QueryPlan([everything]).lists.count == 1)
+    }
+
     @Test("The shortest list leads: a one-entry list against a long one costs a few seeks, not the long one's length")
     func shortestLeads() throws {
         let long = Sorted(Array(0..<100_000))
@@ -234,6 +270,46 @@ struct QueryTypeLimitTests {
         #expect(try f.ledger.query(query).map(\.index) == [2])
         query.limit = nil
         #expect(try f.ledger.query(query).map(\.index) == [2, 3])
+    }
+}
+
+@Suite("Query planner on long posting lists")
+struct LongPostingListTests {
+    @Test("Filters whose lists are longer than the counting bound, broad or not, give exactly the matching checkpoints")
+    func broadAndSparseLongLists() throws {
+        let f = try ProvenanceFixture()
+        let count = PostingList.countedAtMost + 500
+        let people = ["a@example.com", "b@example.com", "c@example.com"]
+        var records: [JSONValue] = []
+        for i in 0..<count {
+            // Every checkpoint names model "m" (a broad list); people and repositories take turns (sparser lists),
+            // and one in 50 uses another model, past the counted part of the model's list.
+            records.append(
+                checkpoint(
+                    id: "c\(i)", by: people[i % 3], model: i > 4200 && i % 50 == 0 ? "other" : "m",
+                    repo: "git@example.com:team\(i % 4)/svc.git"))
+        }
+        _ = try f.ledger.append(try records.map(f.prepare))
+        func other(_ i: Int) -> Bool { i > 4200 && i % 50 == 0 }
+        func expected(_ keep: (Int) -> Bool) -> [UInt64] { (0..<count).filter(keep).map(UInt64.init) }
+
+        let mByB = try f.indexes { query in
+            query.model = "m"
+            query.requestedBy = people[1]
+        }
+        #expect(mByB == expected { $0 % 3 == 1 && !other($0) })
+        let fourFilters = try f.indexes { query in
+            query.model = "m"
+            query.repo = "git@example.com:team2/svc.git"
+            query.requestedBy = people[0]
+            query.unreviewed = true
+        }
+        #expect(fourFilters == expected { $0 % 3 == 0 && $0 % 4 == 2 && !other($0) })
+        let otherByC = try f.indexes { query in
+            query.model = "other"
+            query.requestedBy = people[2]
+        }
+        #expect(otherByC == expected { $0 % 3 == 2 && other($0) })
     }
 }
 
