@@ -168,12 +168,17 @@ struct QueryPlanTests {
 
 @Suite("Query planner: the leapfrog intersection")
 struct LeapfrogTests {
-    /// A posting list in memory that counts its seeks.
+    /// A posting list in memory that counts its seeks; with a density, a long list (counted only up to the bound,
+    /// with that density in its counted part).
     final class Sorted: PostingSource {
         let entries: [UInt64]
+        let density: Double?
         var seeks = 0
-        init(_ entries: [UInt64]) { self.entries = entries }
-        var estimate: Int { entries.count }
+        init(_ entries: [UInt64], density: Double? = nil) {
+            self.entries = entries
+            self.density = density
+        }
+        var estimate: Int { density == nil ? entries.count : PostingList.countedAtMost }
         func first(atLeast index: UInt64) throws -> UInt64? {
             seeks += 1
             return entries.first { $0 >= index }
@@ -205,28 +210,12 @@ struct LeapfrogTests {
         }
     }
 
-    /// A list counted only up to the bound, with the density of its counted part.
-    final class Long: PostingSource {
-        let entries: [UInt64]
-        let density: Double?
-        var seeks = 0
-        init(_ entries: [UInt64], density: Double) {
-            self.entries = entries
-            self.density = density
-        }
-        var estimate: Int { PostingList.countedAtMost }
-        func first(atLeast index: UInt64) throws -> UInt64? {
-            seeks += 1
-            return entries.first { $0 >= index }
-        }
-    }
-
     @Test("Long lists rank by density, and a broad one is left out when a sparser one leads (a superset results)")
     func broadListsAreLeftOut() throws {
-        let everything = Long(Array(0..<10_000), density: 1)
-        let mostly = Long((0..<10_000).filter { $0 % 10 != 0 }, density: 0.9)
-        let third = Long((0..<10_000).filter { $0 % 3 == 0 }, density: 1.0 / 3)
-        let seventh = Long((0..<10_000).filter { $0 % 7 == 0 }, density: 1.0 / 7)
+        let everything = Sorted(Array(0..<10_000), density: 1)
+        let mostly = Sorted((0..<10_000).filter { $0 % 10 != 0 }, density: 0.9)
+        let third = Sorted((0..<10_000).filter { $0 % 3 == 0 }, density: 1.0 / 3)
+        let seventh = Sorted((0..<10_000).filter { $0 % 7 == 0 }, density: 1.0 / 7)
         let plan = QueryPlan([everything, third, mostly, seventh])
         #expect(plan.lists.map { ObjectIdentifier($0) } == [ObjectIdentifier(seventh), ObjectIdentifier(third)])
         var found: [UInt64] = []
