@@ -14,9 +14,9 @@ import FoundationNetworking
 /// outbox if the kill came between the records' commit and the access log's (specs/http-api.md §6) — that the
 /// outbox is empty, and that both logs pass fsck.
 ///
-/// A crash run of minutes on a loaded machine, so it runs only with `CAIRN_CRASH_TESTS=1` (`make crash-serve`): in the
-/// default run on a busy CI machine, no append was acknowledged before the kills. The outbox's start-up move is
-/// covered in the default run by `AccessOutboxTests`.
+/// A crash run of minutes on a loaded machine, so it runs only with `CAIRN_CRASH_TESTS=1` (`make crash-serve`, which
+/// `.ci/run` calls on its own after `make test`): inside the parallel default run on a busy CI machine, no append was
+/// acknowledged before the kills. The outbox's start-up move is covered in the default run by `AccessOutboxTests`.
 @Suite(
     "cairn serve killed under load", .serialized,
     .enabled(if: ProcessInfo.processInfo.environment["CAIRN_CRASH_TESTS"] == "1", "set CAIRN_CRASH_TESTS=1"))
