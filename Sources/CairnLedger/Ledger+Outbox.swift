@@ -83,7 +83,7 @@ extension Ledger {
             guard let (key, _) = try cursor.last(), let last = BigEndianKey.decode(key) else { return 0 }
             return last + 1
         }
-        for key in batch.deletions { try txn.delete(table, key: BigEndianKey.bytes(key)) }
+        try deleteOutboxRows(batch.deletions, in: txn)
         var written: [OutboxRow] = []
         for row in batch.rows {
             guard let bytes = try row.build(Array(outcomes[row.entries])) else { continue }
